@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what snigate needs from Debian 12 packages. Nothing else is downloaded.
+#   scripts/install-deps.sh          build dependencies only
+#   scripts/install-deps.sh --test   plus the real servers and clients the tests drive
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+build=(cmake g++ make pkg-config libasio-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+       libcli11-dev nlohmann-json3-dev openssl ca-certificates)
+test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-pytest python3-pymysql
+      nginx-light libnginx-mod-stream redis-server redis-tools mariadb-server mariadb-client curl)
+
+want=("${build[@]}")
+[[ "${1:-}" == "--test" ]] && want+=("${test[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  apt-get update -qq
+  # Servers are started by the tests themselves, never at boot.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
