@@ -1,0 +1,151 @@
+#pragma once
+// Configuration as written by the user, in Traefik's file-provider format (YAML),
+// as plain structs. The loader fills these and reports every error with
+// file:line and the key path; compile() (session/snapshot) turns them into the
+// immutable Snapshot that connections use.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace snigate::config {
+
+using Duration = std::chrono::milliseconds;
+
+// Where a value was written, for error messages.
+struct Loc {
+  std::string file;
+  int line = 0;  // 1-based; 0 when the value is a default
+};
+
+struct Error {
+  Loc loc;
+  std::string path;     // key path, e.g. "tcp.routers.db.rule"
+  std::string message;  // what is wrong
+  std::string to_string() const;  // "file:line: path: message"
+};
+
+// ---- static part ---------------------------------------------------------
+
+enum class Protocol { tcp, mysql, postgres };  // entryPoints.<n>.protocol (extension)
+
+struct EntryPoint {
+  std::string name;
+  Loc loc;
+  std::string address;  // "host:port" or ":port" (all addresses), "[v6]:port"
+  // Traefik keys with a TCP meaning:
+  Duration grace_timeout{10'000};   // transport.lifeCycle.graceTimeOut: drain time on SIGTERM
+  Duration idle_timeout{180'000};   // transport.respondingTimeouts.idleTimeout: no bytes either way
+  // Extensions (not Traefik keys):
+  Protocol protocol = Protocol::tcp;  // protocol
+  Duration client_hello_timeout{5'000};  // clientHelloTimeout: whole ClientHello must arrive by then
+  Duration first_byte_timeout{1'000};    // firstByteTimeout: on a mixed entry point, silence this long
+                                         // means a server-first client; it goes to the catch-all
+};
+
+struct Static {
+  std::map<std::string, EntryPoint> entry_points;
+  std::string file_filename;   // providers.file.filename (absolute after load)
+  std::string file_directory;  // providers.file.directory (absolute after load)
+  bool watch = true;           // providers.file.watch
+  std::string log_level = "INFO";  // log.level: DEBUG, INFO, WARN, ERROR
+  std::string access_log_path;     // accessLog.filePath; empty: no access log ("-": stdout)
+  bool access_log = false;         // accessLog present
+  int workers = 0;                 // snigate.workers (extension); 0: one per core
+};
+
+// ---- dynamic part --------------------------------------------------------
+
+struct RouterTls {
+  bool passthrough = false;
+  std::string options;  // tls.options name; empty: "default"
+};
+
+struct Router {
+  std::string name;
+  Loc loc;
+  std::vector<std::string> entry_points;  // empty: every entry point (Traefik default)
+  std::string rule;
+  Loc rule_loc;
+  std::optional<int> priority;  // default: rule length
+  std::string service;
+  Loc service_loc;
+  std::optional<RouterTls> tls;  // present: the router matches TLS clients only
+};
+
+struct Server {
+  std::string address;  // "host:port"
+  Loc loc;
+  bool tls = false;     // re-encrypt to this server (Traefik: servers[].tls)
+};
+
+struct Service {
+  std::string name;
+  Loc loc;
+  std::vector<Server> servers;      // loadBalancer.servers
+  std::string servers_transport;    // loadBalancer.serversTransport; empty: "default"
+};
+
+struct CertFiles {
+  std::string cert_file;  // path, or the PEM text itself
+  std::string key_file;
+  Loc loc;
+};
+
+struct ServersTransport {
+  std::string name;
+  Loc loc;
+  Duration dial_timeout{30'000};       // dialTimeout
+  Duration termination_delay{100};     // terminationDelay: after one side half-closes, how long the other may still send
+  std::string server_name;             // tls.serverName
+  bool insecure_skip_verify = false;   // tls.insecureSkipVerify
+  std::vector<std::string> root_cas;   // tls.rootCAs (paths or PEM)
+  std::vector<CertFiles> certificates; // tls.certificates: client certificates for mTLS to servers
+};
+
+struct TlsOptions {
+  std::string name;
+  Loc loc;
+  std::string min_version = "VersionTLS12";  // minVersion
+  std::string max_version;                   // maxVersion; empty: highest supported
+  std::vector<std::string> cipher_suites;    // TLS 1.2 suites, Go names (TLS_ECDHE_...)
+  std::vector<std::string> curve_preferences;  // CurveP256, CurveP384, CurveP521, X25519
+  std::vector<std::string> alpn_protocols{"h2", "http/1.1", "acme-tls/1"};  // alpnProtocols
+  bool sni_strict = false;                   // sniStrict
+  std::vector<std::string> client_ca_files;  // clientAuth.caFiles
+  std::string client_auth_type = "NoClientCert";  // clientAuth.clientAuthType
+};
+
+struct Dynamic {
+  std::map<std::string, Router> routers;                       // tcp.routers
+  std::map<std::string, Service> services;                     // tcp.services
+  std::map<std::string, ServersTransport> servers_transports;  // tcp.serversTransports
+  std::vector<CertFiles> certificates;                         // tls.certificates
+  std::map<std::string, TlsOptions> tls_options;               // tls.options
+  std::optional<CertFiles> default_certificate;                // tls.stores.default.defaultCertificate
+};
+
+// Everything one load produced. A load with errors is never served.
+struct Loaded {
+  Static stat;
+  Dynamic dyn;
+  std::vector<Error> errors;
+  std::vector<Error> warnings;  // keys accepted for compatibility and ignored, etc.
+};
+
+// Reads the static file and then the dynamic files it names (providers.file);
+// a single file may hold both parts. Relative paths (file provider, certificate
+// files) are taken relative to the file that names them. Never throws.
+Loaded load(const std::string& static_path);
+
+// Only the dynamic part, from the files the static part names; used on reload.
+void load_dynamic(const Static& stat, Loaded& into);
+
+// The built-in default (no --config): entry point "default" on 127.0.0.1:8443,
+// one router HostSNI(`*`) with tls: {} to whoami@internal.
+Loaded builtin_default();
+
+Duration parse_duration(std::string_view text, bool* ok);  // "10s", "1m30s", "250ms", bare number = seconds
+
+}  // namespace snigate::config
