@@ -1,0 +1,61 @@
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "rule/facts.hpp"
+
+namespace snigate {
+namespace {
+
+constexpr std::array<std::uint8_t, 12> kMappedPrefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+bool is_mapped(const std::array<std::uint8_t, 16>& bytes) {
+  return std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), bytes.begin());
+}
+
+}  // namespace
+
+std::optional<IpAddress> IpAddress::parse(std::string_view text) {
+  // inet_pton wants a NUL-terminated string; the longest valid text form is
+  // "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255" (45 bytes), so anything
+  // longer, or with an embedded NUL that would cut the text short, is garbage.
+  char buf[INET6_ADDRSTRLEN];
+  if (text.empty() || text.size() >= sizeof buf || text.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+
+  IpAddress addr;
+  if (text.find(':') == std::string_view::npos) {
+    in_addr a4{};
+    if (inet_pton(AF_INET, buf, &a4) != 1) return std::nullopt;
+    std::copy(kMappedPrefix.begin(), kMappedPrefix.end(), addr.bytes.begin());
+    std::memcpy(addr.bytes.data() + 12, &a4, 4);
+  } else {
+    in6_addr a6{};
+    if (inet_pton(AF_INET6, buf, &a6) != 1) return std::nullopt;
+    std::memcpy(addr.bytes.data(), &a6, 16);
+  }
+  // "::ffff:1.2.3.4" is the same client as "1.2.3.4" (a dual-stack socket
+  // reports it that way), so both spellings give equal addresses.
+  addr.v4 = is_mapped(addr.bytes);
+  return addr;
+}
+
+std::string IpAddress::to_string() const {
+  char buf[INET6_ADDRSTRLEN];
+  if (is_mapped(bytes)) {
+    in_addr a4{};
+    std::memcpy(&a4, bytes.data() + 12, 4);
+    if (inet_ntop(AF_INET, &a4, buf, sizeof buf) == nullptr) return {};
+  } else {
+    in6_addr a6{};
+    std::memcpy(&a6, bytes.data(), 16);
+    if (inet_ntop(AF_INET6, &a6, buf, sizeof buf) == nullptr) return {};
+  }
+  return buf;
+}
+
+}  // namespace snigate
