@@ -1,0 +1,1 @@
+"""Helpers for snigate's end-to-end tests: processes, PKI, backends, the snigate runner."""
