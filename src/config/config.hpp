@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace snigate::config {
@@ -53,6 +54,9 @@ struct Static {
   std::string access_log_path;     // accessLog.filePath; empty: no access log ("-": stdout)
   bool access_log = false;         // accessLog present
   int workers = 0;                 // snigate.workers (extension); 0: one per core
+  std::string static_file;         // the file load() read (absolute): its tcp/tls parts are
+                                   // dynamic too, and load_dynamic() reads them again
+  Loc provider_loc;                // where providers.file.filename/directory was written
 };
 
 // ---- dynamic part --------------------------------------------------------
@@ -60,12 +64,14 @@ struct Static {
 struct RouterTls {
   bool passthrough = false;
   std::string options;  // tls.options name; empty: "default"
+  Loc options_loc;
 };
 
 struct Router {
   std::string name;
   Loc loc;
   std::vector<std::string> entry_points;  // empty: every entry point (Traefik default)
+  std::vector<Loc> entry_point_locs;      // where each of entry_points was written
   std::string rule;
   Loc rule_loc;
   std::optional<int> priority;  // default: rule length
@@ -85,6 +91,7 @@ struct Service {
   Loc loc;
   std::vector<Server> servers;      // loadBalancer.servers
   std::string servers_transport;    // loadBalancer.serversTransport; empty: "default"
+  Loc servers_transport_loc;
 };
 
 struct CertFiles {

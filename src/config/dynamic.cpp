@@ -1,0 +1,193 @@
+// The dynamic part under tcp: routers, services, serversTransports.
+#include <fmt/core.h>
+
+#include "config/loader.hpp"
+
+namespace snigate::config::detail {
+
+using walk::Ctx;
+using walk::Item;
+using walk::Key;
+
+namespace {
+
+void parse_router_tls(Ctx& ctx, const Item& it, RouterTls& out) {
+  walk::walk_map(ctx, it, {
+    {"passthrough", [&](const Item& v) { walk::get_bool(ctx, v, out.passthrough); }},
+    {"options", [&](const Item& v) {
+       out.options_loc = v.loc(ctx);
+       walk::get_string(ctx, v, out.options);
+     }},
+    walk::ignored(ctx, "certResolver", "ACME is not supported; give certificates in tls.certificates"),
+    walk::ignored(ctx, "domains", "ACME is not supported; give certificates in tls.certificates"),
+  });
+}
+
+void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& out) {
+  Router r;
+  r.name = name;
+  r.loc = it.loc(ctx);
+  bool has_rule = false;
+  bool has_service = false;
+  bool is_map = walk::walk_map(ctx, it, {
+    {"entryPoints", [&](const Item& v) {
+       if (!walk::get_string_list(ctx, v, r.entry_points)) return;
+       for (std::size_t i = 0; i < r.entry_points.size(); ++i)
+         r.entry_point_locs.push_back(ctx.loc(v.value[i]));
+     }},
+    {"rule", [&](const Item& v) {
+       has_rule = true;
+       r.rule_loc = v.loc(ctx);
+       if (walk::get_string(ctx, v, r.rule) && r.rule.find_first_not_of(" \t\r\n") == std::string::npos)
+         ctx.error(r.rule_loc, v.path, "must not be empty: e.g. rule: HostSNI(`example.com`)");
+     }},
+    {"priority", [&](const Item& v) {
+       int p = 0;
+       if (walk::get_int(ctx, v, p)) r.priority = p;
+     }},
+    {"service", [&](const Item& v) {
+       has_service = true;
+       r.service_loc = v.loc(ctx);
+       if (walk::get_string(ctx, v, r.service) && r.service.empty())
+         ctx.error(r.service_loc, v.path, "must not be empty: name a service of tcp.services");
+     }},
+    {"tls", [&](const Item& v) {
+       RouterTls t;
+       parse_router_tls(ctx, v, t);
+       r.tls = t;
+     }},
+    walk::ignored(ctx, "middlewares", "TCP middlewares are not supported yet"),
+    walk::ignored(ctx, "ruleSyntax", "snigate reads rules in Traefik v3 syntax"),
+  });
+  if (!is_map) return;
+  if (!has_rule) ctx.error(r.loc, it.path + ".rule", "is required: e.g. rule: HostSNI(`example.com`)");
+  if (!has_service) ctx.error(r.loc, it.path + ".service", "is required: name a service of tcp.services");
+  out.routers[name] = std::move(r);
+}
+
+void parse_server(Ctx& ctx, const Item& it, Service& svc) {
+  Server s;
+  s.loc = it.loc(ctx);
+  bool has_address = false;
+  if (!walk::walk_map(ctx, it, {
+        {"address", [&](const Item& v) {
+           has_address = true;
+           if (!walk::get_string(ctx, v, s.address)) return;
+           if (std::string why = walk::check_address(s.address, false); !why.empty())
+             ctx.error(v.loc(ctx), v.path, why);
+         }},
+        {"tls", [&](const Item& v) { walk::get_bool(ctx, v, s.tls); }},
+      }))
+    return;
+  if (!has_address) ctx.error(s.loc, it.path + ".address", "is required: host:port of the server");
+  svc.servers.push_back(std::move(s));
+}
+
+void parse_load_balancer(Ctx& ctx, const Item& it, Service& svc) {
+  Item servers_item;
+  walk::walk_map(ctx, it, {
+    {"servers", [&](const Item& v) {
+       servers_item = v;
+       walk::for_each_element(ctx, v, [&](const Item& e) { parse_server(ctx, e, svc); });
+     }},
+    {"serversTransport", [&](const Item& v) {
+       svc.servers_transport_loc = v.loc(ctx);
+       walk::get_string(ctx, v, svc.servers_transport);
+     }},
+    walk::ignored(ctx, "terminationDelay",
+                  "deprecated since Traefik v3: set terminationDelay on a tcp.serversTransports entry"),
+    walk::rejected(ctx, "proxyProtocol", "PROXY protocol to servers is not supported yet"),
+  });
+  if (svc.servers.empty() && (!servers_item.value.IsDefined() || servers_item.is_null() ||
+                              (servers_item.value.IsSequence() && servers_item.value.size() == 0)))
+    ctx.error(servers_item.value.IsDefined() ? servers_item.loc(ctx) : it.loc(ctx), it.path + ".servers",
+              "the service has no servers: give at least one {address: host:port}");
+}
+
+void parse_service(Ctx& ctx, const std::string& name, const Item& it, Dynamic& out) {
+  Service svc;
+  svc.name = name;
+  svc.loc = it.loc(ctx);
+  bool has_lb = false;
+  bool weighted = false;
+  bool is_map = walk::walk_map(ctx, it, {
+    {"loadBalancer", [&](const Item& v) {
+       has_lb = true;
+       parse_load_balancer(ctx, v, svc);
+     }},
+    {"weighted", [&](const Item& v) {
+       weighted = true;
+       ctx.error(v.loc(ctx), v.path,
+                 "weighted services are not supported yet: use a loadBalancer service with its servers");
+     }},
+  });
+  if (!is_map) return;
+  if (!has_lb && !weighted)
+    ctx.error(svc.loc, it.path + ".loadBalancer", "is required: a service is a loadBalancer with servers");
+  out.services[name] = std::move(svc);
+}
+
+}  // namespace
+
+void parse_cert_files(Ctx& ctx, const Item& it, CertFiles& out, const Key* extra) {
+  out.loc = it.loc(ctx);
+  bool has_cert = false;
+  bool has_key = false;
+  std::vector<Key> keys{
+      {"certFile", [&](const Item& v) { has_cert = true; walk::get_file(ctx, v, out.cert_file); }},
+      {"keyFile", [&](const Item& v) { has_key = true; walk::get_file(ctx, v, out.key_file); }},
+  };
+  if (extra) keys.push_back(*extra);
+  if (!walk::walk_map(ctx, it, keys)) return;
+  if (!has_cert) ctx.error(out.loc, it.path + ".certFile", "is required: a PEM file or inline PEM");
+  if (!has_key) ctx.error(out.loc, it.path + ".keyFile", "is required: a PEM file or inline PEM");
+}
+
+void parse_transport(Ctx& ctx, const Item& it, ServersTransport& out) {
+  out.loc = it.loc(ctx);
+  walk::walk_map(ctx, it, {
+    {"dialTimeout", [&](const Item& v) { walk::get_duration(ctx, v, out.dial_timeout); }},
+    walk::ignored(ctx, "dialKeepAlive", "snigate sets its own TCP keep-alive on server connections"),
+    {"terminationDelay", [&](const Item& v) { walk::get_duration(ctx, v, out.termination_delay); }},
+    {"tls", [&](const Item& t) {
+       walk::walk_map(ctx, t, {
+         {"serverName", [&](const Item& v) { walk::get_string(ctx, v, out.server_name); }},
+         {"insecureSkipVerify", [&](const Item& v) { walk::get_bool(ctx, v, out.insecure_skip_verify); }},
+         {"rootCAs", [&](const Item& v) { walk::get_file_list(ctx, v, out.root_cas); }},
+         {"certificates", [&](const Item& v) {
+            walk::for_each_element(ctx, v, [&](const Item& e) {
+              CertFiles c;
+              parse_cert_files(ctx, e, c);
+              out.certificates.push_back(std::move(c));
+            });
+          }},
+         walk::rejected(ctx, "peerCertURI", "peerCertURI is not supported yet"),
+         walk::rejected(ctx, "spiffe", "SPIFFE is not supported"),
+       });
+     }},
+    walk::rejected(ctx, "spiffe", "SPIFFE is not supported"),
+    walk::rejected(ctx, "proxyProtocol", "PROXY protocol to servers is not supported yet"),
+  });
+}
+
+void parse_tcp(Ctx& ctx, const Item& it, Dynamic& out) {
+  walk::walk_map(ctx, it, {
+    {"routers", [&](const Item& v) {
+       walk::for_each_entry(ctx, v, [&](const std::string& n, const Item& e) { parse_router(ctx, n, e, out); });
+     }},
+    {"services", [&](const Item& v) {
+       walk::for_each_entry(ctx, v, [&](const std::string& n, const Item& e) { parse_service(ctx, n, e, out); });
+     }},
+    {"serversTransports", [&](const Item& v) {
+       walk::for_each_entry(ctx, v, [&](const std::string& n, const Item& e) {
+         ServersTransport st;
+         st.name = n;
+         parse_transport(ctx, e, st);
+         out.servers_transports[n] = std::move(st);
+       });
+     }},
+    walk::ignored(ctx, "middlewares", "TCP middlewares are not supported yet"),
+  });
+}
+
+}  // namespace snigate::config::detail

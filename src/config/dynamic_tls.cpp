@@ -1,0 +1,138 @@
+// The dynamic part under tls (certificates, options, stores), and the top of a
+// dynamic file.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <array>
+
+#include "config/loader.hpp"
+
+namespace snigate::config::detail {
+
+using walk::Ctx;
+using walk::Item;
+using walk::Key;
+
+namespace {
+
+constexpr std::array<std::string_view, 4> kVersions{"VersionTLS10", "VersionTLS11", "VersionTLS12",
+                                                    "VersionTLS13"};
+constexpr std::array<std::string_view, 5> kClientAuthTypes{
+    "NoClientCert", "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven",
+    "RequireAndVerifyClientCert"};
+
+template <std::size_t N>
+void get_one_of(Ctx& ctx, const Item& it, const std::array<std::string_view, N>& allowed, std::string& out) {
+  std::string s;
+  if (!walk::get_string(ctx, it, s)) return;
+  if (std::find(allowed.begin(), allowed.end(), s) != allowed.end()) {
+    out = s;
+    return;
+  }
+  std::string list;
+  for (std::string_view a : allowed) list += fmt::format("{}{}", list.empty() ? "" : ", ", a);
+  std::string msg = fmt::format("unknown value \"{}\": use one of {}", s, list);
+  if (std::string hint = walk::did_you_mean(s, {allowed.begin(), allowed.end()}); !hint.empty())
+    msg += fmt::format(" (did you mean \"{}\"?)", hint);
+  ctx.error(it.loc(ctx), it.path, std::move(msg));
+}
+
+void parse_options(Ctx& ctx, const std::string& name, const Item& it, Dynamic& out) {
+  TlsOptions o;
+  o.name = name;
+  o.loc = it.loc(ctx);
+  bool is_map = walk::walk_map(ctx, it, {
+    {"minVersion", [&](const Item& v) { get_one_of(ctx, v, kVersions, o.min_version); }},
+    {"maxVersion", [&](const Item& v) { get_one_of(ctx, v, kVersions, o.max_version); }},
+    {"cipherSuites", [&](const Item& v) { walk::get_string_list(ctx, v, o.cipher_suites); }},
+    {"curvePreferences", [&](const Item& v) { walk::get_string_list(ctx, v, o.curve_preferences); }},
+    {"alpnProtocols", [&](const Item& v) { walk::get_string_list(ctx, v, o.alpn_protocols); }},
+    {"sniStrict", [&](const Item& v) { walk::get_bool(ctx, v, o.sni_strict); }},
+    walk::ignored(ctx, "preferServerCipherSuites", "deprecated in Traefik; the server's order is always used"),
+    walk::ignored(ctx, "disableSessionTickets", "not supported yet"),
+    {"clientAuth", [&](const Item& v) {
+       walk::walk_map(ctx, v, {
+         {"caFiles", [&](const Item& f) { walk::get_file_list(ctx, f, o.client_ca_files); }},
+         {"clientAuthType", [&](const Item& t) { get_one_of(ctx, t, kClientAuthTypes, o.client_auth_type); }},
+       });
+     }},
+  });
+  if (is_map) out.tls_options[name] = std::move(o);
+}
+
+void parse_store(Ctx& ctx, const std::string& name, const Item& it, Dynamic& out) {
+  if (name != "default") {
+    ctx.warn(it.loc(ctx), it.path, "ignored: only the store named \"default\" is used");
+    return;
+  }
+  walk::walk_map(ctx, it, {
+    {"defaultCertificate", [&](const Item& v) {
+       CertFiles c;
+       parse_cert_files(ctx, v, c);
+       out.default_certificate = std::move(c);
+     }},
+    walk::ignored(ctx, "defaultGeneratedCert", "ACME is not supported; give defaultCertificate"),
+  });
+}
+
+}  // namespace
+
+void parse_tls(Ctx& ctx, const Item& it, Dynamic& out) {
+  walk::walk_map(ctx, it, {
+    {"certificates", [&](const Item& v) {
+       walk::for_each_element(ctx, v, [&](const Item& e) {
+         CertFiles c;
+         Key stores{"stores", [&](const Item& s) {
+                      std::vector<std::string> names;
+                      if (!walk::get_string_list(ctx, s, names)) return;
+                      for (const std::string& n : names)
+                        if (n != "default")
+                          ctx.warn(s.loc(ctx), s.path,
+                                   fmt::format("ignored: store \"{}\"; only the store named \"default\" is used", n));
+                    }};
+         parse_cert_files(ctx, e, c, &stores);
+         out.certificates.push_back(std::move(c));
+       });
+     }},
+    {"options", [&](const Item& v) {
+       walk::for_each_entry(ctx, v, [&](const std::string& n, const Item& e) { parse_options(ctx, n, e, out); });
+     }},
+    {"stores", [&](const Item& v) {
+       walk::for_each_entry(ctx, v, [&](const std::string& n, const Item& e) { parse_store(ctx, n, e, out); });
+     }},
+  });
+}
+
+void parse_dynamic_root(Ctx& ctx, const YAML::Node& root, Dynamic& out, bool only_dynamic) {
+  Item top = walk::root(root);
+  if (!only_dynamic) {
+    walk::walk_map(ctx, top, {
+      {"tcp", [&](const Item& v) { parse_tcp(ctx, v, out); }},
+      {"tls", [&](const Item& v) { parse_tls(ctx, v, out); }},
+      walk::ignored(ctx, "http", "HTTP routing is not part of snigate"),
+      walk::ignored(ctx, "udp", "UDP is not part of snigate"),
+    });
+    return;
+  }
+  if (!root.IsMap()) return;  // parse_static has said so
+  Dynamic from_static;
+  for (auto kv = root.begin(); kv != root.end(); ++kv) {
+    if (!kv->first.IsScalar()) continue;
+    const std::string& k = kv->first.Scalar();
+    Item item = top.child(kv->first, kv->second, k);
+    if (k == "tcp") parse_tcp(ctx, item, out);
+    else if (k == "tls") parse_tls(ctx, item, out);
+    else if (k == "tcpServersTransport") {
+      // Traefik's static default for TCP servers: snigate's transport "default".
+      ServersTransport st;
+      st.name = "default";
+      parse_transport(ctx, item, st);
+      from_static.servers_transports["default"] = std::move(st);
+    }
+  }
+  std::vector<Error> errors;
+  merge(out, std::move(from_static), errors);
+  for (Error& e : errors) ctx.error(e.loc, e.path, e.message);
+}
+
+}  // namespace snigate::config::detail

@@ -1,0 +1,150 @@
+// load() and load_dynamic(): which files are read, in which order, and how
+// their dynamic parts are merged.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/loader.hpp"
+
+namespace snigate::config {
+
+namespace fs = std::filesystem;
+
+namespace detail {
+
+std::optional<YAML::Node> read_yaml(const std::string& path, std::vector<Error>& errors) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    errors.push_back(Error{{path, 0}, "", "is a directory, not a YAML file"});
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors.push_back(Error{{path, 0}, "", fmt::format("cannot read: {}", std::strerror(errno))});
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return YAML::Load(text.str());
+  } catch (const YAML::ParserException& e) {
+    errors.push_back(Error{{path, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "",
+                           fmt::format("YAML syntax error: {}", e.msg)});
+  } catch (const YAML::Exception& e) {
+    errors.push_back(Error{{path, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "",
+                           fmt::format("YAML error: {}", e.msg)});
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+template <class T>
+void merge_map(std::map<std::string, T>& into, std::map<std::string, T>& from, std::string_view prefix,
+               std::vector<Error>& errors) {
+  for (auto& [name, item] : from) {
+    auto [pos, fresh] = into.try_emplace(name, std::move(item));
+    if (fresh) continue;
+    const Loc& first = pos->second.loc;
+    errors.push_back(Error{item.loc, fmt::format("{}.{}", prefix, name),
+                           fmt::format("\"{}\" is defined twice: here and at {}:{}", name, first.file, first.line)});
+  }
+}
+
+// Every *.yml / *.yaml under dir, by name, descending into subdirectories as Traefik does.
+void collect(const fs::path& dir, std::vector<std::string>& files, std::vector<Error>& warnings) {
+  std::error_code ec;
+  std::vector<fs::directory_entry> entries;
+  for (const auto& e : fs::directory_iterator(dir, ec)) entries.push_back(e);
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.path().filename() < b.path().filename(); });
+  for (const auto& e : entries) {
+    std::string ext = e.path().extension().string();
+    if (e.is_directory(ec)) collect(e.path(), files, warnings);
+    else if (ext == ".yml" || ext == ".yaml") files.push_back(e.path().string());
+    else if (ext == ".toml")
+      warnings.push_back(Error{{e.path().string(), 0}, "", "ignored: snigate reads YAML files only"});
+  }
+}
+
+void load_file(const std::string& path, Dynamic& acc, Loaded& into, bool only_dynamic) {
+  auto doc = read_yaml(path, into.errors);
+  if (!doc) return;
+  walk::Ctx ctx(path, into.errors, into.warnings);
+  Dynamic d;
+  parse_dynamic_root(ctx, *doc, d, only_dynamic);
+  merge(acc, std::move(d), into.errors);
+}
+
+}  // namespace
+
+void merge(Dynamic& into, Dynamic&& from, std::vector<Error>& errors) {
+  merge_map(into.routers, from.routers, "tcp.routers", errors);
+  merge_map(into.services, from.services, "tcp.services", errors);
+  merge_map(into.servers_transports, from.servers_transports, "tcp.serversTransports", errors);
+  merge_map(into.tls_options, from.tls_options, "tls.options", errors);
+  for (CertFiles& c : from.certificates) into.certificates.push_back(std::move(c));
+  if (from.default_certificate) {
+    if (into.default_certificate) {
+      const Loc& first = into.default_certificate->loc;
+      errors.push_back(Error{from.default_certificate->loc, "tls.stores.default.defaultCertificate",
+                             fmt::format("is defined twice: here and at {}:{}", first.file, first.line)});
+    } else {
+      into.default_certificate = std::move(from.default_certificate);
+    }
+  }
+}
+
+}  // namespace detail
+
+void load_dynamic(const Static& stat, Loaded& into) {
+  Dynamic acc;
+  std::error_code ec;
+  if (!stat.static_file.empty()) detail::load_file(stat.static_file, acc, into, true);
+  auto same_as_static = [&](const std::string& p) {
+    return !stat.static_file.empty() && fs::equivalent(p, stat.static_file, ec);
+  };
+  if (!stat.file_filename.empty()) {
+    if (!fs::exists(stat.file_filename, ec))
+      into.errors.push_back(Error{stat.provider_loc, "providers.file.filename",
+                                  fmt::format("file \"{}\" does not exist", stat.file_filename)});
+    else if (!same_as_static(stat.file_filename))
+      detail::load_file(stat.file_filename, acc, into, false);
+  }
+  if (!stat.file_directory.empty()) {
+    if (!fs::is_directory(stat.file_directory, ec)) {
+      into.errors.push_back(Error{stat.provider_loc, "providers.file.directory",
+                                  fmt::format("\"{}\" is not a directory", stat.file_directory)});
+    } else {
+      std::vector<std::string> files;
+      detail::collect(stat.file_directory, files, into.warnings);
+      for (const std::string& f : files)
+        if (!same_as_static(f)) detail::load_file(f, acc, into, false);
+    }
+  }
+  detail::validate(stat, acc, into.errors, into.warnings);
+  into.dyn = std::move(acc);
+}
+
+Loaded load(const std::string& static_path) {
+  Loaded out;
+  std::error_code ec;
+  fs::path abs = fs::absolute(static_path, ec);
+  out.stat.static_file = ec ? static_path : abs.lexically_normal().string();
+  auto doc = detail::read_yaml(out.stat.static_file, out.errors);
+  if (!doc) {
+    out.stat.static_file.clear();
+    return out;
+  }
+  walk::Ctx ctx(out.stat.static_file, out.errors, out.warnings);
+  detail::parse_static(ctx, *doc, out.stat);
+  load_dynamic(out.stat, out);
+  return out;
+}
+
+}  // namespace snigate::config

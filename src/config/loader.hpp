@@ -1,0 +1,39 @@
+#pragma once
+// Internal to src/config: the pieces load() and load_dynamic() are made of.
+#include <yaml-cpp/yaml.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/yaml_walk.hpp"
+
+namespace snigate::config::detail {
+
+// Parses a YAML file; on a syntax error or unreadable file records an error and
+// returns nothing. An empty file is an empty (null) document.
+std::optional<YAML::Node> read_yaml(const std::string& path, std::vector<Error>& errors);
+
+// The static keys of the static file (tcp/tls/tcpServersTransport are left to
+// parse_dynamic_root with only_dynamic = true).
+void parse_static(walk::Ctx& ctx, const YAML::Node& root, Static& out);
+
+// The dynamic keys of one file. only_dynamic: the file is the static file, so
+// skip its static keys without a word (parse_static has checked them).
+void parse_dynamic_root(walk::Ctx& ctx, const YAML::Node& root, Dynamic& out, bool only_dynamic);
+
+void parse_tcp(walk::Ctx& ctx, const walk::Item& it, Dynamic& out);
+void parse_tls(walk::Ctx& ctx, const walk::Item& it, Dynamic& out);
+// certFile + keyFile (both required; files must be readable), plus one extra key if given.
+void parse_cert_files(walk::Ctx& ctx, const walk::Item& it, CertFiles& out, const walk::Key* extra = nullptr);
+void parse_transport(walk::Ctx& ctx, const walk::Item& it, ServersTransport& out);
+
+// Adds one file's dynamic part to `into`; a name defined in both is an error
+// naming both places.
+void merge(Dynamic& into, Dynamic&& from, std::vector<Error>& errors);
+
+// Cross references: services, entry points, TLS options, transports.
+void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std::vector<Error>& warnings);
+
+}  // namespace snigate::config::detail

@@ -1,0 +1,229 @@
+// The static part: entryPoints, providers.file, log, accessLog, snigate.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include "config/loader.hpp"
+
+namespace snigate::config::detail {
+
+using walk::Ctx;
+using walk::Item;
+using walk::Key;
+
+namespace {
+
+void parse_protocol(Ctx& ctx, const Item& it, Protocol& out) {
+  std::string s;
+  if (!walk::get_string(ctx, it, s)) return;
+  if (s == "tcp") out = Protocol::tcp;
+  else if (s == "mysql") out = Protocol::mysql;
+  else if (s == "postgres") out = Protocol::postgres;
+  else
+    ctx.error(it.loc(ctx), it.path, fmt::format("unknown protocol \"{}\": use tcp, mysql or postgres", s));
+}
+
+void parse_transport_keys(Ctx& ctx, const Item& it, EntryPoint& ep) {
+  walk::walk_map(ctx, it, {
+    {"lifeCycle", [&](const Item& lc) {
+       walk::walk_map(ctx, lc, {
+         {"graceTimeOut", [&](const Item& v) { walk::get_duration(ctx, v, ep.grace_timeout); }},
+         walk::ignored(ctx, "requestAcceptGraceTimeout", "an HTTP keep-alive setting; TCP connections drain for graceTimeOut"),
+       });
+     }},
+    {"respondingTimeouts", [&](const Item& rt) {
+       walk::walk_map(ctx, rt, {
+         {"idleTimeout", [&](const Item& v) { walk::get_duration(ctx, v, ep.idle_timeout); }},
+         walk::ignored(ctx, "readTimeout", "an HTTP request timeout; TCP uses idleTimeout"),
+         walk::ignored(ctx, "writeTimeout", "an HTTP response timeout; TCP uses idleTimeout"),
+       });
+     }},
+    walk::ignored(ctx, "keepAliveMaxRequests", "an HTTP keep-alive setting"),
+    walk::ignored(ctx, "keepAliveMaxTime", "an HTTP keep-alive setting"),
+  });
+}
+
+void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static& out) {
+  EntryPoint ep;
+  ep.name = name;
+  ep.loc = it.loc(ctx);
+  bool has_address = false;
+  bool udp = false;
+  Item address_item;
+  walk::walk_map(ctx, it, {
+    {"address", [&](const Item& v) {
+       has_address = true;
+       address_item = v;
+       walk::get_string(ctx, v, ep.address);
+     }},
+    {"transport", [&](const Item& v) { parse_transport_keys(ctx, v, ep); }},
+    {"protocol", [&](const Item& v) { parse_protocol(ctx, v, ep.protocol); }},
+    {"clientHelloTimeout", [&](const Item& v) { walk::get_duration(ctx, v, ep.client_hello_timeout); }},
+    {"firstByteTimeout", [&](const Item& v) { walk::get_duration(ctx, v, ep.first_byte_timeout); }},
+    walk::ignored(ctx, "proxyProtocol", "PROXY protocol from clients is not supported yet"),
+    walk::ignored(ctx, "http", "HTTP routing is not part of snigate"),
+    walk::ignored(ctx, "http2", "HTTP/2 settings do not apply to TCP"),
+    walk::ignored(ctx, "http3", "HTTP/3 is not part of snigate"),
+    walk::ignored(ctx, "udp", "UDP is not part of snigate"),
+    walk::ignored(ctx, "forwardedHeaders", "an HTTP setting"),
+    walk::ignored(ctx, "reusePort", "snigate always listens with SO_REUSEPORT, one socket per worker"),
+    walk::ignored(ctx, "asDefault", "a router without entryPoints is on every entry point"),
+    walk::ignored(ctx, "observability", "an HTTP setting"),
+    walk::ignored(ctx, "allowACMEByPass", "ACME is not supported"),
+  });
+  if (!it.is_null() && !it.value.IsMap()) return;  // walk_map reported it
+  if (!has_address) {
+    ctx.error(ep.loc, it.path, "address is required (e.g. \":443\")");
+  } else if (!ep.address.empty() || !address_item.is_null()) {
+    std::string_view a = ep.address;
+    if (a.size() > 4 && a.substr(a.size() - 4) == "/udp") udp = true;
+    if (a.size() > 4 && (a.substr(a.size() - 4) == "/tcp" || udp)) ep.address.resize(a.size() - 4);
+    if (udp) {
+      ctx.warn(address_item.loc(ctx), address_item.path,
+               "ignored: a UDP entry point; snigate serves TCP only, this entry point is left out");
+      return;
+    }
+    if (std::string why = walk::check_address(ep.address, true); !why.empty())
+      ctx.error(address_item.loc(ctx), address_item.path, why);
+  } else {
+    ctx.error(address_item.loc(ctx), address_item.path, "must not be empty (e.g. \":443\")");
+  }
+  out.entry_points[name] = std::move(ep);
+}
+
+void parse_file_provider(Ctx& ctx, const Item& it, Static& out) {
+  Item filename, directory;
+  walk::walk_map(ctx, it, {
+    {"filename", [&](const Item& v) { filename = v; }},
+    {"directory", [&](const Item& v) { directory = v; }},
+    {"watch", [&](const Item& v) { walk::get_bool(ctx, v, out.watch); }},
+    walk::ignored(ctx, "debugLogGeneratedTemplate", "snigate does not expand Go templates in files"),
+  });
+  auto absolute = [&](const Item& v, std::string& dst) {
+    std::string s;
+    if (!walk::get_string(ctx, v, s)) return;
+    if (s.empty()) {
+      ctx.error(v.loc(ctx), v.path, "must not be empty");
+      return;
+    }
+    std::error_code ec;
+    auto p = std::filesystem::absolute(ctx.resolve(s), ec);
+    dst = ec ? ctx.resolve(s) : p.lexically_normal().string();
+  };
+  if (filename.value.IsDefined()) {
+    out.provider_loc = filename.loc(ctx);
+    absolute(filename, out.file_filename);
+  }
+  if (directory.value.IsDefined()) {
+    out.provider_loc = directory.loc(ctx);
+    absolute(directory, out.file_directory);
+  }
+  if (filename.value.IsDefined() && directory.value.IsDefined())
+    ctx.error(directory.loc(ctx), it.path, "filename and directory are mutually exclusive: give one");
+}
+
+void parse_providers(Ctx& ctx, const Item& it, Static& out) {
+  constexpr std::string_view other = "only the file provider is supported";
+  walk::walk_map(ctx, it, {
+    {"file", [&](const Item& v) { parse_file_provider(ctx, v, out); }},
+    walk::ignored(ctx, "providersThrottleDuration", "snigate applies a valid file change at once"),
+    walk::ignored(ctx, "docker", other), walk::ignored(ctx, "swarm", other),
+    walk::ignored(ctx, "kubernetesCRD", other), walk::ignored(ctx, "kubernetesIngress", other),
+    walk::ignored(ctx, "kubernetesGateway", other), walk::ignored(ctx, "consulCatalog", other),
+    walk::ignored(ctx, "nomad", other), walk::ignored(ctx, "ecs", other),
+    walk::ignored(ctx, "consul", other), walk::ignored(ctx, "etcd", other),
+    walk::ignored(ctx, "zooKeeper", other), walk::ignored(ctx, "redis", other),
+    walk::ignored(ctx, "http", other), walk::ignored(ctx, "rest", other),
+    walk::ignored(ctx, "plugin", other), walk::ignored(ctx, "marathon", other),
+    walk::ignored(ctx, "rancher", other),
+  });
+}
+
+void parse_log(Ctx& ctx, const Item& it, Static& out) {
+  constexpr std::string_view why = "snigate logs text to stderr";
+  walk::walk_map(ctx, it, {
+    {"level", [&](const Item& v) {
+       std::string s;
+       if (!walk::get_string(ctx, v, s)) return;
+       std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+       if (s == "TRACE") s = "DEBUG";
+       if (s == "FATAL" || s == "PANIC") s = "ERROR";
+       if (s == "WARNING") s = "WARN";
+       if (s == "DEBUG" || s == "INFO" || s == "WARN" || s == "ERROR") out.log_level = s;
+       else ctx.error(v.loc(ctx), v.path, fmt::format("unknown log level \"{}\": use DEBUG, INFO, WARN or ERROR", v.value.Scalar()));
+     }},
+    walk::ignored(ctx, "format", why), walk::ignored(ctx, "filePath", why),
+    walk::ignored(ctx, "noColor", why), walk::ignored(ctx, "maxSize", why),
+    walk::ignored(ctx, "maxAge", why), walk::ignored(ctx, "maxBackups", why),
+    walk::ignored(ctx, "compress", why),
+  });
+}
+
+void parse_access_log(Ctx& ctx, const Item& it, Static& out) {
+  out.access_log = true;
+  out.access_log_path = "-";
+  walk::walk_map(ctx, it, {
+    {"filePath", [&](const Item& v) {
+       std::string s;
+       if (walk::get_string(ctx, v, s) && !s.empty()) out.access_log_path = s;
+     }},
+    {"format", [&](const Item& v) {
+       std::string s;
+       if (!walk::get_string(ctx, v, s) || s.empty() || s == "json") return;
+       if (s == "common")
+         ctx.error(v.loc(ctx), v.path, "the TCP access log is JSON: use format: json (or leave format out)");
+       else
+         ctx.error(v.loc(ctx), v.path, fmt::format("unknown format \"{}\": the TCP access log is JSON", s));
+     }},
+    walk::ignored(ctx, "bufferingSize", "snigate writes access log lines as they come"),
+    walk::ignored(ctx, "filters", "HTTP status and duration filters do not apply to TCP"),
+    walk::ignored(ctx, "fields", "the TCP access log has a fixed set of JSON fields"),
+    walk::ignored(ctx, "addInternals", "snigate has no internal HTTP routers to log"),
+  });
+}
+
+}  // namespace
+
+void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
+  constexpr std::string_view not_tcp = "does not concern TCP routing";
+  auto skip = [](std::string_view name) { return Key{name, [](const Item&) {}}; };
+  Loc entry_points_at{ctx.file(), 0};
+  walk::walk_map(ctx, walk::root(root), {
+    {"entryPoints", [&](const Item& v) {
+       entry_points_at = v.loc(ctx);
+       walk::for_each_entry(ctx, v, [&](const std::string& name, const Item& e) { parse_entry_point(ctx, name, e, out); });
+     }},
+    {"providers", [&](const Item& v) { parse_providers(ctx, v, out); }},
+    {"log", [&](const Item& v) { parse_log(ctx, v, out); }},
+    {"accessLog", [&](const Item& v) { parse_access_log(ctx, v, out); }},
+    {"snigate", [&](const Item& v) {
+       walk::walk_map(ctx, v, {
+         {"workers", [&](const Item& w) {
+            int n = 0;
+            if (!walk::get_int(ctx, w, n)) return;
+            if (n < 0) ctx.error(w.loc(ctx), w.path, "must be 0 (one per core) or more");
+            else out.workers = n;
+          }},
+       });
+     }},
+    skip("tcp"), skip("tls"), skip("tcpServersTransport"),
+    walk::ignored(ctx, "http", "HTTP routing is not part of snigate"),
+    walk::ignored(ctx, "udp", "UDP is not part of snigate"),
+    walk::ignored(ctx, "api", "the admin API is configured separately"),
+    walk::ignored(ctx, "ping", not_tcp), walk::ignored(ctx, "metrics", not_tcp),
+    walk::ignored(ctx, "tracing", not_tcp),
+    walk::ignored(ctx, "serversTransport", "the HTTP servers transport; TCP uses tcp.serversTransports"),
+    walk::ignored(ctx, "certificatesResolvers", "ACME is not supported"),
+    walk::ignored(ctx, "global", not_tcp), walk::ignored(ctx, "experimental", not_tcp),
+    walk::ignored(ctx, "hostResolver", not_tcp), walk::ignored(ctx, "spiffe", "SPIFFE is not supported"),
+    walk::ignored(ctx, "pilot", not_tcp), walk::ignored(ctx, "ocsp", "OCSP stapling is not supported yet"),
+    walk::ignored(ctx, "core", "snigate reads rules in Traefik v3 syntax"),
+  });
+  if (out.entry_points.empty() && (root.IsNull() || root.IsMap()))
+    ctx.warn(entry_points_at, "entryPoints",
+             "no entry point defined, nothing will be served: add one, e.g. entryPoints: {websecure: {address: \":443\"}}");
+}
+
+}  // namespace snigate::config::detail

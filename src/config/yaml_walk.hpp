@@ -1,0 +1,115 @@
+#pragma once
+// Helpers for walking a YAML document with key paths and line numbers.
+//
+// Every finding (error or warning) names the file, the 1-based line of the key
+// (or list element) it is about, and the dotted key path. Maps are walked with
+// a table of known keys, one handler each; a key not in the table is an error
+// with a "did you mean" hint when a known key is close.
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <span>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace snigate::config::walk {
+
+// Where findings go and which file is being read.
+class Ctx {
+ public:
+  Ctx(std::string file, std::vector<Error>& errors, std::vector<Error>& warnings);
+
+  const std::string& file() const { return file_; }
+  const std::string& dir() const { return dir_; }  // directory of file()
+  Loc loc(const YAML::Node& n) const;              // line 0 when the node has no mark
+
+  void error(Loc at, std::string path, std::string message);
+  void warn(Loc at, std::string path, std::string message);
+  std::size_t error_count() const { return errors_->size(); }
+
+  // A path as written: inline PEM ("-----BEGIN...") unchanged, an absolute path
+  // unchanged, a relative path joined to dir().
+  std::string resolve(const std::string& path) const;
+
+ private:
+  std::string file_;
+  std::string dir_;
+  std::vector<Error>* errors_;
+  std::vector<Error>* warnings_;
+};
+
+// One value in the document: the key that named it (invalid for list
+// elements), the value itself and its dotted path.
+struct Item {
+  YAML::Node key;
+  YAML::Node value;
+  std::string path;
+
+  Loc loc(const Ctx& ctx) const;  // the key's line, or the value's for list elements
+  Item child(const YAML::Node& k, const YAML::Node& v, std::string_view name) const;
+  Item element(const YAML::Node& v, std::size_t index) const;
+  bool is_null() const { return !value.IsDefined() || value.IsNull(); }
+};
+
+// The root of a document.
+Item root(const YAML::Node& doc);
+
+// "a map", "a list", "a string", "nothing": for type errors.
+std::string describe(const YAML::Node& n);
+
+// ---- typed getters: on a bad value they record an error and return false,
+// leaving `out` unchanged. A null value (key with nothing after the colon)
+// counts as empty / absent and is not an error unless said otherwise.
+bool get_string(Ctx& ctx, const Item& it, std::string& out);
+bool get_bool(Ctx& ctx, const Item& it, bool& out);
+bool get_int(Ctx& ctx, const Item& it, int& out);
+bool get_duration(Ctx& ctx, const Item& it, Duration& out);  // >= 0
+bool get_string_list(Ctx& ctx, const Item& it, std::vector<std::string>& out);
+// A file path or inline PEM: resolved against the file's directory; a path
+// must name a readable file. Empty: error "must not be empty".
+bool get_file(Ctx& ctx, const Item& it, std::string& out);
+bool get_file_list(Ctx& ctx, const Item& it, std::vector<std::string>& out);
+
+// ---- structure
+
+// A key handler: called with the key's item.
+using Handler = std::function<void(const Item&)>;
+struct Key {
+  std::string_view name;
+  Handler handle;
+};
+
+// Walks a map (null: empty map) with a table of known keys. Reports a value
+// that is not a map, duplicate keys, and unknown keys (with a did-you-mean).
+// Returns false when the value is not a map.
+bool walk_map(Ctx& ctx, const Item& it, std::span<const Key> keys);
+inline bool walk_map(Ctx& ctx, const Item& it, std::initializer_list<Key> keys) {
+  return walk_map(ctx, it, std::span<const Key>(keys.begin(), keys.size()));
+}
+
+// Calls fn(name, item) for every entry of a map of user-named things
+// (routers, services...). Null: no entries. Reports duplicates and non-maps.
+bool for_each_entry(Ctx& ctx, const Item& it,
+                    const std::function<void(const std::string&, const Item&)>& fn);
+
+// Calls fn(item) for every element of a list. Null: no elements.
+bool for_each_element(Ctx& ctx, const Item& it, const std::function<void(const Item&)>& fn);
+
+// Table entries for Traefik keys snigate accepts but does not use (warning
+// "ignored: <why>"), and for keys it refuses (error "<why>").
+Key ignored(Ctx& ctx, std::string_view name, std::string_view why);
+Key rejected(Ctx& ctx, std::string_view name, std::string_view why);
+
+// The closest of `known` to `word` (edit distance <= 2, or equal ignoring
+// case); empty if none is close.
+std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& known);
+
+// Checks "host:port", ":port" (when host_optional) or "[v6]:port", port 1..65535.
+// Returns an empty string when fine, else what is wrong.
+std::string check_address(std::string_view address, bool host_optional);
+
+}  // namespace snigate::config::walk
