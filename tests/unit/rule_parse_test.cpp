@@ -1,0 +1,224 @@
+#include <gtest/gtest.h>
+
+#include <string>
+#include <variant>
+
+#include "rule/rule.hpp"
+
+namespace snigate::rule {
+namespace {
+
+Rule ok(std::string_view text) {
+  auto r = parse(text);
+  if (auto* e = std::get_if<ParseError>(&r)) {
+    ADD_FAILURE() << "`" << text << "` failed at " << e->offset << ": " << e->message;
+    return {};
+  }
+  return std::get<Rule>(std::move(r));
+}
+
+ParseError err(std::string_view text) {
+  auto r = parse(text);
+  if (!std::holds_alternative<ParseError>(r)) {
+    ADD_FAILURE() << "`" << text << "` parsed";
+    return {};
+  }
+  return std::get<ParseError>(r);
+}
+
+// The error's offset and a fragment of its message.
+void expect_error(std::string_view text, std::size_t offset, std::string_view needle) {
+  const ParseError e = err(text);
+  EXPECT_EQ(e.offset, offset) << text << ": " << e.message;
+  EXPECT_NE(e.message.find(needle), std::string::npos) << text << ": " << e.message;
+}
+
+TEST(RuleParse, AcceptsEveryMatcher) {
+  ok("HostSNI(`a.example.com`)");
+  ok("HostSNI(`*`)");
+  ok("HostSNI(`*.example.com`)");
+  ok("HostSNI(`a.example.com`, `b.example.com`)");
+  ok("HostSNIRegexp(`^.+\\.example\\.com$`)");
+  ok("ClientIP(`10.0.0.0/8`)");
+  ok("ClientIP(`::1`, `192.0.2.0/24`)");
+  ok("ALPN(`h2`)");
+  ok("ALPN(`postgresql`, `http/1.1`)");
+}
+
+TEST(RuleParse, KeepsTextAsWritten) {
+  EXPECT_EQ(ok("  HostSNI(`a`)\n").text, "  HostSNI(`a`)\n");
+}
+
+TEST(RuleParse, AcceptsDoubleQuotedStrings) {
+  ok("HostSNI(\"a.example.com\")");
+  ok("HostSNIRegexp(\"^a\\\\.example\\\\.com$\")");  // Go-style escaped backslash
+  ok("HostSNI(\"a.example.com\", `b.example.com`)");
+  ok("ALPN(\"x\\\"y\")");
+}
+
+TEST(RuleParse, WhitespaceAnywhere) {
+  ok(" \t\n HostSNI ( `a` , `b` ) \n&&\n!\t( ClientIP(`::1`) || ALPN(`h2`) ) \r\n");
+  ok("HostSNI(`a`)&&!ALPN(`h2`)||ClientIP(`::1`)");
+  ok("!!HostSNI(`a`)");
+}
+
+TEST(RuleParse, ParenthesesAreTransparent) {
+  EXPECT_TRUE(is_catch_all(ok("HostSNI(`*`)")));
+  EXPECT_TRUE(is_catch_all(ok("((HostSNI(`*`)))")));
+  EXPECT_TRUE(is_catch_all(ok(" ( HostSNI( `*` ) ) ")));
+  EXPECT_TRUE(is_catch_all(ok("HostSNI(`*`, `a.example.com`)")));  // `*` already matches everyone
+  EXPECT_FALSE(is_catch_all(ok("HostSNI(`*`) && ClientIP(`::1`)")));
+  EXPECT_FALSE(is_catch_all(ok("HostSNI(`a`)")));
+  EXPECT_FALSE(is_catch_all(ok("!HostSNI(`*`)")));
+  EXPECT_FALSE(is_catch_all(ok("HostSNIRegexp(`.*`)")));
+  EXPECT_FALSE(is_catch_all(Rule{}));
+}
+
+TEST(RuleParse, NeedsSni) {
+  EXPECT_FALSE(needs_sni(ok("HostSNI(`*`)")));
+  EXPECT_FALSE(needs_sni(ok("ClientIP(`::1`)")));
+  EXPECT_FALSE(needs_sni(ok("ALPN(`h2`) && HostSNI(`*`)")));
+  EXPECT_TRUE(needs_sni(ok("HostSNI(`a`)")));
+  EXPECT_TRUE(needs_sni(ok("HostSNIRegexp(`a`)")));
+  EXPECT_TRUE(needs_sni(ok("ClientIP(`::1`) || !(ALPN(`h2`) && HostSNI(`*.example.com`))")));
+  EXPECT_FALSE(needs_sni(Rule{}));
+}
+
+TEST(RuleParse, EmptyRule) {
+  expect_error("", 0, "empty rule");
+  expect_error("  \n\t ", 0, "empty rule");
+}
+
+TEST(RuleParse, UnknownMatcherListsTheRealOnes) {
+  expect_error("Foo(`a`)", 0, "unknown matcher `Foo`; TCP matchers are HostSNI, HostSNIRegexp, ClientIP, ALPN");
+  expect_error("HostSNI(`a`) && Bar(`b`)", 16, "unknown matcher `Bar`");
+}
+
+TEST(RuleParse, HttpMatchersPointToHostSni) {
+  expect_error("Host(`a.example.com`)", 0, "`Host` is an HTTP matcher; TCP routers use HostSNI");
+  expect_error("PathPrefix(`/api`)", 0, "`PathPrefix` is an HTTP matcher");
+  expect_error("HostSNI(`a`) || HostRegexp(`.*`)", 16, "is an HTTP matcher");
+  expect_error("Headers(`a`, `b`)", 0, "is an HTTP matcher");
+}
+
+TEST(RuleParse, MatchersAreCaseSensitive) {
+  expect_error("hostsni(`a`)", 0, "did you mean `HostSNI`?");
+  expect_error("HostSni(`a`)", 0, "did you mean `HostSNI`?");
+  expect_error("hostsniregexp(`a`)", 0, "did you mean `HostSNIRegexp`?");
+  expect_error("clientip(`::1`)", 0, "did you mean `ClientIP`?");
+  expect_error("alpn(`h2`)", 0, "did you mean `ALPN`?");
+}
+
+TEST(RuleParse, WordOperators) {
+  expect_error("HostSNI(`a`) and HostSNI(`b`)", 13, "unexpected `and`");
+  expect_error("not HostSNI(`a`)", 0, "the operators are `&&`, `||` and `!`");
+}
+
+TEST(RuleParse, MissingArgument) {
+  expect_error("HostSNI()", 8, "HostSNI needs an argument, e.g. HostSNI(`example.com`)");
+  expect_error("ClientIP( )", 10, "ClientIP needs an argument");
+  expect_error("ALPN()", 5, "ALPN needs an argument");
+  expect_error("HostSNIRegexp()", 14, "HostSNIRegexp needs an argument");
+  expect_error("HostSNI", 7, "expected `(` after HostSNI, found the end of the rule");
+  expect_error("HostSNI `a`", 8, "expected `(` after HostSNI");
+  expect_error("HostSNI(`a`,)", 12, "expected another argument after `,`");
+  expect_error("HostSNI(`a` `b`)", 12, "expected `,` or `)`");
+  expect_error("HostSNI(`a`", 11, "expected `,` or `)`, found the end of the rule");
+  expect_error("HostSNI(a.example.com)", 8, "arguments are quoted strings, e.g. HostSNI(`a`)");
+}
+
+TEST(RuleParse, UnterminatedStrings) {
+  expect_error("HostSNI(`a.example.com)", 8, "missing closing backquote");
+  expect_error("HostSNI(\"a.example.com)", 8, "missing closing double quote");
+  expect_error("HostSNI(\"a\nb\")", 8, "missing closing double quote");
+  expect_error("HostSNI(\"a\\", 10, "unknown escape");
+}
+
+TEST(RuleParse, BadQuotingAndEscapes) {
+  expect_error("HostSNI('a')", 8, "not single quotes");
+  expect_error("HostSNIRegexp(\"^a\\.b$\")", 17, "unknown escape");
+}
+
+TEST(RuleParse, TrailingInput) {
+  expect_error("HostSNI(`a`) HostSNI(`b`)", 13, "after a complete expression");
+  expect_error("HostSNI(`a`))", 12, "unmatched `)`");
+  expect_error("HostSNI(`a`) &&", 15, "expected a matcher");
+  expect_error("HostSNI(`a`) ||", 15, "expected a matcher");
+  expect_error("HostSNI(`a`) !", 13, "after a complete expression");
+  expect_error("HostSNI(`a`) `b`", 13, "after a complete expression");
+}
+
+TEST(RuleParse, BadOperators) {
+  expect_error("HostSNI(`a`) & HostSNI(`b`)", 13, "the AND operator is `&&`");
+  expect_error("HostSNI(`a`) | HostSNI(`b`)", 13, "the OR operator is `||`");
+  expect_error("HostSNI(`a`) && && HostSNI(`b`)", 16, "expected a matcher");
+  expect_error("HostSNI(`a`) ; x", 13, "unexpected `;`");
+  expect_error("HostSNI(`a`) \x01", 13, "unexpected byte 0x01");
+}
+
+TEST(RuleParse, Parentheses) {
+  expect_error("(HostSNI(`a`)", 0, "unclosed `(`");
+  expect_error("()", 1, "empty parentheses");
+  expect_error("(HostSNI(`a`) HostSNI(`b`))", 14, "expected `)` or an operator");
+  expect_error(")", 0, "expected a matcher");
+  expect_error("`a`", 0, "a string must be the argument of a matcher");
+}
+
+TEST(RuleParse, HostSniArguments) {
+  expect_error("HostSNI(``)", 8, "needs a server name");
+  expect_error("HostSNI(`a.*.com`)", 8, "wildcard must be the whole first label");
+  expect_error("HostSNI(`*example.com`)", 8, "wildcard must be the whole first label");
+  expect_error("HostSNI(`*.*.example.com`)", 8, "wildcard");
+  expect_error("HostSNI(`a b`)", 8, "not a valid server name");
+  expect_error("HostSNI(`a..b`)", 8, "empty label");
+  expect_error("HostSNI(`.a`)", 8, "empty label");
+  expect_error("HostSNI(`*.`)", 8, "wildcard");
+  expect_error("HostSNI(`ok`, `b\xc3\xa9.example`)", 14, "not ASCII");
+  ok("HostSNI(`A.Example.COM.`)");
+  ok("HostSNI(`under_score.example.com`)");
+}
+
+TEST(RuleParse, RegexArguments) {
+  expect_error("HostSNIRegexp(`(`)", 14, "invalid regex `(`");
+  expect_error("HostSNIRegexp(`[a-`)", 14, "invalid regex");
+  expect_error("HostSNIRegexp(`*a`)", 14, "invalid regex");
+  expect_error("HostSNIRegexp(`a{2,1}`)", 14, "invalid regex");
+  expect_error("HostSNIRegexp(``)", 14, "non-empty regex");
+  expect_error("HostSNIRegexp(`a`, `b`)", 19, "takes one regex");
+  expect_error("HostSNIRegexp(`(a)\\1`)", 14, "back-references are not supported");
+  expect_error("HostSNIRegexp(`" + std::string(2000, 'a') + "`)", 14, "longer than 1024 bytes");
+  expect_error("HostSNIRegexp(`" + std::string(40, '(') + "a" + std::string(40, ')') + "`)", 14, "nests groups deeper");
+  expect_error("HostSNIRegexp(`((a{100}){100}){100}`)", 14, "too large");
+  expect_error("HostSNIRegexp(`\\d{99999}`)", 14, "too large");
+  ok("HostSNIRegexp(`^[a-z0-9-]{1,63}\\.example\\.com$`)");
+  ok("HostSNIRegexp(`^(db|cache)-[0-9]+\\.internal$`)");
+}
+
+TEST(RuleParse, AlpnArguments) {
+  expect_error("ALPN(`acme-tls/1`)", 5, "reserved for ACME");
+  expect_error("ALPN(`h2`, `acme-tls/1`)", 11, "reserved for ACME");
+  expect_error("ALPN(``)", 5, "needs a protocol name");
+  expect_error("ALPN(`" + std::string(256, 'x') + "`)", 5, "at most 255 bytes");
+}
+
+TEST(RuleParse, NestingLimit) {
+  const std::string deep_ok = std::string(64, '(') + "HostSNI(`a`)" + std::string(64, ')');
+  ok(deep_ok);
+  expect_error(std::string(65, '(') + "HostSNI(`a`)" + std::string(65, ')'), 64, "deeper than 64 levels");
+  expect_error(std::string(65, '!') + "HostSNI(`a`)", 64, "deeper than 64 levels");
+  ok(std::string(64, '!') + "HostSNI(`a`)");
+  // Hostile depth fails fast without touching the stack.
+  expect_error(std::string(60000, '('), 64, "deeper than 64 levels");
+}
+
+TEST(RuleParse, LengthLimit) {
+  std::string chain = "HostSNI(`a0`)";
+  for (int i = 1; chain.size() < 60000; ++i) chain += " || HostSNI(`a" + std::to_string(i) + "`)";
+  ok(chain);  // long flat chains are fine: they do not nest
+  std::string too_long(64 * 1024 + 1, ' ');
+  too_long.replace(0, 12, "HostSNI(`a`)");
+  expect_error(too_long, 64 * 1024, "longer than 65536 bytes");
+}
+
+}  // namespace
+}  // namespace snigate::rule
