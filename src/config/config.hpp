@@ -118,7 +118,9 @@ struct TlsOptions {
   std::string max_version;                   // maxVersion; empty: highest supported
   std::vector<std::string> cipher_suites;    // TLS 1.2 suites, Go names (TLS_ECDHE_...)
   std::vector<std::string> curve_preferences;  // CurveP256, CurveP384, CurveP521, X25519
-  std::vector<std::string> alpn_protocols{"h2", "http/1.1", "acme-tls/1"};  // alpnProtocols
+  // alpnProtocols. Empty (the default): snigate negotiates no ALPN, so a client
+  // never agrees to HTTP/2 with a TCP backend that does not speak it.
+  std::vector<std::string> alpn_protocols;
   bool sni_strict = false;                   // sniStrict
   std::vector<std::string> client_ca_files;  // clientAuth.caFiles
   std::string client_auth_type = "NoClientCert";  // clientAuth.clientAuthType
