@@ -1,0 +1,175 @@
+"""Signals: SIGHUP reload under traffic (good and bad configs), established connections
+across a reload, SIGTERM drain and grace timeout."""
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+
+from harness.clients import http_get, tls_connect, tls_get_name
+from harness.configs import addr, lb, router
+from harness.util import LOCALHOST, free_port, port_refuses, wait_until
+
+
+def web_config(pki, nginx, redis, extra_routers=None, term_service="p1", grace="10s") -> dict:
+    routers = {
+        "term": router("HostSNI(`a.test`)", term_service, tls={}),
+        "red": router("HostSNI(`*`)", "redis", eps=["red"]),
+    }
+    routers.update(extra_routers or {})
+    return {
+        "entryPoints": {
+            "web": {"address": addr(free_port())},
+            "red": {"address": addr(free_port()), "transport": {"lifeCycle": {"graceTimeOut": grace}}},
+        },
+        "tcp": {
+            "routers": routers,
+            "services": {
+                "p1": lb(addr(nginx.plain_ports["plain-1"])),
+                "p2": lb(addr(nginx.plain_ports["plain-2"])),
+                "redis": lb(addr(redis.port)),
+            },
+        },
+        "tls": {"certificates": [{"certFile": str(pki[n].cert), "keyFile": str(pki[n].key)}
+                                 for n in ("a", "wild")]},
+    }
+
+
+def same_ports(new: dict, old: dict) -> dict:
+    """Entry points are static: a reload keeps the addresses of the running instance."""
+    new["entryPoints"] = old["entryPoints"]
+    return new
+
+
+class Traffic(threading.Thread):
+    """Short TLS requests to a.test in a loop, counting successes and failures."""
+
+    def __init__(self, port, ca):
+        super().__init__(daemon=True)
+        self.port, self.ca = port, ca
+        self.ok = 0
+        self.failures = []
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                body = tls_get_name(self.port, "a.test", self.ca, timeout=5)
+                if body == "plain-1":
+                    self.ok += 1
+                else:
+                    self.failures.append(f"body {body!r}")
+            except Exception as e:  # noqa: BLE001 - every failure counts
+                self.failures.append(repr(e))
+
+    def stop(self):
+        self.halt.set()
+        self.join(timeout=15)
+
+
+def test_reload_under_traffic(make_snigate, pki, nginx, redis):
+    cfg = web_config(pki, nginx, redis)
+    sg = make_snigate(cfg, name="snigate-reload")
+    with pytest.raises(ssl.SSLError, match="UNRECOGNIZED_NAME"):
+        tls_get_name(sg.ports["web"], "new1.wild.test", pki.ca_cert)
+
+    traffic = Traffic(sg.ports["web"], pki.ca_cert)
+    traffic.start()
+    try:
+        extra = {}
+        for i in (1, 2, 3):
+            before = traffic.ok
+            wait_until(lambda: traffic.ok >= before + 5 or traffic.failures, 10, "traffic to flow")
+            extra[f"new{i}"] = router(f"HostSNI(`new{i}.wild.test`)", "p2", tls={})
+            sg.reload(same_ports(web_config(pki, nginx, redis, extra_routers=dict(extra)), sg.config))
+            assert tls_get_name(sg.ports["web"], f"new{i}.wild.test", pki.ca_cert) == "plain-2"
+        before = traffic.ok
+        wait_until(lambda: traffic.ok >= before + 5 or traffic.failures, 10, "traffic after the reloads")
+    finally:
+        traffic.stop()
+    assert traffic.failures == [], traffic.failures[:5]
+    assert traffic.ok >= 20
+    for i in (1, 2, 3):
+        assert tls_get_name(sg.ports["web"], f"new{i}.wild.test", pki.ca_cert) == "plain-2"
+
+
+def test_established_connection_survives_reload(make_snigate, pki, nginx, redis):
+    cfg = web_config(pki, nginx, redis, term_service="p1")
+    sg = make_snigate(cfg, name="snigate-keep")
+    with tls_connect(sg.ports["web"], "a.test", pki.ca_cert) as s:
+        assert http_get(s, "a.test") == (200, b"plain-1\n")
+        sg.reload(same_ports(web_config(pki, nginx, redis, term_service="p2"), sg.config))
+        # New connections follow the new config...
+        assert tls_get_name(sg.ports["web"], "a.test", pki.ca_cert) == "plain-2"
+        # ...the established one keeps its backend.
+        assert http_get(s, "a.test") == (200, b"plain-1\n")
+
+
+def test_bad_reload_keeps_serving(make_snigate, pki, nginx, redis):
+    sg = make_snigate(web_config(pki, nginx, redis), name="snigate-badreload")
+    assert tls_get_name(sg.ports["web"], "a.test", pki.ca_cert) == "plain-1"
+    from harness.util import to_yaml
+    good = same_ports(web_config(pki, nginx, redis, term_service="p2"), sg.config)
+    text = to_yaml(sg.with_defaults(good)).replace("    term:\n", "    term:\n      bogusKey: 1\n", 1)
+    assert "bogusKey" in text
+    log = sg.reload(text, expect_ok=False)
+    failed = [ln for ln in log.splitlines() if "reload failed" in ln]
+    assert any("bogusKey" in ln for ln in log.splitlines()), failed
+    assert sg.alive()
+    # The old config still serves: a.test still goes to plain-1, not the bad config's plain-2.
+    for _ in range(3):
+        assert tls_get_name(sg.ports["web"], "a.test", pki.ca_cert) == "plain-1"
+
+
+def redis_ping(sock) -> bytes:
+    sock.sendall(b"PING\r\n")
+    got = b""
+    while not got.endswith(b"\r\n"):
+        chunk = sock.recv(64)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def test_sigterm_drains_open_connections(make_snigate, pki, nginx, redis):
+    import signal
+    sg = make_snigate(web_config(pki, nginx, redis, grace="10s"), name="snigate-drain")
+    port = sg.ports["red"]
+    s = socket.create_connection((LOCALHOST, port), timeout=5)
+    try:
+        assert redis_ping(s) == b"+PONG\r\n"
+        sg.signal(signal.SIGTERM)
+        wait_until(lambda: port_refuses(port) and port_refuses(sg.ports["web"]), 5,
+                   "entry points to refuse new connections after SIGTERM", on_timeout=sg.logs)
+        assert sg.alive(), "exited while a connection was still open"
+        assert redis_ping(s) == b"+PONG\r\n"
+        assert redis_ping(s) == b"+PONG\r\n"
+    finally:
+        s.close()
+        closed_at = time.monotonic()
+    rc = sg.wait_exit(timeout=8)
+    assert rc == 0, f"exit code {rc}\n{sg.logs()}"
+    assert time.monotonic() - closed_at < 5.0  # well before graceTimeOut (10s)
+
+
+def test_sigterm_grace_timeout_ends_idle_connection(make_snigate, pki, nginx, redis):
+    import signal
+    sg = make_snigate(web_config(pki, nginx, redis, grace="1s"), name="snigate-grace")
+    s = socket.create_connection((LOCALHOST, sg.ports["red"]), timeout=10)
+    try:
+        assert redis_ping(s) == b"+PONG\r\n"
+        t0 = time.monotonic()
+        sg.signal(signal.SIGTERM)
+        rc = sg.wait_exit(timeout=8)
+        elapsed = time.monotonic() - t0
+        assert rc == 0, f"exit code {rc}\n{sg.logs()}"
+        assert 0.8 <= elapsed < 6.0, f"exited {elapsed:.2f}s after SIGTERM with graceTimeOut 1s"
+        # The held connection was closed by snigate.
+        try:
+            assert s.recv(16) == b""
+        except ConnectionResetError:
+            pass
+    finally:
+        s.close()

@@ -1,0 +1,34 @@
+"""Services: round robin over servers, refused servers skipped, all servers down."""
+import os
+import time
+
+from harness.clients import curl, tls_get_name
+
+
+def test_dead_first_server_is_skipped(gw, pki):
+    # plainnginx = [dead port, plain-1]; whatever the round-robin position, every request succeeds.
+    bodies = [tls_get_name(gw.web, "a.test", pki.ca_cert) for _ in range(8)]
+    assert bodies == ["plain-1"] * 8
+
+
+def test_round_robin_uses_every_server(gw, pki):
+    # Enough requests that some worker gets at least 3 even if each worker balances on its own.
+    n = 2 * (os.cpu_count() or 1) + 2
+    bodies = [tls_get_name(gw.web, "rr.wild.test", pki.ca_cert) for _ in range(n)]
+    assert set(bodies) == {"plain-1", "plain-2"}, bodies
+
+
+def test_all_servers_down(gw, pki):
+    t0 = time.monotonic()
+    r = curl("down.wild.test", gw.web, "/name", ca=pki.ca_cert, timeout=10)
+    elapsed = time.monotonic() - t0
+    assert r.rc != 0 and r.status != 200, r
+    assert elapsed < 3.0, f"a refused server should fail fast, took {elapsed:.2f}s"
+    e = gw.sg.wait_access(lambda e: e.get("router") == "down", what="access log line for router down")
+    assert e["end"] == "backend_unreachable"
+    assert e["service"] == "deadsvc"
+
+
+def test_plain_only_entry_point_http(gw):
+    r = curl("plain.test", gw.plainhttp, "/name", scheme="http")
+    assert (r.rc, r.status, r.body.strip()) == (0, 200, "plain-1"), r.stderr
