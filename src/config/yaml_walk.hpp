@@ -45,8 +45,8 @@ class Ctx {
 // One value in the document: the key that named it (invalid for list
 // elements), the value itself and its dotted path.
 struct Item {
-  YAML::Node key;
-  YAML::Node value;
+  YAML::Node key{YAML::NodeType::Undefined};
+  YAML::Node value{YAML::NodeType::Undefined};
   std::string path;
 
   Loc loc(const Ctx& ctx) const;  // the key's line, or the value's for list elements
