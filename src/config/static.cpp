@@ -75,7 +75,7 @@ void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static
   });
   if (!it.is_null() && !it.value.IsMap()) return;  // walk_map reported it
   if (!has_address) {
-    ctx.error(ep.loc, it.path, "address is required (e.g. \":443\")");
+    ctx.error(ep.loc, it.path + ".address", "is required (e.g. \":443\")");
   } else if (!ep.address.empty() || !address_item.is_null()) {
     std::string_view a = ep.address;
     if (a.size() > 4 && a.substr(a.size() - 4) == "/udp") udp = true;

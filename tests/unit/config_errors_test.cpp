@@ -1,0 +1,352 @@
+// Every kind of configuration error, with its file, line and key path.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "config_test_util.hpp"
+
+namespace snigate::config {
+namespace {
+
+using test::dump;
+using test::has;
+using test::one;
+using test::TempDir;
+
+// Loads text (the static file) and returns the result.
+Loaded load_text(const TempDir& dir, const std::string& text) { return load(dir.write("s.yml", text)); }
+
+// The single error at `path`, checking its line and that the message holds `needle`.
+void expect_error(const Loaded& l, const std::string& path, int line, const std::string& needle) {
+  Error e = one(l.errors, path);
+  EXPECT_EQ(e.loc.line, line) << e.to_string();
+  EXPECT_NE(e.message.find(needle), std::string::npos) << e.to_string();
+}
+
+const std::string kEntry = test::kEntry;  // 3 lines
+const std::string kSvc = R"y(tcp:
+  services:
+    s:
+      loadBalancer:
+        servers: [{address: "a:1"}]
+)y";  // lines 4-8 after kEntry
+
+TEST(ConfigErrors, UnknownKeyWithDidYouMean) {
+  TempDir dir;
+  Loaded l = load_text(dir, R"y(entrypoints:
+  web:
+    address: ":443"
+tcp:
+  routers:
+    r:
+      rulle: "HostSNI(`a`)"
+      service: whoami@internal
+      zzzzzz: 1
+)y");
+  EXPECT_EQ(one(l.errors, "").to_string(), dir.path("s.yml") + ":1: unknown key \"entrypoints\" (did you mean \"entryPoints\"?)");
+  std::vector<Error> router;
+  for (const Error& e : l.errors)
+    if (e.path == "tcp.routers.r") router.push_back(e);
+  ASSERT_EQ(router.size(), 2u) << dump(l.errors);
+  EXPECT_EQ(router[0].loc.line, 7);
+  EXPECT_EQ(router[0].message, "unknown key \"rulle\" (did you mean \"rule\"?)");
+  EXPECT_EQ(router[1].loc.line, 9);
+  EXPECT_EQ(router[1].message, "unknown key \"zzzzzz\"");
+  // The missing rule is reported too: all errors, not the first.
+  expect_error(l, "tcp.routers.r.rule", 6, "is required");
+}
+
+TEST(ConfigErrors, UnknownNestedStaticKeys) {
+  TempDir dir;
+  Loaded l = load_text(dir, R"y(entryPoints:
+  web:
+    adress: ":443"
+    transport:
+      lifecycle:
+        graceTimeOut: 1s
+providers:
+  file:
+    filenam: x.yml
+  dokcer: {}
+)y");
+  expect_error(l, "entryPoints.web", 3, "unknown key \"adress\" (did you mean \"address\"?)");
+  expect_error(l, "entryPoints.web.address", 2, "is required");
+  expect_error(l, "entryPoints.web.transport", 5, "(did you mean \"lifeCycle\"?)");
+  expect_error(l, "providers.file", 9, "(did you mean \"filename\"?)");
+  expect_error(l, "providers", 10, "(did you mean \"docker\"?)");
+}
+
+TEST(ConfigErrors, WrongTypes) {
+  TempDir dir;
+  Loaded l = load_text(dir, kEntry + R"y(tcp:
+  routers:
+    r:
+      rule:
+        HostSNI: a
+      service: [s]
+      entryPoints: websecure
+      priority: high
+      tls:
+        passthrough: maybe
+  services: [x]
+)y");
+  expect_error(l, "tcp.routers.r.rule", 7, "expected a string, found a map");
+  expect_error(l, "tcp.routers.r.service", 9, "expected a string, found a list");
+  expect_error(l, "tcp.routers.r.entryPoints", 10, "expected a list, found \"websecure\"");
+  expect_error(l, "tcp.routers.r.priority", 11, "expected an integer, found \"high\"");
+  expect_error(l, "tcp.routers.r.tls.passthrough", 13, "expected a boolean");
+  expect_error(l, "tcp.services", 14, "expected a map, found a list");
+}
+
+TEST(ConfigErrors, BadDurationsAndValues) {
+  TempDir dir;
+  Loaded l = load_text(dir, R"y(entryPoints:
+  web:
+    address: ":443"
+    protocol: redis
+    clientHelloTimeout: 5 seconds
+    firstByteTimeout: -1s
+    transport:
+      respondingTimeouts:
+        idleTimeout: 1.5
+log:
+  level: verbose
+accessLog:
+  format: common
+snigate:
+  workers: -2
+providers:
+  file:
+    watch: yes please
+)y");
+  expect_error(l, "entryPoints.web.protocol", 4, "unknown protocol \"redis\"");
+  expect_error(l, "entryPoints.web.clientHelloTimeout", 5, "bad duration \"5 seconds\"");
+  expect_error(l, "entryPoints.web.firstByteTimeout", 6, "must not be negative");
+  expect_error(l, "entryPoints.web.transport.respondingTimeouts.idleTimeout", 9, "bad duration");
+  expect_error(l, "log.level", 11, "unknown log level \"verbose\"");
+  expect_error(l, "accessLog.format", 13, "TCP access log is JSON");
+  expect_error(l, "snigate.workers", 15, "0 (one per core) or more");
+  expect_error(l, "providers.file.watch", 18, "expected a boolean");
+  EXPECT_EQ(l.errors.size(), 8u) << dump(l.errors);
+}
+
+TEST(ConfigErrors, EntryPointAddresses) {
+  TempDir dir;
+  Loaded l = load_text(dir, R"y(entryPoints:
+  a: {address: "443"}
+  b: {address: ":0"}
+  c: {address: ":70000"}
+  d: {address: "::1:443"}
+  e: {address: "[::1]443"}
+  f: {address: "[nothex]:443"}
+  g: {address: ""}
+  h: {}
+  ok1: {address: ":443"}
+  ok2: {address: "0.0.0.0:443"}
+  ok3: {address: "[::]:443"}
+  ok4: {address: "gw.example.com:8443"}
+)y");
+  expect_error(l, "entryPoints.a.address", 2, "has no port");
+  expect_error(l, "entryPoints.b.address", 3, "1 to 65535");
+  expect_error(l, "entryPoints.c.address", 4, "1 to 65535");
+  expect_error(l, "entryPoints.d.address", 5, "in brackets");
+  expect_error(l, "entryPoints.e.address", 6, "[v6]:port");
+  expect_error(l, "entryPoints.f.address", 7, "not an IPv6 address");
+  expect_error(l, "entryPoints.g.address", 8, "must not be empty");
+  expect_error(l, "entryPoints.h.address", 9, "is required");
+  EXPECT_EQ(l.errors.size(), 8u) << dump(l.errors);
+}
+
+TEST(ConfigErrors, RouterReferences) {
+  TempDir dir;
+  Loaded l = load_text(dir, kEntry + kSvc + R"y(  routers:
+    a:
+      rule: "  "
+      service: ss
+    b:
+      entryPoints:
+        - websecure
+        - webscure
+      rule: "HostSNI(`b`)"
+      service: admin@internal
+      tls:
+        options: modren
+    c:
+      rule: "HostSNI(`c`)"
+      service: s@docker
+    d:
+      rule: "HostSNI(`d`)"
+      service: s@file
+      tls:
+        options: default
+    e:
+      tls: {}
+tls:
+  options:
+    modern: {}
+)y");
+  expect_error(l, "tcp.routers.a.rule", 11, "must not be empty");
+  expect_error(l, "tcp.routers.a.service", 12, "unknown service \"ss\" (did you mean \"s\"?)");
+  expect_error(l, "tcp.routers.b.entryPoints[1]", 16, "unknown entry point \"webscure\" (did you mean \"websecure\"?)");
+  expect_error(l, "tcp.routers.b.service", 18, "the only one is whoami@internal");
+  expect_error(l, "tcp.routers.b.tls.options", 20, "unknown TLS options \"modren\" (did you mean \"modern\"?)");
+  expect_error(l, "tcp.routers.c.service", 23, "provider \"docker\"");
+  expect_error(l, "tcp.routers.e.rule", 29, "is required");
+  expect_error(l, "tcp.routers.e.service", 29, "is required");
+  EXPECT_EQ(l.errors.size(), 8u) << dump(l.errors);
+  EXPECT_EQ(l.dyn.routers.at("d").service, "s");
+}
+
+TEST(ConfigErrors, Services) {
+  TempDir dir;
+  Loaded l = load_text(dir, kEntry + R"y(tcp:
+  services:
+    empty:
+      loadBalancer:
+        servers: []
+    nolb: {}
+    w:
+      weighted:
+        services: [{name: a, weight: 1}]
+    pp:
+      loadBalancer:
+        proxyProtocol: {version: 2}
+        serversTransport: nope
+        servers:
+          - address: "backend"
+          - tls: true
+          - address: "[::1]:99999"
+          - address: ":80"
+)y");
+  expect_error(l, "tcp.services.empty.loadBalancer.servers", 8, "has no servers");
+  expect_error(l, "tcp.services.nolb.loadBalancer", 9, "is required");
+  expect_error(l, "tcp.services.w.weighted", 11, "weighted services are not supported yet");
+  expect_error(l, "tcp.services.pp.loadBalancer.proxyProtocol", 15, "not supported yet");
+  expect_error(l, "tcp.services.pp.loadBalancer.serversTransport", 16, "unknown servers transport \"nope\"");
+  expect_error(l, "tcp.services.pp.loadBalancer.servers[0].address", 18, "has no port");
+  expect_error(l, "tcp.services.pp.loadBalancer.servers[1].address", 19, "is required");
+  expect_error(l, "tcp.services.pp.loadBalancer.servers[2].address", 20, "1 to 65535");
+  expect_error(l, "tcp.services.pp.loadBalancer.servers[3].address", 21, "has no host");
+  EXPECT_EQ(l.errors.size(), 9u) << dump(l.errors);
+}
+
+TEST(ConfigErrors, TransportsAndTls) {
+  TempDir dir;
+  dir.write("ok.pem", "x");
+  dir.write("adir/x", "x");
+  Loaded l = load_text(dir, kEntry + R"y(tcp:
+  serversTransports:
+    t:
+      dialTimeout: soon
+      spiffe: {ids: [a]}
+      tls:
+        peerCertURI: spiffe://x
+        rootCAs: [ok.pem, missing-ca.pem]
+        certificates:
+          - certFile: ok.pem
+tls:
+  certificates:
+    - certFile: nope.pem
+      keyFile: adir
+  options:
+    o:
+      minVersion: VersionTLS14
+      maxVersion: versiontls13
+      clientAuth:
+        clientAuthType: RequireCert
+        caFiles: [gone.pem]
+  stores:
+    default:
+      defaultCertificate:
+        certFile: ""
+        keyFile: ok.pem
+)y");
+  expect_error(l, "tcp.serversTransports.t.dialTimeout", 7, "bad duration \"soon\"");
+  expect_error(l, "tcp.serversTransports.t.spiffe", 8, "SPIFFE is not supported");
+  expect_error(l, "tcp.serversTransports.t.tls.peerCertURI", 10, "not supported");
+  expect_error(l, "tcp.serversTransports.t.tls.rootCAs[1]", 11, "missing-ca.pem\" does not exist");
+  expect_error(l, "tcp.serversTransports.t.tls.certificates[0].keyFile", 13, "is required");
+  expect_error(l, "tls.certificates[0].certFile", 16, dir.path("nope.pem") + "\" does not exist");
+  expect_error(l, "tls.certificates[0].keyFile", 17, "is a directory");
+  expect_error(l, "tls.options.o.minVersion", 20, "unknown value \"VersionTLS14\"");
+  expect_error(l, "tls.options.o.maxVersion", 21, "(did you mean \"VersionTLS13\"?)");
+  expect_error(l, "tls.options.o.clientAuth.clientAuthType", 23, "RequireAndVerifyClientCert");
+  expect_error(l, "tls.options.o.clientAuth.caFiles[0]", 24, "does not exist");
+  expect_error(l, "tls.stores.default.defaultCertificate.certFile", 28, "must not be empty");
+  EXPECT_EQ(l.errors.size(), 12u) << dump(l.errors);
+}
+
+TEST(ConfigErrors, UnreadableCertificate) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root can read any file";
+  TempDir dir;
+  std::string key = dir.write("k.pem", "x");
+  dir.write("c.pem", "x");
+  ASSERT_EQ(::chmod(key.c_str(), 0), 0);
+  Loaded l = load_text(dir, kEntry + "tls:\n  certificates:\n    - certFile: c.pem\n      keyFile: k.pem\n");
+  expect_error(l, "tls.certificates[0].keyFile", 7, "is not readable");
+}
+
+TEST(ConfigErrors, FileProvider) {
+  TempDir dir;
+  Loaded both = load_text(dir, kEntry + "providers:\n  file:\n    filename: a.yml\n    directory: d\n");
+  expect_error(both, "providers.file", 7, "mutually exclusive");
+
+  Loaded missing = load_text(dir, kEntry + "providers:\n  file:\n    filename: a.yml\n");
+  expect_error(missing, "providers.file.filename", 6, dir.path("a.yml") + "\" does not exist");
+
+  Loaded nodir = load_text(dir, kEntry + "providers:\n  file:\n    directory: d\n");
+  expect_error(nodir, "providers.file.directory", 6, "is not a directory");
+}
+
+TEST(ConfigErrors, YamlSyntaxErrors) {
+  TempDir dir;
+  Loaded l = load_text(dir, "entryPoints:\n  web:\n    address: [\":443\"\n  other: 1\n");
+  ASSERT_EQ(l.errors.size(), 1u) << dump(l.errors);
+  EXPECT_EQ(l.errors[0].loc.file, dir.path("s.yml"));
+  EXPECT_GT(l.errors[0].loc.line, 0);
+  EXPECT_NE(l.errors[0].message.find("YAML syntax error"), std::string::npos);
+
+  // In a dynamic file: reported with that file's name; the static part still loads.
+  dir.write("d/bad.yml", "tcp:\n  routers:\n    r: {rule: \"x\"\n");
+  Loaded d = load_text(dir, kEntry + "providers:\n  file:\n    directory: d\n");
+  ASSERT_EQ(d.errors.size(), 1u) << dump(d.errors);
+  EXPECT_EQ(d.errors[0].loc.file, dir.path("d/bad.yml"));
+  EXPECT_EQ(d.stat.entry_points.size(), 1u);
+
+  Loaded none = load(dir.path("does-not-exist.yml"));
+  ASSERT_EQ(none.errors.size(), 1u);
+  EXPECT_NE(none.errors[0].message.find("cannot read"), std::string::npos);
+}
+
+TEST(ConfigErrors, DuplicateKeysInOneMap) {
+  TempDir dir;
+  Loaded l = load_text(dir, kEntry + kSvc + R"y(  routers:
+    r:
+      rule: "HostSNI(`a`)"
+      service: s
+      rule: "HostSNI(`b`)"
+    r:
+      rule: "HostSNI(`c`)"
+      service: s
+)y");
+  expect_error(l, "tcp.routers.r.rule", 13, "duplicate key \"rule\" (first at line 11)");
+  expect_error(l, "tcp.routers.r", 14, "duplicate key \"r\" (first at line 10)");
+  EXPECT_EQ(l.dyn.routers.at("r").rule, "HostSNI(`a`)");
+}
+
+TEST(ConfigErrors, NotAMapAtTheTop) {
+  TempDir dir;
+  Loaded l = load_text(dir, "- a\n- b\n");
+  expect_error(l, "", 1, "expected a map, found a list");
+}
+
+TEST(ConfigErrors, DidYouMeanIsCaseInsensitive) {
+  TempDir dir;
+  Loaded l = load_text(dir, kEntry + "TCP: {}\naccesslog: {}\n");
+  ASSERT_EQ(l.errors.size(), 2u) << dump(l.errors);
+  EXPECT_EQ(l.errors[0].loc.line, 4);
+  EXPECT_EQ(l.errors[0].message, "unknown key \"TCP\" (did you mean \"tcp\"?)");
+  EXPECT_TRUE(has(l.errors, "", "unknown key \"accesslog\" (did you mean \"accessLog\"?)"));
+}
+
+}  // namespace
+}  // namespace snigate::config
