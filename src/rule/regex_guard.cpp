@@ -14,8 +14,8 @@ std::size_t read_bound(std::string_view p, std::size_t& pos) {
   std::size_t i = pos + 1;
   auto number = [&](std::size_t& out) {
     const std::size_t start = i;
-    out = 0;
-    while (i < p.size() && is_digit(p[i]) && i - start < 7) out = out * 10 + static_cast<std::size_t>(p[i++] - '0');
+    out = 0;  // at most 6 digits: regex_too_complex checked that first
+    while (i < p.size() && is_digit(p[i])) out = out * 10 + static_cast<std::size_t>(p[i++] - '0');
     return i > start;
   };
   std::size_t lo = 0;
@@ -36,6 +36,13 @@ std::size_t read_bound(std::string_view p, std::size_t& pos) {
 std::optional<std::string> regex_too_complex(std::string_view p) {
   if (p.size() > kMaxRegexLength) {
     return "the regex is longer than " + std::to_string(kMaxRegexLength) + " bytes";
+  }
+  // libstdc++ reads counts and back-reference numbers into a long without
+  // checking for overflow; no sensible count has more than 6 digits.
+  std::size_t digits = 0;
+  for (char c : p) {
+    digits = is_digit(c) ? digits + 1 : 0;
+    if (digits > 6) return std::string("the regex has a number longer than 6 digits");
   }
   // Estimate the automaton: every atom is a state, a bound multiplies the
   // atom or group before it. `groups` holds the size of each open group.

@@ -190,6 +190,8 @@ TEST(RuleParse, RegexArguments) {
   expect_error("HostSNIRegexp(`" + std::string(40, '(') + "a" + std::string(40, ')') + "`)", 14, "nests groups deeper");
   expect_error("HostSNIRegexp(`((a{100}){100}){100}`)", 14, "too large");
   expect_error("HostSNIRegexp(`\\d{99999}`)", 14, "too large");
+  expect_error("HostSNIRegexp(`a{2111111111111111111111}`)", 14, "longer than 6 digits");
+  expect_error("HostSNIRegexp(`(a)\\99999999999999999999`)", 14, "longer than 6 digits");
   ok("HostSNIRegexp(`^[a-z0-9-]{1,63}\\.example\\.com$`)");
   ok("HostSNIRegexp(`^(db|cache)-[0-9]+\\.internal$`)");
 }
