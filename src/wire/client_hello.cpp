@@ -1,0 +1,262 @@
+// TLS ClientHello parser (RFC 8446 4.1.2, RFC 5246 7.4.1.2, RFC 6066 3,
+// RFC 7301 3.1). Every read goes through Cursor, which checks the length
+// first; a length field is only trusted after it is compared with what its
+// enclosing vector has left.
+#include "wire/client_hello.hpp"
+
+#include <algorithm>
+#include <bitset>
+
+namespace snigate::wire {
+namespace {
+
+// RFC 8446 5.1 and RFC 5246 6.2.1: a plaintext record carries at most 2^14
+// bytes. The +256/+2048 allowances are for protected records only, and a
+// ClientHello is never protected, so anything larger is not a real client.
+constexpr std::size_t kMaxRecord = 16384;
+constexpr std::size_t kRecordHeader = 5;
+constexpr std::uint8_t kHandshake = 22;
+constexpr std::uint8_t kClientHelloType = 1;
+
+std::string_view as_text(std::span<const std::uint8_t> s) {
+  return {reinterpret_cast<const char*>(s.data()), s.size()};
+}
+
+// Plausible record version: 0x0300 (SSLv3) .. 0x0304. A first byte of 0x16
+// followed by anything else is not TLS (it is not even SSLv2: that has no 0x16).
+bool plausible_version(std::uint8_t major, std::uint8_t minor) { return major == 3 && minor <= 4; }
+
+struct Cursor {
+  std::span<const std::uint8_t> s;
+  std::size_t base = 0;  // offset of s[0] in the handshake message, for error messages
+  std::size_t pos = 0;
+  std::size_t left() const { return s.size() - pos; }
+  std::size_t offset() const { return base + pos; }
+  std::span<const std::uint8_t> rest() const { return s.subspan(pos); }
+};
+
+// Keeps the error text; offsets are into the handshake message (its 4-byte
+// header is offset 0), which is the same with one record or many.
+struct Parser {
+  std::string* error;
+  int ext = -1;  // extension being parsed, named in errors
+
+  bool fail(std::string_view field, std::string_view what, std::size_t off) {
+    if (error) {
+      std::string e = "ClientHello ";
+      if (ext >= 0) e += "extension " + std::to_string(ext) + " ";
+      e.append(field).append(": ").append(what).append(" at offset ").append(std::to_string(off));
+      *error = std::move(e);
+    }
+    return false;
+  }
+  bool uint(Cursor& c, std::size_t n, std::size_t& v, std::string_view field) {
+    if (c.left() < n) return fail(field, "truncated", c.offset());
+    v = 0;
+    for (std::size_t i = 0; i < n; ++i) v = v << 8 | c.s[c.pos++];
+    return true;
+  }
+  // A vector with an n-byte length prefix (RFC 8446 3.4).
+  bool vec(Cursor& c, std::size_t n, Cursor& sub, std::string_view field) {
+    const std::size_t at = c.offset();
+    std::size_t len = 0;
+    if (!uint(c, n, len, field)) return false;
+    if (len > c.left())
+      return fail(field, "length " + std::to_string(len) + " exceeds the " + std::to_string(c.left()) + " bytes left", at);
+    sub = Cursor{c.s.subspan(c.pos, len), c.offset()};
+    c.pos += len;
+    return true;
+  }
+  bool end(const Cursor& c, std::string_view field) {
+    return c.left() == 0 || fail(field, std::to_string(c.left()) + " unexpected trailing bytes", c.offset());
+  }
+
+  bool server_name(Cursor body, ClientHello& out) {
+    Cursor list;
+    if (!vec(body, 2, list, "server_name_list") || !end(body, "server_name_list")) return false;
+    if (list.left() == 0) return fail("server_name_list", "empty", list.base);
+    while (list.left() > 0) {
+      std::size_t type = 0;
+      Cursor name;
+      // Only host_name (0) is defined; other types are assumed to use the same
+      // 2-byte length, as every deployed parser does, and are skipped.
+      if (!uint(list, 1, type, "name_type") || !vec(list, 2, name, "host_name")) return false;
+      if (type != 0) continue;
+      if (name.left() == 0) return fail("host_name", "empty", name.base - 2);
+      if (name.left() > 255) return fail("host_name", "longer than 255 bytes", name.base - 2);
+      if (out.sni_count++ == 0) out.sni = as_text(name.s);
+    }
+    return true;
+  }
+
+  bool alpn(Cursor body, ClientHello& out) {
+    Cursor list;
+    if (!vec(body, 2, list, "protocol_name_list") || !end(body, "protocol_name_list")) return false;
+    if (list.left() == 0) return fail("protocol_name_list", "empty", list.base);
+    out.alpn_raw = as_text(list.s);
+    while (list.left() > 0) {
+      Cursor name;
+      if (!vec(list, 1, name, "protocol_name")) return false;
+      if (name.left() == 0) return fail("protocol_name", "empty", name.base - 1);
+    }
+    return true;
+  }
+
+  bool supported_versions(Cursor body, ClientHello& out) {
+    Cursor list;
+    if (!vec(body, 1, list, "versions") || !end(body, "versions")) return false;
+    if (list.left() == 0 || list.left() % 2 != 0)
+      return fail("versions", "length " + std::to_string(list.left()) + " is empty or odd", list.base - 1);
+    out.supported_versions = as_text(list.s);
+    return true;
+  }
+
+  // msg: the whole handshake message, header included.
+  bool body(std::span<const std::uint8_t> msg, ClientHello& out) {
+    Cursor c{msg, 0, 4};
+    std::size_t v = 0;
+    if (!uint(c, 2, v, "legacy_version")) return false;
+    out.legacy_version = static_cast<std::uint16_t>(v);
+    if (c.left() < 32) return fail("random", "truncated", c.offset());
+    c.pos += 32;
+    Cursor session_id, suites, compression, exts;
+    if (!vec(c, 1, session_id, "legacy_session_id")) return false;
+    if (session_id.left() > 32) return fail("legacy_session_id", "longer than 32 bytes", session_id.base - 1);
+    if (!vec(c, 2, suites, "cipher_suites")) return false;
+    if (suites.left() == 0 || suites.left() % 2 != 0)
+      return fail("cipher_suites", "length " + std::to_string(suites.left()) + " is empty or odd", suites.base - 2);
+    if (!vec(c, 1, compression, "legacy_compression_methods")) return false;
+    if (compression.left() == 0) return fail("legacy_compression_methods", "empty", compression.base - 1);
+    if (c.left() == 0) return true;  // SSLv3-era hellos may have no extensions at all
+    if (!vec(c, 2, exts, "extensions") || !end(c, "extensions")) return false;
+
+    // RFC 8446 4.2: "There MUST NOT be more than one extension of the same
+    // type"; a duplicate SNI is also a classic way to make two parsers disagree.
+    std::bitset<65536> seen;
+    while (exts.left() > 0) {
+      std::size_t type = 0;
+      Cursor data;
+      if (!uint(exts, 2, type, "extension_type") || !vec(exts, 2, data, "extension_data")) return false;
+      if (seen.test(type)) return fail("extension_type", "duplicate " + std::to_string(type), data.base - 4);
+      seen.set(type);
+      ext = static_cast<int>(type);
+      bool ok = true;
+      switch (type) {
+        case 0: ok = server_name(data, out); break;
+        case 16: ok = alpn(data, out); break;
+        case 43: ok = supported_versions(data, out); break;
+        case 0xfe0d: out.has_ech = true; break;
+        default: break;
+      }
+      ext = -1;
+      if (!ok) return false;
+    }
+    return true;
+  }
+};
+
+bool is_grease(std::uint16_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
+
+}  // namespace
+
+HelloStatus parse_client_hello(std::span<const std::uint8_t> data, std::vector<std::uint8_t>& scratch,
+                               ClientHello& out, std::string* error) {
+  out = ClientHello{};
+  // Decide from the first bytes alone, so a plain-text client that sent one
+  // byte (or a PostgreSQL SSLRequest, which starts with 00) is answered now.
+  if (data.empty()) return HelloStatus::need_more;
+  if (data[0] != kHandshake) return HelloStatus::not_tls;
+  if (data.size() >= 2 && data[1] != 3) return HelloStatus::not_tls;
+  if (data.size() >= 3 && !plausible_version(data[1], data[2])) return HelloStatus::not_tls;
+
+  auto fail = [&](std::string msg) {
+    if (error) *error = std::move(msg);
+    return HelloStatus::malformed;
+  };
+  // Walk the records without copying until the whole message is present: a
+  // partial hello is re-walked on the next call, which costs a few headers.
+  std::array<std::uint8_t, 4> header{};
+  std::size_t header_have = 0, need = 0 /* unknown until the 4-byte header is in */;
+  std::size_t pos = 0, got = 0, records = 0;
+  while (need == 0 || got < need) {
+    const std::size_t avail = data.size() - pos;
+    if (pos > 0 && avail >= 1 && data[pos] != kHandshake)
+      return fail("TLS record of content type " + std::to_string(data[pos]) + " at offset " + std::to_string(pos) +
+                  " before the ClientHello ended");
+    if (pos > 0 && avail >= 3 && !plausible_version(data[pos + 1], data[pos + 2]))
+      return fail("TLS record version " + std::to_string(data[pos + 1] << 8 | data[pos + 2]) + " at offset " +
+                  std::to_string(pos) + " is not 0x0300..0x0304");
+    if (avail < kRecordHeader) return HelloStatus::need_more;
+    const std::size_t len = std::size_t{data[pos + 3]} << 8 | data[pos + 4];
+    // RFC 8446 5.1: zero-length handshake fragments MUST NOT be sent.
+    if (len == 0 || len > kMaxRecord)
+      return fail("TLS record length " + std::to_string(len) + " at offset " + std::to_string(pos) +
+                  " is not 1..16384");
+    if (pos + kRecordHeader + len > kMaxClientHello) return HelloStatus::too_large;
+    const auto frag = data.subspan(pos + kRecordHeader, std::min(len, avail - kRecordHeader));
+    for (std::size_t i = 0; header_have < 4 && i < frag.size(); ++i) header[header_have++] = frag[i];
+    if (header_have >= 1 && header[0] != kClientHelloType)
+      return fail("handshake type " + std::to_string(header[0]) + " at offset 5, expected 1 (ClientHello)");
+    if (header_have == 4 && need == 0) {
+      need = 4 + (std::size_t{header[1]} << 16 | std::size_t{header[2]} << 8 | header[3]);
+      // Each record carries at most kMaxRecord, so this many headers at least.
+      if (need + kRecordHeader * ((need + kMaxRecord - 1) / kMaxRecord) > kMaxClientHello)
+        return HelloStatus::too_large;
+    }
+    if (frag.size() < len) return HelloStatus::need_more;
+    got += len;
+    pos += kRecordHeader + len;
+    ++records;
+  }
+  // The client sends nothing else until the server answers, so bytes after the
+  // hello inside its last record are a protocol error (and a smuggling vector).
+  if (got > need)
+    return fail(std::to_string(got - need) + " bytes after the ClientHello in the TLS record ending at offset " +
+                std::to_string(pos));
+
+  std::span<const std::uint8_t> msg = data.subspan(kRecordHeader, need);
+  if (records > 1) {
+    scratch.clear();
+    scratch.reserve(need);
+    for (std::size_t p = 0; p < pos;) {
+      const std::size_t len = std::size_t{data[p + 3]} << 8 | data[p + 4];
+      scratch.insert(scratch.end(), data.begin() + static_cast<std::ptrdiff_t>(p + kRecordHeader),
+                     data.begin() + static_cast<std::ptrdiff_t>(p + kRecordHeader + len));
+      p += kRecordHeader + len;
+    }
+    msg = scratch;
+  }
+  Parser parser{error};
+  if (!parser.body(msg, out)) {
+    out = ClientHello{};
+    return HelloStatus::malformed;
+  }
+  out.record_version = static_cast<std::uint16_t>(data[1] << 8 | data[2]);
+  out.record_bytes = pos;
+  return HelloStatus::complete;
+}
+
+std::vector<std::string> ClientHello::alpn() const {
+  // alpn_raw was validated by the parser, but a ClientHello may be built by
+  // hand, so decode defensively: stop at the first entry that does not fit.
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < alpn_raw.size();) {
+    const std::size_t len = static_cast<std::uint8_t>(alpn_raw[i]);
+    if (len == 0 || len > alpn_raw.size() - i - 1) break;
+    names.emplace_back(alpn_raw.substr(i + 1, len));
+    i += 1 + len;
+  }
+  return names;
+}
+
+std::uint16_t ClientHello::max_version() const {
+  std::uint16_t best = 0;
+  for (std::size_t i = 0; i + 1 < supported_versions.size(); i += 2) {
+    const auto v = static_cast<std::uint16_t>(static_cast<std::uint8_t>(supported_versions[i]) << 8 |
+                                              static_cast<std::uint8_t>(supported_versions[i + 1]));
+    if (!is_grease(v)) best = std::max(best, v);
+  }
+  return best != 0 ? best : legacy_version;
+}
+
+}  // namespace snigate::wire
