@@ -40,6 +40,13 @@ def test_reencryption(gw, pki):
     assert re.search(r"subject=.*CN\s*=\s*b\.test", out), out  # but the client saw snigate's b.test cert
 
 
+def test_reencryption_verifies_backend_name(gw, pki):
+    """serversTransport stbad expects serverName wrong.test; nginx presents backend.test: refuse."""
+    r = curl("badname.wild.test", gw.web, "/name", ca=pki.ca_cert, timeout=5)
+    assert r.rc != 0 or r.status != 200, r
+    assert "tls-1" not in r.body
+
+
 def test_reencryption_interactive_to_s_server(gw, pki):
     """rev.wild.test (priority 100 over *.wild.test): terminate, re-encrypt to `s_server -rev`."""
     with tls_connect(gw.web, "rev.wild.test", pki.ca_cert) as s:

@@ -50,6 +50,7 @@ def main_config(pki: Pki, nginx, redis, s_server, hash_server, dead_port: int) -
                 "rev": router("HostSNI(`rev.wild.test`)", "revsrv", tls={}, priority=100),
                 "up": router("HostSNI(`up.wild.test`)", "hashsvc", tls={}, priority=100),
                 "rr": router("HostSNI(`rr.wild.test`)", "rrsvc", tls={}, priority=100),
+                "badname": router("HostSNI(`badname.wild.test`)", "tlsbadname", tls={}, priority=100),
                 "down": router("HostSNI(`down.wild.test`)", "deadsvc", tls={}, priority=100),
                 "who": router("HostSNI(`who.test`)", "whoami@internal", tls={}),
                 "plain": router("HostSNI(`*`)", "redis"),
@@ -60,6 +61,7 @@ def main_config(pki: Pki, nginx, redis, s_server, hash_server, dead_port: int) -
                 "tlsnginx": lb(addr(nginx.tls_port)),
                 "plainnginx": lb(addr(dead_port), addr(p1)),
                 "tlsbackend": lb(addr(nginx.tls_port), tls=True, transport="st"),
+                "tlsbadname": lb(addr(nginx.tls_port), tls=True, transport="stbad"),
                 "revsrv": lb(addr(s_server.port), tls=True, transport="st"),
                 "hashsvc": lb(addr(hash_server.port)),
                 "rrsvc": lb(addr(p1), addr(p2)),
@@ -70,6 +72,9 @@ def main_config(pki: Pki, nginx, redis, s_server, hash_server, dead_port: int) -
             "serversTransports": {
                 "st": {"dialTimeout": "2s",
                        "tls": {"serverName": "backend.test", "rootCAs": [str(pki.ca_cert)]}},
+                # The backend's certificate is for backend.test, not wrong.test: verification must fail.
+                "stbad": {"dialTimeout": "2s",
+                          "tls": {"serverName": "wrong.test", "rootCAs": [str(pki.ca_cert)]}},
             },
         },
         "tls": {
