@@ -14,7 +14,7 @@ IpAddress ip(std::string_view text) {
   return a.value_or(IpAddress{});
 }
 
-TEST(IpAddress, ParsesDottedQuadAsMapped) {
+TEST(RuleIpAddress, ParsesDottedQuadAsMapped) {
   const IpAddress a = ip("192.0.2.7");
   EXPECT_TRUE(a.v4);
   const std::array<std::uint8_t, 16> want{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7};
@@ -22,14 +22,14 @@ TEST(IpAddress, ParsesDottedQuadAsMapped) {
   EXPECT_EQ(a.to_string(), "192.0.2.7");
 }
 
-TEST(IpAddress, MappedSpellingEqualsDottedQuad) {
+TEST(RuleIpAddress, MappedSpellingEqualsDottedQuad) {
   EXPECT_EQ(ip("::ffff:1.2.3.4"), ip("1.2.3.4"));
   EXPECT_EQ(ip("::FFFF:0102:0304"), ip("1.2.3.4"));
   EXPECT_TRUE(ip("::ffff:1.2.3.4").v4);
   EXPECT_EQ(ip("::ffff:1.2.3.4").to_string(), "1.2.3.4");
 }
 
-TEST(IpAddress, ParsesIpv6Forms) {
+TEST(RuleIpAddress, ParsesIpv6Forms) {
   EXPECT_EQ(ip("::").to_string(), "::");
   EXPECT_EQ(ip("::1").to_string(), "::1");
   EXPECT_FALSE(ip("::1").v4);
@@ -41,7 +41,7 @@ TEST(IpAddress, ParsesIpv6Forms) {
   EXPECT_FALSE(ip("::1.2.3.4").v4);
 }
 
-TEST(IpAddress, RejectsGarbage) {
+TEST(RuleIpAddress, RejectsGarbage) {
   for (std::string_view bad :
        {"", " ", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4 ", " 1.2.3.4", "a.b.c.d", "1.2.3.-1", ":::", "1::2::3",
         "12345::", "fe80::1%eth0", "::ffff:1.2.3.256", "1.2.3.4/8", "localhost", "0x7f.0.0.1",
@@ -53,7 +53,7 @@ TEST(IpAddress, RejectsGarbage) {
   EXPECT_FALSE(IpAddress::parse(std::string(100, '1')).has_value());
 }
 
-TEST(IpAddress, RoundTrips) {
+TEST(RuleIpAddress, RoundTrips) {
   for (std::string_view s : {"0.0.0.0", "255.255.255.255", "10.1.2.3", "::", "::1", "2001:db8::", "fe80::1",
                              "2001:db8:1:2:3:4:5:6"}) {
     EXPECT_EQ(ip(s).to_string(), s);
@@ -75,7 +75,7 @@ bool client_ip_matches(std::string_view rule_text, std::string_view client) {
   return rule::match(std::get<rule::Rule>(parsed), f);
 }
 
-TEST(ClientIp, Ipv4Cidr) {
+TEST(RuleClientIp, Ipv4Cidr) {
   EXPECT_TRUE(client_ip_matches("ClientIP(`10.0.0.0/8`)", "10.255.1.2"));
   EXPECT_FALSE(client_ip_matches("ClientIP(`10.0.0.0/8`)", "11.0.0.1"));
   EXPECT_TRUE(client_ip_matches("ClientIP(`192.168.1.0/24`)", "192.168.1.255"));
@@ -84,7 +84,7 @@ TEST(ClientIp, Ipv4Cidr) {
   EXPECT_FALSE(client_ip_matches("ClientIP(`172.16.0.0/12`)", "172.32.0.0"));
 }
 
-TEST(ClientIp, Ipv4EdgePrefixes) {
+TEST(RuleClientIp, Ipv4EdgePrefixes) {
   EXPECT_TRUE(client_ip_matches("ClientIP(`0.0.0.0/0`)", "203.0.113.9"));
   EXPECT_TRUE(client_ip_matches("ClientIP(`0.0.0.0/0`)", "0.0.0.0"));
   EXPECT_FALSE(client_ip_matches("ClientIP(`0.0.0.0/0`)", "2001:db8::1"));  // /0 of IPv4 is every IPv4 client only
@@ -95,13 +95,13 @@ TEST(ClientIp, Ipv4EdgePrefixes) {
   EXPECT_TRUE(client_ip_matches("ClientIP(`1.2.3.5/31`)", "1.2.3.4"));  // host bits are ignored
 }
 
-TEST(ClientIp, Ipv4RangeMatchesMappedClient) {
+TEST(RuleClientIp, Ipv4RangeMatchesMappedClient) {
   EXPECT_TRUE(client_ip_matches("ClientIP(`10.0.0.0/8`)", "::ffff:10.9.8.7"));
   EXPECT_TRUE(client_ip_matches("ClientIP(`::ffff:10.0.0.0/104`)", "10.9.8.7"));
   EXPECT_FALSE(client_ip_matches("ClientIP(`::ffff:10.0.0.0/104`)", "11.9.8.7"));
 }
 
-TEST(ClientIp, Ipv6Cidr) {
+TEST(RuleClientIp, Ipv6Cidr) {
   EXPECT_TRUE(client_ip_matches("ClientIP(`2001:db8::/32`)", "2001:db8:ffff::1"));
   EXPECT_FALSE(client_ip_matches("ClientIP(`2001:db8::/32`)", "2001:db9::1"));
   EXPECT_TRUE(client_ip_matches("ClientIP(`2001:db8::/33`)", "2001:db8:7fff::1"));
@@ -110,7 +110,7 @@ TEST(ClientIp, Ipv6Cidr) {
   EXPECT_FALSE(client_ip_matches("ClientIP(`fe80::/10`)", "fec0::1"));
 }
 
-TEST(ClientIp, Ipv6EdgePrefixes) {
+TEST(RuleClientIp, Ipv6EdgePrefixes) {
   EXPECT_TRUE(client_ip_matches("ClientIP(`::/0`)", "2001:db8::1"));
   EXPECT_TRUE(client_ip_matches("ClientIP(`::/0`)", "::"));
   EXPECT_FALSE(client_ip_matches("ClientIP(`::/0`)", "10.0.0.1"));  // as Go's net.IPNet: families do not mix
@@ -122,20 +122,20 @@ TEST(ClientIp, Ipv6EdgePrefixes) {
   EXPECT_FALSE(client_ip_matches("ClientIP(`::1`)", "0.0.0.1"));
 }
 
-TEST(ClientIp, SeveralArgumentsMeanAnyOf) {
+TEST(RuleClientIp, SeveralArgumentsMeanAnyOf) {
   EXPECT_TRUE(client_ip_matches("ClientIP(`10.0.0.0/8`, `2001:db8::/32`)", "2001:db8::5"));
   EXPECT_TRUE(client_ip_matches("ClientIP(`10.0.0.0/8`, `2001:db8::/32`)", "10.0.0.5"));
   EXPECT_FALSE(client_ip_matches("ClientIP(`10.0.0.0/8`, `2001:db8::/32`)", "192.0.2.1"));
 }
 
-TEST(ClientIp, UnknownClientAddressDoesNotMatch) {
+TEST(RuleClientIp, UnknownClientAddressDoesNotMatch) {
   auto r = std::get<rule::Rule>(rule::parse("ClientIP(`0.0.0.0/0`, `::/0`)"));
   EXPECT_FALSE(rule::match(r, Facts{}));
   EXPECT_EQ(rule::explain_mismatch(r, Facts{}),
             "ClientIP(`0.0.0.0/0`, `::/0`) needs the client address; it is not known");
 }
 
-TEST(ClientIp, BadRangesAreParseErrors) {
+TEST(RuleClientIp, BadRangesAreParseErrors) {
   struct Case {
     std::string_view rule;
     std::size_t offset;
