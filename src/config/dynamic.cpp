@@ -148,7 +148,8 @@ void parse_transport(Ctx& ctx, const Item& it, ServersTransport& out) {
   walk::walk_map(ctx, it, {
     {"dialTimeout", [&](const Item& v) { walk::get_duration(ctx, v, out.dial_timeout); }},
     walk::ignored(ctx, "dialKeepAlive", "snigate sets its own TCP keep-alive on server connections"),
-    {"terminationDelay", [&](const Item& v) { walk::get_duration(ctx, v, out.termination_delay); }},
+    // Negative: no limit (as in Traefik).
+    {"terminationDelay", [&](const Item& v) { walk::get_duration(ctx, v, out.termination_delay, true); }},
     {"tls", [&](const Item& t) {
        walk::walk_map(ctx, t, {
          {"serverName", [&](const Item& v) { walk::get_string(ctx, v, out.server_name); }},

@@ -122,7 +122,7 @@ bool get_int(Ctx& ctx, const Item& it, int& out) {
   return true;
 }
 
-bool get_duration(Ctx& ctx, const Item& it, Duration& out) {
+bool get_duration(Ctx& ctx, const Item& it, Duration& out, bool allow_negative) {
   if (it.is_null() || !it.value.IsScalar()) {
     ctx.error(it.loc(ctx), it.path,
               fmt::format("expected a duration (e.g. \"10s\", \"1m30s\", \"250ms\"), found {}",
@@ -138,7 +138,7 @@ bool get_duration(Ctx& ctx, const Item& it, Duration& out) {
                           it.value.Scalar()));
     return false;
   }
-  if (d.count() < 0) {
+  if (d.count() < 0 && !allow_negative) {
     ctx.error(it.loc(ctx), it.path,
               fmt::format("duration \"{}\" must not be negative", it.value.Scalar()));
     return false;

@@ -67,7 +67,7 @@ std::string describe(const YAML::Node& n);
 bool get_string(Ctx& ctx, const Item& it, std::string& out);
 bool get_bool(Ctx& ctx, const Item& it, bool& out);
 bool get_int(Ctx& ctx, const Item& it, int& out);
-bool get_duration(Ctx& ctx, const Item& it, Duration& out);  // >= 0
+bool get_duration(Ctx& ctx, const Item& it, Duration& out, bool allow_negative = false);
 bool get_string_list(Ctx& ctx, const Item& it, std::vector<std::string>& out);
 // A file path or inline PEM: resolved against the file's directory; a path
 // must name a readable file. Empty: error "must not be empty".

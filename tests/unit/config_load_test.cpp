@@ -544,6 +544,14 @@ TEST(ConfigLoad, TcpServersTransportIsTheDefaultTransport) {
   EXPECT_EQ(l.dyn.servers_transports.at("default").dial_timeout, Duration(3'000));
 }
 
+TEST(ConfigLoad, NegativeTerminationDelayMeansNoLimit) {
+  TempDir dir;
+  Loaded l = load(dir.write("s.yml", std::string(test::kEntry) +
+                                         "tcp:\n  serversTransports:\n    t:\n      terminationDelay: -1s\n"));
+  ASSERT_TRUE(l.errors.empty()) << dump(l.errors);
+  EXPECT_LT(l.dyn.servers_transports.at("t").termination_delay.count(), 0);
+}
+
 TEST(ConfigLoad, UdpEntryPointIsLeftOut) {
   TempDir dir;
   Loaded l = load(dir.write("s.yml", "entryPoints:\n  dns:\n    address: \":53/udp\"\n  web:\n    address: \":443/tcp\"\n"));
