@@ -103,6 +103,9 @@ void parse_tls(Ctx& ctx, const Item& it, Dynamic& out) {
   });
 }
 
+constexpr std::string_view kStaticOnly =
+    "belongs to the static configuration: write it in the file given to --config, not in a provider file";
+
 void parse_dynamic_root(Ctx& ctx, const YAML::Node& root, Dynamic& out, bool only_dynamic) {
   Item top = walk::root(root);
   if (!only_dynamic) {
@@ -111,6 +114,9 @@ void parse_dynamic_root(Ctx& ctx, const YAML::Node& root, Dynamic& out, bool onl
       {"tls", [&](const Item& v) { parse_tls(ctx, v, out); }},
       walk::ignored(ctx, "http", "HTTP routing is not part of snigate"),
       walk::ignored(ctx, "udp", "UDP is not part of snigate"),
+      walk::rejected(ctx, "entryPoints", kStaticOnly), walk::rejected(ctx, "providers", kStaticOnly),
+      walk::rejected(ctx, "log", kStaticOnly), walk::rejected(ctx, "accessLog", kStaticOnly),
+      walk::rejected(ctx, "snigate", kStaticOnly),
     });
     return;
   }

@@ -333,6 +333,14 @@ TEST(ConfigErrors, DuplicateKeysInOneMap) {
   EXPECT_EQ(l.dyn.routers.at("r").rule, "HostSNI(`a`)");
 }
 
+TEST(ConfigErrors, StaticKeyInProviderFile) {
+  TempDir dir;
+  dir.write("dyn.yml", "entryPoints:\n  web:\n    address: \":80\"\n");
+  Loaded l = load_text(dir, kEntry + "providers:\n  file:\n    filename: dyn.yml\n");
+  expect_error(l, "entryPoints", 1, "belongs to the static configuration");
+  EXPECT_EQ(l.errors.at(0).loc.file, dir.path("dyn.yml"));
+}
+
 TEST(ConfigErrors, NotAMapAtTheTop) {
   TempDir dir;
   Loaded l = load_text(dir, "- a\n- b\n");
