@@ -18,6 +18,13 @@ constexpr std::size_t kRecordHeader = 5;
 constexpr std::uint8_t kHandshake = 22;
 constexpr std::uint8_t kClientHelloType = 1;
 
+std::string hex16(std::size_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s = "0x";
+  for (int shift = 12; shift >= 0; shift -= 4) s += kDigits[(v >> shift) & 0xf];
+  return s;
+}
+
 std::string_view as_text(std::span<const std::uint8_t> s) {
   return {reinterpret_cast<const char*>(s.data()), s.size()};
 }
@@ -44,7 +51,7 @@ struct Parser {
   bool fail(std::string_view field, std::string_view what, std::size_t off) {
     if (error) {
       std::string e = "ClientHello ";
-      if (ext >= 0) e += "extension " + std::to_string(ext) + " ";
+      if (ext >= 0) e += "extension " + hex16(static_cast<std::size_t>(ext)) + " ";
       e.append(field).append(": ").append(what).append(" at offset ").append(std::to_string(off));
       *error = std::move(e);
     }
@@ -137,7 +144,7 @@ struct Parser {
       std::size_t type = 0;
       Cursor data;
       if (!uint(exts, 2, type, "extension_type") || !vec(exts, 2, data, "extension_data")) return false;
-      if (seen.test(type)) return fail("extension_type", "duplicate " + std::to_string(type), data.base - 4);
+      if (seen.test(type)) return fail("extension_type", "duplicate " + hex16(type), data.base - 4);
       seen.set(type);
       ext = static_cast<int>(type);
       bool ok = true;
@@ -184,7 +191,7 @@ HelloStatus parse_client_hello(std::span<const std::uint8_t> data, std::vector<s
       return fail("TLS record of content type " + std::to_string(data[pos]) + " at offset " + std::to_string(pos) +
                   " before the ClientHello ended");
     if (pos > 0 && avail >= 3 && !plausible_version(data[pos + 1], data[pos + 2]))
-      return fail("TLS record version " + std::to_string(data[pos + 1] << 8 | data[pos + 2]) + " at offset " +
+      return fail("TLS record version " + hex16(std::size_t{data[pos + 1]} << 8 | data[pos + 2]) + " at offset " +
                   std::to_string(pos) + " is not 0x0300..0x0304");
     if (avail < kRecordHeader) return HelloStatus::need_more;
     const std::size_t len = std::size_t{data[pos + 3]} << 8 | data[pos + 4];
