@@ -1,0 +1,67 @@
+#include "app/explain.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "session/refuse.hpp"
+
+namespace snigate::app {
+
+int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& out) {
+  const session::EntryRoutes* entry = snap.entry(q.entry_point);
+  if (!entry) {
+    std::string known;
+    for (const auto& [name, e] : snap.entries) known += (known.empty() ? "" : ", ") + name;
+    fmt::print(out, "no entry point named \"{}\" (entry points: {})\n", q.entry_point, known);
+    return 2;
+  }
+  std::string sni = q.sni;
+  for (char& c : sni) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  Facts facts;
+  facts.tls = !q.plain;
+  facts.sni = sni;
+  facts.alpn = q.alpn;
+  if (!q.client_ip.empty()) {
+    facts.client_ip = IpAddress::parse(q.client_ip);
+    if (!facts.client_ip) {
+      fmt::print(out, "--client-ip: \"{}\" is not an IP address\n", q.client_ip);
+      return 2;
+    }
+  }
+  std::string alpn;
+  for (const auto& p : q.alpn) alpn += (alpn.empty() ? "" : ",") + p;
+  fmt::print(out, "entry point {} ({}): {} client, SNI {}, ALPN [{}], client IP {}\n", entry->ep.name,
+             entry->ep.address, facts.tls ? "TLS" : "plain", sni.empty() ? "none" : "\"" + sni + "\"", alpn,
+             q.client_ip.empty() ? "any" : q.client_ip);
+  if (entry->server_first)
+    fmt::print(out, "every router here is a plain HostSNI(`*`): the backend is connected as soon as a client arrives\n");
+
+  const session::Route* chosen = session::match(*entry, facts);
+  for (const session::Route& r : entry->routes) {
+    const std::string mode = !r.tls ? "plain TCP" : r.passthrough ? "TLS passthrough" : "TLS termination";
+    if (&r == chosen) {
+      std::string cert;
+      if (r.tls && !r.passthrough) {
+        const auto choice = snap.certs.select(sni);
+        const char* how = choice.how == tls::CertMatch::exact ? "exact" : choice.how == tls::CertMatch::wildcard ? "wildcard" : "default";
+        cert = r.options->sni_strict && choice.how == tls::CertMatch::fallback
+                   ? "; REFUSED by sniStrict: no certificate names this SNI"
+                   : fmt::format("; certificate {} ({} match)", choice.cert->origin, how);
+      }
+      fmt::print(out, "match: {}  rule {}  priority {}  -> service {} ({}{})\n", r.name, r.rule.text, r.priority,
+                 r.service->name, mode, cert);
+      continue;
+    }
+    std::string why = r.tls != facts.tls ? (r.tls ? "is for TLS clients" : "is for plain (non-TLS) clients")
+                                         : rule::explain_mismatch(r.rule, facts);
+    if (why.empty()) why = "would match, but router " + (chosen ? chosen->name : std::string("?")) + " comes first";
+    fmt::print(out, "  no: {}  rule {}  priority {}: {}\n", r.name, r.rule.text, r.priority, why);
+  }
+  if (!chosen) {
+    fmt::print(out, "no router matches: {}\n", session::explain_no_route(*entry, facts));
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace snigate::app

@@ -1,0 +1,76 @@
+// snigate: run, check, explain, version.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <openssl/opensslv.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "app/explain.hpp"
+#include "config/config.hpp"
+#include "observe/log.hpp"
+#include "session/runtime.hpp"
+#include "session/snapshot.hpp"
+
+namespace {
+
+using namespace snigate;
+
+// Loads and compiles; prints every warning and error. nullptr when invalid.
+std::shared_ptr<const session::Snapshot> load_checked(const std::string& path, config::Loaded& cfg, bool quiet_ok) {
+  cfg = path.empty() ? config::builtin_default() : config::load(path);
+  for (const auto& w : cfg.warnings) fmt::print(stderr, "warning: {}\n", w.to_string());
+  std::shared_ptr<const session::Snapshot> snap;
+  if (cfg.errors.empty()) snap = session::compile(cfg, cfg.errors);
+  for (const auto& e : cfg.errors) fmt::print(stderr, "{}\n", e.to_string());
+  if (!snap) fmt::print(stderr, "{}: {} error(s)\n", path.empty() ? "built-in default" : path, cfg.errors.size());
+  else if (!quiet_ok) fmt::print("{}: OK ({} entry point(s), {} router(s), {} service(s))\n", path, cfg.stat.entry_points.size(),
+                                 cfg.dyn.routers.size(), cfg.dyn.services.size());
+  return snap;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"snigate: an L4 ingress gateway that routes TLS, MySQL and PostgreSQL by server name"};
+  cli.require_subcommand(0, 1);
+  std::string config_path, log_level;
+  cli.add_option("-c,--config", config_path, "configuration file (Traefik file-provider YAML)")->check(CLI::ExistingFile);
+  cli.add_option("--log-level", log_level, "DEBUG, INFO, WARN or ERROR (overrides log.level)");
+
+  auto* check = cli.add_subcommand("check", "validate a configuration and print every error");
+  check->add_option("-c,--config", config_path, "configuration file")->required()->check(CLI::ExistingFile);
+
+  app::ExplainQuery q;
+  auto* explain = cli.add_subcommand("explain", "show which router would take a client, and why the others would not");
+  explain->add_option("-c,--config", config_path, "configuration file")->required()->check(CLI::ExistingFile);
+  explain->add_option("-e,--entrypoint", q.entry_point, "entry point name")->required();
+  explain->add_option("--sni", q.sni, "server name the client sends");
+  explain->add_option("--alpn", q.alpn, "ALPN protocol the client offers (repeatable)");
+  explain->add_option("--client-ip", q.client_ip, "client address");
+  explain->add_flag("--plain", q.plain, "the client does not start TLS");
+
+  auto* version = cli.add_subcommand("version", "print the version");
+  CLI11_PARSE(cli, argc, argv);
+
+  if (version->parsed()) {
+    fmt::print("snigate {} ({}, built with {})\n", SNIGATE_VERSION, __VERSION__, OPENSSL_VERSION_TEXT);
+    return 0;
+  }
+  config::Loaded cfg;
+  if (check->parsed()) return load_checked(config_path, cfg, false) ? 0 : 1;
+  if (explain->parsed()) {
+    auto snap = load_checked(config_path, cfg, true);
+    if (!snap) return 2;
+    return app::explain(*snap, q, std::cout);
+  }
+
+  auto snap = load_checked(config_path, cfg, true);
+  observe::setup_logging(log_level.empty() ? cfg.stat.log_level : log_level);
+  if (!snap) return 2;
+  for (const auto& w : cfg.warnings) spdlog::warn("{}", w.to_string());
+  if (config_path.empty())
+    spdlog::info("no --config given: built-in default, TLS on 127.0.0.1:8443 with a self-signed certificate, "
+                 "every connection answered by whoami@internal (try: curl -k https://127.0.0.1:8443/)");
+  return session::run(std::move(cfg), config_path);
+}

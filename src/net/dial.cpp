@@ -1,0 +1,73 @@
+#include "net/dial.hpp"
+
+#include <charconv>
+
+namespace snigate::net {
+
+bool HostPort::parse(std::string_view text, HostPort& out) {
+  std::string_view host, port;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return false;  // bare IPv6 needs brackets
+  }
+  unsigned p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc{} || end != port.data() + port.size() || p == 0 || p > 65535) return false;
+  out.host = std::string(host);
+  out.port = static_cast<std::uint16_t>(p);
+  return true;
+}
+
+std::string HostPort::to_string() const {
+  return host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
+                                             : host + ":" + std::to_string(port);
+}
+
+void prepare(tcp::socket& sock) {
+  std::error_code ignored;
+  sock.set_option(tcp::no_delay(true), ignored);
+  sock.native_non_blocking(true, ignored);
+}
+
+namespace {
+
+awaitable<std::error_code> connect_any(tcp::socket& sock, const HostPort& to) {
+  std::error_code ec;
+  auto addr = asio::ip::make_address(to.host, ec);
+  if (!ec) {
+    auto [cec] = co_await sock.async_connect({addr, to.port}, nothrow);
+    co_return cec;
+  }
+  tcp::resolver resolver(co_await asio::this_coro::executor);
+  auto [rec, results] = co_await resolver.async_resolve(to.host, std::to_string(to.port), nothrow);
+  if (rec) co_return rec;
+  auto [cec, ep] = co_await asio::async_connect(sock, results, nothrow);
+  co_return cec;
+}
+
+}  // namespace
+
+awaitable<std::error_code> dial(tcp::socket& sock, const HostPort& to, Duration timeout) {
+  auto r = co_await within(timeout, connect_any(sock, to));
+  std::error_code ignored;
+  if (!r) {
+    sock.close(ignored);
+    co_return asio::error::timed_out;
+  }
+  if (*r) {
+    sock.close(ignored);
+    co_return *r;
+  }
+  prepare(sock);
+  co_return std::error_code{};
+}
+
+}  // namespace snigate::net

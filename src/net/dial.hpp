@@ -1,0 +1,23 @@
+#pragma once
+// Connecting to a backend server with a deadline.
+#include <string>
+
+#include "net/asio.hpp"
+
+namespace snigate::net {
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+  static bool parse(std::string_view text, HostPort& out);  // "h:p", "[v6]:p"
+  std::string to_string() const;
+};
+
+// Resolves (unless host is an address) and connects, trying each address,
+// until the deadline. On failure returns the error and the socket is closed.
+awaitable<std::error_code> dial(tcp::socket& sock, const HostPort& to, Duration timeout);
+
+// Non-blocking, TCP_NODELAY: what every relayed socket wants.
+void prepare(tcp::socket& sock);
+
+}  // namespace snigate::net

@@ -1,0 +1,138 @@
+#include "net/tls_stream.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace snigate::net {
+namespace {
+
+TlsStream* stream_of(BIO* b) { return static_cast<TlsStream*>(BIO_get_data(b)); }
+
+int bio_read(BIO* b, char* out, int len) {
+  BIO_clear_retry_flags(b);
+  TlsStream* s = stream_of(b);
+  if (s->prefix_used_ < s->prefix_.size()) {
+    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(len), s->prefix_.size() - s->prefix_used_);
+    std::memcpy(out, s->prefix_.data() + s->prefix_used_, n);
+    s->prefix_used_ += n;
+    if (s->prefix_used_ == s->prefix_.size()) std::vector<std::uint8_t>().swap(s->prefix_);  // no idle memory
+    if (s->prefix_.empty()) s->prefix_used_ = 0;
+    return static_cast<int>(n);
+  }
+  const ssize_t n = ::recv(s->fd(), out, static_cast<std::size_t>(len), 0);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_read(b);
+  return static_cast<int>(n);
+}
+
+int bio_write(BIO* b, const char* in, int len) {
+  BIO_clear_retry_flags(b);
+  const ssize_t n = ::send(stream_of(b)->fd(), in, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(b);
+  return static_cast<int>(n);
+}
+
+long bio_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+BIO_METHOD* socket_prefix_method() {
+  static BIO_METHOD* m = [] {
+    BIO_METHOD* mm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "snigate socket");
+    BIO_meth_set_read(mm, bio_read);
+    BIO_meth_set_write(mm, bio_write);
+    BIO_meth_set_ctrl(mm, bio_ctrl);
+    BIO_meth_set_create(mm, [](BIO* b) { BIO_set_init(b, 1); return 1; });
+    return mm;
+  }();
+  return m;
+}
+
+std::string describe(int ssl_error) {
+  std::string queue = tls::take_errors();
+  if (!queue.empty()) return queue;
+  if (ssl_error == SSL_ERROR_SYSCALL) return errno ? std::strerror(errno) : "connection closed by peer";
+  if (ssl_error == SSL_ERROR_ZERO_RETURN) return "peer sent close_notify";
+  return "TLS error " + std::to_string(ssl_error);
+}
+
+}  // namespace
+
+TlsStream::TlsStream(tcp::socket& sock, tls::SslPtr ssl, std::vector<std::uint8_t> prefix)
+    : prefix_(std::move(prefix)), sock_(sock), ssl_(std::move(ssl)) {
+  BIO* bio = BIO_new(socket_prefix_method());
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_.get(), bio, bio);
+}
+
+awaitable<bool> TlsStream::wait_for(int r, int e, std::error_code& ec) {
+  if (e == SSL_ERROR_WANT_READ) {
+    auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, nothrow);
+    ec = wec;
+    co_return !wec;
+  }
+  if (e == SSL_ERROR_WANT_WRITE) {
+    auto [wec] = co_await sock_.async_wait(tcp::socket::wait_write, nothrow);
+    ec = wec;
+    co_return !wec;
+  }
+  if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && r == 0 && ERR_peek_error() == 0)) {
+    ec = asio::error::eof;
+    error_ = "connection closed";
+    co_return false;
+  }
+  ec = asio::error::fault;
+  error_ = describe(e);
+  co_return false;
+}
+
+awaitable<bool> TlsStream::handshake() {
+  std::error_code ec;
+  for (;;) {
+    ERR_clear_error();
+    const int r = SSL_do_handshake(ssl_.get());
+    if (r == 1) co_return true;
+    if (!co_await wait_for(r, SSL_get_error(ssl_.get(), r), ec)) {
+      if (ec == asio::error::eof) error_ = "connection closed during the TLS handshake";
+      else if (ec == asio::error::operation_aborted) error_ = "TLS handshake cancelled";
+      co_return false;
+    }
+  }
+}
+
+awaitable<std::size_t> TlsStream::read_some(std::span<std::uint8_t> buf, std::error_code& ec) {
+  for (;;) {
+    ERR_clear_error();
+    std::size_t n = 0;
+    const int r = SSL_read_ex(ssl_.get(), buf.data(), buf.size(), &n);
+    if (r == 1) co_return n;
+    if (!co_await wait_for(r, SSL_get_error(ssl_.get(), r), ec)) co_return 0;
+  }
+}
+
+awaitable<void> TlsStream::write_all(std::span<const std::uint8_t> buf, std::error_code& ec) {
+  while (!buf.empty()) {
+    ERR_clear_error();
+    std::size_t n = 0;
+    const int r = SSL_write_ex(ssl_.get(), buf.data(), buf.size(), &n);
+    if (r == 1) {
+      buf = buf.subspan(n);
+      continue;
+    }
+    if (!co_await wait_for(r, SSL_get_error(ssl_.get(), r), ec)) co_return;
+  }
+}
+
+awaitable<void> TlsStream::shutdown_write() {
+  std::error_code ec;
+  for (int i = 0; i < 4; ++i) {  // bounded: a peer that never reads must not keep us here
+    ERR_clear_error();
+    const int r = SSL_shutdown(ssl_.get());
+    if (r >= 0) break;
+    if (!co_await wait_for(r, SSL_get_error(ssl_.get(), r), ec)) break;
+  }
+  ::shutdown(fd(), SHUT_WR);
+}
+
+}  // namespace snigate::net

@@ -1,0 +1,47 @@
+#pragma once
+// TLS on a non-blocking socket that snigate has already read from: the bytes
+// taken while sniffing (a ClientHello, or a protocol's upgrade) are handed to
+// OpenSSL first through a small BIO, then it reads the socket directly. One
+// object per connection leg; both relay directions may use it in turn.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "net/asio.hpp"
+#include "tls/openssl.hpp"
+
+namespace snigate::net {
+
+struct TlsStream {
+  TlsStream(tcp::socket& sock, tls::SslPtr ssl, std::vector<std::uint8_t> prefix = {});
+  TlsStream(const TlsStream&) = delete;
+  TlsStream& operator=(const TlsStream&) = delete;
+
+  // false on failure; error() says why (alert received, verify failure, EOF).
+  awaitable<bool> handshake();
+  // 0 with ec == asio::error::eof on close_notify or TCP EOF.
+  awaitable<std::size_t> read_some(std::span<std::uint8_t> buf, std::error_code& ec);
+  awaitable<void> write_all(std::span<const std::uint8_t> buf, std::error_code& ec);
+  // Sends close_notify, then half-closes the TCP write side.
+  awaitable<void> shutdown_write();
+
+  SSL* ssl() const { return ssl_.get(); }
+  int fd() { return sock_.native_handle(); }
+  const std::string& error() const { return error_; }
+
+  // For the BIO: bytes not yet handed to OpenSSL.
+  std::vector<std::uint8_t> prefix_;
+  std::size_t prefix_used_ = 0;
+
+ private:
+  // Waits for what OpenSSL asked for; false if it was a real failure.
+  awaitable<bool> wait_for(int ssl_result, int ssl_error, std::error_code& ec);
+
+  tcp::socket& sock_;
+  tls::SslPtr ssl_;
+  std::string error_;
+};
+
+}  // namespace snigate::net

@@ -1,0 +1,96 @@
+#include "observe/log.hpp"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <memory>
+#include <mutex>
+
+namespace snigate::observe {
+namespace {
+
+std::mutex access_mutex;
+std::shared_ptr<spdlog::logger> access;  // guarded by access_mutex for swaps only
+
+}  // namespace
+
+void setup_logging(std::string_view level) {
+  std::string l(level);
+  std::ranges::transform(l, l.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  auto lv = spdlog::level::info;
+  if (l == "DEBUG" || l == "TRACE") lv = spdlog::level::debug;
+  else if (l == "WARN" || l == "WARNING") lv = spdlog::level::warn;
+  else if (l == "ERROR" || l == "FATAL" || l == "PANIC") lv = spdlog::level::err;
+  auto logger = spdlog::stderr_logger_mt("snigate");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(lv);
+  spdlog::flush_on(spdlog::level::debug);
+}
+
+void open_access_log(const std::string& path) {
+  std::shared_ptr<spdlog::logger> next;
+  if (path == "-") {
+    next = std::make_shared<spdlog::logger>("access", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  } else if (!path.empty()) {
+    try {
+      next = std::make_shared<spdlog::logger>("access", std::make_shared<spdlog::sinks::basic_file_sink_mt>(path));
+    } catch (const std::exception& e) {
+      spdlog::error("access log {}: {}", path, e.what());
+    }
+  }
+  if (next) {
+    next->set_pattern("%v");
+    next->flush_on(spdlog::level::info);
+  }
+  std::lock_guard lock(access_mutex);
+  access = std::move(next);
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        // Control bytes and anything non-ASCII a client sent (an SNI is not
+        // trusted to be UTF-8) are escaped, so every line parses.
+        if (c < 0x20 || c >= 0x7f) out += fmt::format("\\u{:04x}", c);
+        else out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+void write_access(const AccessRecord& r) {
+  std::shared_ptr<spdlog::logger> log;
+  {
+    std::lock_guard lock(access_mutex);
+    log = access;
+  }
+  if (!log) return;
+  const auto now = std::chrono::system_clock::now();
+  const double ms = std::chrono::duration<double, std::milli>(now - r.start).count();
+  const auto t = std::chrono::time_point_cast<std::chrono::milliseconds>(r.start);
+  log->info(
+      "{{\"time\":\"{:%Y-%m-%dT%H:%M:%S}Z\",\"entry_point\":\"{}\",\"client\":\"{}\",\"tls\":{},\"sni\":\"{}\","
+      "\"alpn\":\"{}\",\"alpn_chosen\":\"{}\",\"tls_version\":\"{}\",\"mode\":\"{}\",\"router\":\"{}\","
+      "\"service\":\"{}\",\"server\":\"{}\",\"bytes_in\":{},\"bytes_out\":{},\"duration_ms\":{:.3f},"
+      "\"end\":\"{}\",\"detail\":\"{}\"}}",
+      t, json_escape(r.entry_point), json_escape(r.client), r.tls, json_escape(r.sni), json_escape(r.alpn),
+      json_escape(r.alpn_chosen), r.tls_version, r.mode, json_escape(r.router), json_escape(r.service),
+      json_escape(r.server), r.bytes_in, r.bytes_out, ms, r.end, json_escape(r.detail));
+}
+
+}  // namespace snigate::observe

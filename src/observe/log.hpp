@@ -1,0 +1,40 @@
+#pragma once
+// Levelled logs to stderr and the JSON access log (one line per connection).
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace snigate::observe {
+
+// level: DEBUG, INFO, WARN, ERROR (Traefik's names; case-insensitive).
+void setup_logging(std::string_view level);
+
+struct AccessRecord {
+  std::chrono::system_clock::time_point start;
+  std::string_view entry_point;
+  std::string client;        // "ip:port"
+  bool tls = false;          // the client started TLS
+  std::string sni;
+  std::string alpn;          // offered, comma-separated
+  std::string alpn_chosen;   // negotiated when snigate terminated TLS
+  std::string tls_version;   // from the hello (passthrough) or the handshake
+  std::string mode;          // passthrough, terminate, plain, internal
+  std::string router;
+  std::string service;
+  std::string server;
+  std::uint64_t bytes_in = 0;   // client to server
+  std::uint64_t bytes_out = 0;  // server to client
+  std::string end;           // closed, no_route, backend_unreachable, timeout, ...
+  std::string detail;        // the human explanation behind end
+};
+
+// path: "" disables, "-" is stdout. Safe to call again on reload.
+void open_access_log(const std::string& path);
+void write_access(const AccessRecord& r);
+
+std::string json_escape(std::string_view s);
+
+}  // namespace snigate::observe

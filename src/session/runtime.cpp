@@ -1,0 +1,199 @@
+#include "session/runtime.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "net/asio.hpp"
+#include "net/listener.hpp"
+#include "observe/log.hpp"
+#include "session/session.hpp"
+#include "session/snapshot.hpp"
+
+namespace snigate::session {
+namespace {
+
+using net::awaitable;
+using net::tcp;
+
+struct Worker {
+  asio::io_context io{1};  // one thread per context: Asio may skip its locks
+  std::vector<tcp::acceptor> acceptors;
+  std::thread thread;
+};
+
+struct Gateway {
+  config::Loaded cfg;
+  std::string config_path;
+  std::atomic<std::shared_ptr<const Snapshot>> current;
+  std::vector<std::unique_ptr<Worker>> workers;
+  asio::io_context main_io{1};
+  std::string watched_signature;
+  bool draining = false;
+};
+
+awaitable<void> accept_loop(tcp::acceptor& acc, std::string ep_name, Gateway& gw) {
+  for (;;) {
+    auto [ec, sock] = co_await acc.async_accept(net::nothrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
+      // Out of descriptors or memory: pause instead of spinning on the error.
+      spdlog::error("entry point {}: accept: {}", ep_name, ec.message());
+      co_await net::sleep_for(net::Duration(100));
+      continue;
+    }
+    std::shared_ptr<const Snapshot> snap = gw.current.load(std::memory_order_acquire);
+    const EntryRoutes* entry = snap->entry(ep_name);
+    if (!entry) continue;  // cannot happen: entry points are static
+    asio::co_spawn(acc.get_executor(), serve(std::move(sock), std::move(snap), *entry), asio::detached);
+  }
+}
+
+// Size and modification time of every file the configuration came from.
+std::string signature(const config::Static& stat) {
+  std::string sig;
+  auto add = [&sig](const std::string& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0)
+      sig += p + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+             std::to_string(st.st_mtim.tv_nsec) + ";";
+    else
+      sig += p + ":missing;";
+  };
+  if (!stat.file_filename.empty()) add(stat.file_filename);
+  if (!stat.file_directory.empty()) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(stat.file_directory, ec)) add(e.path().string());
+  }
+  return sig;
+}
+
+void reload(Gateway& gw, const char* why) {
+  if (gw.config_path.empty() || gw.draining) return;
+  config::Loaded next;
+  next.stat = gw.cfg.stat;
+  config::load_dynamic(next.stat, next);
+  for (const auto& w : next.warnings) spdlog::warn("{}", w.to_string());
+  std::shared_ptr<const Snapshot> snap;
+  if (next.errors.empty()) snap = compile(next, next.errors);
+  if (!snap) {
+    spdlog::error("reload failed ({}): {} error(s); the previous configuration keeps serving", why, next.errors.size());
+    for (const auto& e : next.errors) spdlog::error("reload failed: {}", e.to_string());
+    return;
+  }
+  gw.cfg.dyn = std::move(next.dyn);
+  gw.current.store(snap, std::memory_order_release);
+  spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, gw.cfg.dyn.routers.size());
+}
+
+awaitable<void> watch_files(Gateway& gw) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  gw.watched_signature = signature(gw.cfg.stat);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await timer.async_wait(net::nothrow);
+    if (ec || gw.draining) co_return;
+    std::string sig = signature(gw.cfg.stat);
+    if (sig != gw.watched_signature) {
+      gw.watched_signature = std::move(sig);
+      reload(gw, "file changed");
+    }
+  }
+}
+
+awaitable<void> drain(Gateway& gw, net::Duration grace) {
+  gw.draining = true;
+  for (auto& w : gw.workers)
+    asio::post(w->io, [&w] {
+      for (auto& a : w->acceptors) a.close();
+    });
+  const auto deadline = net::Clock::now() + grace;
+  while (open_connections.load() > 0 && net::Clock::now() < deadline) co_await net::sleep_for(net::Duration(20));
+  const long left = open_connections.load();
+  if (left > 0) spdlog::warn("graceTimeOut ({} ms) reached; closing {} connection(s)", grace.count(), left);
+  else spdlog::info("drained; exiting");
+  gw.main_io.stop();
+}
+
+awaitable<void> handle_signals(Gateway& gw, asio::signal_set& signals) {
+  for (;;) {
+    auto [ec, sig] = co_await signals.async_wait(net::nothrow);
+    if (ec) co_return;
+    if (sig == SIGHUP) {
+      reload(gw, "SIGHUP");
+      continue;
+    }
+    if (gw.draining) {  // a second stop signal: do not wait any longer
+      gw.main_io.stop();
+      co_return;
+    }
+    net::Duration grace{0};
+    for (const auto& [name, ep] : gw.cfg.stat.entry_points) grace = std::max(grace, ep.grace_timeout);
+    spdlog::info("{}: no longer accepting; draining {} connection(s) for up to {} ms",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT", open_connections.load(), grace.count());
+    asio::co_spawn(gw.main_io, drain(gw, grace), asio::detached);
+  }
+}
+
+}  // namespace
+
+int run(config::Loaded cfg, const std::string& config_path) {
+  Gateway gw;
+  gw.cfg = std::move(cfg);
+  gw.config_path = config_path;
+  std::vector<config::Error> errors;
+  auto snap = compile(gw.cfg, errors);
+  if (!snap) {
+    for (const auto& e : errors) spdlog::error("{}", e.to_string());
+    return 2;
+  }
+  gw.current.store(snap);
+  observe::open_access_log(gw.cfg.stat.access_log ? (gw.cfg.stat.access_log_path.empty() ? "-" : gw.cfg.stat.access_log_path) : "");
+
+  // Before any worker thread exists, so no signal finds the default action.
+  asio::signal_set signals(gw.main_io, SIGINT, SIGTERM, SIGHUP);
+  const unsigned n = gw.cfg.stat.workers > 0 ? static_cast<unsigned>(gw.cfg.stat.workers)
+                                             : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) gw.workers.push_back(std::make_unique<Worker>());
+  for (const auto& [name, ep] : gw.cfg.stat.entry_points) {
+    tcp::endpoint at;
+    std::string error;
+    if (!net::parse_listen_address(ep.address, at, error)) {
+      spdlog::error("entryPoints.{}.address: {}", name, error);
+      return 2;
+    }
+    for (auto& w : gw.workers) {
+      std::error_code ec;
+      w->acceptors.push_back(net::open_listener(w->io, at, ec));
+      if (ec) {
+        spdlog::error("entry point {}: cannot listen on {}: {}", name, ep.address, ec.message());
+        return 1;
+      }
+      asio::co_spawn(w->io, accept_loop(w->acceptors.back(), name, gw), asio::detached);
+    }
+    const auto& routes = snap->entry(name)->routes;
+    spdlog::info("entry point {} listening on {} ({} router(s){})", name, ep.address, routes.size(),
+                 snap->entry(name)->server_first ? ", server-first: backends are connected at once" : "");
+  }
+
+  asio::co_spawn(gw.main_io, handle_signals(gw, signals), asio::detached);
+  // As with Traefik, what is watched is the file provider; a single file with
+  // the dynamic part inline is reloaded by SIGHUP.
+  const bool has_provider = !gw.cfg.stat.file_filename.empty() || !gw.cfg.stat.file_directory.empty();
+  if (!config_path.empty() && gw.cfg.stat.watch && has_provider) asio::co_spawn(gw.main_io, watch_files(gw), asio::detached);
+  for (auto& w : gw.workers)
+    w->thread = std::thread([&w] {
+      auto guard = asio::make_work_guard(w->io);
+      w->io.run();
+    });
+  spdlog::info("snigate ready: {} worker(s), config generation {}", n, snap->generation);
+  gw.main_io.run();
+  for (auto& w : gw.workers) w->io.stop();
+  for (auto& w : gw.workers) w->thread.join();
+  return 0;
+}
+
+}  // namespace snigate::session

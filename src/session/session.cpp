@@ -1,0 +1,256 @@
+#include "session/session.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "net/dial.hpp"
+#include "net/relay.hpp"
+#include "net/tls_stream.hpp"
+#include "observe/log.hpp"
+#include "session/backend.hpp"
+#include "session/refuse.hpp"
+#include "session/sniff.hpp"
+#include "session/whoami.hpp"
+
+namespace snigate::session {
+
+std::atomic<long> open_connections{0};
+
+namespace {
+
+using net::awaitable;
+using net::tcp;
+
+// Alert descriptions (RFC 8446 6.2).
+constexpr std::uint8_t kDecodeError = 50;
+constexpr std::uint8_t kInternalError = 80;
+constexpr std::uint8_t kUnrecognizedName = 112;
+
+struct Conn {
+  tcp::socket& client;
+  const Snapshot& snap;
+  const EntryRoutes& entry;
+  observe::AccessRecord rec;
+  Facts facts;
+  std::string sni;
+  std::vector<std::string> alpn;
+};
+
+awaitable<void> send_alert(tcp::socket& sock, std::uint8_t description) {
+  const auto rec = wire::tls_alert_record(description);
+  co_await net::within(net::Duration(1000), asio::async_write(sock, asio::buffer(rec), net::nothrow));
+  ::shutdown(sock.native_handle(), SHUT_WR);
+}
+
+void refuse(Conn& c, std::string end, std::string detail) {
+  c.rec.end = std::move(end);
+  c.rec.detail = std::move(detail);
+}
+
+awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> early, net::TlsStream* client_tls) {
+  const Service& svc = *r.service;
+  c.rec.router = r.name;
+  c.rec.service = svc.name;
+  if (svc.whoami) {
+    if (c.rec.mode.empty()) c.rec.mode = "internal";
+    co_await serve_whoami(c.client, client_tls, std::move(early), c.rec);
+    co_return;
+  }
+  tcp::socket server(c.client.get_executor());
+  std::string why;
+  const Server* chosen = co_await connect_service(svc, server, why);
+  if (!chosen) {
+    refuse(c, "backend_unreachable", fmt::format("router {}: service {}: {}", r.name, svc.name, why));
+    spdlog::warn("{}: {}", c.rec.client, c.rec.detail);
+    if (c.facts.tls && !client_tls) co_await send_alert(c.client, kInternalError);
+    co_return;
+  }
+  c.rec.server = chosen->address;
+  std::unique_ptr<net::TlsStream> server_tls;
+  if (chosen->tls) {
+    server_tls = co_await start_backend_tls(svc, *chosen, server, c.sni, why);
+    if (!server_tls) {
+      refuse(c, "backend_tls_failed", fmt::format("router {}: service {}: {}", r.name, svc.name, why));
+      spdlog::warn("{}: {}", c.rec.client, c.rec.detail);
+      co_return;
+    }
+  }
+  if (!early.empty()) {
+    std::error_code ec;
+    if (server_tls) {
+      co_await server_tls->write_all(early, ec);
+    } else {
+      auto [wec, n] = co_await asio::async_write(server, asio::buffer(early), net::nothrow);
+      ec = wec;
+    }
+    if (ec) {
+      refuse(c, "reset", fmt::format("server {}: write: {}", chosen->address, ec.message()));
+      co_return;
+    }
+    c.rec.bytes_in += early.size();
+    std::vector<std::uint8_t>().swap(early);  // an idle connection keeps no buffer
+  }
+  const net::RelayLimits limits{c.entry.ep.idle_timeout, svc.termination_delay};
+  const net::RelayResult rr = co_await net::relay({c.client, client_tls}, {server, server_tls.get()}, limits);
+  c.rec.bytes_in += rr.up;
+  c.rec.bytes_out += rr.down;
+  c.rec.end = net::to_string(rr.end);
+  c.rec.detail = rr.detail;
+}
+
+awaitable<void> terminate(Conn& c, const Route& r, std::vector<std::uint8_t> hello_bytes) {
+  c.rec.mode = "terminate";
+  c.rec.router = r.name;
+  c.rec.service = r.service->name;
+  const tls::CertChoice choice = c.snap.certs.select(c.sni);
+  if (r.options->sni_strict && choice.how == tls::CertMatch::fallback) {
+    refuse(c, "no_certificate",
+           fmt::format("router {}: sniStrict is set and no certificate names {}", r.name,
+                       c.sni.empty() ? "(no SNI sent)" : "\"" + c.sni + "\""));
+    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    co_await send_alert(c.client, kUnrecognizedName);
+    co_return;
+  }
+  tls::SslPtr ssl(SSL_new(r.options->ctx.get()));
+  tls::use_cert(ssl.get(), *choice.cert);
+  net::TlsStream tls(c.client, std::move(ssl), std::move(hello_bytes));
+  auto done = co_await net::within(c.entry.ep.client_hello_timeout, tls.handshake());
+  if (!done || !*done) {
+    refuse(c, !done ? "timeout" : "tls_handshake_failed",
+           !done ? fmt::format("TLS handshake not done within clientHelloTimeout ({} ms)", c.entry.ep.client_hello_timeout.count())
+                 : "TLS handshake with the client failed: " + tls.error());
+    spdlog::info("{}: router {}: {}", c.rec.client, r.name, c.rec.detail);
+    co_return;
+  }
+  c.rec.tls_version = SSL_get_version(tls.ssl());
+  const unsigned char* proto = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(tls.ssl(), &proto, &len);
+  c.rec.alpn_chosen.assign(reinterpret_cast<const char*>(proto), len);
+  co_await to_backend(c, r, {}, &tls);
+}
+
+awaitable<void> route_plain(Conn& c, std::vector<std::uint8_t> early) {
+  c.facts.tls = false;
+  c.rec.mode = "plain";
+  const Route* r = match(c.entry, c.facts);
+  if (!r) {
+    refuse(c, "no_route", explain_no_route(c.entry, c.facts));
+    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    co_return;
+  }
+  co_await to_backend(c, *r, std::move(early), nullptr);
+}
+
+awaitable<void> journey(Conn& c) {
+  const config::EntryPoint& ep = c.entry.ep;
+  if (c.entry.server_first) {
+    co_await route_plain(c, {});
+    co_return;
+  }
+  // A silent client on an entry point that also has plain routers is taken to
+  // be a server-first protocol (MySQL, SMTP): it gets the plain catch-all.
+  const bool may_be_plain = c.entry.has_plain_routes;
+  switch (co_await wait_first_byte(c.client, may_be_plain ? ep.first_byte_timeout : ep.client_hello_timeout)) {
+    case FirstByte::arrived:
+      break;
+    case FirstByte::closed:
+      refuse(c, "client_closed", "the client closed before sending anything");
+      co_return;
+    case FirstByte::silent:
+      if (may_be_plain) {
+        co_await route_plain(c, {});
+      } else {
+        refuse(c, "timeout", fmt::format("the client sent nothing within clientHelloTimeout ({} ms)",
+                                         ep.client_hello_timeout.count()));
+        spdlog::debug("{}: {}", c.rec.client, c.rec.detail);
+      }
+      co_return;
+  }
+
+  Sniffed s;
+  co_await read_client_hello(c.client, ep.client_hello_timeout, s);
+  if (s.timed_out) {
+    refuse(c, "timeout", fmt::format("incomplete ClientHello after clientHelloTimeout ({} ms, {} bytes)",
+                                     ep.client_hello_timeout.count(), s.bytes.size()));
+    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    co_return;
+  }
+  switch (s.status) {
+    case wire::HelloStatus::need_more:
+      refuse(c, "client_closed", fmt::format("the client closed during its ClientHello ({} bytes)", s.bytes.size()));
+      co_return;
+    case wire::HelloStatus::not_tls:
+      co_await route_plain(c, std::move(s.bytes));
+      co_return;
+    case wire::HelloStatus::malformed:
+    case wire::HelloStatus::too_large:
+      refuse(c, "bad_hello", s.status == wire::HelloStatus::too_large
+                                 ? fmt::format("ClientHello larger than {} bytes", wire::kMaxClientHello)
+                                 : "malformed ClientHello: " + s.error);
+      spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+      co_await send_alert(c.client, kDecodeError);
+      co_return;
+    case wire::HelloStatus::complete:
+      break;
+  }
+
+  c.sni.assign(s.hello.sni);
+  for (char& ch : c.sni) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  c.alpn = s.hello.alpn();
+  c.facts.tls = true;
+  c.facts.sni = c.sni;
+  c.facts.alpn = c.alpn;
+  c.rec.tls = true;
+  c.rec.sni = c.sni;
+  for (const auto& p : c.alpn) c.rec.alpn += (c.rec.alpn.empty() ? "" : ",") + p;
+  c.rec.tls_version = std::string(wire::tls_version_name(s.hello.max_version()));
+
+  const Route* r = match(c.entry, c.facts);
+  if (!r) {
+    refuse(c, "no_route", explain_no_route(c.entry, c.facts));
+    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    co_await send_alert(c.client, kUnrecognizedName);
+    co_return;
+  }
+  if (r->passthrough) {
+    c.rec.mode = "passthrough";
+    co_await to_backend(c, *r, std::move(s.bytes), nullptr);
+  } else {
+    co_await terminate(c, *r, std::move(s.bytes));
+  }
+}
+
+}  // namespace
+
+awaitable<void> serve(tcp::socket client, std::shared_ptr<const Snapshot> snap, const EntryRoutes& entry) {
+  open_connections.fetch_add(1, std::memory_order_relaxed);
+  Conn c{client, *snap, entry, {}, {}, {}, {}};
+  c.rec.start = std::chrono::system_clock::now();
+  c.rec.entry_point = entry.ep.name;
+  std::error_code ec;
+  const auto peer = client.remote_endpoint(ec);
+  if (!ec) {
+    const auto addr = peer.address().is_v6() && peer.address().to_v6().is_v4_mapped()
+                          ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, peer.address().to_v6()))
+                          : peer.address();
+    c.rec.client = addr.is_v6() ? fmt::format("[{}]:{}", addr.to_string(), peer.port())
+                                : fmt::format("{}:{}", addr.to_string(), peer.port());
+    c.facts.client_ip = IpAddress::parse(addr.to_string());
+  }
+  net::prepare(client);
+  try {
+    co_await journey(c);
+  } catch (const std::exception& e) {
+    refuse(c, "error", e.what());
+    spdlog::error("{}: {}", c.rec.client, e.what());
+  }
+  if (c.rec.end.empty()) c.rec.end = "closed";
+  observe::write_access(c.rec);
+  spdlog::debug("{} {} -> router {} service {} server {}: {} in, {} out, {}{}", c.rec.client, c.rec.sni, c.rec.router,
+                c.rec.service, c.rec.server, c.rec.bytes_in, c.rec.bytes_out, c.rec.end,
+                c.rec.detail.empty() ? "" : ": " + c.rec.detail);
+  open_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace snigate::session

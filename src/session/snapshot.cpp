@@ -1,0 +1,159 @@
+#include "session/snapshot.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace snigate::session {
+namespace {
+
+std::string_view strip_provider(std::string_view name) {
+  if (name.ends_with("@file")) name.remove_suffix(5);
+  return name;
+}
+
+// Made once per process: a reload must not change the certificate that
+// clients without a matching name see.
+std::shared_ptr<const tls::Cert> builtin_default_cert() {
+  static std::once_flag once;
+  static std::shared_ptr<const tls::Cert> cert;
+  std::call_once(once, [] { cert = tls::self_signed_cert({"snigate.invalid"}); });
+  return cert;
+}
+
+config::Error error_at(const config::Loc& loc, std::string path, std::string message) {
+  return config::Error{loc, std::move(path), std::move(message)};
+}
+
+void load_certificates(const config::Dynamic& dyn, tls::CertStore& store, std::vector<config::Error>& errors) {
+  for (std::size_t i = 0; i < dyn.certificates.size(); ++i) {
+    const auto& c = dyn.certificates[i];
+    std::string e;
+    if (auto cert = tls::load_cert(c.cert_file, c.key_file, e)) store.add(std::move(cert));
+    else errors.push_back(error_at(c.loc, fmt::format("tls.certificates[{}]", i), e));
+  }
+  if (dyn.default_certificate) {
+    std::string e;
+    store.fallback = tls::load_cert(dyn.default_certificate->cert_file, dyn.default_certificate->key_file, e);
+    if (!store.fallback)
+      errors.push_back(error_at(dyn.default_certificate->loc, "tls.stores.default.defaultCertificate", e));
+  } else {
+    store.fallback = builtin_default_cert();
+  }
+}
+
+std::unique_ptr<Service> build_service(const config::Service& s, const Snapshot& snap,
+                                       const std::map<std::string, config::ServersTransport>& transports,
+                                       std::vector<config::Error>& errors) {
+  auto svc = std::make_unique<Service>();
+  svc->name = s.name;
+  const std::string tname = s.servers_transport.empty() ? "default" : std::string(strip_provider(s.servers_transport));
+  const config::ServersTransport* st = nullptr;
+  if (auto it = transports.find(tname); it != transports.end()) st = &it->second;
+  static const config::ServersTransport kDefault = [] {
+    config::ServersTransport d;
+    d.name = "default";
+    return d;
+  }();
+  if (!st) st = &kDefault;
+  svc->dial_timeout = st->dial_timeout;
+  svc->termination_delay = st->termination_delay;
+  bool any_tls = false;
+  for (std::size_t i = 0; i < s.servers.size(); ++i) {
+    Server server{s.servers[i].address, {}, s.servers[i].tls};
+    if (!net::HostPort::parse(server.address, server.at))
+      errors.push_back(error_at(s.servers[i].loc, fmt::format("tcp.services.{}.loadBalancer.servers[{}].address", s.name, i),
+                                "\"" + server.address + "\" is not host:port"));
+    any_tls |= server.tls;
+    svc->servers.push_back(std::move(server));
+  }
+  if (any_tls) svc->backend_tls = tls::make_backend_tls(*st, errors);
+  (void)snap;
+  return svc;
+}
+
+}  // namespace
+
+std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors) {
+  static std::atomic<std::uint64_t> generations{0};
+  const std::size_t before = errors.size();
+  auto snap = std::make_shared<Snapshot>();
+  snap->generation = ++generations;
+  snap->stat = cfg.stat;
+
+  auto options = cfg.dyn.tls_options;
+  if (!options.contains("default")) options["default"].name = "default";
+  for (const auto& [name, o] : options)
+    if (auto built = tls::make_server_options(o, errors)) snap->options[name] = std::move(built);
+
+  load_certificates(cfg.dyn, snap->certs, errors);
+
+  for (const auto& [name, s] : cfg.dyn.services)
+    snap->services[name] = build_service(s, *snap, cfg.dyn.servers_transports, errors);
+  auto whoami = std::make_unique<Service>();
+  whoami->name = "whoami@internal";
+  whoami->whoami = true;
+  snap->services["whoami@internal"] = std::move(whoami);
+
+  for (const auto& [ep_name, ep] : cfg.stat.entry_points) {
+    if (ep.protocol != config::Protocol::tcp)
+      errors.push_back(error_at(ep.loc, "entryPoints." + ep_name + ".protocol",
+                                "this build routes plain TCP and TLS only; mysql and postgres entry points are not available yet"));
+    EntryRoutes& entry = snap->entries[ep_name];
+    entry.ep = ep;
+  }
+
+  for (const auto& [name, r] : cfg.dyn.routers) {
+    const std::string path = "tcp.routers." + name;
+    auto parsed = rule::parse(r.rule);
+    if (auto* pe = std::get_if<rule::ParseError>(&parsed)) {
+      errors.push_back(error_at(r.rule_loc, path + ".rule", fmt::format("{} (at character {} of `{}`)", pe->message, pe->offset + 1, r.rule)));
+      continue;
+    }
+    Route route;
+    route.name = name;
+    route.rule = std::get<rule::Rule>(std::move(parsed));
+    route.priority = r.priority.value_or(static_cast<int>(r.rule.size()));
+    route.tls = r.tls.has_value();
+    route.passthrough = r.tls && r.tls->passthrough;
+    const std::string svc_name(strip_provider(r.service));
+    if (auto it = snap->services.find(svc_name); it != snap->services.end()) route.service = it->second.get();
+    else errors.push_back(error_at(r.service_loc, path + ".service", "no service named \"" + r.service + "\""));
+    if (route.tls && !route.passthrough) {
+      const std::string oname = r.tls->options.empty() ? "default" : std::string(strip_provider(r.tls->options));
+      if (auto it = snap->options.find(oname); it != snap->options.end()) route.options = it->second;
+      else if (!options.contains(oname))
+        errors.push_back(error_at(r.loc, path + ".tls.options", "no tls.options named \"" + oname + "\""));
+    }
+    if (route.passthrough && route.service && route.service->whoami)
+      errors.push_back(error_at(r.service_loc, path + ".service",
+                                "whoami@internal needs TLS terminated by snigate; remove passthrough"));
+    for (auto& [ep_name, entry] : snap->entries) {
+      if (!r.entry_points.empty() && std::ranges::find(r.entry_points, ep_name) == r.entry_points.end()) continue;
+      entry.routes.push_back(route);
+    }
+  }
+
+  for (auto& [ep_name, entry] : snap->entries) {
+    std::ranges::sort(entry.routes, [](const Route& a, const Route& b) {
+      return a.priority != b.priority ? a.priority > b.priority : a.name < b.name;
+    });
+    entry.has_tls_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return r.tls; });
+    entry.has_plain_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return !r.tls; });
+    entry.server_first = !entry.routes.empty() && std::ranges::all_of(entry.routes, [](const Route& r) {
+      return !r.tls && rule::is_catch_all(r.rule);
+    });
+  }
+
+  if (errors.size() != before) return nullptr;
+  return snap;
+}
+
+const Route* match(const EntryRoutes& entry, const Facts& facts) {
+  for (const Route& r : entry.routes)
+    if (r.tls == facts.tls && rule::match(r.rule, facts)) return &r;
+  return nullptr;
+}
+
+}  // namespace snigate::session

@@ -1,0 +1,76 @@
+#pragma once
+// The compiled, immutable configuration that connections use. A reload builds
+// a new Snapshot and swaps one pointer; a connection keeps the one it started
+// with for its whole life.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "net/dial.hpp"
+#include "rule/rule.hpp"
+#include "tls/cert_store.hpp"
+#include "tls/contexts.hpp"
+
+namespace snigate::session {
+
+struct Server {
+  std::string address;  // as configured, for logs
+  net::HostPort at;
+  bool tls = false;     // re-encrypt to it
+};
+
+struct Service {
+  std::string name;
+  bool whoami = false;  // whoami@internal
+  std::vector<Server> servers;
+  std::shared_ptr<const tls::BackendTls> backend_tls;  // from the serversTransport
+  config::Duration dial_timeout{30'000};
+  config::Duration termination_delay{100};
+  mutable std::atomic<std::uint32_t> next{0};  // round robin, shared by all workers
+};
+
+struct Route {
+  std::string name;
+  rule::Rule rule;
+  int priority = 0;
+  bool tls = false;          // matches TLS clients only; otherwise plain clients only
+  bool passthrough = false;
+  const Service* service = nullptr;
+  std::shared_ptr<const tls::ServerOptions> options;  // termination only
+};
+
+struct EntryRoutes {
+  config::EntryPoint ep;
+  std::vector<Route> routes;  // by priority, highest first; ties by name
+  bool has_tls_routes = false;
+  bool has_plain_routes = false;
+  // Every router is a plain HostSNI(`*`): nothing the client says can change
+  // the choice, so connect at once (server-first protocols need that).
+  bool server_first = false;
+};
+
+struct Snapshot {
+  std::uint64_t generation = 0;
+  config::Static stat;
+  std::map<std::string, EntryRoutes> entries;
+  std::map<std::string, std::unique_ptr<Service>> services;
+  tls::CertStore certs;
+  std::map<std::string, std::shared_ptr<const tls::ServerOptions>> options;
+
+  const EntryRoutes* entry(const std::string& name) const {
+    auto it = entries.find(name);
+    return it == entries.end() ? nullptr : &it->second;
+  }
+};
+
+// Compiles a load without errors into a Snapshot; appends to errors (rule
+// syntax, certificates, TLS options) and returns nullptr if there are any.
+std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors);
+
+// The first route, in priority order, that takes a client with these facts.
+const Route* match(const EntryRoutes& entry, const Facts& facts);
+
+}  // namespace snigate::session

@@ -1,0 +1,216 @@
+#include "tls/contexts.hpp"
+
+#include "tls/cert_store.hpp"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+namespace snigate::tls {
+namespace {
+
+struct Named { std::string_view go, ossl; };
+
+// Traefik takes Go's names; OpenSSL has its own.
+constexpr std::array kCiphers{
+    Named{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+    Named{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
+    Named{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+    Named{"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
+    Named{"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+    Named{"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+    Named{"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"},
+    Named{"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305"},
+    Named{"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
+    Named{"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
+    Named{"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
+    Named{"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA"},
+    Named{"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256"},
+    Named{"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256"},
+    Named{"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256"},
+    Named{"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384"},
+    Named{"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA"},
+    Named{"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA"},
+    Named{"TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256"},
+};
+// TLS 1.3 suites are not configurable in Traefik; accepted and passed on.
+constexpr std::array kTls13Ciphers{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"};
+
+constexpr std::array kCurves{
+    Named{"CurveP256", "P-256"}, Named{"CurveP384", "P-384"}, Named{"CurveP521", "P-521"},
+    Named{"X25519", "X25519"},   Named{"secp256r1", "P-256"}, Named{"secp384r1", "P-384"},
+    Named{"secp521r1", "P-521"}, Named{"x25519", "X25519"},
+};
+
+int tls_version(std::string_view v) {
+  if (v == "VersionTLS10") return TLS1_VERSION;
+  if (v == "VersionTLS11") return TLS1_1_VERSION;
+  if (v == "VersionTLS12") return TLS1_2_VERSION;
+  if (v == "VersionTLS13") return TLS1_3_VERSION;
+  return -1;
+}
+
+template <std::size_t N>
+std::string_view lookup(const std::array<Named, N>& table, std::string_view go) {
+  for (const auto& n : table)
+    if (n.go == go) return n.ossl;
+  return {};
+}
+
+// Server preference order, as Go's crypto/tls does. With no protocol in
+// common the handshake goes on without ALPN rather than failing: a TCP
+// backend rarely cares, and a refusal would break non-HTTP clients.
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
+                void* arg) {
+  const auto* opts = static_cast<const ServerOptions*>(arg);
+  std::string_view ours = opts->alpn_wire;
+  for (std::size_t i = 0; i < ours.size(); i += 1 + static_cast<unsigned char>(ours[i])) {
+    std::string_view want = ours.substr(i + 1, static_cast<unsigned char>(ours[i]));
+    for (unsigned j = 0; j < inlen; j += 1 + in[j]) {
+      if (j + 1 + in[j] > inlen) break;
+      if (std::string_view(reinterpret_cast<const char*>(in + j + 1), in[j]) == want) {
+        *out = in + j + 1;
+        *outlen = in[j];
+        return SSL_TLSEXT_ERR_OK;
+      }
+    }
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+int accept_any_cert(int, X509_STORE_CTX*) { return 1; }
+
+bool load_cas(SSL_CTX* ctx, const std::vector<std::string>& files, std::string& error) {
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  for (const auto& f : files) {
+    std::string pem;
+    if (!read_pem(f, pem, error)) return false;
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    int n = 0;
+    while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+      X509_STORE_add_cert(store, x);
+      X509_free(x);
+      ++n;
+    }
+    BIO_free(bio);
+    take_errors();
+    if (n == 0) {
+      error = "no PEM certificate in " + (f.starts_with("-----BEGIN") ? std::string("inline CA") : f);
+      return false;
+    }
+  }
+  return true;
+}
+
+config::Error err(const config::Loc& loc, std::string path, std::string msg) {
+  return config::Error{loc, std::move(path), std::move(msg)};
+}
+
+}  // namespace
+
+std::shared_ptr<ServerOptions> make_server_options(const config::TlsOptions& o, std::vector<config::Error>& errors) {
+  const std::size_t before = errors.size();
+  const std::string path = "tls.options." + o.name;
+  auto out = std::make_shared<ServerOptions>();
+  out->name = o.name;
+  out->sni_strict = o.sni_strict;
+  out->ctx.reset(SSL_CTX_new(TLS_server_method()));
+  SSL_CTX* ctx = out->ctx.get();
+  // Small idle footprint; no renegotiation (a DoS lever, and TLS 1.3 has none).
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+
+  const int min = tls_version(o.min_version);
+  if (min < 0) errors.push_back(err(o.loc, path + ".minVersion", "unknown TLS version \"" + o.min_version + "\"; use VersionTLS10..VersionTLS13"));
+  else SSL_CTX_set_min_proto_version(ctx, min);
+  if (!o.max_version.empty()) {
+    const int max = tls_version(o.max_version);
+    if (max < 0) errors.push_back(err(o.loc, path + ".maxVersion", "unknown TLS version \"" + o.max_version + "\"; use VersionTLS10..VersionTLS13"));
+    else SSL_CTX_set_max_proto_version(ctx, max);
+  }
+  if (min == TLS1_VERSION || min == TLS1_1_VERSION) SSL_CTX_set_security_level(ctx, 0);  // OpenSSL 3 refuses them otherwise
+
+  if (!o.cipher_suites.empty()) {
+    std::string list, list13;
+    for (const auto& c : o.cipher_suites) {
+      if (auto ossl = lookup(kCiphers, c); !ossl.empty()) list += (list.empty() ? "" : ":") + std::string(ossl);
+      else if (std::find(kTls13Ciphers.begin(), kTls13Ciphers.end(), c) != kTls13Ciphers.end())
+        list13 += (list13.empty() ? "" : ":") + c;
+      else errors.push_back(err(o.loc, path + ".cipherSuites", "unknown or unsupported cipher suite \"" + c + "\""));
+    }
+    if (!list.empty() && SSL_CTX_set_cipher_list(ctx, list.c_str()) != 1)
+      errors.push_back(err(o.loc, path + ".cipherSuites", "OpenSSL refused the list: " + take_errors()));
+    if (!list13.empty() && SSL_CTX_set_ciphersuites(ctx, list13.c_str()) != 1)
+      errors.push_back(err(o.loc, path + ".cipherSuites", "OpenSSL refused the TLS 1.3 list: " + take_errors()));
+  }
+  if (!o.curve_preferences.empty()) {
+    std::string groups;
+    for (const auto& c : o.curve_preferences) {
+      if (auto ossl = lookup(kCurves, c); !ossl.empty()) groups += (groups.empty() ? "" : ":") + std::string(ossl);
+      else errors.push_back(err(o.loc, path + ".curvePreferences", "unknown curve \"" + c + "\"; use CurveP256, CurveP384, CurveP521 or X25519"));
+    }
+    if (!groups.empty() && SSL_CTX_set1_groups_list(ctx, groups.c_str()) != 1)
+      errors.push_back(err(o.loc, path + ".curvePreferences", "OpenSSL refused the list: " + take_errors()));
+  }
+  for (const auto& p : o.alpn_protocols) {
+    if (p.empty() || p.size() > 255) {
+      errors.push_back(err(o.loc, path + ".alpnProtocols", "a protocol name must be 1 to 255 bytes"));
+      continue;
+    }
+    out->alpn_wire += static_cast<char>(p.size());
+    out->alpn_wire += p;
+  }
+  if (!out->alpn_wire.empty()) SSL_CTX_set_alpn_select_cb(ctx, select_alpn, out.get());
+
+  const std::string& t = o.client_auth_type;
+  int mode = SSL_VERIFY_NONE;
+  bool verify_chain = false;
+  if (t == "NoClientCert" || t.empty()) mode = SSL_VERIFY_NONE;
+  else if (t == "RequestClientCert") mode = SSL_VERIFY_PEER;
+  else if (t == "RequireAnyClientCert") mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  else if (t == "VerifyClientCertIfGiven") mode = SSL_VERIFY_PEER, verify_chain = true;
+  else if (t == "RequireAndVerifyClientCert") mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_chain = true;
+  else errors.push_back(err(o.loc, path + ".clientAuth.clientAuthType", "unknown value \"" + t + "\""));
+  if (verify_chain && o.client_ca_files.empty())
+    errors.push_back(err(o.loc, path + ".clientAuth.caFiles", t + " needs at least one CA file"));
+  std::string e;
+  if (!load_cas(ctx, o.client_ca_files, e)) errors.push_back(err(o.loc, path + ".clientAuth.caFiles", e));
+  SSL_CTX_set_verify(ctx, mode, verify_chain ? nullptr : (mode == SSL_VERIFY_NONE ? nullptr : accept_any_cert));
+  static const unsigned char sid[] = "snigate";
+  SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+
+  if (errors.size() != before) return nullptr;
+  return out;
+}
+
+std::shared_ptr<BackendTls> make_backend_tls(const config::ServersTransport& st, std::vector<config::Error>& errors) {
+  const std::size_t before = errors.size();
+  const std::string path = "tcp.serversTransports." + st.name + ".tls";
+  auto out = std::make_shared<BackendTls>();
+  out->name = st.name;
+  out->server_name = st.server_name;
+  out->verify = !st.insecure_skip_verify;
+  out->ctx.reset(SSL_CTX_new(TLS_client_method()));
+  SSL_CTX* ctx = out->ctx.get();
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+  std::string e;
+  if (st.root_cas.empty()) SSL_CTX_set_default_verify_paths(ctx);
+  else if (!load_cas(ctx, st.root_cas, e)) errors.push_back(err(st.loc, path + ".rootCAs", e));
+  SSL_CTX_set_verify(ctx, out->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  if (!st.certificates.empty()) {
+    const auto& c = st.certificates.front();
+    auto cert = load_cert(c.cert_file, c.key_file, e);
+    if (!cert) errors.push_back(err(c.loc, path + ".certificates[0]", e));
+    else if (SSL_CTX_use_certificate(ctx, cert->leaf.get()) != 1 || SSL_CTX_use_PrivateKey(ctx, cert->key.get()) != 1)
+      errors.push_back(err(c.loc, path + ".certificates[0]", "OpenSSL refused it: " + take_errors()));
+  }
+  if (errors.size() != before) return nullptr;
+  return out;
+}
+
+}  // namespace snigate::tls
