@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -21,7 +22,7 @@ using net::tcp;
 
 struct Worker {
   asio::io_context io{1};  // one thread per context: Asio may skip its locks
-  std::vector<tcp::acceptor> acceptors;
+  std::deque<tcp::acceptor> acceptors;  // accept loops hold references: no relocation
   std::thread thread;
 };
 
@@ -140,16 +141,10 @@ awaitable<void> handle_signals(Gateway& gw, asio::signal_set& signals) {
 
 }  // namespace
 
-int run(config::Loaded cfg, const std::string& config_path) {
+int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::string& config_path) {
   Gateway gw;
   gw.cfg = std::move(cfg);
   gw.config_path = config_path;
-  std::vector<config::Error> errors;
-  auto snap = compile(gw.cfg, errors);
-  if (!snap) {
-    for (const auto& e : errors) spdlog::error("{}", e.to_string());
-    return 2;
-  }
   gw.current.store(snap);
   observe::open_access_log(gw.cfg.stat.access_log ? (gw.cfg.stat.access_log_path.empty() ? "-" : gw.cfg.stat.access_log_path) : "");
 
