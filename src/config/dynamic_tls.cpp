@@ -122,10 +122,10 @@ void parse_dynamic_root(Ctx& ctx, const YAML::Node& root, Dynamic& out, bool onl
   }
   if (!root.IsMap()) return;  // parse_static has said so
   Dynamic from_static;
-  for (auto kv = root.begin(); kv != root.end(); ++kv) {
-    if (!kv->first.IsScalar()) continue;
-    const std::string& k = kv->first.Scalar();
-    Item item = top.child(kv->first, kv->second, k);
+  for (const auto& kv : root) {  // range-for: yaml-cpp's operator-> proxy upsets GCC's flow warnings
+    if (!kv.first.IsScalar()) continue;
+    const std::string& k = kv.first.Scalar();
+    Item item = top.child(kv.first, kv.second, k);
     if (k == "tcp") parse_tcp(ctx, item, out);
     else if (k == "tls") parse_tls(ctx, item, out);
     else if (k == "tcpServersTransport") {

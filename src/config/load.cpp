@@ -17,15 +17,33 @@ namespace fs = std::filesystem;
 
 namespace detail {
 
+namespace {
+
+// Built field by field: GCC 12 at -O3 misreads brace-initialized Error temporaries
+// (-Wmaybe-uninitialized).
+void push(std::vector<Error>& out, const std::string& file, int line, std::string path, std::string message) {
+  Error& e = out.emplace_back();
+  e.loc.file = file;
+  e.loc.line = line;
+  e.path = std::move(path);
+  e.message = std::move(message);
+}
+
+void push(std::vector<Error>& out, const Loc& at, std::string path, std::string message) {
+  push(out, at.file, at.line, std::move(path), std::move(message));
+}
+
+}  // namespace
+
 std::optional<YAML::Node> read_yaml(const std::string& path, std::vector<Error>& errors) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
-    errors.push_back(Error{{path, 0}, "", "is a directory, not a YAML file"});
+    push(errors, path, 0, "", "is a directory, not a YAML file");
     return std::nullopt;
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    errors.push_back(Error{{path, 0}, "", fmt::format("cannot read: {}", std::strerror(errno))});
+    push(errors, path, 0, "", fmt::format("cannot read: {}", std::strerror(errno)));
     return std::nullopt;
   }
   std::stringstream text;
@@ -33,11 +51,9 @@ std::optional<YAML::Node> read_yaml(const std::string& path, std::vector<Error>&
   try {
     return YAML::Load(text.str());
   } catch (const YAML::ParserException& e) {
-    errors.push_back(Error{{path, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "",
-                           fmt::format("YAML syntax error: {}", e.msg)});
+    push(errors, path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", fmt::format("YAML syntax error: {}", e.msg));
   } catch (const YAML::Exception& e) {
-    errors.push_back(Error{{path, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "",
-                           fmt::format("YAML error: {}", e.msg)});
+    push(errors, path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", fmt::format("YAML error: {}", e.msg));
   }
   return std::nullopt;
 }
@@ -51,8 +67,8 @@ void merge_map(std::map<std::string, T>& into, std::map<std::string, T>& from, s
     auto [pos, fresh] = into.try_emplace(name, std::move(item));
     if (fresh) continue;
     const Loc& first = pos->second.loc;
-    errors.push_back(Error{item.loc, fmt::format("{}.{}", prefix, name),
-                           fmt::format("\"{}\" is defined twice: here and at {}:{}", name, first.file, first.line)});
+    push(errors, item.loc, fmt::format("{}.{}", prefix, name),
+         fmt::format("\"{}\" is defined twice: here and at {}:{}", name, first.file, first.line));
   }
 }
 
@@ -68,7 +84,7 @@ void collect(const fs::path& dir, std::vector<std::string>& files, std::vector<E
     if (e.is_directory(ec)) collect(e.path(), files, warnings);
     else if (ext == ".yml" || ext == ".yaml") files.push_back(e.path().string());
     else if (ext == ".toml")
-      warnings.push_back(Error{{e.path().string(), 0}, "", "ignored: snigate reads YAML files only"});
+      push(warnings, e.path().string(), 0, "", "ignored: snigate reads YAML files only");
   }
 }
 
@@ -92,8 +108,8 @@ void merge(Dynamic& into, Dynamic&& from, std::vector<Error>& errors) {
   if (from.default_certificate) {
     if (into.default_certificate) {
       const Loc& first = into.default_certificate->loc;
-      errors.push_back(Error{from.default_certificate->loc, "tls.stores.default.defaultCertificate",
-                             fmt::format("is defined twice: here and at {}:{}", first.file, first.line)});
+      push(errors, from.default_certificate->loc, "tls.stores.default.defaultCertificate",
+           fmt::format("is defined twice: here and at {}:{}", first.file, first.line));
     } else {
       into.default_certificate = std::move(from.default_certificate);
     }
@@ -111,15 +127,15 @@ void load_dynamic(const Static& stat, Loaded& into) {
   };
   if (!stat.file_filename.empty()) {
     if (!fs::exists(stat.file_filename, ec))
-      into.errors.push_back(Error{stat.provider_loc, "providers.file.filename",
-                                  fmt::format("file \"{}\" does not exist", stat.file_filename)});
+      detail::push(into.errors, stat.provider_loc, "providers.file.filename",
+                   fmt::format("file \"{}\" does not exist", stat.file_filename));
     else if (!same_as_static(stat.file_filename))
       detail::load_file(stat.file_filename, acc, into, false);
   }
   if (!stat.file_directory.empty()) {
     if (!fs::is_directory(stat.file_directory, ec)) {
-      into.errors.push_back(Error{stat.provider_loc, "providers.file.directory",
-                                  fmt::format("\"{}\" is not a directory", stat.file_directory)});
+      detail::push(into.errors, stat.provider_loc, "providers.file.directory",
+                   fmt::format("\"{}\" is not a directory", stat.file_directory));
     } else {
       std::vector<std::string> files;
       detail::collect(stat.file_directory, files, into.warnings);

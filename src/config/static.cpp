@@ -141,6 +141,15 @@ void parse_providers(Ctx& ctx, const Item& it, Static& out) {
   });
 }
 
+// Traefik's level names (upper case) to snigate's four; empty if unknown.
+std::string_view log_level_of(std::string_view s) {
+  if (s == "TRACE" || s == "DEBUG") return "DEBUG";
+  if (s == "INFO") return "INFO";
+  if (s == "WARN" || s == "WARNING") return "WARN";
+  if (s == "ERROR" || s == "FATAL" || s == "PANIC") return "ERROR";
+  return {};
+}
+
 void parse_log(Ctx& ctx, const Item& it, Static& out) {
   constexpr std::string_view why = "snigate logs text to stderr";
   walk::walk_map(ctx, it, {
@@ -148,10 +157,8 @@ void parse_log(Ctx& ctx, const Item& it, Static& out) {
        std::string s;
        if (!walk::get_string(ctx, v, s)) return;
        std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
-       if (s == "TRACE") s = "DEBUG";
-       if (s == "FATAL" || s == "PANIC") s = "ERROR";
-       if (s == "WARNING") s = "WARN";
-       if (s == "DEBUG" || s == "INFO" || s == "WARN" || s == "ERROR") out.log_level = s;
+       std::string_view level = log_level_of(s);
+       if (!level.empty()) out.log_level = std::string(level);
        else ctx.error(v.loc(ctx), v.path, fmt::format("unknown log level \"{}\": use DEBUG, INFO, WARN or ERROR", v.value.Scalar()));
      }},
     walk::ignored(ctx, "format", why), walk::ignored(ctx, "filePath", why),
@@ -163,7 +170,7 @@ void parse_log(Ctx& ctx, const Item& it, Static& out) {
 
 void parse_access_log(Ctx& ctx, const Item& it, Static& out) {
   out.access_log = true;
-  out.access_log_path = "-";
+  out.access_log_path = std::string(1, '-');  // not = "-": GCC 12 -O3 -Wrestrict false positive
   walk::walk_map(ctx, it, {
     {"filePath", [&](const Item& v) {
        std::string s;

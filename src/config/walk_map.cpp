@@ -73,13 +73,13 @@ bool walk_map(Ctx& ctx, const Item& it, std::span<const Key> keys) {
   if (!expect_map(ctx, it)) return false;
   if (it.is_null()) return true;
   std::map<std::string, int> seen;
-  for (auto kv = it.value.begin(); kv != it.value.end(); ++kv) {
-    const YAML::Node& k = kv->first;
+  for (const auto& kv : it.value) {
+    const YAML::Node& k = kv.first;
     std::string name = k.IsScalar() ? k.Scalar() : std::string("?");
     if (duplicate(ctx, it, seen, k, name)) continue;
     auto found = std::find_if(keys.begin(), keys.end(), [&](const Key& key) { return key.name == name; });
     if (found != keys.end()) {
-      found->handle(it.child(k, kv->second, name));
+      found->handle(it.child(k, kv.second, name));
       continue;
     }
     std::vector<std::string_view> names;
@@ -97,14 +97,14 @@ bool for_each_entry(Ctx& ctx, const Item& it,
   if (!expect_map(ctx, it)) return false;
   if (it.is_null()) return true;
   std::map<std::string, int> seen;
-  for (auto kv = it.value.begin(); kv != it.value.end(); ++kv) {
-    const YAML::Node& k = kv->first;
+  for (const auto& kv : it.value) {
+    const YAML::Node& k = kv.first;
     if (!k.IsScalar() || k.Scalar().empty()) {
       ctx.error(ctx.loc(k), it.path, "a name must be a non-empty string");
       continue;
     }
     if (duplicate(ctx, it, seen, k, k.Scalar())) continue;
-    fn(k.Scalar(), it.child(k, kv->second, k.Scalar()));
+    fn(k.Scalar(), it.child(k, kv.second, k.Scalar()));
   }
   return true;
 }
