@@ -87,7 +87,8 @@ bool walk_map(Ctx& ctx, const Item& it, std::span<const Key> keys) {
     std::string msg = fmt::format("unknown key \"{}\"", name);
     if (std::string hint = did_you_mean(name, names); !hint.empty())
       msg += fmt::format(" (did you mean \"{}\"?)", hint);
-    ctx.error(ctx.loc(k), it.path, std::move(msg));
+    // The path names the unknown key itself, so the message reads like any other.
+    ctx.error(ctx.loc(k), it.path.empty() ? name : it.path + "." + name, std::move(msg));
   }
   return true;
 }

@@ -67,7 +67,7 @@ std::string signature(const config::Static& stat) {
   if (!stat.file_filename.empty()) add(stat.file_filename);
   if (!stat.file_directory.empty()) {
     std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(stat.file_directory, ec)) add(e.path().string());
+    for (const auto& e : std::filesystem::recursive_directory_iterator(stat.file_directory, ec)) add(e.path().string());
   }
   return sig;
 }
