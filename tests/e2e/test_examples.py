@@ -60,6 +60,19 @@ def test_example_passes_check(snigate_bin, tmp_path, config):
     assert "warning" not in cp.stderr, f"an example should load without warnings:\n{cp.stderr}"
 
 
+def test_quickstart_passthrough_block_is_valid_when_uncommented(snigate_bin, tmp_path):
+    """The README says: remove the "# " in front of the app router and the services block."""
+    config = copy_example("quickstart", tmp_path)
+    text = config.read_text()
+    start = text.index("    # app:")
+    text = text[:start] + re.sub(r"^(\s*)# ", r"\1", text[start:], flags=re.M)
+    config.write_text(text)
+    cp = subprocess.run([str(snigate_bin), "check", "--config", str(config)],
+                        capture_output=True, text=True, timeout=30)
+    assert cp.returncode == 0, f"{cp.stdout}\n{cp.stderr}\n{text}"
+    assert "2 router(s), 1 service(s)" in cp.stdout, cp.stdout
+
+
 def test_termination_certificates_are_not_committed():
     tracked = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "examples/termination"],
                              capture_output=True, text=True).stdout.split()
