@@ -1,0 +1,267 @@
+#!/usr/bin/python3
+"""Turns bench/run.sh's raw results into medians, ratios and docs/benchmarks.md."""
+import argparse
+import collections
+import pathlib
+import statistics
+
+TARGETS = ["direct", "snigate", "haproxy", "nginx", "sniproxy"]
+# workload, metric, label, unit, higher is better
+ROWS = [
+    ("rate", "conns_per_s", "Passthrough connection rate", "conn/s", True),
+    ("rate", "p50_us", "  latency p50", "µs", False),
+    ("rate", "p99_us", "  latency p99", "µs", False),
+    ("stream1", "gbit_per_s", "Passthrough throughput, 1 stream", "Gbit/s", True),
+    ("stream16", "gbit_per_s", "Passthrough throughput, 16 streams", "Gbit/s", True),
+    ("plain", "gbit_per_s", "Plain TCP throughput (iperf3, 1 stream)", "Gbit/s", True),
+    ("idle", "bytes_per_conn", "Memory per idle passthrough connection", "bytes", False),
+    ("tls-rate", "handshakes_per_s", "TLS termination: full handshakes", "hs/s", True),
+    ("tls-rate", "p50_us", "  latency p50", "µs", False),
+    ("tls-rate", "p99_us", "  latency p99", "µs", False),
+    ("tls-stream", "gbit_per_s", "TLS termination: throughput, 1 stream", "Gbit/s", True),
+]
+
+
+def fmt(v, unit):
+    if v is None:
+        return "n/a"
+    if unit == "Gbit/s":
+        return f"{v:.2f}"
+    if unit in ("conn/s", "hs/s") and v >= 1000:
+        return f"{v / 1000:.1f}k"
+    return f"{v:.0f}"
+
+
+def load(work):
+    raw = collections.defaultdict(list)
+    for line in (work / "results.tsv").read_text().splitlines():
+        w, t, _r, m, v = line.split("\t")
+        try:
+            raw[(w, t, m)].append(float(v))
+        except ValueError:
+            pass
+    meta = dict(l.split("=", 1) for l in (work / "meta.txt").read_text().splitlines() if "=" in l)
+    return raw, meta
+
+
+def tables(raw, targets):
+    med = {k: statistics.median(v) for k, v in raw.items() if v}
+    rows = [r for r in ROWS if any((r[0], t, r[1]) in med for t in targets)]
+    head = "| workload | unit | " + " | ".join(targets) + " |"
+    sep = "| --- | --- | " + " | ".join("---:" for _ in targets) + " |"
+    out = [head, sep]
+    for w, m, label, unit, _ in rows:
+        cells = [fmt(med.get((w, t, m)), unit) for t in targets]
+        out.append(f"| {label} | {unit} | " + " | ".join(cells) + " |")
+    ratio_head = "| workload | " + " | ".join(t for t in targets if t != "direct") + " |"
+    rsep = "| --- | " + " | ".join("---:" for t in targets if t != "direct") + " |"
+    rat = [ratio_head, rsep]
+    for w, m, label, unit, _ in rows:
+        cells = []
+        for t in targets:
+            if t == "direct":
+                continue
+            v = med.get((w, t, m))
+            d = med.get((w, "direct", m))
+            h = med.get((w, "haproxy", m))
+            rd = f"{v / d:.2f}" if v is not None and d else "–"
+            rh = f"{v / h:.2f}" if v is not None and h else "–"
+            cells.append("n/a" if v is None else f"{rd} / {rh}")
+        rat.append(f"| {label.strip()} ({unit}) | " + " | ".join(cells) + " |")
+    errs = []
+    for (w, t, m), v in sorted(raw.items()):
+        if m == "errors" and sum(v) > 0:
+            errs.append(f"{w} via {t}: {int(sum(v))} failed connections over all rounds")
+    return med, "\n".join(out), "\n".join(rat), errs
+
+
+def rounds_table(raw, targets):
+    out = ["| workload | metric | " + " | ".join(targets) + " |", "| --- | --- | " + " | ".join("---" for _ in targets) + " |"]
+    for w, m, label, unit, _ in ROWS:
+        if not any((w, t, m) in raw for t in targets):
+            continue
+        cells = [", ".join(fmt(x, unit) for x in raw.get((w, t, m), [])) or "n/a" for t in targets]
+        out.append(f"| {w} | {m} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--configs", required=True)
+    ap.add_argument("--doc")
+    a = ap.parse_args()
+    work = pathlib.Path(a.work)
+    raw, meta = load(work)
+    targets = [t for t in TARGETS if any(k[1] == t for k in raw)]
+    med, table, ratios, errs = tables(raw, targets)
+    print()
+    print(table)
+    print()
+    print("ratios: to direct / to HAProxy (for memory and latency, lower is better)")
+    print(ratios)
+    for e in errs:
+        print("note:", e)
+    if not a.doc:
+        return
+    versions = (work / "versions.txt").read_text().strip()
+    load1 = float(meta["load_start"].split()[0])
+    busy = load1 > 0.5
+    quick = meta.get("quick") == "1"
+    cfg = pathlib.Path(a.configs)
+    state = []
+    if quick:
+        state.append("a `--quick` smoke run (short measurements, few rounds, fewer idle connections)")
+    if busy:
+        state.append(
+            f"taken while other work was running on the machine (load average {meta['load_start']} at the start, "
+            f"{meta['load_end']} at the end), so the absolute numbers are noisy and only the rough order is meaningful"
+        )
+    warning = ""
+    if state:
+        warning = "**These numbers are a first run: " + "; ".join(state) + ".** A full run on a quiet machine replaces them.\n\n"
+    idle_backend = [raw.get(("idle", t, "backend_conns"), []) for t in targets]
+    idle_ok = all(all(x >= int(meta["idle"]) for x in v) for v in idle_backend if v)
+
+    doc = f"""# Benchmarks
+
+What snigate costs on top of a direct connection, next to the proxies people
+would otherwise put in the same place: HAProxy (`mode tcp`), nginx's stream
+module and sniproxy. Everything runs on one machine over loopback, so these
+numbers measure the proxy's CPU and memory cost, not a network.
+
+{warning}## How to reproduce
+
+```sh
+{meta['command']}
+```
+
+`bench/run.sh` installs the peers from Debian if they are missing (without
+starting them as services), builds snigate in Release into `build-bench/`,
+builds the load generator (`bench/loadgen/loadgen.cpp`), makes one ECDSA P-256
+certificate, starts the backends and every proxy, runs each workload against
+each target in turn (direct, snigate, HAProxy, nginx, sniproxy; then again, for
+each round), prints the medians and writes this page. `--quick` is a smoke test
+(about 2 minutes); the full run took {meta['elapsed']} s of measuring here
+(plus the build). `--rounds`, `--time`, `--idle`, `--targets` and
+`--workloads` narrow it down.
+
+## Machine
+
+| | |
+| --- | --- |
+| CPU | {meta['cpu']}, `nproc` = {meta['nproc']} |
+| kernel | {meta['kernel']} |
+| memory | {meta['mem']} |
+| load average at start / end | {meta['load_start']} / {meta['load_end']} |
+| run | {meta['date']}, {meta['rounds']} rounds of {meta['time']} s per measurement |
+
+```
+{versions}
+```
+
+## Results
+
+Medians over {meta['rounds']} rounds.
+
+{table}
+
+Ratios of each proxy's median to direct's, then to HAProxy's (`to direct / to
+HAProxy`). Above 1 is better for rates and throughput; below 1 is better for
+latency and memory.
+
+{ratios}
+
+{"Failed connections: " + "; ".join(errs) + "." if errs else "No connection failed in any workload."}
+
+Every round:
+
+{rounds_table(raw, targets)}
+
+## What each workload does
+
+All clients come from `bench/loadgen`, except plain TCP (iperf3). Its backend
+(`loadgen serve`) is the same for direct and proxied runs.
+
+- **Passthrough connection rate**: {meta['conc']} concurrent clients in one
+  epoll thread. Each connects, sends a real TLS ClientHello with SNI
+  `rate.bench.test` (made once by OpenSSL's client into a memory BIO, then
+  replayed), reads the backend's 17-byte answer until the backend closes, and
+  closes. Latency is from `connect()` to end of file. The backend closes first,
+  so TIME_WAIT stays on the server side and the clients do not run out of
+  ports.
+- **Passthrough throughput**: one (or 16) connections send the ClientHello for
+  `stream.bench.test`, then write 128 KiB blocks as fast as they can; the
+  backend discards them. Throughput is what the clients wrote after a warm-up
+  of a quarter of the run (at most 1 s).
+- **Plain TCP**: `iperf3 -c ... -t {max(1, round(float(meta['time'])))} -O 1`, one stream,
+  through a listener whose only route is a plain catch-all. sniproxy has no
+  plain-TCP mode; its listener's `fallback` address plays that part.
+- **Memory per idle connection**: {meta['idle']} connections each send their
+  ClientHello and then wait. The harness waits until the backend holds
+  {meta['idle']} more established connections (so the proxy has read each hello
+  and dialled for each), then reads `VmRSS` of the proxy and its children
+  (nginx's master and workers) and divides the growth by the count. User-space
+  memory only; kernel socket buffers are not counted. The count is
+  {meta['idle']}, not 10,000: the hard limit on open files here is 20,000 and
+  each proxied connection holds two.{"" if idle_ok else " **In at least one round the backend did not reach the full count; see `backend_conns` in the raw results.**"}
+- **TLS termination**: {meta['tls_conc']} client threads each loop over a full TLS
+  handshake (no session cache, no tickets; TLS 1.3, X25519 key exchange,
+  ECDSA P-256 certificate, no certificate-chain check on the client), send the
+  same ClientHello bytes as application data, read the answer, close.
+  Throughput: one TLS connection writing 16 KiB records. Only snigate, HAProxy
+  and nginx terminate TLS; there is no direct row.
+
+## Fairness
+
+- Two workers everywhere: snigate `workers: 2`, HAProxy `nbthread 2`, nginx
+  `worker_processes 2`. sniproxy has a single event loop and no setting for
+  more.
+- No logging anywhere (no access log, errors to /dev/null or ERROR level
+  only), no health checks, one backend server per route, default buffer
+  settings. HAProxy does not splice (its `option splice-*` is off by default);
+  snigate splices plain-to-plain relays by design.
+- Same routes everywhere: two passthrough names on one port (`rate.bench.test`
+  and `stream.bench.test`), one plain-TCP port, one terminating port with the
+  same certificate and the same two names.
+- Nothing is pinned: on {meta['nproc']} cores the load generator, the backend and the
+  proxy share the CPUs, and the direct row is the same setup without the proxy.
+  The proxy therefore never has both cores to itself; the numbers compare
+  proxies under the same squeeze, not their ceiling on a dedicated machine.
+- Targets are interleaved (A B C D E, A B C D E, ...) so slow drifts of the
+  machine touch all of them alike; each cell is a median.
+
+## Configurations
+
+The harness replaces `@WORK@` with its work directory (`build-bench/work`).
+
+### snigate (`bench/configs/snigate.yaml`)
+
+```yaml
+{(cfg / 'snigate.yaml').read_text().rstrip()}
+```
+
+### HAProxy (`bench/configs/haproxy.cfg`)
+
+```
+{(cfg / 'haproxy.cfg').read_text().rstrip()}
+```
+
+### nginx (`bench/configs/nginx.conf`)
+
+```nginx
+{(cfg / 'nginx.conf').read_text().rstrip()}
+```
+
+### sniproxy (`bench/configs/sniproxy.conf`)
+
+```
+{(cfg / 'sniproxy.conf').read_text().rstrip()}
+```
+"""
+    pathlib.Path(a.doc).write_text(doc)
+    print(f"wrote {a.doc}")
+
+
+if __name__ == "__main__":
+    main()

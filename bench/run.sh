@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: direct, snigate, HAProxy, nginx (stream), sniproxy.
+#
+#   bench/run.sh            full run (3 rounds of 4 s per measurement, 9000 idle connections)
+#   bench/run.sh --quick    smoke run (2 rounds of 1.5 s, 2000 idle connections)
+#
+# Options: --rounds N  --time SECONDS  --idle N  --conc N
+#          --targets "direct snigate haproxy nginx sniproxy"
+#          --workloads "rate stream1 stream16 plain idle tls-rate tls-stream"
+#          --no-doc (do not write docs/benchmarks.md)  --no-build (reuse build-bench/)
+#
+# Everything runs on 127.0.0.1; ports 19001-19403 must be free. Needs root only
+# to install the peers when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+argv=("$@")
+
+ROUNDS=3 TIME=4 IDLE=9000 CONC=64 TLS_CONC=16 DOC=1 BUILD=1 QUICK=0
+TARGETS="direct snigate haproxy nginx sniproxy"
+WORKLOADS="rate stream1 stream16 plain idle tls-rate tls-stream"
+while (($#)); do
+  case "$1" in
+    --quick) QUICK=1 ROUNDS=2 TIME=1.5 IDLE=2000 ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --time) TIME=$2; shift ;;
+    --idle) IDLE=$2; shift ;;
+    --conc) CONC=$2; shift ;;
+    --targets) TARGETS=$2; shift ;;
+    --workloads) WORKLOADS=$2; shift ;;
+    --no-doc) DOC=0 ;;
+    --no-build) BUILD=0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+BUILD_DIR=$ROOT/build-bench
+WORK=$BUILD_DIR/work
+LG=$BUILD_DIR/loadgen
+RESULTS=$WORK/results.tsv
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+
+# ---------------------------------------------------------------- set-up
+T0=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+bench/install-peers.sh
+
+if ((BUILD)); then
+  log "building snigate (Release) into build-bench/"
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSNIGATE_TESTS=OFF >/dev/null
+  cmake --build "$BUILD_DIR" -j2 --target snigate >/dev/null
+  log "building the load generator"
+  g++ -O2 -std=c++20 -Wall -Wextra -o "$LG" bench/loadgen/loadgen.cpp -lssl -lcrypto -lpthread
+fi
+
+rm -rf "$WORK" && mkdir -p "$WORK"
+: >"$RESULTS"
+# One ECDSA P-256 certificate for both names, used by every terminating proxy.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj "/CN=rate.bench.test" \
+  -addext "subjectAltName=DNS:rate.bench.test,DNS:stream.bench.test" 2>/dev/null
+cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/combined.pem"
+for f in snigate.yaml haproxy.cfg nginx.conf sniproxy.conf; do
+  sed "s|@WORK@|$WORK|g" "bench/configs/$f" >"$WORK/$f"
+done
+
+# File descriptors: 2 per proxied connection; the hard limit is the ceiling.
+ulimit -n "$(ulimit -Hn)"
+if ((IDLE * 2 + 200 > $(ulimit -n))); then
+  echo "--idle $IDLE needs $((IDLE * 2 + 200)) descriptors per proxy; ulimit -n is $(ulimit -n)" >&2
+  exit 2
+fi
+
+# ---------------------------------------------------------------- processes
+declare -A PID PORT_SNI PORT_PLAIN PORT_TLS
+PORT_SNI=([direct]=19001 [snigate]=19101 [haproxy]=19201 [nginx]=19301 [sniproxy]=19401)
+PORT_PLAIN=([direct]=19003 [snigate]=19102 [haproxy]=19202 [nginx]=19302 [sniproxy]=19402)
+PORT_TLS=([snigate]=19103 [haproxy]=19203 [nginx]=19303)
+SINK_PORT=19002
+started=()
+
+cleanup() {
+  local p
+  for p in "${started[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.3
+  for p in "${started[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
+wait_port() {
+  local i
+  for i in $(seq 100); do
+    ss -Hltn "sport = :$1" | grep -q . && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+start() {  # start NAME command...; PID[NAME]
+  local name=$1; shift
+  "$@" >"$WORK/$name.out" 2>&1 &
+  PID[$name]=$!
+  started+=("$!")
+}
+
+for p in 19001 19002 19003 19101 19102 19103 19201 19202 19203 19301 19302 19303 19401 19402; do
+  port_free "$p" || { echo "port $p is in use (a previous run still alive?)" >&2; exit 1; }
+done
+
+start backend "$LG" serve --rate-port 19001 --sink-port "$SINK_PORT"
+start iperf3 iperf3 -s -B 127.0.0.1 -p 19003
+wait_port 19001; wait_port 19003
+for t in $TARGETS; do
+  case $t in
+    direct) ;;
+    snigate) start snigate "$BUILD_DIR/snigate" --config "$WORK/snigate.yaml" --log-level ERROR ;;
+    haproxy) start haproxy haproxy -db -f "$WORK/haproxy.cfg" ;;
+    nginx) start nginx nginx -e /dev/null -p "$WORK" -c "$WORK/nginx.conf" ;;
+    sniproxy) start sniproxy sniproxy -f -c "$WORK/sniproxy.conf" ;;
+    *) echo "unknown target $t" >&2; exit 2 ;;
+  esac
+  [[ $t == direct ]] || wait_port "${PORT_SNI[$t]}" || { cat "$WORK/$t.out" >&2; exit 1; }
+done
+log "targets up: $TARGETS"
+
+# Resident memory of a process and its descendants, in KiB.
+rss_tree() {
+  local pids=$1 all=$1 kids
+  while [[ -n $pids ]]; do
+    kids=$(ps -o pid= --ppid "$(echo $pids | tr ' ' ,)" 2>/dev/null | xargs || true)
+    all="$all $kids"
+    pids=$kids
+  done
+  local sum=0 p v
+  for p in $all; do
+    v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+    sum=$((sum + ${v:-0}))
+  done
+  echo "$sum"
+}
+established_to() { ss -Htn state established "dport = :$1" | wc -l; }
+
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$RESULTS"; }  # workload target round metric value
+kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+alive() { [[ $1 == direct ]] || kill -0 "${PID[$1]}" 2>/dev/null; }
+
+# ---------------------------------------------------------------- workloads
+targets_for() {  # which targets take part in a workload
+  local w=$1 t out=()
+  for t in $TARGETS; do
+    case $w in
+      idle) [[ $t == direct ]] && continue ;;
+      tls-*) [[ -n ${PORT_TLS[$t]:-} ]] || continue ;;
+    esac
+    out+=("$t")
+  done
+  echo "${out[@]}"
+}
+
+run_one() {  # workload target round
+  local w=$1 t=$2 r=$3 out
+  alive "$t" || { log "$t is not running"; return; }
+  case $w in
+    rate)
+      out=$("$LG" rate --connect "127.0.0.1:${PORT_SNI[$t]}" --sni rate.bench.test --conc "$CONC" --time "$TIME")
+      record rate "$t" "$r" conns_per_s "$(kv "$out" conns_per_s)"
+      record rate "$t" "$r" p50_us "$(kv "$out" p50_us)"
+      record rate "$t" "$r" p99_us "$(kv "$out" p99_us)"
+      record rate "$t" "$r" errors "$(kv "$out" errors)" ;;
+    stream1|stream16)
+      local port=${PORT_SNI[$t]}; [[ $t == direct ]] && port=$SINK_PORT
+      out=$("$LG" stream --connect "127.0.0.1:$port" --sni stream.bench.test --streams "${w#stream}" --time "$TIME")
+      record "$w" "$t" "$r" gbit_per_s "$(kv "$out" gbit_per_s)"
+      record "$w" "$t" "$r" errors "$(kv "$out" failed)" ;;
+    plain)
+      local secs; secs=$(awk -v t="$TIME" 'BEGIN{s=int(t+0.5); if(s<1)s=1; print s}')
+      out=$(iperf3 -c 127.0.0.1 -p "${PORT_PLAIN[$t]}" -t "$secs" -O 1 -J 2>/dev/null \
+        | jq -r '.end.sum_received.bits_per_second // 0' || echo 0)
+      record plain "$t" "$r" gbit_per_s "$(awk -v b="$out" 'BEGIN{printf "%.2f", b/1e9}')" ;;
+    idle)
+      local before after n ready i
+      before=$(rss_tree "${PID[$t]}")
+      local base; base=$(established_to "$SINK_PORT")
+      "$LG" idle --connect "127.0.0.1:${PORT_SNI[$t]}" --sni stream.bench.test --count "$IDLE" --hold 120 \
+        >"$WORK/idle.out" 2>&1 &
+      local ipid=$!
+      started+=("$ipid")
+      for i in $(seq 400); do grep -q ready "$WORK/idle.out" && break; sleep 0.1; done
+      # The proxy has read every hello and dialled the backend for each.
+      for i in $(seq 200); do
+        n=$(($(established_to "$SINK_PORT") - base))
+        ((n >= IDLE)) && break
+        sleep 0.1
+      done
+      sleep 0.5
+      after=$(rss_tree "${PID[$t]}")
+      kill "$ipid" 2>/dev/null; wait "$ipid" 2>/dev/null || true
+      ready=$(kv "$(cat "$WORK/idle.out")" ready)
+      record idle "$t" "$r" bytes_per_conn "$(((after - before) * 1024 / IDLE))"
+      record idle "$t" "$r" backend_conns "$n"
+      record idle "$t" "$r" rss_before_kib "$before"
+      # Let the proxy close everything before the next target.
+      for i in $(seq 200); do (($(established_to "$SINK_PORT") <= base)) && break; sleep 0.1; done ;;
+    tls-rate)
+      out=$("$LG" rate --tls --connect "127.0.0.1:${PORT_TLS[$t]}" --sni rate.bench.test --conc "$TLS_CONC" --time "$TIME")
+      record tls-rate "$t" "$r" handshakes_per_s "$(kv "$out" conns_per_s)"
+      record tls-rate "$t" "$r" p50_us "$(kv "$out" p50_us)"
+      record tls-rate "$t" "$r" p99_us "$(kv "$out" p99_us)"
+      record tls-rate "$t" "$r" errors "$(kv "$out" errors)" ;;
+    tls-stream)
+      out=$("$LG" stream --tls --connect "127.0.0.1:${PORT_TLS[$t]}" --sni stream.bench.test --streams 1 --time "$TIME")
+      record tls-stream "$t" "$r" gbit_per_s "$(kv "$out" gbit_per_s)"
+      record tls-stream "$t" "$r" errors "$(kv "$out" failed)" ;;
+    *) echo "unknown workload $w" >&2; exit 2 ;;
+  esac
+}
+
+for w in $WORKLOADS; do
+  tl=$(targets_for "$w")
+  for r in $(seq "$ROUNDS"); do
+    for t in $tl; do
+      log "$w round $r/$ROUNDS: $t"
+      run_one "$w" "$t" "$r"
+      sleep 0.2
+    done
+  done
+done
+
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+ELAPSED=$(($(date +%s) - T0))
+log "measurements done in ${ELAPSED}s"
+
+# ---------------------------------------------------------------- report
+versions() {
+  echo "snigate: $("$BUILD_DIR/snigate" version 2>&1 | head -1) (git $(git rev-parse --short HEAD))"
+  echo "HAProxy: $(haproxy -v | head -1)"
+  echo "nginx: $(nginx -v 2>&1)"
+  echo "sniproxy: $(sniproxy -V 2>&1 | head -1)"
+  echo "iperf3: $(iperf3 -v | head -1)"
+  echo "OpenSSL: $(openssl version)"
+  echo "g++: $(g++ --version | head -1)"
+}
+{
+  echo "nproc=$(nproc)"
+  echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+  echo "kernel=$(uname -srm)"
+  echo "mem=$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+  echo "load_start=$LOAD_START"
+  echo "load_end=$LOAD_END"
+  echo "elapsed=$ELAPSED"
+  echo "rounds=$ROUNDS"
+  echo "time=$TIME"
+  echo "idle=$IDLE"
+  echo "conc=$CONC"
+  echo "tls_conc=$TLS_CONC"
+  echo "quick=$QUICK"
+  echo "command=bench/run.sh${argv[*]:+ ${argv[*]}}"
+  echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+} >"$WORK/meta.txt"
+versions >"$WORK/versions.txt"
+
+doc_args=()
+((DOC)) && doc_args=(--doc "$ROOT/docs/benchmarks.md")
+/usr/bin/python3 bench/report.py --work "$WORK" --configs bench/configs "${doc_args[@]}"
