@@ -8,6 +8,8 @@
 #          --targets "direct snigate haproxy nginx sniproxy"
 #          --workloads "rate stream1 stream16 plain idle tls-rate tls-stream"
 #          --no-doc (do not write docs/benchmarks.md)  --no-build (reuse build-bench/)
+#          --worktree | --head: build snigate from the working tree, or from the
+#          last commit (default: the working tree unless src/ has uncommitted changes)
 #
 # Everything runs on 127.0.0.1; ports 19001-19403 must be free. Needs root only
 # to install the peers when they are missing.
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 argv=("$@")
 
-ROUNDS=3 TIME=4 IDLE=9000 CONC=64 TLS_CONC=16 DOC=1 BUILD=1 QUICK=0
+ROUNDS=3 TIME=4 IDLE=9000 CONC=64 TLS_CONC=16 DOC=1 BUILD=1 QUICK=0 SRC_MODE=auto
 TARGETS="direct snigate haproxy nginx sniproxy"
 WORKLOADS="rate stream1 stream16 plain idle tls-rate tls-stream"
 while (($#)); do
@@ -30,7 +32,9 @@ while (($#)); do
     --workloads) WORKLOADS=$2; shift ;;
     --no-doc) DOC=0 ;;
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --worktree) SRC_MODE=worktree ;;
+    --head) SRC_MODE=head ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -47,10 +51,28 @@ T0=$(date +%s)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 bench/install-peers.sh
 
+# Which snigate: the working tree when src/ has no uncommitted changes (or
+# with --worktree); otherwise the last commit, exported with git archive, so a
+# half-done edit by someone else does not end up in the numbers.
+if [[ $SRC_MODE == auto ]]; then
+  SRC_MODE=worktree
+  [[ -n $(git status --porcelain -- src CMakeLists.txt 2>/dev/null) ]] && SRC_MODE=head
+fi
+if [[ $SRC_MODE == head ]]; then
+  SNIGATE_SRC=$BUILD_DIR/head-src SNIGATE_BUILD=$BUILD_DIR/head
+else
+  SNIGATE_SRC=$ROOT SNIGATE_BUILD=$BUILD_DIR
+fi
+SNIGATE=$SNIGATE_BUILD/snigate
 if ((BUILD)); then
-  log "building snigate (Release) into build-bench/"
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSNIGATE_TESTS=OFF >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target snigate >/dev/null
+  if [[ $SRC_MODE == head ]]; then
+    log "src/ has uncommitted changes: building HEAD ($(git rev-parse --short HEAD)) exported to build-bench/head-src"
+    rm -rf "$SNIGATE_SRC" && mkdir -p "$SNIGATE_SRC"
+    git archive HEAD | tar -x -C "$SNIGATE_SRC"
+  fi
+  log "building snigate (Release) into ${SNIGATE_BUILD#$ROOT/}/"
+  cmake -S "$SNIGATE_SRC" -B "$SNIGATE_BUILD" -DCMAKE_BUILD_TYPE=Release -DSNIGATE_TESTS=OFF >/dev/null
+  cmake --build "$SNIGATE_BUILD" -j2 --target snigate >/dev/null
   log "building the load generator"
   g++ -O2 -std=c++20 -Wall -Wextra -o "$LG" bench/loadgen/loadgen.cpp -lssl -lcrypto -lpthread
 fi
@@ -113,17 +135,28 @@ done
 start backend "$LG" serve --rate-port 19001 --sink-port "$SINK_PORT"
 start iperf3 iperf3 -s -B 127.0.0.1 -p 19003
 wait_port 19001; wait_port 19003
-for t in $TARGETS; do
+start_target() {
+  local t=$1
   case $t in
-    direct) ;;
-    snigate) start snigate "$BUILD_DIR/snigate" --config "$WORK/snigate.yaml" --log-level ERROR ;;
+    direct) return 0 ;;
+    snigate) start snigate "$SNIGATE" --config "$WORK/snigate.yaml" --log-level ERROR ;;
     haproxy) start haproxy haproxy -db -f "$WORK/haproxy.cfg" ;;
     nginx) start nginx nginx -e /dev/null -p "$WORK" -c "$WORK/nginx.conf" ;;
     sniproxy) start sniproxy sniproxy -f -c "$WORK/sniproxy.conf" ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
-  [[ $t == direct ]] || wait_port "${PORT_SNI[$t]}" || { cat "$WORK/$t.out" >&2; exit 1; }
-done
+  wait_port "${PORT_SNI[$t]}" || { cat "$WORK/$t.out" >&2; exit 1; }
+}
+stop_target() {
+  local t=$1 i
+  [[ $t == direct ]] && return 0
+  kill "${PID[$t]}" 2>/dev/null || true
+  for i in $(seq 100); do kill -0 "${PID[$t]}" 2>/dev/null || break; sleep 0.05; done
+  kill -9 "${PID[$t]}" 2>/dev/null || true
+  wait "${PID[$t]}" 2>/dev/null || true
+  for i in $(seq 100); do port_free "${PORT_SNI[$t]}" && break; sleep 0.05; done
+}
+for t in $TARGETS; do start_target "$t"; done
 log "targets up: $TARGETS"
 
 # Resident memory of a process and its descendants, in KiB.
@@ -182,6 +215,11 @@ run_one() {  # workload target round
       record plain "$t" "$r" gbit_per_s "$(awk -v b="$out" 'BEGIN{printf "%.2f", b/1e9}')" ;;
     idle)
       local before after n ready i
+      # A fresh process for each measurement: memory an allocator kept from
+      # earlier workloads or rounds would otherwise hide the growth.
+      stop_target "$t"; start_target "$t"
+      "$LG" rate --connect "127.0.0.1:${PORT_SNI[$t]}" --sni rate.bench.test --conc 8 --time 0.2 >/dev/null
+      sleep 0.3
       before=$(rss_tree "${PID[$t]}")
       local base; base=$(established_to "$SINK_PORT")
       "$LG" idle --connect "127.0.0.1:${PORT_SNI[$t]}" --sni stream.bench.test --count "$IDLE" --hold 120 \
@@ -235,7 +273,10 @@ log "measurements done in ${ELAPSED}s"
 
 # ---------------------------------------------------------------- report
 versions() {
-  echo "snigate: $("$BUILD_DIR/snigate" version 2>&1 | head -1) (git $(git rev-parse --short HEAD))"
+  local what="commit $(git rev-parse --short HEAD)"
+  [[ $SRC_MODE == worktree && -n $(git status --porcelain -- src CMakeLists.txt) ]] &&
+    what="$what plus uncommitted changes in src/"
+  echo "snigate: $("$SNIGATE" version 2>&1 | head -1) ($what)"
   echo "HAProxy: $(haproxy -v | head -1)"
   echo "nginx: $(nginx -v 2>&1)"
   echo "sniproxy: $(sniproxy -V 2>&1 | head -1)"
