@@ -141,10 +141,11 @@ starting them as services), builds snigate in Release into `build-bench/`,
 builds the load generator (`bench/loadgen/loadgen.cpp`), makes one ECDSA P-256
 certificate, starts the backends and every proxy, runs each workload against
 each target in turn (direct, snigate, HAProxy, nginx, sniproxy; then again, for
-each round), prints the medians and writes this page. `--quick` is a smoke test
-(about 2 minutes); the full run took {meta['elapsed']} s of measuring here
-(plus the build). `--rounds`, `--time`, `--idle`, `--targets` and
-`--workloads` narrow it down.
+each round), prints the medians and writes this page. This run spent
+{meta['elapsed']} s measuring, plus the build. `--quick` is a smoke test of
+about 2.5 minutes; the default run takes about three times as long. `--rounds`,
+`--time`, `--idle`, `--targets` and `--workloads` narrow it down; `--head`
+benchmarks the last commit instead of the working tree.
 
 ## Machine
 
