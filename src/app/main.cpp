@@ -17,9 +17,11 @@ namespace {
 using namespace snigate;
 
 // Loads and compiles; prints every warning and error. nullptr when invalid.
-std::shared_ptr<const session::Snapshot> load_checked(const std::string& path, config::Loaded& cfg, bool quiet_ok) {
+std::shared_ptr<const session::Snapshot> load_checked(const std::string& path, config::Loaded& cfg, bool quiet_ok,
+                                                      bool print_warnings = true) {
   cfg = path.empty() ? config::builtin_default() : config::load(path);
-  for (const auto& w : cfg.warnings) fmt::print(stderr, "warning: {}\n", w.to_string());
+  if (print_warnings)
+    for (const auto& w : cfg.warnings) fmt::print(stderr, "warning: {}\n", w.to_string());
   std::shared_ptr<const session::Snapshot> snap;
   if (cfg.errors.empty()) snap = session::compile(cfg, cfg.errors);
   for (const auto& e : cfg.errors) fmt::print(stderr, "{}\n", e.to_string());
@@ -65,12 +67,12 @@ int main(int argc, char** argv) {
     return app::explain(*snap, q, std::cout);
   }
 
-  auto snap = load_checked(config_path, cfg, true);
+  auto snap = load_checked(config_path, cfg, true, false);  // warnings go to the log below
   observe::setup_logging(log_level.empty() ? cfg.stat.log_level : log_level);
   if (!snap) return 2;
   for (const auto& w : cfg.warnings) spdlog::warn("{}", w.to_string());
   if (config_path.empty())
     spdlog::info("no --config given: built-in default, TLS on 127.0.0.1:8443 with a self-signed certificate, "
                  "every connection answered by whoami@internal (try: curl -k https://127.0.0.1:8443/)");
-  return session::run(std::move(cfg), config_path);
+  return session::run(std::move(cfg), std::move(snap), config_path);
 }

@@ -40,7 +40,8 @@ struct EntryPoint {
   Duration idle_timeout{180'000};   // transport.respondingTimeouts.idleTimeout: no bytes either way
   // Extensions (not Traefik keys):
   Protocol protocol = Protocol::tcp;  // protocol
-  Duration client_hello_timeout{5'000};  // clientHelloTimeout: whole ClientHello must arrive by then
+  Duration client_hello_timeout{5'000};  // clientHelloTimeout: from accept, the ClientHello must have
+                                         // arrived and a terminated TLS handshake completed by then
   Duration first_byte_timeout{1'000};    // firstByteTimeout: on a mixed entry point, silence this long
                                          // means a server-first client; it goes to the catch-all
 };

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <ctime>
 #include <atomic>
 #include <cctype>
 #include <memory>
@@ -82,13 +83,15 @@ void write_access(const AccessRecord& r) {
   if (!log) return;
   const auto now = std::chrono::system_clock::now();
   const double ms = std::chrono::duration<double, std::milli>(now - r.start).count();
-  const auto t = std::chrono::time_point_cast<std::chrono::milliseconds>(r.start);
+  // UTC with milliseconds, whatever the local time zone is.
+  const std::time_t secs = std::chrono::system_clock::to_time_t(r.start);
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(r.start.time_since_epoch()).count() % 1000;
   log->info(
-      "{{\"time\":\"{:%Y-%m-%dT%H:%M:%S}Z\",\"entry_point\":\"{}\",\"client\":\"{}\",\"tls\":{},\"sni\":\"{}\","
+      "{{\"time\":\"{:%Y-%m-%dT%H:%M:%S}.{:03d}Z\",\"entry_point\":\"{}\",\"client\":\"{}\",\"tls\":{},\"sni\":\"{}\","
       "\"alpn\":\"{}\",\"alpn_chosen\":\"{}\",\"tls_version\":\"{}\",\"mode\":\"{}\",\"router\":\"{}\","
       "\"service\":\"{}\",\"server\":\"{}\",\"bytes_in\":{},\"bytes_out\":{},\"duration_ms\":{:.3f},"
       "\"end\":\"{}\",\"detail\":\"{}\"}}",
-      t, json_escape(r.entry_point), json_escape(r.client), r.tls, json_escape(r.sni), json_escape(r.alpn),
+      fmt::gmtime(secs), millis, json_escape(r.entry_point), json_escape(r.client), r.tls, json_escape(r.sni), json_escape(r.alpn),
       json_escape(r.alpn_chosen), r.tls_version, r.mode, json_escape(r.router), json_escape(r.service),
       json_escape(r.server), r.bytes_in, r.bytes_out, ms, r.end, json_escape(r.detail));
 }

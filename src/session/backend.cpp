@@ -41,6 +41,7 @@ awaitable<std::unique_ptr<net::TlsStream>> start_backend_tls(const Service& svc,
                                                              std::string& why) {
   const tls::BackendTls& bt = *svc.backend_tls;
   tls::SslPtr ssl(SSL_new(bt.ctx.get()));
+  SSL_set_connect_state(ssl.get());
   std::string name = !bt.server_name.empty() ? bt.server_name : !sni.empty() ? std::string(sni) : server.at.host;
   std::error_code not_ip;
   (void)asio::ip::make_address(name, not_ip);

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/dial.hpp"
+#include "net/linger.hpp"
 #include "net/relay.hpp"
 #include "net/tls_stream.hpp"
 #include "observe/log.hpp"
@@ -30,6 +31,7 @@ struct Conn {
   tcp::socket& client;
   const Snapshot& snap;
   const EntryRoutes& entry;
+  net::Clock::time_point hello_deadline;  // accept + clientHelloTimeout: hello and TLS handshake done by then
   observe::AccessRecord rec;
   Facts facts;
   std::string sni;
@@ -39,7 +41,11 @@ struct Conn {
 awaitable<void> send_alert(tcp::socket& sock, std::uint8_t description) {
   const auto rec = wire::tls_alert_record(description);
   co_await net::within(net::Duration(1000), asio::async_write(sock, asio::buffer(rec), net::nothrow));
-  ::shutdown(sock.native_handle(), SHUT_WR);
+  co_await net::close_after_reply(sock, nullptr);
+}
+
+net::Duration left(net::Clock::time_point deadline) {
+  return std::max(net::Duration(0), std::chrono::duration_cast<net::Duration>(deadline - net::Clock::now()));
 }
 
 void refuse(Conn& c, std::string end, std::string detail) {
@@ -52,7 +58,6 @@ awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> ea
   c.rec.router = r.name;
   c.rec.service = svc.name;
   if (svc.whoami) {
-    if (c.rec.mode.empty()) c.rec.mode = "internal";
     co_await serve_whoami(c.client, client_tls, std::move(early), c.rec);
     co_return;
   }
@@ -62,7 +67,8 @@ awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> ea
   if (!chosen) {
     refuse(c, "backend_unreachable", fmt::format("router {}: service {}: {}", r.name, svc.name, why));
     spdlog::warn("{}: {}", c.rec.client, c.rec.detail);
-    if (c.facts.tls && !client_tls) co_await send_alert(c.client, kInternalError);
+    if (client_tls) co_await net::close_after_reply(c.client, client_tls);
+    else if (c.facts.tls) co_await send_alert(c.client, kInternalError);
     co_return;
   }
   c.rec.server = chosen->address;
@@ -72,6 +78,8 @@ awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> ea
     if (!server_tls) {
       refuse(c, "backend_tls_failed", fmt::format("router {}: service {}: {}", r.name, svc.name, why));
       spdlog::warn("{}: {}", c.rec.client, c.rec.detail);
+      if (client_tls) co_await net::close_after_reply(c.client, client_tls);
+      else if (c.facts.tls) co_await send_alert(c.client, kInternalError);
       co_return;
     }
   }
@@ -113,11 +121,13 @@ awaitable<void> terminate(Conn& c, const Route& r, std::vector<std::uint8_t> hel
   }
   tls::SslPtr ssl(SSL_new(r.options->ctx.get()));
   tls::use_cert(ssl.get(), *choice.cert);
+  SSL_set_accept_state(ssl.get());
   net::TlsStream tls(c.client, std::move(ssl), std::move(hello_bytes));
-  auto done = co_await net::within(c.entry.ep.client_hello_timeout, tls.handshake());
+  auto done = co_await net::within(left(c.hello_deadline), tls.handshake());
   if (!done || !*done) {
     refuse(c, !done ? "timeout" : "tls_handshake_failed",
-           !done ? fmt::format("TLS handshake not done within clientHelloTimeout ({} ms)", c.entry.ep.client_hello_timeout.count())
+           !done ? fmt::format("TLS handshake not done within clientHelloTimeout ({} ms from accept)",
+                               c.entry.ep.client_hello_timeout.count())
                  : "TLS handshake with the client failed: " + tls.error());
     spdlog::info("{}: router {}: {}", c.rec.client, r.name, c.rec.detail);
     co_return;
@@ -151,7 +161,8 @@ awaitable<void> journey(Conn& c) {
   // A silent client on an entry point that also has plain routers is taken to
   // be a server-first protocol (MySQL, SMTP): it gets the plain catch-all.
   const bool may_be_plain = c.entry.has_plain_routes;
-  switch (co_await wait_first_byte(c.client, may_be_plain ? ep.first_byte_timeout : ep.client_hello_timeout)) {
+  const net::Duration first_wait = may_be_plain ? std::min(ep.first_byte_timeout, left(c.hello_deadline)) : left(c.hello_deadline);
+  switch (co_await wait_first_byte(c.client, first_wait)) {
     case FirstByte::arrived:
       break;
     case FirstByte::closed:
@@ -169,7 +180,7 @@ awaitable<void> journey(Conn& c) {
   }
 
   Sniffed s;
-  co_await read_client_hello(c.client, ep.client_hello_timeout, s);
+  co_await read_client_hello(c.client, left(c.hello_deadline), s);
   if (s.timed_out) {
     refuse(c, "timeout", fmt::format("incomplete ClientHello after clientHelloTimeout ({} ms, {} bytes)",
                                      ep.client_hello_timeout.count(), s.bytes.size()));
@@ -225,7 +236,7 @@ awaitable<void> journey(Conn& c) {
 
 awaitable<void> serve(tcp::socket client, std::shared_ptr<const Snapshot> snap, const EntryRoutes& entry) {
   open_connections.fetch_add(1, std::memory_order_relaxed);
-  Conn c{client, *snap, entry, {}, {}, {}, {}};
+  Conn c{client, *snap, entry, net::Clock::now() + entry.ep.client_hello_timeout, {}, {}, {}, {}};
   c.rec.start = std::chrono::system_clock::now();
   c.rec.entry_point = entry.ep.name;
   std::error_code ec;

@@ -124,7 +124,7 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
       const std::string oname = r.tls->options.empty() ? "default" : std::string(strip_provider(r.tls->options));
       if (auto it = snap->options.find(oname); it != snap->options.end()) route.options = it->second;
       else if (!options.contains(oname))
-        errors.push_back(error_at(r.loc, path + ".tls.options", "no tls.options named \"" + oname + "\""));
+        errors.push_back(error_at(r.tls->options_loc, path + ".tls.options", "no tls.options named \"" + oname + "\""));
     }
     if (route.passthrough && route.service && route.service->whoami)
       errors.push_back(error_at(r.service_loc, path + ".service",

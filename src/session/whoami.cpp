@@ -1,5 +1,7 @@
 #include "session/whoami.hpp"
 
+#include "net/linger.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -65,34 +67,11 @@ awaitable<void> serve_whoami(net::tcp::socket& sock, net::TlsStream* tls, std::v
     out = std::move(body);
   }
   std::error_code ec;
-  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(out.data()), out.size());
-  if (tls) {
-    co_await tls->write_all(bytes, ec);
-    co_await tls->shutdown_write();
-  } else {
-    co_await asio::async_write(sock, asio::buffer(bytes.data(), bytes.size()), net::nothrow);
-    ::shutdown(sock.native_handle(), SHUT_WR);
-  }
+  if (tls) co_await tls->write_all({reinterpret_cast<const std::uint8_t*>(out.data()), out.size()}, ec);
+  else co_await asio::async_write(sock, asio::buffer(out), net::nothrow);
   rec.bytes_out = out.size();
   rec.end = "closed";
-  // Closing with unread input would reset the connection and could destroy
-  // the answer in flight; let the client close first, briefly.
-  auto drain = [&]() -> awaitable<void> {
-    std::uint8_t buf[1024];
-    for (;;) {
-      std::error_code rec_ec;
-      std::size_t n;
-      if (tls) {
-        n = co_await tls->read_some(buf, rec_ec);
-      } else {
-        auto [e, rn] = co_await sock.async_read_some(asio::buffer(buf), net::nothrow);
-        rec_ec = e;
-        n = rn;
-      }
-      if (rec_ec || n == 0) co_return;
-    }
-  };
-  co_await net::within(net::Duration(1000), drain());
+  co_await net::close_after_reply(sock, tls);
 }
 
 }  // namespace snigate::session

@@ -131,7 +131,7 @@ std::shared_ptr<const Cert> self_signed_cert(const std::vector<std::string>& nam
   }
   X509_sign(x, cert->key.get(), EVP_sha256());
   cert->chain.reset(sk_X509_new_null());
-  cert->names = names;
+  for (const auto& n : names) cert->names.push_back(lower(n));
   return cert;
 }
 

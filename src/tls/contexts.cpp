@@ -149,7 +149,12 @@ std::shared_ptr<ServerOptions> make_server_options(const config::TlsOptions& o, 
   if (!o.curve_preferences.empty()) {
     std::string groups;
     for (const auto& c : o.curve_preferences) {
-      if (auto ossl = lookup(kCurves, c); !ossl.empty()) groups += (groups.empty() ? "" : ":") + std::string(ossl);
+      // Aliases (CurveP256, secp256r1) may name one group twice, which
+      // OpenSSL refuses and Go accepts: keep the first.
+      if (auto ossl = lookup(kCurves, c); !ossl.empty()) {
+        if ((":" + groups + ":").find(":" + std::string(ossl) + ":") == std::string::npos)
+          groups += (groups.empty() ? "" : ":") + std::string(ossl);
+      }
       else errors.push_back(err(o.loc, path + ".curvePreferences", "unknown curve \"" + c + "\"; use CurveP256, CurveP384, CurveP521 or X25519"));
     }
     if (!groups.empty() && SSL_CTX_set1_groups_list(ctx, groups.c_str()) != 1)

@@ -305,11 +305,8 @@ TEST(SessionSnapshot, UnknownTlsOptions) {
   EXPECT_EQ(e->loc.file, "dynamic.yml");
 }
 
-// BUG (src/session/snapshot.cpp, compile(), the "no tls.options named" error):
-// the error is placed at r.loc (the router's line) while its path is
-// tcp.routers.<n>.tls.options; config/validate.cpp reports the same problem at
-// r.tls->options_loc. Fix: use r.tls->options_loc there.
-TEST(SessionSnapshot, DISABLED_UnknownTlsOptionsPointsAtTheOptionsKey) {
+// The error points at the line of the tls.options key, not the router.
+TEST(SessionSnapshot, UnknownTlsOptionsPointsAtTheOptionsKey) {
   Cfg cfg;
   cfg.entry("web").service("svc");
   auto& r = cfg.tls_router("r", "HostSNI(`a.example.com`)");
