@@ -64,24 +64,18 @@ awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> ea
   tcp::socket server(c.client.get_executor());
   std::string why;
   const Server* chosen = co_await connect_service(svc, server, why);
-  if (!chosen) {
-    refuse(c, "backend_unreachable", fmt::format("router {}: service {}: {}", r.name, svc.name, why));
+  std::unique_ptr<net::TlsStream> server_tls;
+  if (chosen) c.rec.server = chosen->address;
+  if (chosen && chosen->tls) server_tls = co_await start_backend_tls(svc, *chosen, server, c.sni, why);
+  if (!chosen || (chosen->tls && !server_tls)) {
+    refuse(c, chosen ? "backend_tls_failed" : "backend_unreachable",
+           fmt::format("router {}: service {}: {}", r.name, svc.name, why));
     spdlog::warn("{}: {}", c.rec.client, c.rec.detail);
+    // A terminated client gets close_notify; a passthrough client, whose
+    // handshake has not started, gets an alert.
     if (client_tls) co_await net::close_after_reply(c.client, client_tls);
     else if (c.facts.tls) co_await send_alert(c.client, kInternalError);
     co_return;
-  }
-  c.rec.server = chosen->address;
-  std::unique_ptr<net::TlsStream> server_tls;
-  if (chosen->tls) {
-    server_tls = co_await start_backend_tls(svc, *chosen, server, c.sni, why);
-    if (!server_tls) {
-      refuse(c, "backend_tls_failed", fmt::format("router {}: service {}: {}", r.name, svc.name, why));
-      spdlog::warn("{}: {}", c.rec.client, c.rec.detail);
-      if (client_tls) co_await net::close_after_reply(c.client, client_tls);
-      else if (c.facts.tls) co_await send_alert(c.client, kInternalError);
-      co_return;
-    }
   }
   if (!early.empty()) {
     std::error_code ec;
