@@ -143,7 +143,9 @@ certificate, starts the backends and every proxy, runs each workload against
 each target in turn (direct, snigate, HAProxy, nginx, sniproxy; then again, for
 each round), prints the medians and writes this page. This run spent
 {meta['elapsed']} s measuring, plus the build. `--quick` is a smoke test of
-about 2.5 minutes; the default run takes about three times as long. `--rounds`,
+about 2.5 minutes; the default run about 7 minutes (measured on a busy
+machine, where the memory rounds alone took 4 minutes before they were cut to
+one). `--rounds`,
 `--time`, `--idle`, `--targets` and `--workloads` narrow it down; `--head`
 benchmarks the last commit instead of the working tree.
 
@@ -163,7 +165,7 @@ benchmarks the last commit instead of the working tree.
 
 ## Results
 
-Medians over {meta['rounds']} rounds.
+Medians over {meta['rounds']} rounds ({meta.get('idle_rounds', meta['rounds'])} for memory).
 
 {table}
 

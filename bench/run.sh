@@ -5,6 +5,8 @@
 #   bench/run.sh --quick    smoke run (2 rounds of 1.5 s, 2000 idle connections)
 #
 # Options: --rounds N  --time SECONDS  --idle N  --conc N
+#          --idle-rounds N (memory is measured once per proxy by default: it
+#          varies by a few percent between rounds and each takes ~20 s)
 #          --targets "direct snigate haproxy nginx sniproxy"
 #          --workloads "rate stream1 stream16 plain idle tls-rate tls-stream"
 #          --no-doc (do not write docs/benchmarks.md)  --no-build (reuse build-bench/)
@@ -18,13 +20,14 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 argv=("$@")
 
-ROUNDS=3 TIME=3 IDLE=9000 CONC=64 TLS_CONC=16 DOC=1 BUILD=1 QUICK=0 SRC_MODE=worktree
+ROUNDS=3 IDLE_ROUNDS=1 TIME=3 IDLE=9000 CONC=64 TLS_CONC=16 DOC=1 BUILD=1 QUICK=0 SRC_MODE=worktree
 TARGETS="direct snigate haproxy nginx sniproxy"
 WORKLOADS="rate stream1 stream16 plain idle tls-rate tls-stream"
 while (($#)); do
   case "$1" in
     --quick) QUICK=1 ROUNDS=2 TIME=1.5 IDLE=2000 ;;
     --rounds) ROUNDS=$2; shift ;;
+    --idle-rounds) IDLE_ROUNDS=$2; shift ;;
     --time) TIME=$2; shift ;;
     --idle) IDLE=$2; shift ;;
     --conc) CONC=$2; shift ;;
@@ -34,7 +37,7 @@ while (($#)); do
     --no-build) BUILD=0 ;;
     --worktree) SRC_MODE=worktree ;;
     --head) SRC_MODE=head ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -258,9 +261,10 @@ run_one() {  # workload target round
 
 for w in $WORKLOADS; do
   tl=$(targets_for "$w")
-  for r in $(seq "$ROUNDS"); do
+  nr=$ROUNDS; [[ $w == idle ]] && nr=$IDLE_ROUNDS
+  for r in $(seq "$nr"); do
     for t in $tl; do
-      log "$w round $r/$ROUNDS: $t"
+      log "$w round $r/$nr: $t"
       run_one "$w" "$t" "$r"
       sleep 0.2
     done
@@ -293,6 +297,7 @@ versions() {
   echo "load_end=$LOAD_END"
   echo "elapsed=$ELAPSED"
   echo "rounds=$ROUNDS"
+  echo "idle_rounds=$IDLE_ROUNDS"
   echo "time=$TIME"
   echo "idle=$IDLE"
   echo "conc=$CONC"
