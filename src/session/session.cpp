@@ -10,6 +10,7 @@
 #include "observe/log.hpp"
 #include "session/backend.hpp"
 #include "session/conn.hpp"
+#include "session/mysql.hpp"
 #include "session/refuse.hpp"
 #include "session/sniff.hpp"
 #include "session/whoami.hpp"
@@ -241,7 +242,8 @@ awaitable<void> serve(tcp::socket client, std::shared_ptr<const Snapshot> snap, 
   }
   net::prepare(client);
   try {
-    co_await journey(c);
+    if (entry.ep.protocol == config::Protocol::mysql) co_await mysql_journey(c);
+    else co_await journey(c);
   } catch (const std::exception& e) {
     refuse(c, "error", e.what());
     spdlog::error("{}: {}", c.rec.client, e.what());
