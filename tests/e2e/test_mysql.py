@@ -4,10 +4,12 @@ greets, terminates TLS, has the client answer the chosen server's own challenge,
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import ssl
 import struct
 import threading
+from pathlib import Path
 
 import pymysql
 import pytest
@@ -326,3 +328,27 @@ def test_change_user_and_reset_connection(mygw, dbpki, monkeypatch, scramble):
         assert one(conn, "select @x") is None  # the session was reset, the connection kept
     finally:
         conn.close()
+
+
+# ---------------------------------------------------------------- node mysql2 (sends SNI)
+
+NODE_DIR = Path(__file__).resolve().parent / "node"
+
+
+def node_query(port, name, ca, sql, user="alice", password="secret"):
+    if not (NODE_DIR / "node_modules" / "mysql2").is_dir():
+        pytest.skip("node mysql2 not installed: run `npm ci` in tests/e2e/node")
+    cp = run(["node", str(NODE_DIR / "mysql_query.js"), str(port), name, str(ca), user, password, sql], timeout=20)
+    assert cp.returncode == 0, cp.stderr
+    return json.loads(cp.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("name,which", [("db1.test", "db1"), ("db2.test", "db2")])
+def test_node_mysql2_sni_routes_to_each_server(mygw, dbpki, db1, db2, name, which):
+    out = node_query(mygw.ports["mysql"], name, dbpki.ca_cert, "select @@port as port, current_user() as u")
+    assert out.get("rows") == [{"port": {"db1": db1, "db2": db2}[which].port, "u": "alice@%"}], out
+
+
+def test_node_mysql2_wrong_password(mygw, dbpki):
+    out = node_query(mygw.ports["mysql"], "db1.test", dbpki.ca_cert, "select 1", password="wrong")
+    assert out.get("errno") == 1045, out
