@@ -381,6 +381,10 @@ awaitable<void> mysql_journey(Conn& c) {
     be.tls = server_tls.get();
   }
 
+  // A greeting without a plugin name (MySQL 5.5.7-5.5.9 could send one) means
+  // mysql_native_password, the only plugin those servers start with.
+  if (theirs.auth_plugin.empty()) theirs.auth_plugin = wm::kNativePassword;
+
   // Authentication: the client answers the server's own challenge.
   const auto auth_deadline = net::Clock::now() + c.entry.ep.client_hello_timeout;
   mysql::AuthRelay auth;
