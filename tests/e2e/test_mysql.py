@@ -354,3 +354,18 @@ def test_node_mysql2_sni_routes_to_each_server(mygw, dbpki, db1, db2, name, whic
 def test_node_mysql2_wrong_password(mygw, dbpki):
     out = node_query(mygw.ports["mysql"], "db1.test", dbpki.ca_cert, "select 1", password="wrong")
     assert out.get("errno") == 1045, out
+
+
+# ---------------------------------------------------------------- snigate explain on a MySQL entry point
+
+def test_explain_mysql_entry_point(mygw, snigate_bin):
+    def explain(*args):
+        cp = run([str(snigate_bin), "explain", "--config", str(mygw.config_path), "--entrypoint", "mysql", *args],
+                 timeout=10)
+        return cp.returncode, cp.stdout + cp.stderr
+    rc, out = explain("--sni", "db1.test")
+    assert rc == 0 and "match: db1" in out, out
+    rc, out = explain("--sni", "db1.test", "--plain")  # a plain client named by user@host
+    assert rc == 1 and "REFUSED: router db1 requires TLS" in out, out
+    rc, out = explain("--sni", "db2.test", "--plain")  # db2 sets mysql.allowPlaintext
+    assert rc == 0 and "match: db2" in out, out
