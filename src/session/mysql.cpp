@@ -255,11 +255,214 @@ std::string no_route_message(const Conn& c, std::string_view name, bool from_use
 }
 
 awaitable<void> auth_lost(Conn& c, Leg& cl, std::string_view router, std::string_view who, std::string_view why) {
-  const wm::Bytes err =
-      refusal(c, cl, wm::kErrTimeout,
-              fmt::format("snigate: router {}: the {} did not complete authentication ({})", router, who, why),
-              "auth_failed");
+  const wm::Bytes err = refusal(
+      c, cl, wm::kErrTimeout,
+      fmt::format("snigate: router {}: the {} did not complete authentication ({})", router, who, why), "auth_failed");
   co_await answer(cl, err);
+}
+
+// The chosen route, or nullptr after refusing: by the name (SNI, else the
+// @host part of the user), and TLS unless the router allows plaintext.
+const Route* route(Conn& c, Leg& cl, const std::string& name, wm::Bytes& err) {
+  c.facts.tls = true;  // routers of a mysql entry point all have tls; plaintext is a per-router opt-in
+  c.facts.sni = name;
+  c.facts.alpn = c.alpn;
+  c.rec.sni = name;
+  const Route* r = match(c.entry, c.facts);
+  if (!r) {
+    err = refusal(c, cl, wm::kErrNoRoute, no_route_message(c, name, c.sni.empty()), "no_route",
+                  explain_no_route(c.entry, c.facts) + (name.empty() ? "; no SNI and no user@host" : ""));
+    return nullptr;
+  }
+  c.rec.router = r->name;
+  c.rec.service = r->service->name;
+  if (!cl.tls && !r->allow_plaintext) {
+    err = refusal(c, cl, wm::kErrAccessDenied,
+                  fmt::format("snigate: router {} requires TLS: connect with TLS (mariadb --ssl, mysql "
+                              "--ssl-mode=REQUIRED); the router does not set mysql.allowPlaintext",
+                              r->name),
+                  "plaintext_refused");
+    return nullptr;
+  }
+  return r;
+}
+
+// snigate's side of the connection to the server. Not movable: leg refers to
+// sock.
+struct Upstream {
+  explicit Upstream(const tcp::socket::executor_type& ex) : sock(ex) {}
+  Upstream(const Upstream&) = delete;
+  Upstream& operator=(const Upstream&) = delete;
+
+  tcp::socket sock;
+  std::unique_ptr<net::TlsStream> tls;
+  Leg leg{sock, nullptr, {}, 0};
+  const Server* server = nullptr;
+  wm::InitialHandshake greeting;
+  std::uint64_t caps = 0;  // for the HandshakeResponse41
+};
+
+// Connects a server of the route's service, reads its greeting, agrees on
+// capabilities and starts TLS when the server has tls: true. false: refused
+// (the client has its ERR).
+awaitable<bool> open_server(Conn& c, Leg& cl, const Route& r, const wm::HandshakeResponse& resp,
+                            const std::string& name, Upstream& up) {
+  const Service& svc = *r.service;
+  std::string why;
+  up.server = co_await connect_service(svc, up.sock, why);
+  if (!up.server) {
+    const wm::Bytes err =
+        refusal(c, cl, wm::kErrBackendUnreachable,
+                fmt::format("snigate: router {}: service {}: no server answered: {}", r.name, svc.name, why),
+                "backend_unreachable");
+    co_await answer(cl, err);
+    co_return false;
+  }
+  const Server& server = *up.server;
+  c.rec.server = server.address;
+  const auto deadline = net::Clock::now() + svc.dial_timeout;
+  wm::Bytes payload;
+  const Got g = co_await read_packet(up.leg, deadline, payload, why);
+  wm::ErrPacket their_err;
+  const wm::Status hs =
+      g == Got::packet ? wm::parse_initial_handshake(payload, up.greeting, &why, &their_err) : wm::Status::malformed;
+  if (hs == wm::Status::is_error) {  // e.g. 1040 Too many connections: the server's own words
+    refuse(c, "backend_refused", fmt::format("server {}: {}", server.address, why));
+    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    co_await write_packet(cl, payload, net::Clock::now() + net::Duration(1000));
+    co_await net::close_after_reply(c.client, cl.tls);
+    co_return false;
+  }
+  if (hs != wm::Status::complete) {
+    const wm::Bytes err = refusal(
+        c, cl, wm::kErrBackendUnreachable,
+        fmt::format("snigate: router {}: server {} did not greet as a MySQL server: {}", r.name, server.address, why),
+        "backend_bad_greeting");
+    co_await answer(cl, err);
+    co_return false;
+  }
+  // A greeting without a plugin name (MySQL 5.5.7-5.5.9 could send one) means
+  // mysql_native_password, the only plugin those servers start with.
+  if (up.greeting.auth_plugin.empty()) up.greeting.auth_plugin = wm::kNativePassword;
+  const mysql::Negotiated neg =
+      mysql::negotiate(resp.capabilities, up.greeting.capabilities, !resp.database.empty(), server.tls);
+  if (!neg.error.empty()) {
+    const wm::Bytes err =
+        refusal(c, cl, wm::kErrNotSupported,
+                fmt::format("snigate: router {}: server {}: {}", r.name, server.address, neg.error), "not_supported");
+    co_await answer(cl, err);
+    co_return false;
+  }
+  up.caps = neg.caps;
+  if (!server.tls) co_return true;
+
+  wm::SslRequest sr;
+  sr.capabilities = static_cast<std::uint32_t>(neg.caps);
+  sr.max_packet = resp.max_packet;
+  sr.charset = resp.charset;
+  const wm::Bytes ssl_request = wm::encode_ssl_request(sr);
+  if (!co_await write_packet(up.leg, ssl_request, deadline))
+    why = "could not send the SSLRequest";
+  else
+    up.tls = co_await start_backend_tls(svc, server, up.sock, name, why);
+  if (!up.tls) {
+    const wm::Bytes err =
+        refusal(c, cl, wm::kErrBackendUnreachable,
+                fmt::format("snigate: router {}: service {}: {}", r.name, svc.name, why), "backend_tls_failed");
+    co_await answer(cl, err);
+    co_return false;
+  }
+  up.leg.tls = up.tls.get();
+  co_return true;
+}
+
+// Has the client answer the server's own challenge (an AuthSwitchRequest with
+// the server's plugin and scramble), logs in to the server with that answer,
+// then relays authentication both ways until the server's OK or ERR. true:
+// logged in.
+awaitable<bool> authenticate(Conn& c, Leg& cl, const Route& r, const wm::HandshakeResponse& resp,
+                             const std::string& user, Upstream& up) {
+  const auto deadline = net::Clock::now() + c.entry.ep.client_hello_timeout;
+  mysql::AuthRelay auth;
+  auth.server_tls = up.server->tls;
+  if (auth.start(up.greeting.auth_plugin) == Step::refuse) {
+    const wm::Bytes err = refusal(c, cl, wm::kErrAccessDenied, "snigate: " + auth.error, "auth_refused");
+    co_await answer(cl, err);
+    co_return false;
+  }
+  std::string why;
+  wm::Bytes payload;
+  const wm::ByteView scramble = up.greeting.scramble_bytes();
+  const wm::Bytes auth_switch =
+      wm::encode_auth_switch({up.greeting.auth_plugin, wm::Bytes(scramble.begin(), scramble.end())});
+  if (!co_await write_packet(cl, auth_switch, deadline) ||
+      co_await read_packet(cl, deadline, payload, why) != Got::packet) {
+    refuse(c, "client_closed", "the client did not answer the auth switch: " + why);
+    co_return false;
+  }
+  wm::HandshakeResponse login;
+  login.capabilities = up.caps;
+  login.max_packet = resp.max_packet;
+  login.charset = resp.charset;
+  login.user = user;
+  login.auth_response = payload;
+  login.database = resp.database;
+  login.auth_plugin = up.greeting.auth_plugin;
+  login.attrs = resp.attrs;
+  login.has_attrs = resp.has_attrs;
+  const auto encoded = wm::encode_handshake_response(login);
+  if (!encoded) {
+    const wm::Bytes err =
+        refusal(c, cl, wm::kErrNotSupported, "snigate: cannot encode the login for the server", "not_supported");
+    co_await answer(cl, err);
+    co_return false;
+  }
+  if (!co_await write_packet(up.leg, *encoded, deadline)) {
+    co_await auth_lost(c, cl, r.name, "server", why);
+    co_return false;
+  }
+  for (;;) {
+    if (co_await read_packet(up.leg, deadline, payload, why) != Got::packet) {
+      co_await auth_lost(c, cl, r.name, "server", why);
+      co_return false;
+    }
+    const Step step = auth.on_server(payload);
+    if (step == Step::refuse) {
+      const wm::Bytes err = refusal(c, cl, wm::kErrAccessDenied,
+                                    fmt::format("snigate: router {}: {}", r.name, auth.error), "auth_refused");
+      co_await answer(cl, err);
+      co_return false;
+    }
+    if (!co_await write_packet(cl, payload, deadline)) {
+      refuse(c, "client_closed", "the client went away during authentication");
+      co_return false;
+    }
+    switch (step) {
+      case Step::relay_done_ok:
+        co_return true;
+      case Step::relay_done_err: {  // e.g. 1045: the client has the server's own ERR
+        wm::ErrPacket e;
+        wm::parse_err(payload, e);
+        refuse(c, "auth_failed",
+               fmt::format("server {} refused user \"{}\": {} {}", up.server->address, user, e.code, e.message));
+        spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+        co_await net::close_after_reply(c.client, cl.tls);
+        co_return false;
+      }
+      case Step::relay_wait_server:
+        continue;
+      default:
+        break;
+    }
+    if (co_await read_packet(cl, deadline, payload, why) != Got::packet) {
+      co_await auth_lost(c, cl, r.name, "client", why);
+      co_return false;
+    }
+    if (!co_await write_packet(up.leg, payload, deadline)) {
+      co_await auth_lost(c, cl, r.name, "server", why);
+      co_return false;
+    }
+  }
 }
 
 }  // namespace
@@ -273,211 +476,44 @@ awaitable<void> auth_lost(Conn& c, Leg& cl, std::string_view router, std::string
 awaitable<void> mysql_journey(Conn& c) {
   c.rec.mode = "mysql";
   Leg cl{c.client, nullptr, {}, 0};
-  const wm::InitialHandshake ours = greeting();
-  const wm::Bytes hello = wm::frame(0, wm::encode_initial_handshake(ours));
+  const wm::Bytes hello = wm::frame(0, wm::encode_initial_handshake(greeting()));
   if (!co_await write_bytes(cl, hello, c.hello_deadline)) {
     refuse(c, "client_closed", "could not send the greeting");
     co_return;
   }
-
   Login login;
   if (!co_await read_login(c, cl, login)) co_return;
-  wm::HandshakeResponse& resp = login.resp;
-  const wm::UserHost uh = wm::user_at_host(resp.user);
-  const std::string host = lower(uh.host);
-  const std::string user(uh.user);
-  const std::string name = !c.sni.empty() ? c.sni : host;
-  c.facts.tls = true;  // routers of a mysql entry point all have tls; plaintext is a per-router opt-in
-  c.facts.sni = name;
-  c.facts.alpn = c.alpn;
-  c.rec.sni = name;
 
-  const Route* r = match(c.entry, c.facts);
+  const wm::UserHost uh = wm::user_at_host(login.resp.user);
+  const std::string user(uh.user);  // the server sees the user without @host
+  const std::string name = !c.sni.empty() ? c.sni : lower(uh.host);
+  wm::Bytes err;
+  const Route* r = route(c, cl, name, err);
   if (!r) {
-    const wm::Bytes err =
-        refusal(c, cl, wm::kErrNoRoute, no_route_message(c, name, c.sni.empty()), "no_route",
-                explain_no_route(c.entry, c.facts) + (name.empty() ? "; no SNI and no user@host" : ""));
-    co_await answer(cl, err);
-    co_return;
-  }
-  c.rec.router = r->name;
-  c.rec.service = r->service->name;
-  if (!cl.tls && !r->allow_plaintext) {
-    const wm::Bytes err = refusal(c, cl, wm::kErrAccessDenied,
-                                  fmt::format("snigate: router {} requires TLS: connect with TLS (mariadb --ssl, mysql "
-                                              "--ssl-mode=REQUIRED); the router does not set mysql.allowPlaintext",
-                                              r->name),
-                                  "plaintext_refused");
     co_await answer(cl, err);
     co_return;
   }
 
-  // The server.
-  const Service& svc = *r->service;
-  tcp::socket server(c.client.get_executor());
-  std::string why;
-  const Server* chosen = co_await connect_service(svc, server, why);
-  if (!chosen) {
-    const wm::Bytes err =
-        refusal(c, cl, wm::kErrBackendUnreachable,
-                fmt::format("snigate: router {}: service {}: no server answered: {}", r->name, svc.name, why),
-                "backend_unreachable");
-    co_await answer(cl, err);
-    co_return;
-  }
-  c.rec.server = chosen->address;
-  Leg be{server, nullptr, {}, 0};
-  const auto dial_deadline = net::Clock::now() + svc.dial_timeout;
-  wm::Bytes payload;
-  const Got g = co_await read_packet(be, dial_deadline, payload, why);
-  wm::InitialHandshake theirs;
-  wm::ErrPacket their_err;
-  const wm::Status hs =
-      g == Got::packet ? wm::parse_initial_handshake(payload, theirs, &why, &their_err) : wm::Status::malformed;
-  if (hs == wm::Status::is_error) {  // e.g. 1040 Too many connections: the server's own words
-    refuse(c, "backend_refused", fmt::format("server {}: {}", chosen->address, why));
-    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
-    co_await write_packet(cl, payload, net::Clock::now() + net::Duration(1000));
-    co_await net::close_after_reply(c.client, cl.tls);
-    co_return;
-  }
-  if (hs != wm::Status::complete) {
-    const wm::Bytes err = refusal(
-        c, cl, wm::kErrBackendUnreachable,
-        fmt::format("snigate: router {}: server {} did not greet as a MySQL server: {}", r->name, chosen->address, why),
-        "backend_bad_greeting");
-    co_await answer(cl, err);
-    co_return;
-  }
-  const mysql::Negotiated neg =
-      mysql::negotiate(resp.capabilities, theirs.capabilities, !resp.database.empty(), chosen->tls);
-  if (!neg.error.empty()) {
-    const wm::Bytes err =
-        refusal(c, cl, wm::kErrNotSupported,
-                fmt::format("snigate: router {}: server {}: {}", r->name, chosen->address, neg.error), "not_supported");
-    co_await answer(cl, err);
-    co_return;
-  }
-  std::unique_ptr<net::TlsStream> server_tls;
-  if (chosen->tls) {
-    wm::SslRequest sr;
-    sr.capabilities = static_cast<std::uint32_t>(neg.caps);
-    sr.max_packet = resp.max_packet;
-    sr.charset = resp.charset;
-    const wm::Bytes ssl_request = wm::encode_ssl_request(sr);
-    if (!co_await write_packet(be, ssl_request, dial_deadline))
-      why = "could not send the SSLRequest";
-    else
-      server_tls = co_await start_backend_tls(svc, *chosen, server, name, why);
-    if (!server_tls) {
-      {
-        const wm::Bytes err =
-            refusal(c, cl, wm::kErrBackendUnreachable,
-                    fmt::format("snigate: router {}: service {}: {}", r->name, svc.name, why), "backend_tls_failed");
-        co_await answer(cl, err);
-      }
-      co_return;
-    }
-    be.tls = server_tls.get();
-  }
-
-  // A greeting without a plugin name (MySQL 5.5.7-5.5.9 could send one) means
-  // mysql_native_password, the only plugin those servers start with.
-  if (theirs.auth_plugin.empty()) theirs.auth_plugin = wm::kNativePassword;
-
-  // Authentication: the client answers the server's own challenge.
-  const auto auth_deadline = net::Clock::now() + c.entry.ep.client_hello_timeout;
-  mysql::AuthRelay auth;
-  auth.server_tls = chosen->tls;
-  if (auth.start(theirs.auth_plugin) == Step::refuse) {
-    const wm::Bytes err = refusal(c, cl, wm::kErrAccessDenied, "snigate: " + auth.error, "auth_refused");
-    co_await answer(cl, err);
-    co_return;
-  }
-  const wm::ByteView scramble = theirs.scramble_bytes();
-  const wm::Bytes auth_switch =
-      wm::encode_auth_switch({theirs.auth_plugin, wm::Bytes(scramble.begin(), scramble.end())});
-  if (!co_await write_packet(cl, auth_switch, auth_deadline) ||
-      co_await read_packet(cl, auth_deadline, payload, why) != Got::packet) {
-    refuse(c, "client_closed", "the client did not answer the auth switch: " + why);
-    co_return;
-  }
-  wm::HandshakeResponse to_server;
-  to_server.capabilities = neg.caps;
-  to_server.max_packet = resp.max_packet;
-  to_server.charset = resp.charset;
-  to_server.user = user;
-  to_server.auth_response = payload;
-  to_server.database = resp.database;
-  to_server.auth_plugin = theirs.auth_plugin;
-  to_server.attrs = resp.attrs;
-  to_server.has_attrs = resp.has_attrs;
-  const auto encoded = wm::encode_handshake_response(to_server);
-  if (!encoded) {
-    const wm::Bytes err =
-        refusal(c, cl, wm::kErrNotSupported, "snigate: cannot encode the login for the server", "not_supported");
-    co_await answer(cl, err);
-    co_return;
-  }
-  if (!co_await write_packet(be, *encoded, auth_deadline)) {
-    co_await auth_lost(c, cl, r->name, "server", why);
-    co_return;
-  }
-  for (;;) {
-    if (co_await read_packet(be, auth_deadline, payload, why) != Got::packet) {
-      co_await auth_lost(c, cl, r->name, "server", why);
-      co_return;
-    }
-    const Step step = auth.on_server(payload);
-    if (step == Step::refuse) {
-      {
-        const wm::Bytes err = refusal(c, cl, wm::kErrAccessDenied,
-                                      fmt::format("snigate: router {}: {}", r->name, auth.error), "auth_refused");
-        co_await answer(cl, err);
-      }
-      co_return;
-    }
-    if (!co_await write_packet(cl, payload, auth_deadline)) {
-      refuse(c, "client_closed", "the client went away during authentication");
-      co_return;
-    }
-    if (step == Step::relay_done_err) {
-      wm::ErrPacket e;
-      wm::parse_err(payload, e);
-      refuse(c, "auth_failed",
-             fmt::format("server {} refused user \"{}\": {} {}", chosen->address, user, e.code, e.message));
-      spdlog::info("{}: {}", c.rec.client, c.rec.detail);
-      co_await net::close_after_reply(c.client, cl.tls);
-      co_return;
-    }
-    if (step == Step::relay_done_ok) break;
-    if (step == Step::relay_wait_server) continue;
-    if (co_await read_packet(cl, auth_deadline, payload, why) != Got::packet) {
-      co_await auth_lost(c, cl, r->name, "client", why);
-      co_return;
-    }
-    if (!co_await write_packet(be, payload, auth_deadline)) {
-      co_await auth_lost(c, cl, r->name, "server", why);
-      co_return;
-    }
-  }
+  Upstream up(c.client.get_executor());
+  if (!co_await open_server(c, cl, *r, login.resp, name, up)) co_return;
+  if (!co_await authenticate(c, cl, *r, login.resp, user, up)) co_return;
 
   // Logged in. Whatever either side sent past the handshake goes on first.
-  if (!be.buf.empty() && !co_await write_bytes(cl, be.buf, auth_deadline)) co_return;
-  if (!cl.buf.empty() && !co_await write_bytes(be, cl.buf, auth_deadline)) co_return;
+  const auto deadline = net::Clock::now() + c.entry.ep.client_hello_timeout;
+  if (!up.leg.buf.empty() && !co_await write_bytes(cl, up.leg.buf, deadline)) co_return;
+  if (!cl.buf.empty() && !co_await write_bytes(up.leg, cl.buf, deadline)) co_return;
   c.rec.bytes_in += cl.buf.size();
-  c.rec.bytes_out += be.buf.size();
+  c.rec.bytes_out += up.leg.buf.size();
   wm::Bytes().swap(cl.buf);
-  wm::Bytes().swap(be.buf);
+  wm::Bytes().swap(up.leg.buf);
   c.rec.detail = "user " + user;
-  const net::RelayLimits limits{c.entry.ep.idle_timeout, svc.termination_delay};
-  const net::RelayResult rr = co_await net::relay({c.client, cl.tls}, {server, server_tls.get()}, limits);
+  const net::RelayLimits limits{c.entry.ep.idle_timeout, r->service->termination_delay};
+  const net::RelayResult rr = co_await net::relay({c.client, cl.tls}, {up.sock, up.tls.get()}, limits);
   c.rec.bytes_in += rr.up;
   c.rec.bytes_out += rr.down;
   c.rec.end = net::to_string(rr.end);
   c.rec.detail = "user " + user + (rr.detail.empty() ? "" : "; " + rr.detail);
 }
-
 #pragma GCC diagnostic pop
 
 }  // namespace snigate::session
