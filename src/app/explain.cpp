@@ -17,8 +17,11 @@ int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& 
   }
   std::string sni = q.sni;
   for (char& c : sni) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // On a MySQL entry point every router has tls and the name is the SNI or
+  // the @host part of the user name; a plain client needs mysql.allowPlaintext.
+  const bool mysql = entry->ep.protocol == config::Protocol::mysql;
   Facts facts;
-  facts.tls = !q.plain;
+  facts.tls = !q.plain || mysql;
   facts.sni = sni;
   facts.alpn = q.alpn;
   if (!q.client_ip.empty()) {
@@ -31,8 +34,10 @@ int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& 
   std::string alpn;
   for (const auto& p : q.alpn) alpn += (alpn.empty() ? "" : ",") + p;
   fmt::print(out, "entry point {} ({}): {} client, SNI {}, ALPN [{}], client IP {}\n", entry->ep.name,
-             entry->ep.address, facts.tls ? "TLS" : "plain", sni.empty() ? "none" : "\"" + sni + "\"", alpn,
+             entry->ep.address, q.plain ? "plain" : "TLS", sni.empty() ? "none" : "\"" + sni + "\"", alpn,
              q.client_ip.empty() ? "any" : q.client_ip);
+  if (mysql)
+    fmt::print(out, "MySQL entry point: the name is the client's SNI, or else the host of a user name user@host\n");
   if (entry->server_first)
     fmt::print(out, "every router here is a plain HostSNI(`*`): the backend is connected as soon as a client arrives\n");
 
@@ -56,6 +61,10 @@ int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& 
                                          : rule::explain_mismatch(r.rule, facts);
     if (why.empty()) why = "would match, but router " + (chosen ? chosen->name : std::string("?")) + " comes first";
     fmt::print(out, "  no: {}  rule {}  priority {}: {}\n", r.name, r.rule.text, r.priority, why);
+  }
+  if (chosen && mysql && q.plain && !chosen->allow_plaintext) {
+    fmt::print(out, "REFUSED: router {} requires TLS (mysql.allowPlaintext is not set)\n", chosen->name);
+    return 1;
   }
   if (!chosen) {
     fmt::print(out, "no router matches: {}\n", session::explain_no_route(*entry, facts));

@@ -79,6 +79,10 @@ struct Router {
   std::string service;
   Loc service_loc;
   std::optional<RouterTls> tls;  // present: the router matches TLS clients only
+  // Extension, for routers of a `protocol: mysql` entry point: mysql.allowPlaintext
+  // lets clients that send no SSLRequest use this router (routed by user@host).
+  bool mysql_allow_plaintext = false;
+  Loc mysql_loc;  // where the mysql section was written (0: absent)
 };
 
 struct Server {

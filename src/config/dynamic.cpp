@@ -56,6 +56,12 @@ void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& ou
        parse_router_tls(ctx, v, t);
        r.tls = t;
      }},
+    {"mysql", [&](const Item& v) {
+       r.mysql_loc = v.loc(ctx);
+       walk::walk_map(ctx, v, {
+         {"allowPlaintext", [&](const Item& a) { walk::get_bool(ctx, a, r.mysql_allow_plaintext); }},
+       });
+     }},
     walk::ignored(ctx, "middlewares", "TCP middlewares are not supported yet"),
     walk::ignored(ctx, "ruleSyntax", "snigate reads rules in Traefik v3 syntax"),
   });

@@ -9,6 +9,8 @@
 #include "net/tls_stream.hpp"
 #include "observe/log.hpp"
 #include "session/backend.hpp"
+#include "session/conn.hpp"
+#include "session/mysql.hpp"
 #include "session/refuse.hpp"
 #include "session/sniff.hpp"
 #include "session/whoami.hpp"
@@ -27,30 +29,10 @@ constexpr std::uint8_t kDecodeError = 50;
 constexpr std::uint8_t kInternalError = 80;
 constexpr std::uint8_t kUnrecognizedName = 112;
 
-struct Conn {
-  tcp::socket& client;
-  const Snapshot& snap;
-  const EntryRoutes& entry;
-  net::Clock::time_point hello_deadline;  // accept + clientHelloTimeout: hello and TLS handshake done by then
-  observe::AccessRecord rec;
-  Facts facts;
-  std::string sni;
-  std::vector<std::string> alpn;
-};
-
 awaitable<void> send_alert(tcp::socket& sock, std::uint8_t description) {
   const auto rec = wire::tls_alert_record(description);
   co_await net::within(net::Duration(1000), asio::async_write(sock, asio::buffer(rec), net::nothrow));
   co_await net::close_after_reply(sock, nullptr);
-}
-
-net::Duration left(net::Clock::time_point deadline) {
-  return std::max(net::Duration(0), std::chrono::duration_cast<net::Duration>(deadline - net::Clock::now()));
-}
-
-void refuse(Conn& c, std::string end, std::string detail) {
-  c.rec.end = std::move(end);
-  c.rec.detail = std::move(detail);
 }
 
 awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> early, net::TlsStream* client_tls) {
@@ -104,33 +86,16 @@ awaitable<void> terminate(Conn& c, const Route& r, std::vector<std::uint8_t> hel
   c.rec.mode = "terminate";
   c.rec.router = r.name;
   c.rec.service = r.service->name;
-  const tls::CertChoice choice = c.snap.certs.select(c.sni);
-  if (r.options->sni_strict && choice.how == tls::CertMatch::fallback) {
-    refuse(c, "no_certificate",
-           fmt::format("router {}: sniStrict is set and no certificate names {}", r.name,
-                       c.sni.empty() ? "(no SNI sent)" : "\"" + c.sni + "\""));
+  std::string why;
+  tls::SslPtr ssl = terminating_ssl(c.snap, *r.options, c.sni, why);
+  if (!ssl) {
+    refuse(c, "no_certificate", fmt::format("router {}: {}", r.name, why));
     spdlog::info("{}: {}", c.rec.client, c.rec.detail);
     co_await send_alert(c.client, kUnrecognizedName);
     co_return;
   }
-  tls::SslPtr ssl(SSL_new(r.options->ctx.get()));
-  tls::use_cert(ssl.get(), *choice.cert);
-  SSL_set_accept_state(ssl.get());
   net::TlsStream tls(c.client, std::move(ssl), std::move(hello_bytes));
-  auto done = co_await net::within(left(c.hello_deadline), tls.handshake());
-  if (!done || !*done) {
-    refuse(c, !done ? "timeout" : "tls_handshake_failed",
-           !done ? fmt::format("TLS handshake not done within clientHelloTimeout ({} ms from accept)",
-                               c.entry.ep.client_hello_timeout.count())
-                 : "TLS handshake with the client failed: " + tls.error());
-    spdlog::info("{}: router {}: {}", c.rec.client, r.name, c.rec.detail);
-    co_return;
-  }
-  c.rec.tls_version = SSL_get_version(tls.ssl());
-  const unsigned char* proto = nullptr;
-  unsigned len = 0;
-  SSL_get0_alpn_selected(tls.ssl(), &proto, &len);
-  c.rec.alpn_chosen.assign(reinterpret_cast<const char*>(proto), len);
+  if (!co_await client_handshake(c, tls, r.name)) co_return;
   co_await to_backend(c, r, {}, &tls);
 }
 
@@ -228,6 +193,38 @@ awaitable<void> journey(Conn& c) {
 
 }  // namespace
 
+tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& options, std::string_view sni,
+                            std::string& why) {
+  const tls::CertChoice choice = snap.certs.select(sni);
+  if (options.sni_strict && choice.how == tls::CertMatch::fallback) {
+    why = fmt::format("sniStrict is set and no certificate names {}",
+                      sni.empty() ? "(no SNI sent)" : "\"" + std::string(sni) + "\"");
+    return nullptr;
+  }
+  tls::SslPtr ssl(SSL_new(options.ctx.get()));
+  tls::use_cert(ssl.get(), *choice.cert);
+  SSL_set_accept_state(ssl.get());
+  return ssl;
+}
+
+awaitable<bool> client_handshake(Conn& c, net::TlsStream& tls, std::string_view router) {
+  auto done = co_await net::within(left(c.hello_deadline), tls.handshake());
+  if (!done || !*done) {
+    refuse(c, !done ? "timeout" : "tls_handshake_failed",
+           !done ? fmt::format("TLS handshake not done within clientHelloTimeout ({} ms from accept)",
+                               c.entry.ep.client_hello_timeout.count())
+                 : "TLS handshake with the client failed: " + tls.error());
+    spdlog::info("{}: router {}: {}", c.rec.client, router.empty() ? "(none yet)" : router, c.rec.detail);
+    co_return false;
+  }
+  c.rec.tls_version = SSL_get_version(tls.ssl());
+  const unsigned char* proto = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(tls.ssl(), &proto, &len);
+  c.rec.alpn_chosen.assign(reinterpret_cast<const char*>(proto), len);
+  co_return true;
+}
+
 awaitable<void> serve(tcp::socket client, std::shared_ptr<const Snapshot> snap, const EntryRoutes& entry) {
   open_connections.fetch_add(1, std::memory_order_relaxed);
   Conn c{client, *snap, entry, net::Clock::now() + entry.ep.client_hello_timeout, {}, {}, {}, {}};
@@ -245,7 +242,8 @@ awaitable<void> serve(tcp::socket client, std::shared_ptr<const Snapshot> snap, 
   }
   net::prepare(client);
   try {
-    co_await journey(c);
+    if (entry.ep.protocol == config::Protocol::mysql) co_await mysql_journey(c);
+    else co_await journey(c);
   } catch (const std::exception& e) {
     refuse(c, "error", e.what());
     spdlog::error("{}: {}", c.rec.client, e.what());

@@ -73,6 +73,29 @@ std::unique_ptr<Service> build_service(const config::Service& s, const Snapshot&
   return svc;
 }
 
+// A MySQL client asks for TLS inside the MySQL handshake, after snigate's own
+// greeting; snigate must then answer the ClientHello itself and later speak
+// MySQL to the server for the client (the server's greeting and scramble are
+// not the ones the client saw). Bytes cannot be passed through untouched, so
+// every router of a mysql entry point terminates TLS.
+void check_mysql_route(const config::Router& r, const Route& route, const std::string& ep_name,
+                       std::vector<config::Error>& errors) {
+  const std::string path = "tcp.routers." + r.name;
+  const std::string why = fmt::format(" (entry point {} speaks MySQL: snigate sends the greeting, terminates TLS "
+                                      "inside the MySQL handshake and authenticates the client against the server)",
+                                      ep_name);
+  if (route.passthrough)
+    errors.push_back(error_at(r.loc, path + ".tls.passthrough",
+                              "passthrough cannot work on a mysql entry point: the client's TLS starts inside "
+                              "snigate's MySQL handshake, not the server's; remove passthrough" + why));
+  else if (!route.tls)
+    errors.push_back(error_at(r.loc, path + ".tls",
+                              "a router of a mysql entry point needs tls: {} (add mysql.allowPlaintext: true "
+                              "to also accept clients without TLS)" + why));
+  if (route.service && route.service->whoami)
+    errors.push_back(error_at(r.service_loc, path + ".service", "whoami@internal does not speak MySQL" + why));
+}
+
 }  // namespace
 
 std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors) {
@@ -97,9 +120,9 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
   snap->services["whoami@internal"] = std::move(whoami);
 
   for (const auto& [ep_name, ep] : cfg.stat.entry_points) {
-    if (ep.protocol != config::Protocol::tcp)
+    if (ep.protocol == config::Protocol::postgres)
       errors.push_back(error_at(ep.loc, "entryPoints." + ep_name + ".protocol",
-                                "this build routes plain TCP and TLS only; mysql and postgres entry points are not available yet"));
+                                "this build routes plain TCP, TLS and MySQL; postgres entry points are not available yet"));
     EntryRoutes& entry = snap->entries[ep_name];
     entry.ep = ep;
   }
@@ -117,6 +140,7 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
     route.priority = r.priority.value_or(static_cast<int>(r.rule.size()));
     route.tls = r.tls.has_value();
     route.passthrough = r.tls && r.tls->passthrough;
+    route.allow_plaintext = r.mysql_allow_plaintext;
     const std::string svc_name(strip_provider(r.service));
     if (auto it = snap->services.find(svc_name); it != snap->services.end()) route.service = it->second.get();
     else errors.push_back(error_at(r.service_loc, path + ".service", "no service named \"" + r.service + "\""));
@@ -131,6 +155,7 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
                                 "whoami@internal needs TLS terminated by snigate; remove passthrough"));
     for (auto& [ep_name, entry] : snap->entries) {
       if (!r.entry_points.empty() && std::ranges::find(r.entry_points, ep_name) == r.entry_points.end()) continue;
+      if (entry.ep.protocol == config::Protocol::mysql) check_mysql_route(r, route, ep_name, errors);
       entry.routes.push_back(route);
     }
   }

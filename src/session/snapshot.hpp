@@ -38,6 +38,7 @@ struct Route {
   int priority = 0;
   bool tls = false;          // matches TLS clients only; otherwise plain clients only
   bool passthrough = false;
+  bool allow_plaintext = false;  // mysql.allowPlaintext: MySQL clients without SSLRequest may use it
   const Service* service = nullptr;
   std::shared_ptr<const tls::ServerOptions> options;  // termination only
 };

@@ -264,6 +264,32 @@ TEST(ConfigLoad, RouterTlsNullMeansPresent) {
   EXPECT_FALSE(l.dyn.routers.at("r").tls->passthrough);
 }
 
+TEST(ConfigLoad, RouterMysqlAllowPlaintext) {
+  TempDir dir;
+  Loaded l = load(dir.write("s.yml", std::string(test::kEntry) + R"y(tcp:
+  routers:
+    open:
+      rule: "HostSNI(`a`)"
+      service: whoami@internal
+      tls: {}
+      mysql:
+        allowPlaintext: true
+    closed:
+      rule: "HostSNI(`b`)"
+      service: whoami@internal
+      tls: {}
+    typo:
+      rule: "HostSNI(`c`)"
+      service: whoami@internal
+      mysql:
+        allowPlaintxt: true
+)y"));
+  EXPECT_TRUE(l.dyn.routers.at("open").mysql_allow_plaintext);
+  EXPECT_FALSE(l.dyn.routers.at("closed").mysql_allow_plaintext);
+  ASSERT_EQ(l.errors.size(), 1u) << dump(l.errors);
+  EXPECT_EQ(l.errors[0].path, "tcp.routers.typo.mysql.allowPlaintxt");
+}
+
 TEST(ConfigLoad, SeparateDynamicFileViaFilename) {
   TempDir dir;
   dir.write("dyn/certs/a.pem", "x");

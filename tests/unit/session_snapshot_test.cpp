@@ -328,15 +328,47 @@ TEST(SessionSnapshot, PassthroughToWhoamiIsAnError) {
   EXPECT_NE(e->message.find("passthrough"), std::string::npos) << e->message;
 }
 
-TEST(SessionSnapshot, MysqlEntryPointIsNotAvailableYet) {
+TEST(SessionSnapshot, MysqlEntryPointCompiles) {
   Cfg cfg;
   cfg.entry("db", config::Protocol::mysql).service("svc");
+  cfg.tls_router("r", "HostSNI(`a.example.com`)").mysql_allow_plaintext = true;
+  const auto snap = compile_ok(cfg);
+  ASSERT_NE(snap, nullptr);
+  const auto* entry = snap->entry("db");
+  ASSERT_NE(entry, nullptr);
+  ASSERT_EQ(entry->routes.size(), 1u);
+  EXPECT_TRUE(entry->routes[0].allow_plaintext);
+}
+
+TEST(SessionSnapshot, PostgresEntryPointIsNotAvailableYet) {
+  Cfg cfg;
+  cfg.entry("db", config::Protocol::postgres).service("svc");
   cfg.tls_router("r", "HostSNI(`a.example.com`)");
   const auto errors = compile_errors(cfg);
   const auto* e = find_error(errors, "entryPoints.db.protocol");
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->loc.file, "static.yml");
   EXPECT_EQ(e->loc.line, 3);
+}
+
+TEST(SessionSnapshot, MysqlPassthroughIsAnErrorThatExplains) {
+  Cfg cfg;
+  cfg.entry("db", config::Protocol::mysql).service("svc");
+  cfg.tls_router("r", "HostSNI(`a.example.com`)").tls->passthrough = true;
+  const auto errors = compile_errors(cfg);
+  const auto* e = find_error(errors, "tcp.routers.r.tls.passthrough");
+  ASSERT_NE(e, nullptr);
+  EXPECT_NE(e->message.find("inside snigate's MySQL handshake"), std::string::npos) << e->message;
+}
+
+TEST(SessionSnapshot, MysqlRouterWithoutTlsIsAnError) {
+  Cfg cfg;
+  cfg.entry("db", config::Protocol::mysql).service("svc");
+  cfg.router("r", "HostSNI(`a.example.com`)");
+  const auto errors = compile_errors(cfg);
+  const auto* e = find_error(errors, "tcp.routers.r.tls");
+  ASSERT_NE(e, nullptr);
+  EXPECT_NE(e->message.find("mysql.allowPlaintext"), std::string::npos) << e->message;
 }
 
 TEST(SessionSnapshot, BadTlsOptionsAndCertificatesAreReported) {

@@ -124,9 +124,10 @@ class MariaDB:
         self.proc.stop(timeout=20)
 
 
-def start_mariadb(workdir: Path) -> MariaDB:
+def start_mariadb(workdir: Path, extra_args: tuple = (), setup_sql: str = "") -> MariaDB:
     """mariadb-install-db + mariadbd with real authentication; user alice/secret can connect
-    from 127.0.0.1. Runs as root (--user=root) with no option files (--no-defaults)."""
+    from 127.0.0.1. Runs as root (--user=root) with no option files (--no-defaults).
+    extra_args: more mariadbd options (e.g. --ssl-cert); setup_sql: run as root after set-up."""
     workdir = Path(workdir)
     datadir, sock = workdir / "data", workdir / "mysqld.sock"
     cp = run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
@@ -140,7 +141,7 @@ def start_mariadb(workdir: Path) -> MariaDB:
                              f"--pid-file={workdir}/mariadbd.pid", "--skip-name-resolve",
                              "--skip-log-bin", "--innodb-buffer-pool-size=16M",
                              "--innodb-log-file-size=8M", "--max-connect-errors=1000000",
-                             "--performance-schema=OFF"], workdir)
+                             "--performance-schema=OFF", *extra_args], workdir)
     root = ["mariadb", "--no-defaults", "-S", str(sock), "-u", "root"]
 
     def up():
@@ -151,7 +152,7 @@ def start_mariadb(workdir: Path) -> MariaDB:
     # Anonymous users shadow 'alice'@'%' for 127.0.0.1 (NOTES.md); drop any that exist.
     sql = ("DELETE FROM mysql.global_priv WHERE User='';"
            "CREATE USER 'alice'@'%' IDENTIFIED BY 'secret';"
-           "GRANT ALL ON *.* TO 'alice'@'%'; FLUSH PRIVILEGES;")
+           "GRANT ALL ON *.* TO 'alice'@'%'; FLUSH PRIVILEGES;" + setup_sql)
     run(root + ["-e", sql], timeout=10, check=True)
     wait_port(port, START_TIMEOUT, "mariadbd", proc.proc, proc.logs)
     return MariaDB(proc, port, sock)

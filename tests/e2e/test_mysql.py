@@ -1,0 +1,371 @@
+"""MySQL routing (`protocol: mysql`): two MariaDB servers behind one snigate port, chosen by the
+client's SNI (PyMySQL) or by `user@host` (the `mariadb` client, which sends no SNI). snigate
+greets, terminates TLS, has the client answer the chosen server's own challenge, then relays."""
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import ssl
+import struct
+import threading
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from harness import servers
+from harness.configs import addr, lb, router
+from harness.pki import make_pki
+from harness.snigate import Snigate
+from harness.util import LOCALHOST, free_port, run, wait_until
+
+ED_SQL = ("INSTALL SONAME 'auth_ed25519';"
+          "CREATE USER 'bob'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('edsecret');"
+          "GRANT ALL ON *.* TO 'bob'@'%';")
+
+
+@pytest.fixture(scope="module")
+def dbpki(tmp_path_factory):
+    return make_pki(tmp_path_factory.mktemp("mysql-pki"), {
+        "db1": ["db1.test"], "db2": ["db2.test"], "backend": ["backend.test"], "default": ["default.test"],
+    })
+
+
+def _start(request, tmp_path_factory, name, extra=(), sql=ED_SQL):
+    try:
+        db = servers.start_mariadb(tmp_path_factory.mktemp(name), extra_args=extra, setup_sql=sql)
+    except Exception as e:  # noqa: BLE001 - any start-up failure means "not available here"
+        pytest.skip(f"MariaDB could not be started: {e}")
+    request.addfinalizer(db.stop)
+    return db
+
+
+@pytest.fixture(scope="module")
+def db1(request, tmp_path_factory):
+    """Plain MariaDB: snigate's link to it is plain TCP."""
+    return _start(request, tmp_path_factory, "mysql-db1")
+
+
+@pytest.fixture(scope="module")
+def db2(request, tmp_path_factory, dbpki):
+    """MariaDB with TLS (cert backend.test): snigate re-encrypts to it (servers[].tls)."""
+    return _start(request, tmp_path_factory, "mysql-db2",
+                  (f"--ssl-cert={dbpki['backend'].cert}", f"--ssl-key={dbpki['backend'].key}",
+                   f"--ssl-ca={dbpki.ca_cert}"))
+
+
+@pytest.fixture(scope="module")
+def mygw(request, snigate_bin, tmp_path_factory, dbpki, db1, db2):
+    if snigate_bin.name == "fake_snigate.py":
+        pytest.skip("the harness's fake snigate does not speak MySQL")
+    port, slow_port = free_port(), free_port()
+    cfg = {
+        "entryPoints": {
+            "mysql": {"address": addr(port), "protocol": "mysql"},
+            "slow": {"address": addr(slow_port), "protocol": "mysql", "clientHelloTimeout": "1s"},
+        },
+        "tcp": {
+            "routers": {
+                "db1": router("HostSNI(`db1.test`)", "db1", eps=["mysql", "slow"], tls={}),
+                "db2": {**router("HostSNI(`db2.test`)", "db2", eps=["mysql"], tls={}),
+                        "mysql": {"allowPlaintext": True}},
+                "down": router("HostSNI(`down.test`)", "down", eps=["mysql"], tls={}),
+            },
+            "services": {
+                "db1": lb(addr(db1.port)),
+                "db2": lb(addr(db2.port), tls=True, transport="db2tls"),
+                "down": lb(addr(free_port())),
+            },
+            "serversTransports": {
+                "db2tls": {"dialTimeout": "2s",
+                           "tls": {"serverName": "backend.test", "rootCAs": [str(dbpki.ca_cert)]}},
+            },
+        },
+        "tls": {
+            "certificates": [{"certFile": str(dbpki[n].cert), "keyFile": str(dbpki[n].key)} for n in ("db1", "db2")],
+            "stores": {"default": {"defaultCertificate": {"certFile": str(dbpki["default"].cert),
+                                                          "keyFile": str(dbpki["default"].key)}}},
+        },
+    }
+    sg = Snigate(tmp_path_factory.mktemp("snigate-mysql"), cfg, name="snigate-mysql")
+    request.addfinalizer(sg.teardown)
+    return sg.start()
+
+
+# ---------------------------------------------------------------- clients
+
+def _ctx(ca, sni: str) -> ssl.SSLContext:
+    """A verifying context that sends `sni`: PyMySQL passes its `host` (here an IP, for which
+    it would send no SNI) as server_hostname, so the name is given here instead of in /etc/hosts."""
+    class Ctx(ssl.SSLContext):
+        def wrap_socket(self, sock, server_hostname=None, **kw):
+            return super().wrap_socket(sock, server_hostname=sni, **kw)
+    ctx = Ctx(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(str(ca))
+    return ctx
+
+
+def pymysql_connect(gw, ca, sni, user="alice", password="secret", **kw):
+    return pymysql.connect(host=LOCALHOST, port=gw.ports["mysql"], user=user, password=password,
+                           ssl=_ctx(ca, sni), connect_timeout=5, **kw)
+
+
+def one(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchone()[0]
+
+
+def mariadb_cli(port, user, password="secret", sql="select @@port", tls=True, ca=None):
+    argv = ["mariadb", "--no-defaults", "-h", LOCALHOST, "-P", str(port), "-u", user, f"-p{password}",
+            "--connect-timeout=5", "-N", "-B", "-e", sql]
+    argv += ["--ssl", f"--ssl-ca={ca}"] if tls else ["--skip-ssl"]
+    return run(argv, timeout=20)
+
+
+# ---------------------------------------------------------------- routing by SNI and by user@host
+
+@pytest.mark.parametrize("name,which", [("db1.test", "db1"), ("db2.test", "db2")])
+def test_pymysql_sni_routes_to_each_server(mygw, dbpki, db1, db2, name, which):
+    conn = pymysql_connect(mygw, dbpki.ca_cert, name)
+    try:
+        assert one(conn, "select @@port") == {"db1": db1, "db2": db2}[which].port
+        assert one(conn, "select current_user()") == "alice@%"
+    finally:
+        conn.close()
+    e = mygw.wait_access(lambda e: e.get("router") == which and e.get("mode") == "mysql" and e.get("end") == "closed")
+    assert e["sni"] == name and e["tls"] is True
+
+
+@pytest.mark.parametrize("name,which", [("db1.test", "db1"), ("db2.test", "db2")])
+def test_mariadb_cli_user_at_host_routes_to_each_server(mygw, dbpki, db1, db2, name, which):
+    cp = mariadb_cli(mygw.ports["mysql"], f"alice@{name}", ca=dbpki.ca_cert,
+                     sql="select @@port, current_user(), variable_value != '' from information_schema.session_status "
+                         "where variable_name = 'Ssl_cipher'")
+    assert cp.returncode == 0, cp.stderr
+    port, user, backend_tls = cp.stdout.split()
+    assert int(port) == {"db1": db1, "db2": db2}[which].port
+    assert user == "alice@%"  # the server saw `alice`, without @host
+    assert backend_tls == ("1" if which == "db2" else "0")  # snigate -> db2 is TLS
+
+
+def test_ed25519_user(mygw, dbpki, db1, db2):
+    for name in ("db1.test", "db2.test"):
+        cp = mariadb_cli(mygw.ports["mysql"], f"bob@{name}", "edsecret", ca=dbpki.ca_cert, sql="select current_user()")
+        assert cp.returncode == 0, cp.stderr
+        assert cp.stdout.strip() == "bob@%"
+    bad = mariadb_cli(mygw.ports["mysql"], "bob@db1.test", "nope", ca=dbpki.ca_cert)
+    assert "ERROR 1045" in bad.stderr, bad.stderr
+
+
+def test_wrong_password_is_the_servers_1045(mygw, dbpki):
+    with pytest.raises(pymysql.err.OperationalError) as ei:
+        pymysql_connect(mygw, dbpki.ca_cert, "db1.test", password="wrong")
+    assert ei.value.args[0] == 1045
+    assert "Access denied for user 'alice'" in ei.value.args[1]
+    cp = mariadb_cli(mygw.ports["mysql"], "alice@db2.test", "wrong", ca=dbpki.ca_cert)
+    assert "ERROR 1045 (28000)" in cp.stderr, cp.stderr
+    mygw.wait_access(lambda e: e.get("end") == "auth_failed" and "1045" in e.get("detail", ""))
+
+
+# ---------------------------------------------------------------- refusals explain themselves
+
+def test_unknown_name_gets_an_explaining_err(mygw, dbpki):
+    # No certificate names nope.test: a verifying client stops at the certificate (the default
+    # one); one that does not verify reads snigate's explanation.
+    with pytest.raises(pymysql.err.OperationalError) as ei:
+        pymysql_connect(mygw, dbpki.ca_cert, "nope.test")
+    assert ei.value.args[0] == 2003 and "CERTIFICATE_VERIFY_FAILED" in str(ei.value.args[1])
+    ctx = _ctx(dbpki.ca_cert, "nope.test")
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with pytest.raises(pymysql.err.OperationalError) as ei:
+        pymysql.connect(host=LOCALHOST, port=mygw.ports["mysql"], user="alice", password="secret", ssl=ctx,
+                        connect_timeout=5)
+    assert ei.value.args[0] == 1130
+    assert 'no route on entry point mysql for "nope.test"' in ei.value.args[1]
+    cp = mariadb_cli(mygw.ports["mysql"], "alice@nope.test", ca=dbpki.ca_cert)
+    assert "ERROR 1130" in cp.stderr and '"nope.test"' in cp.stderr and "user name's @host" in cp.stderr, cp.stderr
+
+
+def test_no_name_at_all_says_how_to_send_one(mygw, dbpki):
+    cp = mariadb_cli(mygw.ports["mysql"], "alice", ca=dbpki.ca_cert)
+    assert "ERROR 1130" in cp.stderr, cp.stderr
+    assert "neither SNI nor a user name of the form user@host" in cp.stderr
+    assert "--tls-sni-servername" in cp.stderr
+
+
+def test_backend_down_names_router_and_server(mygw, dbpki):
+    cp = mariadb_cli(mygw.ports["mysql"], "alice@down.test", ca=dbpki.ca_cert)
+    assert "ERROR 1429" in cp.stderr, cp.stderr
+    assert "router down: service down: no server answered" in cp.stderr
+    assert "refused" in cp.stderr.lower()
+
+
+def test_plaintext_refused_unless_the_router_allows_it(mygw, db2):
+    cp = mariadb_cli(mygw.ports["mysql"], "alice@db1.test", tls=False)
+    assert "ERROR 1045" in cp.stderr and "router db1 requires TLS" in cp.stderr, cp.stderr
+    ok = mariadb_cli(mygw.ports["mysql"], "alice@db2.test", tls=False)  # db2 sets mysql.allowPlaintext
+    assert ok.returncode == 0, ok.stderr
+    assert int(ok.stdout.strip()) == db2.port
+    mygw.wait_access(lambda e: e.get("router") == "db2" and e.get("tls") is False and e.get("end") == "closed")
+
+
+def _recv_packet(sock):
+    head = b""
+    while len(head) < 4:
+        chunk = sock.recv(4 - len(head))
+        if not chunk:
+            return None
+        head += chunk
+    n = head[0] | head[1] << 8 | head[2] << 16
+    body = b""
+    while len(body) < n:
+        chunk = sock.recv(n - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return head[3], body
+
+
+def test_silent_client_gets_a_timeout_err(mygw):
+    with socket.create_connection((LOCALHOST, mygw.ports["slow"]), timeout=5) as s:
+        seq, greeting = _recv_packet(s)
+        assert seq == 0 and greeting[0] == 10 and b"snigate" in greeting
+        seq, err = _recv_packet(s)  # nothing sent: clientHelloTimeout is 1s
+        assert seq == 1 and err[0] == 0xFF
+        assert struct.unpack("<H", err[1:3])[0] == 1159
+        assert b"clientHelloTimeout" in err
+
+
+# ---------------------------------------------------------------- after login: bytes untouched
+
+def test_multi_megabyte_result_intact(mygw, dbpki):
+    conn = pymysql_connect(mygw, dbpki.ca_cert, "db1.test", database="mysql")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select seq, md5(seq) from seq_1_to_100000")
+            rows = cur.fetchall()
+            cur.execute("select repeat('snigate', 600000)")
+            big = cur.fetchone()[0]
+    finally:
+        conn.close()
+    assert len(rows) == 100000
+    assert all(h == hashlib.md5(str(n).encode()).hexdigest() for n, h in rows)
+    assert big == "snigate" * 600000
+
+
+def test_kill_query_from_a_second_connection(mygw, dbpki):
+    victim = pymysql_connect(mygw, dbpki.ca_cert, "db2.test")
+    killer = pymysql_connect(mygw, dbpki.ca_cert, "db2.test", autocommit=True)
+    try:
+        vid = one(victim, "select connection_id()")
+        result = {}
+
+        def run_victim():
+            try:
+                result["r"] = one(victim, "select sleep(60)")
+            except pymysql.err.MySQLError as e:
+                result["r"] = e
+        t = threading.Thread(target=run_victim)
+        t.start()
+        wait_until(lambda: one(killer, f"select count(*) from information_schema.processlist "
+                                       f"where id={vid} and info like 'select sleep%'") == 1,
+                   10, "the victim's query to run")
+        one_killer = killer.cursor()
+        one_killer.execute(f"KILL QUERY {vid}")
+        t.join(10)
+        assert not t.is_alive()
+        r = result.get("r")
+        assert isinstance(r, pymysql.err.OperationalError) and r.args[0] == 1317, result  # interrupted
+        assert one(victim, "select 41+1") == 42  # the connection itself survives
+    finally:
+        victim.close()
+        killer.close()
+
+
+# ---------------------------------------------------------------- COM_CHANGE_USER, COM_RESET_CONNECTION
+
+def _native(password: bytes, scramble: bytes) -> bytes:
+    return pymysql._auth.scramble_native_password(password, scramble)
+
+
+@pytest.mark.parametrize("scramble", ["switch", "greeting"])
+def test_change_user_and_reset_connection(mygw, dbpki, monkeypatch, scramble):
+    """After login, commands pass untouched. A client computes COM_CHANGE_USER's first answer
+    from the scramble it kept: the one from snigate's auth switch (the server's own), or the one
+    from snigate's greeting (which the server never saw). MariaDB 10.11 answers COM_CHANGE_USER
+    with an auth switch carrying a fresh scramble either way, so both work. PyMySQL has no
+    change_user(), so the packets are written here as libmysqlclient writes them."""
+    seen = {}
+    orig = pymysql.connections.Connection._process_auth
+
+    def spy(self, plugin_name, auth_packet):
+        seen["plugin"] = plugin_name
+        seen["scramble"] = auth_packet._data.split(b"\0", 1)[1][:20]
+        return orig(self, plugin_name, auth_packet)
+    monkeypatch.setattr(pymysql.connections.Connection, "_process_auth", spy)
+    conn = pymysql_connect(mygw, dbpki.ca_cert, "db1.test")
+    try:
+        assert seen["plugin"] == b"mysql_native_password"
+        assert seen["scramble"] != conn.salt[:20]  # the server's scramble, not snigate's greeting's
+        conn.cursor().execute("create user if not exists 'carol'@'%' identified by 'carolpw'")
+        auth = _native(b"carolpw", seen["scramble"] if scramble == "switch" else conn.salt[:20])
+        conn._next_seq_id = 0
+        conn.write_packet(b"\x11carol\0" + bytes([len(auth)]) + auth + b"\0" + struct.pack("<H", 45)
+                          + b"mysql_native_password\0" + b"\0")  # empty connect attributes
+        reply = conn._read_packet().get_all_data()  # raises on ERR
+        if reply[0] == 0xFE:  # MariaDB switches again: plugin, NUL, fresh scramble, NUL
+            plugin, rest = reply[1:].split(b"\0", 1)
+            assert plugin == b"mysql_native_password"
+            conn.write_packet(_native(b"carolpw", rest[:20]))
+            reply = conn._read_packet().get_all_data()
+        assert reply[0] == 0x00, reply
+        assert one(conn, "select current_user()") == "carol@%"
+        conn.cursor().execute("set @x = 5")
+        conn._next_seq_id = 0
+        conn.write_packet(b"\x1f")  # COM_RESET_CONNECTION
+        assert conn._read_packet().get_all_data()[0] == 0x00
+        assert one(conn, "select @x") is None  # the session was reset, the connection kept
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------- node mysql2 (sends SNI)
+
+NODE_DIR = Path(__file__).resolve().parent / "node"
+
+
+def node_query(port, name, ca, sql, user="alice", password="secret"):
+    if not (NODE_DIR / "node_modules" / "mysql2").is_dir():
+        pytest.skip("node mysql2 not installed: run `npm ci` in tests/e2e/node")
+    cp = run(["node", str(NODE_DIR / "mysql_query.js"), str(port), name, str(ca), user, password, sql], timeout=20)
+    assert cp.returncode == 0, cp.stderr
+    return json.loads(cp.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("name,which", [("db1.test", "db1"), ("db2.test", "db2")])
+def test_node_mysql2_sni_routes_to_each_server(mygw, dbpki, db1, db2, name, which):
+    out = node_query(mygw.ports["mysql"], name, dbpki.ca_cert, "select @@port as port, current_user() as u")
+    assert out.get("rows") == [{"port": {"db1": db1, "db2": db2}[which].port, "u": "alice@%"}], out
+
+
+def test_node_mysql2_wrong_password(mygw, dbpki):
+    out = node_query(mygw.ports["mysql"], "db1.test", dbpki.ca_cert, "select 1", password="wrong")
+    assert out.get("errno") == 1045, out
+
+
+# ---------------------------------------------------------------- snigate explain on a MySQL entry point
+
+def test_explain_mysql_entry_point(mygw, snigate_bin):
+    def explain(*args):
+        cp = run([str(snigate_bin), "explain", "--config", str(mygw.config_path), "--entrypoint", "mysql", *args],
+                 timeout=10)
+        return cp.returncode, cp.stdout + cp.stderr
+    rc, out = explain("--sni", "db1.test")
+    assert rc == 0 and "match: db1" in out, out
+    rc, out = explain("--sni", "db1.test", "--plain")  # a plain client named by user@host
+    assert rc == 1 and "REFUSED: router db1 requires TLS" in out, out
+    rc, out = explain("--sni", "db2.test", "--plain")  # db2 sets mysql.allowPlaintext
+    assert rc == 0 and "match: db2" in out, out
