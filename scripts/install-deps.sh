@@ -24,3 +24,9 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   rm -f /usr/sbin/policy-rc.d
 fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  # Node's MySQL driver for the e2e tests, pinned by package-lock.json.
+  command -v npm >/dev/null || { apt-get update -qq; apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+  (cd "$(dirname "$0")/../tests/e2e/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
