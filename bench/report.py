@@ -262,7 +262,12 @@ The harness replaces `@WORK@` with its work directory (`build-bench/work`).
 {(cfg / 'sniproxy.conf').read_text().rstrip()}
 ```
 """
-    pathlib.Path(a.doc).write_text(doc)
+    # Sections measured by other scripts (e.g. bench/mysql_connect.py) are kept.
+    out = pathlib.Path(a.doc)
+    marker = "\n## MySQL: connect"
+    if out.exists() and marker in out.read_text():
+        doc = doc.rstrip() + "\n" + out.read_text()[out.read_text().index(marker):]
+    out.write_text(doc)
     print(f"wrote {a.doc}")
 
 
