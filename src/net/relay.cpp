@@ -51,7 +51,7 @@ awaitable<void> half_close(RelaySide& to) {
 }
 
 awaitable<void> copy(RelaySide from, RelaySide to, std::uint64_t& bytes, Shared& sh, bool from_client) {
-  auto buf = std::make_unique<std::uint8_t[]>(kCopyBuffer);
+  auto buf = std::make_unique_for_overwrite<std::uint8_t[]>(kCopyBuffer);  // no zero-fill
   for (;;) {
     std::error_code ec;
     std::size_t n;

@@ -43,7 +43,7 @@ void load_certificates(const config::Dynamic& dyn, tls::CertStore& store, std::v
   }
 }
 
-std::unique_ptr<Service> build_service(const config::Service& s, const Snapshot& snap,
+std::unique_ptr<Service> build_service(const config::Service& s,
                                        const std::map<std::string, config::ServersTransport>& transports,
                                        std::vector<config::Error>& errors) {
   auto svc = std::make_unique<Service>();
@@ -69,7 +69,6 @@ std::unique_ptr<Service> build_service(const config::Service& s, const Snapshot&
     svc->servers.push_back(std::move(server));
   }
   if (any_tls) svc->backend_tls = tls::make_backend_tls(*st, errors);
-  (void)snap;
   return svc;
 }
 
@@ -113,7 +112,7 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
   load_certificates(cfg.dyn, snap->certs, errors);
 
   for (const auto& [name, s] : cfg.dyn.services)
-    snap->services[name] = build_service(s, *snap, cfg.dyn.servers_transports, errors);
+    snap->services[name] = build_service(s, cfg.dyn.servers_transports, errors);
   auto whoami = std::make_unique<Service>();
   whoami->name = "whoami@internal";
   whoami->whoami = true;
