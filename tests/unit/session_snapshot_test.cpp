@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "session/snapshot.hpp"
+#include "session_test_client.hpp"
 
 namespace snigate::session {
 namespace {
@@ -83,23 +84,7 @@ std::vector<std::string> route_names(const EntryRoutes& entry) {
   return names;
 }
 
-// Facts that own their storage.
-struct Client {
-  explicit Client(bool is_tls, std::string name = "", std::vector<std::string> protocols = {})
-      : tls(is_tls), sni(std::move(name)), alpn(std::move(protocols)) {}
-  bool tls = false;
-  std::string sni;
-  std::vector<std::string> alpn;
-  std::string ip = "192.0.2.7";
-  Facts facts() const {
-    Facts f;
-    f.tls = tls;
-    f.sni = sni;
-    f.alpn = alpn;
-    f.client_ip = IpAddress::parse(ip);
-    return f;
-  }
-};
+using test::Client;
 
 std::string matched(const EntryRoutes& entry, const Client& c) {
   const Route* r = match(entry, c.facts());
