@@ -8,7 +8,8 @@ export DEBIAN_FRONTEND=noninteractive
 build=(cmake g++ make pkg-config libasio-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
        libcli11-dev nlohmann-json3-dev openssl ca-certificates)
 test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-pytest python3-pymysql
-      nginx-light libnginx-mod-stream redis-server redis-tools mariadb-server mariadb-client curl)
+      nginx-light libnginx-mod-stream redis-server redis-tools mariadb-server mariadb-client curl
+      postgresql python3-psycopg2)
 
 want=("${build[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${test[@]}")

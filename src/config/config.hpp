@@ -83,6 +83,10 @@ struct Router {
   // lets clients that send no SSLRequest use this router (routed by user@host).
   bool mysql_allow_plaintext = false;
   Loc mysql_loc;  // where the mysql section was written (0: absent)
+  // Extension, for PostgreSQL clients: postgres.allowPlaintext lets clients
+  // that do not ask for TLS use this router (routed by user@host).
+  bool postgres_allow_plaintext = false;
+  Loc postgres_loc;
 };
 
 struct Server {

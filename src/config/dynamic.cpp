@@ -62,6 +62,12 @@ void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& ou
          {"allowPlaintext", [&](const Item& a) { walk::get_bool(ctx, a, r.mysql_allow_plaintext); }},
        });
      }},
+    {"postgres", [&](const Item& v) {
+       r.postgres_loc = v.loc(ctx);
+       walk::walk_map(ctx, v, {
+         {"allowPlaintext", [&](const Item& a) { walk::get_bool(ctx, a, r.postgres_allow_plaintext); }},
+       });
+     }},
     walk::ignored(ctx, "middlewares", "TCP middlewares are not supported yet"),
     walk::ignored(ctx, "ruleSyntax", "snigate reads rules in Traefik v3 syntax"),
   });

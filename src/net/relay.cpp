@@ -15,6 +15,8 @@ namespace {
 constexpr std::size_t kCopyBuffer = 16 * 1024;
 constexpr std::size_t kSpliceChunk = 64 * 1024;  // a default pipe's capacity
 
+const char* side(bool from_client) { return from_client ? "client" : "server"; }
+
 struct Shared {
   Clock::time_point last_activity = Clock::now();
   Clock::time_point first_eof{};
@@ -35,15 +37,24 @@ struct Shared {
   }
   asio::steady_timer* timer = nullptr;  // the watchdog's, to wake it on the first EOF
 
-  void eof() {
+  bool finished[2] = {false, false};  // [from_client]: that side's EOF was passed on
+
+  // A read error. A peer that resets after the other side finished (e.g. a
+  // server that exits with the client's TLS close_notify unread, as
+  // PostgreSQL does after Terminate) ended the conversation normally.
+  void read_failed(bool from_client, std::string what) {
+    if (finished[!from_client]) abort(RelayEnd::closed, what + " (after the " + side(!from_client) + " had finished)");
+    else abort(RelayEnd::reset, std::move(what));
+  }
+
+  void eof(bool from_client) {
+    finished[from_client] = true;
     if (eofs++ == 0) {
       first_eof = Clock::now();
       if (timer) timer->cancel();
     }
   }
 };
-
-const char* side_name(bool from_client) { return from_client ? "client" : "server"; }
 
 awaitable<void> half_close(RelaySide& to) {
   if (to.tls) co_await to.tls->shutdown_write();
@@ -64,11 +75,11 @@ awaitable<void> copy(RelaySide from, RelaySide to, std::uint64_t& bytes, Shared&
     }
     if (n == 0 || ec) {
       if (ec && ec != asio::error::eof && ec != asio::error::shut_down) {
-        sh.abort(RelayEnd::reset, std::string(side_name(from_client)) + " read: " +
-                                      (from.tls && !from.tls->error().empty() ? from.tls->error() : ec.message()));
+        sh.read_failed(from_client, std::string(side(from_client)) + " read: " +
+                                        (from.tls && !from.tls->error().empty() ? from.tls->error() : ec.message()));
         co_return;
       }
-      sh.eof();
+      sh.eof(from_client);
       co_await half_close(to);
       co_return;
     }
@@ -81,7 +92,7 @@ awaitable<void> copy(RelaySide from, RelaySide to, std::uint64_t& bytes, Shared&
       ec = wec;
     }
     if (ec) {
-      sh.abort(RelayEnd::reset, std::string(side_name(!from_client)) + " write: " +
+      sh.abort(RelayEnd::reset, std::string(side(!from_client)) + " write: " +
                                     (to.tls && !to.tls->error().empty() ? to.tls->error() : ec.message()));
       co_return;
     }
@@ -105,7 +116,7 @@ awaitable<void> splice_copy(RelaySide from, RelaySide to, std::uint64_t& bytes, 
       pool.give(pipe);
       auto [ec] = co_await from.sock.async_wait(tcp::socket::wait_read, nothrow);
       if (ec) {
-        sh.abort(RelayEnd::reset, std::string(side_name(from_client)) + ": " + ec.message());
+        sh.abort(RelayEnd::reset, std::string(side(from_client)) + ": " + ec.message());
         co_return;
       }
       continue;
@@ -114,10 +125,10 @@ awaitable<void> splice_copy(RelaySide from, RelaySide to, std::uint64_t& bytes, 
       const int err = errno;
       pool.give(pipe);
       if (n < 0) {
-        sh.abort(RelayEnd::reset, std::string(side_name(from_client)) + " read: " + std::strerror(err));
+        sh.read_failed(from_client, std::string(side(from_client)) + " read: " + std::strerror(err));
         co_return;
       }
-      sh.eof();
+      sh.eof(from_client);
       ::shutdown(out, SHUT_WR);
       co_return;
     }
@@ -136,7 +147,7 @@ awaitable<void> splice_copy(RelaySide from, RelaySide to, std::uint64_t& bytes, 
       }
       const int err = errno;
       PipePool::close(pipe);  // bytes still in it are lost with the connection
-      sh.abort(RelayEnd::reset, std::string(side_name(!from_client)) + " write: " + std::strerror(err));
+      sh.abort(RelayEnd::reset, std::string(side(!from_client)) + " write: " + std::strerror(err));
       co_return;
     }
     pool.give(pipe);

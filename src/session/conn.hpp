@@ -1,6 +1,8 @@
 #pragma once
 // What one connection's journey carries from step to step, and the steps that
 // every protocol driver shares (session.cpp for TLS/plain, mysql.cpp for MySQL).
+#include <cctype>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +11,7 @@
 #include "net/tls_stream.hpp"
 #include "observe/log.hpp"
 #include "session/snapshot.hpp"
+#include "wire/client_hello.hpp"
 
 namespace snigate::session {
 
@@ -32,6 +35,29 @@ inline void refuse(Conn& c, std::string end, std::string detail) {
   c.rec.end = std::move(end);
   c.rec.detail = std::move(detail);
 }
+
+inline std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+// Notes what a ClientHello says (SNI lower-cased, ALPN, version) in the
+// connection's facts and access record.
+void note_hello(Conn& c, const wire::ClientHello& hello);
+
+// A TLS alert (RFC 8446 6.2 description) to a client whose handshake snigate
+// did not take, then a lingering close.
+net::awaitable<void> send_alert(net::tcp::socket& sock, std::uint8_t description);
+
+// The end of every journey: what either side sent before the relay started
+// goes on first (early_up to the server, early_down to the client; both are
+// emptied, so an idle connection holds no buffer), then bytes flow both ways
+// until the connection ends; the access record gets the byte counts and how
+// it ended.
+net::awaitable<void> join(Conn& c, net::TlsStream* client_tls, net::tcp::socket& server, net::TlsStream* server_tls,
+                          std::vector<std::uint8_t>& early_up, std::vector<std::uint8_t>& early_down,
+                          const Service& svc);
 
 // The server side SSL for terminating a client: certificate chosen by SNI
 // from the Snapshot's store, settings from tls.options. nullptr when sniStrict

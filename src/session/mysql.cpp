@@ -130,12 +130,6 @@ awaitable<void> answer(Leg& client, const wm::Bytes& err) {
   co_await net::close_after_reply(client.sock, client.tls);
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
-
 wm::InitialHandshake greeting() {
   static std::atomic<std::uint32_t> ids{0};
   wm::InitialHandshake hs;
@@ -195,7 +189,7 @@ awaitable<bool> read_login(Conn& c, Leg& cl, Login& out) {
       spdlog::info("{}: {}", c.rec.client, c.rec.detail);
       co_return false;
     }
-    c.sni = lower(s.hello.sni);
+    c.sni = lower_ascii(s.hello.sni);
     c.alpn = s.hello.alpn();
     c.rec.tls = true;
     for (const auto& p : c.alpn) c.rec.alpn += (c.rec.alpn.empty() ? "" : ",") + p;
@@ -486,7 +480,7 @@ awaitable<void> mysql_journey(Conn& c) {
 
   const wm::UserHost uh = wm::user_at_host(login.resp.user);
   const std::string user(uh.user);  // the server sees the user without @host
-  const std::string name = !c.sni.empty() ? c.sni : lower(uh.host);
+  const std::string name = !c.sni.empty() ? c.sni : lower_ascii(uh.host);
   wm::Bytes err;
   const Route* r = route(c, cl, name, err);
   if (!r) {
@@ -499,20 +493,8 @@ awaitable<void> mysql_journey(Conn& c) {
   if (!co_await authenticate(c, cl, *r, login.resp, user, up)) co_return;
 
   // Logged in. Whatever either side sent past the handshake goes on first.
-  const auto deadline = net::Clock::now() + c.entry.ep.client_hello_timeout;
-  if (!up.leg.buf.empty() && !co_await write_bytes(cl, up.leg.buf, deadline)) co_return;
-  if (!cl.buf.empty() && !co_await write_bytes(up.leg, cl.buf, deadline)) co_return;
-  c.rec.bytes_in += cl.buf.size();
-  c.rec.bytes_out += up.leg.buf.size();
-  wm::Bytes().swap(cl.buf);
-  wm::Bytes().swap(up.leg.buf);
   c.rec.detail = "user " + user;
-  const net::RelayLimits limits{c.entry.ep.idle_timeout, r->service->termination_delay};
-  const net::RelayResult rr = co_await net::relay({c.client, cl.tls}, {up.sock, up.tls.get()}, limits);
-  c.rec.bytes_in += rr.up;
-  c.rec.bytes_out += rr.down;
-  c.rec.end = net::to_string(rr.end);
-  c.rec.detail = "user " + user + (rr.detail.empty() ? "" : "; " + rr.detail);
+  co_await join(c, cl.tls, up.sock, up.tls.get(), cl.buf, up.leg.buf, *r->service);
 }
 #pragma GCC diagnostic pop
 

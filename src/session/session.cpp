@@ -11,6 +11,7 @@
 #include "session/backend.hpp"
 #include "session/conn.hpp"
 #include "session/mysql.hpp"
+#include "session/postgres.hpp"
 #include "session/refuse.hpp"
 #include "session/sniff.hpp"
 #include "session/whoami.hpp"
@@ -28,12 +29,6 @@ using net::tcp;
 constexpr std::uint8_t kDecodeError = 50;
 constexpr std::uint8_t kInternalError = 80;
 constexpr std::uint8_t kUnrecognizedName = 112;
-
-awaitable<void> send_alert(tcp::socket& sock, std::uint8_t description) {
-  const auto rec = wire::tls_alert_record(description);
-  co_await net::within(net::Duration(1000), asio::async_write(sock, asio::buffer(rec), net::nothrow));
-  co_await net::close_after_reply(sock, nullptr);
-}
 
 awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> early, net::TlsStream* client_tls) {
   const Service& svc = *r.service;
@@ -59,27 +54,8 @@ awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> ea
     else if (c.facts.tls) co_await send_alert(c.client, kInternalError);
     co_return;
   }
-  if (!early.empty()) {
-    std::error_code ec;
-    if (server_tls) {
-      co_await server_tls->write_all(early, ec);
-    } else {
-      auto [wec, n] = co_await asio::async_write(server, asio::buffer(early), net::nothrow);
-      ec = wec;
-    }
-    if (ec) {
-      refuse(c, "reset", fmt::format("server {}: write: {}", chosen->address, ec.message()));
-      co_return;
-    }
-    c.rec.bytes_in += early.size();
-    std::vector<std::uint8_t>().swap(early);  // an idle connection keeps no buffer
-  }
-  const net::RelayLimits limits{c.entry.ep.idle_timeout, svc.termination_delay};
-  const net::RelayResult rr = co_await net::relay({c.client, client_tls}, {server, server_tls.get()}, limits);
-  c.rec.bytes_in += rr.up;
-  c.rec.bytes_out += rr.down;
-  c.rec.end = net::to_string(rr.end);
-  c.rec.detail = rr.detail;
+  std::vector<std::uint8_t> none;
+  co_await join(c, client_tls, server, server_tls.get(), early, none, svc);
 }
 
 awaitable<void> terminate(Conn& c, const Route& r, std::vector<std::uint8_t> hello_bytes) {
@@ -138,6 +114,18 @@ awaitable<void> journey(Conn& c) {
       co_return;
   }
 
+  // Every PostgreSQL startup packet starts with a zero byte (its length is
+  // below 2^24); no TLS record and no text protocol does.
+  std::uint8_t first = 0xff;
+  std::error_code peek_ec;
+  c.client.receive(asio::buffer(&first, 1), tcp::socket::message_peek, peek_ec);
+  if (first == 0) {
+    std::vector<std::uint8_t> read;
+    if (co_await postgres_detect(c, read)) co_return;
+    co_await route_plain(c, std::move(read));
+    co_return;
+  }
+
   Sniffed s;
   co_await read_client_hello(c.client, left(c.hello_deadline), s);
   if (s.timed_out) {
@@ -165,16 +153,11 @@ awaitable<void> journey(Conn& c) {
       break;
   }
 
-  c.sni.assign(s.hello.sni);
-  for (char& ch : c.sni) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  c.alpn = s.hello.alpn();
-  c.facts.tls = true;
-  c.facts.sni = c.sni;
-  c.facts.alpn = c.alpn;
-  c.rec.tls = true;
-  c.rec.sni = c.sni;
-  for (const auto& p : c.alpn) c.rec.alpn += (c.rec.alpn.empty() ? "" : ",") + p;
-  c.rec.tls_version = std::string(wire::tls_version_name(s.hello.max_version()));
+  if (offers_postgresql(s.hello.alpn())) {
+    co_await postgres_direct_tls(c, s);
+    co_return;
+  }
+  note_hello(c, s.hello);
 
   const Route* r = match(c.entry, c.facts);
   if (!r) {
@@ -192,6 +175,65 @@ awaitable<void> journey(Conn& c) {
 }
 
 }  // namespace
+
+void note_hello(Conn& c, const wire::ClientHello& hello) {
+  c.sni = lower_ascii(hello.sni);
+  c.alpn = hello.alpn();
+  c.facts.tls = true;
+  c.facts.sni = c.sni;
+  c.facts.alpn = c.alpn;
+  c.rec.tls = true;
+  c.rec.sni = c.sni;
+  c.rec.alpn.clear();
+  for (const auto& p : c.alpn) c.rec.alpn += (c.rec.alpn.empty() ? "" : ",") + p;
+  c.rec.tls_version = std::string(wire::tls_version_name(hello.max_version()));
+}
+
+awaitable<void> send_alert(tcp::socket& sock, std::uint8_t description) {
+  const auto rec = wire::tls_alert_record(description);
+  co_await net::within(net::Duration(1000), asio::async_write(sock, asio::buffer(rec), net::nothrow));
+  co_await net::close_after_reply(sock, nullptr);
+}
+
+namespace {
+
+awaitable<bool> write_early(tcp::socket& sock, net::TlsStream* tls, std::span<const std::uint8_t> bytes,
+                            std::error_code& ec) {
+  if (tls) {
+    co_await tls->write_all(bytes, ec);
+  } else {
+    auto [wec, n] = co_await asio::async_write(sock, asio::buffer(bytes.data(), bytes.size()), net::nothrow);
+    ec = wec;
+  }
+  co_return !ec;
+}
+
+}  // namespace
+
+awaitable<void> join(Conn& c, net::TlsStream* client_tls, tcp::socket& server, net::TlsStream* server_tls,
+                     std::vector<std::uint8_t>& early_up, std::vector<std::uint8_t>& early_down,
+                     const Service& svc) {
+  std::error_code ec;
+  if (!early_up.empty() && !co_await write_early(server, server_tls, early_up, ec)) {
+    refuse(c, "reset", fmt::format("server {}: write: {}", c.rec.server, ec.message()));
+    co_return;
+  }
+  if (!early_down.empty() && !co_await write_early(c.client, client_tls, early_down, ec)) {
+    refuse(c, "client_closed", fmt::format("client: write: {}", ec.message()));
+    co_return;
+  }
+  c.rec.bytes_in += early_up.size();
+  c.rec.bytes_out += early_down.size();
+  std::vector<std::uint8_t>().swap(early_up);
+  std::vector<std::uint8_t>().swap(early_down);
+  const net::RelayLimits limits{c.entry.ep.idle_timeout, svc.termination_delay};
+  const net::RelayResult rr = co_await net::relay({c.client, client_tls}, {server, server_tls}, limits);
+  c.rec.bytes_in += rr.up;
+  c.rec.bytes_out += rr.down;
+  c.rec.end = net::to_string(rr.end);
+  if (c.rec.detail.empty()) c.rec.detail = rr.detail;
+  else if (!rr.detail.empty()) c.rec.detail += "; " + rr.detail;
+}
 
 tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& options, std::string_view sni,
                             std::string& why) {
@@ -242,8 +284,17 @@ awaitable<void> serve(tcp::socket client, std::shared_ptr<const Snapshot> snap, 
   }
   net::prepare(client);
   try {
-    if (entry.ep.protocol == config::Protocol::mysql) co_await mysql_journey(c);
-    else co_await journey(c);
+    switch (entry.ep.protocol) {
+      case config::Protocol::mysql:
+        co_await mysql_journey(c);
+        break;
+      case config::Protocol::postgres:
+        co_await postgres_journey(c);
+        break;
+      case config::Protocol::tcp:
+        co_await journey(c);
+        break;
+    }
   } catch (const std::exception& e) {
     refuse(c, "error", e.what());
     spdlog::error("{}: {}", c.rec.client, e.what());

@@ -95,6 +95,24 @@ void check_mysql_route(const config::Router& r, const Route& route, const std::s
     errors.push_back(error_at(r.service_loc, path + ".service", "whoami@internal does not speak MySQL" + why));
 }
 
+// On a postgres entry point every client speaks PostgreSQL first: a router
+// either passes the client's TLS through (the server gets snigate's own
+// SSLRequest first) or terminates it. There is no plain-TCP catch-all:
+// plaintext clients are a per-router opt-in (postgres.allowPlaintext).
+void check_postgres_route(const config::Router& r, const Route& route, const std::string& ep_name,
+                          std::vector<config::Error>& errors) {
+  const std::string path = "tcp.routers." + r.name;
+  if (!route.tls)
+    errors.push_back(error_at(r.loc, path + ".tls",
+                              fmt::format("a router of a postgres entry point ({}) needs tls: {{}} or tls: "
+                                          "{{passthrough: true}} (add postgres.allowPlaintext: true to a "
+                                          "terminating router to also accept clients without TLS)",
+                                          ep_name)));
+  if (route.service && route.service->whoami)
+    errors.push_back(error_at(r.service_loc, path + ".service",
+                              fmt::format("whoami@internal does not speak PostgreSQL (entry point {})", ep_name)));
+}
+
 }  // namespace
 
 std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors) {
@@ -119,9 +137,6 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
   snap->services["whoami@internal"] = std::move(whoami);
 
   for (const auto& [ep_name, ep] : cfg.stat.entry_points) {
-    if (ep.protocol == config::Protocol::postgres)
-      errors.push_back(error_at(ep.loc, "entryPoints." + ep_name + ".protocol",
-                                "this build routes plain TCP, TLS and MySQL; postgres entry points are not available yet"));
     EntryRoutes& entry = snap->entries[ep_name];
     entry.ep = ep;
   }
@@ -140,6 +155,11 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
     route.tls = r.tls.has_value();
     route.passthrough = r.tls && r.tls->passthrough;
     route.allow_plaintext = r.mysql_allow_plaintext;
+    route.pg_allow_plaintext = r.postgres_allow_plaintext;
+    if (r.postgres_allow_plaintext && !(route.tls && !route.passthrough))
+      errors.push_back(error_at(r.postgres_loc, path + ".postgres.allowPlaintext",
+                                "needs tls: {} on the router: plaintext PostgreSQL clients are routed by user@host, "
+                                "which only a router that terminates can read"));
     const std::string svc_name(strip_provider(r.service));
     if (auto it = snap->services.find(svc_name); it != snap->services.end()) route.service = it->second.get();
     else errors.push_back(error_at(r.service_loc, path + ".service", "no service named \"" + r.service + "\""));
@@ -155,6 +175,7 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
     for (auto& [ep_name, entry] : snap->entries) {
       if (!r.entry_points.empty() && std::ranges::find(r.entry_points, ep_name) == r.entry_points.end()) continue;
       if (entry.ep.protocol == config::Protocol::mysql) check_mysql_route(r, route, ep_name, errors);
+      if (entry.ep.protocol == config::Protocol::postgres) check_postgres_route(r, route, ep_name, errors);
       entry.routes.push_back(route);
     }
   }

@@ -30,6 +30,10 @@ struct Service {
   config::Duration dial_timeout{30'000};
   config::Duration termination_delay{100};
   mutable std::atomic<std::uint32_t> next{0};  // round robin, shared by all workers
+  // Set once a PostgreSQL client reached this service through passthrough:
+  // its servers then get the CancelRequests snigate cannot attribute (the
+  // client's key is inside TLS snigate does not see).
+  mutable std::atomic<bool> postgres_passthrough{false};
 };
 
 struct Route {
@@ -39,6 +43,7 @@ struct Route {
   bool tls = false;          // matches TLS clients only; otherwise plain clients only
   bool passthrough = false;
   bool allow_plaintext = false;  // mysql.allowPlaintext: MySQL clients without SSLRequest may use it
+  bool pg_allow_plaintext = false;  // postgres.allowPlaintext: PostgreSQL clients without TLS may use it
   const Service* service = nullptr;
   std::shared_ptr<const tls::ServerOptions> options;  // termination only
 };

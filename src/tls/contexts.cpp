@@ -62,23 +62,29 @@ std::string_view lookup(const std::array<Named, N>& table, std::string_view go) 
 
 // Server preference order, as Go's crypto/tls does. With no protocol in
 // common the handshake goes on without ALPN rather than failing: a TCP
-// backend rarely cares, and a refusal would break non-HTTP clients.
+// backend rarely cares, and a refusal would break non-HTTP clients. One
+// exception: a client that offers "postgresql" (PostgreSQL 17's direct TLS)
+// gets it whatever alpnProtocols says, since libpq gives up on a direct TLS
+// connection that did not agree to it, and no other protocol can want it.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
                 void* arg) {
-  const auto* opts = static_cast<const ServerOptions*>(arg);
-  std::string_view ours = opts->alpn_wire;
-  for (std::size_t i = 0; i < ours.size(); i += 1 + static_cast<unsigned char>(ours[i])) {
-    std::string_view want = ours.substr(i + 1, static_cast<unsigned char>(ours[i]));
-    for (unsigned j = 0; j < inlen; j += 1 + in[j]) {
-      if (j + 1 + in[j] > inlen) break;
-      if (std::string_view(reinterpret_cast<const char*>(in + j + 1), in[j]) == want) {
-        *out = in + j + 1;
-        *outlen = in[j];
-        return SSL_TLSEXT_ERR_OK;
+  auto pick = [&](std::string_view ours) {
+    for (std::size_t i = 0; i < ours.size(); i += 1 + static_cast<unsigned char>(ours[i])) {
+      std::string_view want = ours.substr(i + 1, static_cast<unsigned char>(ours[i]));
+      for (unsigned j = 0; j < inlen; j += 1 + in[j]) {
+        if (j + 1 + in[j] > inlen) break;
+        if (std::string_view(reinterpret_cast<const char*>(in + j + 1), in[j]) == want) {
+          *out = in + j + 1;
+          *outlen = in[j];
+          return true;
+        }
       }
     }
-  }
-  return SSL_TLSEXT_ERR_NOACK;
+    return false;
+  };
+  const auto* opts = static_cast<const ServerOptions*>(arg);
+  static constexpr std::string_view kPostgres("\x0apostgresql", 11);
+  return pick(opts->alpn_wire) || pick(kPostgres) ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
 }
 
 int accept_any_cert(int, X509_STORE_CTX*) { return 1; }
@@ -168,7 +174,7 @@ std::shared_ptr<ServerOptions> make_server_options(const config::TlsOptions& o, 
     out->alpn_wire += static_cast<char>(p.size());
     out->alpn_wire += p;
   }
-  if (!out->alpn_wire.empty()) SSL_CTX_set_alpn_select_cb(ctx, select_alpn, out.get());
+  SSL_CTX_set_alpn_select_cb(ctx, select_alpn, out.get());
 
   const std::string& t = o.client_auth_type;
   int mode = SSL_VERIFY_NONE;

@@ -325,15 +325,33 @@ TEST(SessionSnapshot, MysqlEntryPointCompiles) {
   EXPECT_TRUE(entry->routes[0].allow_plaintext);
 }
 
-TEST(SessionSnapshot, PostgresEntryPointIsNotAvailableYet) {
+TEST(SessionSnapshot, PostgresEntryPointTakesPassthroughAndTermination) {
   Cfg cfg;
   cfg.entry("db", config::Protocol::postgres).service("svc");
-  cfg.tls_router("r", "HostSNI(`a.example.com`)");
+  cfg.tls_router("term", "HostSNI(`a.example.com`)").postgres_allow_plaintext = true;
+  cfg.tls_router("pass", "HostSNI(`b.example.com`)").tls->passthrough = true;
+  const auto snap = compile_ok(cfg);
+  EXPECT_EQ(snap->entry("db")->routes.size(), 2u);
+}
+
+TEST(SessionSnapshot, PostgresRouterWithoutTlsIsAnError) {
+  Cfg cfg;
+  cfg.entry("db", config::Protocol::postgres).service("svc");
+  cfg.router("r", "HostSNI(`*`)");
   const auto errors = compile_errors(cfg);
-  const auto* e = find_error(errors, "entryPoints.db.protocol");
+  const auto* e = find_error(errors, "tcp.routers.r.tls");
   ASSERT_NE(e, nullptr);
-  EXPECT_EQ(e->loc.file, "static.yml");
-  EXPECT_EQ(e->loc.line, 3);
+  EXPECT_NE(e->message.find("postgres.allowPlaintext"), std::string::npos) << e->message;
+}
+
+TEST(SessionSnapshot, PostgresAllowPlaintextNeedsTermination) {
+  Cfg cfg;
+  cfg.entry("web").service("svc");
+  auto& r = cfg.tls_router("pass", "HostSNI(`b.example.com`)");
+  r.tls->passthrough = true;
+  r.postgres_allow_plaintext = true;
+  const auto errors = compile_errors(cfg);
+  ASSERT_NE(find_error(errors, "tcp.routers.pass.postgres.allowPlaintext"), nullptr);
 }
 
 TEST(SessionSnapshot, MysqlPassthroughIsAnErrorThatExplains) {

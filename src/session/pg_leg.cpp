@@ -1,0 +1,138 @@
+#include "session/pg_leg.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "net/linger.hpp"
+
+namespace snigate::session::pg {
+
+using net::awaitable;
+
+namespace {
+
+std::string read_error(const std::error_code& ec) {
+  return ec && ec != asio::error::eof ? ec.message() : "closed the connection";
+}
+
+// Appends what one read gives, at most max bytes.
+awaitable<std::error_code> read_some(Leg& leg, std::size_t max, wp::Bytes& into) {
+  const std::size_t have = into.size();
+  into.resize(have + max);
+  std::error_code ec;
+  std::size_t n = 0;
+  if (leg.tls) {
+    n = co_await leg.tls->read_some({into.data() + have, max}, ec);
+  } else {
+    auto [rec, rn] = co_await leg.sock.async_read_some(asio::buffer(into.data() + have, max), net::nothrow);
+    ec = rec;
+    n = rn;
+  }
+  into.resize(have + n);
+  if (!ec && n == 0) ec = asio::error::eof;
+  co_return ec;
+}
+
+}  // namespace
+
+awaitable<Got> read_exact(Leg& leg, std::size_t n, net::Clock::time_point deadline, wp::Bytes& out,
+                          std::string& why) {
+  const std::size_t from_buf = std::min(n, leg.buf.size());
+  out.insert(out.end(), leg.buf.begin(), leg.buf.begin() + static_cast<std::ptrdiff_t>(from_buf));
+  leg.buf.erase(leg.buf.begin(), leg.buf.begin() + static_cast<std::ptrdiff_t>(from_buf));
+  std::size_t left_to_read = n - from_buf;
+  auto read = [&]() -> awaitable<Got> {
+    while (left_to_read > 0) {
+      const std::size_t before = out.size();
+      const std::error_code ec = co_await read_some(leg, left_to_read, out);
+      left_to_read -= out.size() - before;
+      if (ec) {
+        why = read_error(ec);
+        co_return Got::closed;
+      }
+    }
+    co_return Got::done;
+  };
+  if (left_to_read == 0) co_return Got::done;
+  auto r = co_await net::within(left(deadline), read());
+  if (!r) {
+    why = "sent nothing in time";
+    co_return Got::timeout;
+  }
+  co_return *r;
+}
+
+awaitable<Got> read_startup_packet(Leg& leg, net::Clock::time_point deadline, wp::Bytes& packet, std::string& why) {
+  packet.clear();
+  Got g = co_await read_exact(leg, 8, deadline, packet, why);
+  if (g != Got::done) co_return g;
+  const std::uint32_t len = wp::startup_length(packet);
+  if (len < 8 || len > wp::kMaxStartupPacket) {
+    why = fmt::format("a startup packet of {} bytes (PostgreSQL's are 8 to {})", len, wp::kMaxStartupPacket);
+    co_return Got::bad;
+  }
+  co_return co_await read_exact(leg, len - 8, deadline, packet, why);
+}
+
+awaitable<Got> read_message(Leg& leg, net::Clock::time_point deadline, wp::Bytes& message, std::string& why) {
+  auto read = [&]() -> awaitable<Got> {
+    for (;;) {
+      wp::Message m;
+      switch (wp::split_message(leg.buf, m)) {
+        case wp::Status::complete:
+          message.assign(leg.buf.begin(), leg.buf.begin() + static_cast<std::ptrdiff_t>(m.wire_size));
+          leg.buf.erase(leg.buf.begin(), leg.buf.begin() + static_cast<std::ptrdiff_t>(m.wire_size));
+          co_return Got::done;
+        case wp::Status::too_large:
+          why = fmt::format("a message larger than {} bytes while setting up", wp::kMaxSetupMessage);
+          co_return Got::bad;
+        case wp::Status::malformed:
+          why = "a malformed message";
+          co_return Got::bad;
+        case wp::Status::need_more:
+          break;
+      }
+      const std::error_code ec = co_await read_some(leg, 16 * 1024, leg.buf);
+      if (ec) {
+        why = read_error(ec);
+        co_return Got::closed;
+      }
+    }
+  };
+  auto r = co_await net::within(left(deadline), read());
+  if (!r) {
+    why = "sent nothing in time";
+    co_return Got::timeout;
+  }
+  co_return *r;
+}
+
+awaitable<bool> write_bytes(Leg& leg, const wp::Bytes& bytes, net::Clock::time_point deadline) {
+  auto write = [&]() -> awaitable<bool> {
+    std::error_code ec;
+    if (leg.tls) {
+      co_await leg.tls->write_all(bytes, ec);
+    } else {
+      auto [wec, n] = co_await asio::async_write(leg.sock, asio::buffer(bytes), net::nothrow);
+      ec = wec;
+    }
+    co_return !ec;
+  };
+  auto r = co_await net::within(left(deadline), write());
+  co_return r && *r;
+}
+
+wp::Bytes refusal(Conn& c, std::string_view sqlstate, std::string_view message, std::string_view end,
+                  std::string_view hint, std::string_view detail) {
+  refuse(c, std::string(end), std::string(detail.empty() ? message : detail));
+  spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+  return wp::encode_error("FATAL", sqlstate, message, hint);
+}
+
+awaitable<void> answer(Leg& client, const wp::Bytes& err) {
+  const auto deadline = net::Clock::now() + net::Duration(1000);
+  co_await write_bytes(client, err, deadline);
+  co_await net::close_after_reply(client.sock, client.tls);
+}
+
+}  // namespace snigate::session::pg
