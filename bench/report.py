@@ -262,11 +262,14 @@ The harness replaces `@WORK@` with its work directory (`build-bench/work`).
 {(cfg / 'sniproxy.conf').read_text().rstrip()}
 ```
 """
-    # Sections measured by other scripts (e.g. bench/mysql_connect.py) are kept.
+    # Sections measured by other scripts (bench/mysql_connect.py, bench/pgbench.py) are kept,
+    # from the first of them to the end of the page, in their order there.
     out = pathlib.Path(a.doc)
-    marker = "\n## MySQL: connect"
-    if out.exists() and marker in out.read_text():
-        doc = doc.rstrip() + "\n" + out.read_text()[out.read_text().index(marker):]
+    markers = ("\n## MySQL: connect", "\n## PostgreSQL: pgbench")
+    old = out.read_text() if out.exists() else ""
+    kept = [old.index(m) for m in markers if m in old]
+    if kept:
+        doc = doc.rstrip() + "\n" + old[min(kept):]
     out.write_text(doc)
     print(f"wrote {a.doc}")
 
