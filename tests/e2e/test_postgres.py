@@ -501,16 +501,28 @@ def test_silent_client_is_answered_or_closed_in_time(pggw):
 
 # ---------------------------------------------------------------- cancel
 
+@pytest.mark.parametrize("ep", ["pg", "web"])
 @pytest.mark.parametrize("name,which", [("pg-a.test", "pg_a"), ("pg-b.test", "pg_b")])
-def test_cancel_request(pggw, pgpki, pg_a, pg_b, name, which):
-    conn = psycopg2_connect(pggw.ports["pg"], name, pgpki.ca_cert)
+def test_cancel_request(pggw, pgpki, pg_a, pg_b, name, which, ep):
+    # libpq 15 sends the CancelRequest in plaintext on a new connection to the same port.
+    # Terminated (pg-a): snigate saw the BackendKeyData and sends the cancel to that server only.
+    # Passthrough (pg-b): the key is inside TLS, so every server of the PostgreSQL passthrough
+    # services gets it; on the tcp entry point `web` that is the services which carried one.
+    conn = psycopg2_connect(pggw.ports[ep], name, pgpki.ca_cert)
     conn.autocommit = True
     try:
         db = cluster(which, pg_a, pg_b)
         assert one(conn, "select inet_server_port()") == db.port
+        before = len(pggw.access_entries())
         run_cancel_check(conn, db)
     finally:
         conn.close()
+    e = new_access(pggw, before, lambda e: e.get("mode") == "postgres-cancel")
+    assert e["entry_point"] == ep and e["end"] == "cancel_forwarded", e
+    if which == "pg_a":
+        assert e["server"] == f"127.0.0.1:{pg_a.port}" and "which issued its key" in e["detail"], e
+    else:
+        assert "passthrough" in e["detail"] and "to 1 of 1 server" in e["detail"], e
 
 
 # ---------------------------------------------------------------- SCRAM channel binding
