@@ -9,6 +9,7 @@
 #include "net/linger.hpp"
 #include "net/relay.hpp"
 #include "session/backend.hpp"
+#include "session/leg.hpp"
 #include "session/mysql_auth.hpp"
 #include "session/refuse.hpp"
 #include "session/sniff.hpp"
@@ -28,14 +29,9 @@ using mysql::Step;
 constexpr std::string_view kServerVersion = "5.5.5-10.11.0-snigate";
 constexpr std::uint8_t kUtf8mb4GeneralCi = 45;
 
-// One leg of the connection during the preamble: a socket, TLS once started,
-// bytes read past the last whole packet, and the sequence id of the last
-// packet on this leg. Each leg numbers its own packets: snigate renumbers what
-// it passes from one to the other.
-struct Leg {
-  tcp::socket& sock;
-  net::TlsStream* tls = nullptr;
-  wm::Bytes buf;
+// A leg and the sequence id of its last packet. Each leg numbers its own
+// packets: snigate renumbers what it passes from one to the other.
+struct PacketLeg : Leg {
   std::uint8_t seq = 0;
 };
 
@@ -44,7 +40,7 @@ enum class Got { packet, timeout, closed, bad };
 // Reads one whole packet by the deadline. On a plain socket it reads no byte
 // past the packet: what follows an SSLRequest is the client's ClientHello,
 // which read_client_hello must find in the socket.
-awaitable<Got> read_packet(Leg& leg, net::Clock::time_point deadline, wm::Bytes& payload, std::string& why) {
+awaitable<Got> read_packet(PacketLeg& leg, net::Clock::time_point deadline, wm::Bytes& payload, std::string& why) {
   auto read = [&]() -> awaitable<Got> {
     for (;;) {
       wm::Packet p;
@@ -66,20 +62,9 @@ awaitable<Got> read_packet(Leg& leg, net::Clock::time_point deadline, wm::Bytes&
                    ? wm::kHeaderSize - leg.buf.size()
                    : wm::kHeaderSize + (leg.buf[0] | leg.buf[1] << 8 | leg.buf[2] << 16) - leg.buf.size();
       }
-      const std::size_t have = leg.buf.size();
-      leg.buf.resize(have + want);
-      std::error_code ec;
-      std::size_t n = 0;
-      if (leg.tls) {
-        n = co_await leg.tls->read_some({leg.buf.data() + have, want}, ec);
-      } else {
-        auto [rec, rn] = co_await leg.sock.async_read_some(asio::buffer(leg.buf.data() + have, want), net::nothrow);
-        ec = rec;
-        n = rn;
-      }
-      leg.buf.resize(have + n);
-      if (ec || n == 0) {
-        why = ec && ec != asio::error::eof ? ec.message() : "closed the connection";
+      const std::error_code ec = co_await read_some(leg, want, leg.buf);
+      if (ec) {
+        why = read_error(ec);
         co_return Got::closed;
       }
     }
@@ -92,23 +77,8 @@ awaitable<Got> read_packet(Leg& leg, net::Clock::time_point deadline, wm::Bytes&
   co_return *r;
 }
 
-awaitable<bool> write_bytes(Leg& leg, wm::ByteView bytes, net::Clock::time_point deadline) {
-  auto write = [&]() -> awaitable<bool> {
-    std::error_code ec;
-    if (leg.tls) {
-      co_await leg.tls->write_all(bytes, ec);
-    } else {
-      auto [wec, n] = co_await asio::async_write(leg.sock, asio::buffer(bytes.data(), bytes.size()), net::nothrow);
-      ec = wec;
-    }
-    co_return !ec;
-  };
-  auto r = co_await net::within(left(deadline), write());
-  co_return r&&* r;
-}
-
 // Frames payload with the leg's next sequence id.
-awaitable<bool> write_packet(Leg& leg, wm::ByteView payload, net::Clock::time_point deadline) {
+awaitable<bool> write_packet(PacketLeg& leg, wm::ByteView payload, net::Clock::time_point deadline) {
   const wm::Bytes framed = wm::frame(++leg.seq, payload);
   co_return co_await write_bytes(leg, framed, deadline);
 }
@@ -118,14 +88,14 @@ awaitable<bool> write_packet(Leg& leg, wm::ByteView payload, net::Clock::time_po
 // every argument of a co_await'ed call here is a named object: GCC 12 can
 // destroy class-type temporaries in a co_await expression twice.
 // detail: for the log, when it says more than the client should see.
-wm::Bytes refusal(Conn& c, Leg& client, wm::ErrCode code, std::string_view message, std::string_view end,
+wm::Bytes refusal(Conn& c, PacketLeg& client, wm::ErrCode code, std::string_view message, std::string_view end,
                   std::string_view detail = {}) {
   refuse(c, std::string(end), std::string(detail.empty() ? message : detail));
   spdlog::info("{}: {}", c.rec.client, c.rec.detail);
   return wm::encode_err(code.code, code.sql_state, message, ++client.seq);
 }
 
-awaitable<void> answer(Leg& client, const wm::Bytes& err) {
+awaitable<void> answer(PacketLeg& client, const wm::Bytes& err) {
   co_await write_bytes(client, err, net::Clock::now() + net::Duration(1000));
   co_await net::close_after_reply(client.sock, client.tls);
 }
@@ -151,7 +121,7 @@ struct Login {
 };
 
 // The client's login did not arrive: the ERR to send, or nothing if it closed.
-wm::Bytes login_failure(Conn& c, Leg& cl, Got g, const std::string& why) {
+wm::Bytes login_failure(Conn& c, PacketLeg& cl, Got g, const std::string& why) {
   if (g == Got::closed) {
     refuse(c, "client_closed", "the client closed before logging in");
     return {};
@@ -164,7 +134,7 @@ wm::Bytes login_failure(Conn& c, Leg& cl, Got g, const std::string& why) {
   return refusal(c, cl, wm::kErrBadHandshake, "snigate: bad handshake: " + why, "bad_handshake");
 }
 
-awaitable<bool> read_login(Conn& c, Leg& cl, Login& out) {
+awaitable<bool> read_login(Conn& c, PacketLeg& cl, Login& out) {
   const auto& ep = c.entry.ep;
   wm::Bytes payload;
   std::string why;
@@ -248,7 +218,7 @@ std::string no_route_message(const Conn& c, std::string_view name, bool from_use
                      name, from_user ? "user name's @host part" : "client's SNI");
 }
 
-awaitable<void> auth_lost(Conn& c, Leg& cl, std::string_view router, std::string_view who, std::string_view why) {
+awaitable<void> auth_lost(Conn& c, PacketLeg& cl, std::string_view router, std::string_view who, std::string_view why) {
   const wm::Bytes err = refusal(
       c, cl, wm::kErrTimeout,
       fmt::format("snigate: router {}: the {} did not complete authentication ({})", router, who, why), "auth_failed");
@@ -257,7 +227,7 @@ awaitable<void> auth_lost(Conn& c, Leg& cl, std::string_view router, std::string
 
 // The chosen route, or nullptr after refusing: by the name (SNI, else the
 // @host part of the user), and TLS unless the router allows plaintext.
-const Route* route(Conn& c, Leg& cl, const std::string& name, wm::Bytes& err) {
+const Route* route(Conn& c, PacketLeg& cl, const std::string& name, wm::Bytes& err) {
   c.facts.tls = true;  // routers of a mysql entry point all have tls; plaintext is a per-router opt-in
   c.facts.sni = name;
   c.facts.alpn = c.alpn;
@@ -290,7 +260,7 @@ struct Upstream {
 
   tcp::socket sock;
   std::unique_ptr<net::TlsStream> tls;
-  Leg leg{sock, nullptr, {}, 0};
+  PacketLeg leg{{sock, nullptr, {}}, 0};
   const Server* server = nullptr;
   wm::InitialHandshake greeting;
   std::uint64_t caps = 0;  // for the HandshakeResponse41
@@ -299,7 +269,7 @@ struct Upstream {
 // Connects a server of the route's service, reads its greeting, agrees on
 // capabilities and starts TLS when the server has tls: true. false: refused
 // (the client has its ERR).
-awaitable<bool> open_server(Conn& c, Leg& cl, const Route& r, const wm::HandshakeResponse& resp,
+awaitable<bool> open_server(Conn& c, PacketLeg& cl, const Route& r, const wm::HandshakeResponse& resp,
                             const std::string& name, Upstream& up) {
   const Service& svc = *r.service;
   std::string why;
@@ -374,7 +344,7 @@ awaitable<bool> open_server(Conn& c, Leg& cl, const Route& r, const wm::Handshak
 // the server's plugin and scramble), logs in to the server with that answer,
 // then relays authentication both ways until the server's OK or ERR. true:
 // logged in.
-awaitable<bool> authenticate(Conn& c, Leg& cl, const Route& r, const wm::HandshakeResponse& resp,
+awaitable<bool> authenticate(Conn& c, PacketLeg& cl, const Route& r, const wm::HandshakeResponse& resp,
                              const std::string& user, Upstream& up) {
   const auto deadline = net::Clock::now() + c.entry.ep.client_hello_timeout;
   mysql::AuthRelay auth;
@@ -469,7 +439,7 @@ awaitable<bool> authenticate(Conn& c, Leg& cl, const Route& r, const wm::Handsha
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 awaitable<void> mysql_journey(Conn& c) {
   c.rec.mode = "mysql";
-  Leg cl{c.client, nullptr, {}, 0};
+  PacketLeg cl{{c.client, nullptr, {}}, 0};
   const wm::Bytes hello = wm::frame(0, wm::encode_initial_handshake(greeting()));
   if (!co_await write_bytes(cl, hello, c.hello_deadline)) {
     refuse(c, "client_closed", "could not send the greeting");

@@ -11,28 +11,6 @@ using net::awaitable;
 
 namespace {
 
-std::string read_error(const std::error_code& ec) {
-  return ec && ec != asio::error::eof ? ec.message() : "closed the connection";
-}
-
-// Appends what one read gives, at most max bytes.
-awaitable<std::error_code> read_some(Leg& leg, std::size_t max, wp::Bytes& into) {
-  const std::size_t have = into.size();
-  into.resize(have + max);
-  std::error_code ec;
-  std::size_t n = 0;
-  if (leg.tls) {
-    n = co_await leg.tls->read_some({into.data() + have, max}, ec);
-  } else {
-    auto [rec, rn] = co_await leg.sock.async_read_some(asio::buffer(into.data() + have, max), net::nothrow);
-    ec = rec;
-    n = rn;
-  }
-  into.resize(have + n);
-  if (!ec && n == 0) ec = asio::error::eof;
-  co_return ec;
-}
-
 }  // namespace
 
 awaitable<Got> read_exact(Leg& leg, std::size_t n, net::Clock::time_point deadline, wp::Bytes& out,
@@ -105,21 +83,6 @@ awaitable<Got> read_message(Leg& leg, net::Clock::time_point deadline, wp::Bytes
     co_return Got::timeout;
   }
   co_return *r;
-}
-
-awaitable<bool> write_bytes(Leg& leg, const wp::Bytes& bytes, net::Clock::time_point deadline) {
-  auto write = [&]() -> awaitable<bool> {
-    std::error_code ec;
-    if (leg.tls) {
-      co_await leg.tls->write_all(bytes, ec);
-    } else {
-      auto [wec, n] = co_await asio::async_write(leg.sock, asio::buffer(bytes), net::nothrow);
-      ec = wec;
-    }
-    co_return !ec;
-  };
-  auto r = co_await net::within(left(deadline), write());
-  co_return r && *r;
 }
 
 wp::Bytes refusal(Conn& c, std::string_view sqlstate, std::string_view message, std::string_view end,

@@ -1,24 +1,20 @@
 #pragma once
-// One leg of a PostgreSQL connection while snigate sets it up: a socket, TLS
-// once started, and bytes read past the last whole message. Reads have
-// deadlines; refusals are ErrorResponses in the client's own protocol.
+// Reading PostgreSQL's startup packets and messages from a Leg, within
+// deadlines; refusals as ErrorResponses in the client's own protocol.
 #include <string>
 #include <string_view>
 
 #include "net/asio.hpp"
 #include "net/tls_stream.hpp"
 #include "session/conn.hpp"
+#include "session/leg.hpp"
 #include "wire/postgres.hpp"
 
 namespace snigate::session::pg {
 
 namespace wp = wire::postgres;
 
-struct Leg {
-  net::tcp::socket& sock;
-  net::TlsStream* tls = nullptr;
-  wp::Bytes buf;
-};
+using session::Leg;
 
 enum class Got { done, timeout, closed, bad };
 
@@ -34,8 +30,6 @@ net::awaitable<Got> read_startup_packet(Leg& leg, net::Clock::time_point deadlin
 
 // One typed message, whole (type byte and length word included).
 net::awaitable<Got> read_message(Leg& leg, net::Clock::time_point deadline, wp::Bytes& message, std::string& why);
-
-net::awaitable<bool> write_bytes(Leg& leg, const wp::Bytes& bytes, net::Clock::time_point deadline);
 
 // SQLSTATEs snigate answers with.
 inline constexpr std::string_view kNoRoute = "08004";        // server rejected establishment of connection

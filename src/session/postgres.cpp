@@ -175,7 +175,7 @@ awaitable<void> passthrough(Conn& c, const Route& r, std::vector<std::uint8_t>& 
   const wp::Bytes ssl_request = wp::encode_ssl_request();
   wp::Bytes reply;
   Got g = Got::closed;
-  if (co_await pg::write_bytes(up, ssl_request, deadline)) g = co_await pg::read_exact(up, 1, deadline, reply, why);
+  if (co_await write_bytes(up, ssl_request, deadline)) g = co_await pg::read_exact(up, 1, deadline, reply, why);
   if (g != Got::done || reply[0] != 'S') {
     const std::string said = g != Got::done   ? why
                              : reply[0] == 'N' ? "answered N (it does not accept TLS)"

@@ -1,0 +1,45 @@
+#include "session/leg.hpp"
+
+#include "session/conn.hpp"
+
+namespace snigate::session {
+
+using net::awaitable;
+
+awaitable<std::error_code> read_some(Leg& leg, std::size_t max, std::vector<std::uint8_t>& into) {
+  const std::size_t have = into.size();
+  into.resize(have + max);
+  std::error_code ec;
+  std::size_t n = 0;
+  if (leg.tls) {
+    n = co_await leg.tls->read_some({into.data() + have, max}, ec);
+  } else {
+    auto [rec, rn] = co_await leg.sock.async_read_some(asio::buffer(into.data() + have, max), net::nothrow);
+    ec = rec;
+    n = rn;
+  }
+  into.resize(have + n);
+  if (!ec && n == 0) ec = asio::error::eof;
+  co_return ec;
+}
+
+std::string read_error(const std::error_code& ec) {
+  return ec && ec != asio::error::eof ? ec.message() : "closed the connection";
+}
+
+awaitable<bool> write_bytes(Leg& leg, std::span<const std::uint8_t> bytes, net::Clock::time_point deadline) {
+  auto write = [&]() -> awaitable<bool> {
+    std::error_code ec;
+    if (leg.tls) {
+      co_await leg.tls->write_all(bytes, ec);
+    } else {
+      auto [wec, n] = co_await asio::async_write(leg.sock, asio::buffer(bytes.data(), bytes.size()), net::nothrow);
+      ec = wec;
+    }
+    co_return !ec;
+  };
+  auto r = co_await net::within(left(deadline), write());
+  co_return r && *r;
+}
+
+}  // namespace snigate::session
