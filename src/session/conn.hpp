@@ -2,6 +2,7 @@
 // What one connection's journey carries from step to step, and the steps that
 // every protocol driver shares (session.cpp for TLS/plain, mysql.cpp for MySQL).
 #include <cctype>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +25,9 @@ struct Conn {
   Facts facts;
   std::string sni;
   std::vector<std::string> alpn;
+  // Whatever must live exactly as long as the connection (a PostgreSQL
+  // session's cancel key registration).
+  std::shared_ptr<void> held;
 };
 
 inline net::Duration left(net::Clock::time_point deadline) {

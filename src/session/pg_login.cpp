@@ -296,8 +296,9 @@ awaitable<void> login(Conn& c, Leg& cl, const wp::Bytes& packet) {
     co_await answer(cl, err);
     co_return;
   }
-  CancelKeys::Entry key;
-  if (!co_await relay_login(c, cl, up, *r, user, key)) co_return;
+  auto key = std::make_shared<CancelKeys::Entry>();
+  c.held = key;  // a cancel can find this session's server until the connection ends
+  if (!co_await relay_login(c, cl, up, *r, user, *key)) co_return;
 
   const std::string* db = sm.get("database");
   c.rec.detail = fmt::format("user {}, database {}", user, db ? *db : user);

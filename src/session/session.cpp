@@ -269,7 +269,7 @@ awaitable<bool> client_handshake(Conn& c, net::TlsStream& tls, std::string_view 
 
 awaitable<void> serve(tcp::socket client, std::shared_ptr<const Snapshot> snap, const EntryRoutes& entry) {
   open_connections.fetch_add(1, std::memory_order_relaxed);
-  Conn c{client, *snap, entry, net::Clock::now() + entry.ep.client_hello_timeout, {}, {}, {}, {}};
+  Conn c{client, *snap, entry, net::Clock::now() + entry.ep.client_hello_timeout, {}, {}, {}, {}, {}};
   c.rec.start = std::chrono::system_clock::now();
   c.rec.entry_point = entry.ep.name;
   std::error_code ec;
