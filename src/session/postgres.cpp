@@ -197,7 +197,15 @@ awaitable<void> passthrough(Conn& c, const Route& r, std::vector<std::uint8_t>& 
 awaitable<void> tls_client(Conn& c, Sniffed& s) {
   note_hello(c, s.hello);
   const Route* r = match(c.entry, c.facts);
-  if (r && r->passthrough) {
+  if (!r && c.entry.has_plain_routes) {
+    // A tcp entry point's plain catch-all took every PostgreSQL client
+    // before snigate read SSLRequests: it still takes those that no TLS
+    // router does, TLS untouched, as a passthrough router would.
+    Facts plain = c.facts;
+    plain.tls = false;
+    r = match(c.entry, plain);
+  }
+  if (r && (r->passthrough || !r->tls)) {
     co_await passthrough(c, *r, s.bytes);
     co_return;
   }
@@ -317,15 +325,20 @@ awaitable<void> postgres_journey(Conn& c) {
 
 awaitable<bool> postgres_detect(Conn& c, std::vector<std::uint8_t>& read) {
   Leg cl{c.client, nullptr, {}};
+  // With no TLS router there is no name to learn: the plain catch-all (a
+  // PostgreSQL server, presumably) answers the client's requests itself.
+  const bool may_answer = c.entry.has_tls_routes;
   for (int requests = 0; requests < kMaxRequests; ++requests) {
     read.clear();
     std::string why;
     if (co_await pg::read_exact(cl, 8, c.hello_deadline, read, why) != Got::done) co_return false;
     switch (wp::classify_first(read)) {
       case wp::First::gssenc_request:
+        if (!may_answer) co_return false;
         if (!co_await say(c.client, 'N')) co_return true;
         continue;
       case wp::First::ssl_request: {
+        if (!may_answer) co_return false;
         c.rec.mode = "postgres";
         if (!co_await say(c.client, 'S')) co_return true;
         Sniffed s;

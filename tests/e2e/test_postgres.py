@@ -93,13 +93,19 @@ def gateway_config(pgpki, a_port: int, b_port: int, ports: dict, down_port: int)
             "pg": {"address": addr(ports["pg"]), "protocol": "postgres"},
             "web": {"address": addr(ports["web"])},  # plain tcp: PostgreSQL is detected here too
             "slow": {"address": addr(ports["slow"]), "protocol": "postgres", "clientHelloTimeout": "1s"},
+            "mixed": {"address": addr(ports["mixed"])},  # TLS routers and a plain catch-all
+            "plainonly": {"address": addr(ports["plainonly"])},  # only a plain catch-all
         },
         "tcp": {
             "routers": {
                 # also on `slow`, so that entry point has a router
                 "pga": router("HostSNI(`pg-a.test`)", "pga", eps=[*eps, "slow"], tls={}),
                 "pgatls": router("HostSNI(`pg-a-tls.test`)", "pgatls", eps=eps, tls={}),
-                "pgb": router("HostSNI(`pg-b.test`)", "pgb", eps=eps, tls={"passthrough": True}),
+                "pgb": router("HostSNI(`pg-b.test`)", "pgb", eps=[*eps, "mixed"], tls={"passthrough": True}),
+                # Before snigate read SSLRequests, a catch-all took every PostgreSQL client: it still
+                # takes those that no TLS router does, and everything on an entry point without TLS
+                # routers.
+                "catchall": router("HostSNI(`*`)", "pga", eps=["mixed", "plainonly"]),
                 "pgbterm": router("HostSNI(`pg-b-term.test`)", "pgbterm", eps=eps, tls={}),
                 "plainok": {**router("HostSNI(`plain.test`)", "pga", eps=eps, tls={}),
                             "postgres": {"allowPlaintext": True}},
@@ -131,7 +137,7 @@ def gateway_config(pgpki, a_port: int, b_port: int, ports: dict, down_port: int)
 def pggw(request, snigate_bin, tmp_path_factory, pgpki, pg_a, pg_b):
     if snigate_bin.name == "fake_snigate.py":
         pytest.skip("the harness's fake snigate does not speak PostgreSQL")
-    ports = {"pg": free_port(), "web": free_port(), "slow": free_port()}
+    ports = {n: free_port() for n in ("pg", "web", "slow", "mixed", "plainonly")}
     cfg = gateway_config(pgpki, pg_a.port, pg_b.port, ports, free_port())
     sg = Snigate(tmp_path_factory.mktemp("snigate-pg"), cfg, name="snigate-pg")
     request.addfinalizer(sg.teardown)
@@ -497,6 +503,21 @@ def test_silent_client_is_answered_or_closed_in_time(pggw):
         elapsed = time.monotonic() - t0
     assert 0.8 <= elapsed < 2.5, elapsed  # clientHelloTimeout: 1s
     assert first == b"" or first[:1] == b"E", first
+
+
+@pytest.mark.parametrize("ep,name,which,backend_tls,mode", [
+    ("mixed", "pg-b.test", "pg_b", "t", "passthrough"),   # a TLS router takes its name
+    ("mixed", "other.test", "pg_a", "t", "passthrough"),  # no TLS router does: the catch-all, TLS untouched
+    ("plainonly", "other.test", "pg_a", "t", "plain"),    # no TLS router at all: bytes go as they come
+])
+def test_plain_catch_all_keeps_postgres_clients(pggw, pgpki, pg_a, pg_b, ep, name, which, backend_tls, mode):
+    before = len(pggw.access_entries())
+    cp = gw_psql(pggw, ep, name, pgpki.ca_cert, sslmode="require")
+    assert cp.ok, cp
+    db = cluster(which, pg_a, pg_b)
+    assert cp.out == f"{db.port}|alice|{backend_tls}", cp
+    e = new_access(pggw, before, lambda e: e.get("entry_point") == ep)
+    assert e["mode"] == mode, e
 
 
 # ---------------------------------------------------------------- cancel
