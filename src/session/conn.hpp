@@ -1,11 +1,13 @@
 #pragma once
 // What one connection's journey carries from step to step, and the steps that
 // every protocol driver shares (session.cpp for TLS/plain, mysql.cpp for MySQL).
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "net/asio.hpp"
+#include "net/relay.hpp"
 #include "net/tls_stream.hpp"
 #include "observe/log.hpp"
 #include "session/snapshot.hpp"
@@ -21,6 +23,9 @@ struct Conn {
   Facts facts;
   std::string sni;
   std::vector<std::string> alpn;
+  std::shared_ptr<const Snapshot> snapshot;   // snap, held by the relay once the journey has returned
+  std::unique_ptr<net::TlsStream> client_tls;  // when snigate terminates the client's TLS
+  bool relayed = false;  // the relay took the connection over and finishes it
 };
 
 inline net::Duration left(net::Clock::time_point deadline) {
@@ -32,6 +37,13 @@ inline void refuse(Conn& c, std::string end, std::string detail) {
   c.rec.end = std::move(end);
   c.rec.detail = std::move(detail);
 }
+
+// The connection is set up: the relay takes both sides over (the client's
+// socket and TLS stream from c) and returns at once, so the journey's frames
+// are freed while it runs. When it ends it completes the access record (bytes,
+// end; its detail after any already there, "; "-separated), writes the
+// access-log line and stops counting the connection.
+void relay_and_finish(Conn& c, net::RelayLeg server, net::RelayLimits limits);
 
 // The server side SSL for terminating a client: certificate chosen by SNI
 // from the Snapshot's store, settings from tls.options. nullptr when sniStrict

@@ -507,12 +507,8 @@ awaitable<void> mysql_journey(Conn& c) {
   wm::Bytes().swap(cl.buf);
   wm::Bytes().swap(up.leg.buf);
   c.rec.detail = "user " + user;
-  const net::RelayLimits limits{c.entry.ep.idle_timeout, r->service->termination_delay};
-  const net::RelayResult rr = co_await net::relay({c.client, cl.tls}, {up.sock, up.tls.get()}, limits);
-  c.rec.bytes_in += rr.up;
-  c.rec.bytes_out += rr.down;
-  c.rec.end = net::to_string(rr.end);
-  c.rec.detail = "user " + user + (rr.detail.empty() ? "" : "; " + rr.detail);
+  c.client_tls = std::move(login.tls);
+  relay_and_finish(c, {std::move(up.sock), std::move(up.tls)}, {c.entry.ep.idle_timeout, r->service->termination_delay});
 }
 #pragma GCC diagnostic pop
 
