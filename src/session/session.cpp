@@ -233,16 +233,25 @@ awaitable<bool> client_handshake(Conn& c, net::TlsStream& tls, std::string_view 
 
 void relay_and_finish(Conn& c, net::RelayLeg server, net::RelayLimits limits) {
   c.relayed = true;
-  // The record and the Snapshot (rec.entry_point points into it) move to the
-  // relay's callback; the journey must not touch c.rec after this.
-  auto done = [rec = std::move(c.rec), snapshot = c.snapshot](const net::RelayResult& rr) mutable {
-    rec.bytes_in += rr.up;
-    rec.bytes_out += rr.down;
-    rec.end = net::to_string(rr.end);
-    if (rec.detail.empty()) rec.detail = rr.detail;
-    else if (!rr.detail.empty()) rec.detail += "; " + rr.detail;
-    finish(rec);
-  };
+  net::RelayDone done;
+  if (observe::access_log_open() || spdlog::should_log(spdlog::level::debug)) {
+    // The record and the Snapshot (rec.entry_point points into it) move to
+    // the relay's callback; the journey must not touch c.rec after this.
+    done = [rec = std::move(c.rec), snapshot = c.snapshot](const net::RelayResult& rr) mutable {
+      rec.bytes_in += rr.up;
+      rec.bytes_out += rr.down;
+      rec.end = net::to_string(rr.end);
+      if (rec.detail.empty()) rec.detail = rr.detail;
+      else if (!rr.detail.empty()) rec.detail += "; " + rr.detail;
+      finish(rec);
+    };
+  } else {
+    // Nothing would be written at the end: an idle connection keeps no
+    // record (about 400 bytes), only the Snapshot it started with.
+    done = [snapshot = c.snapshot](const net::RelayResult&) {
+      open_connections.fetch_sub(1, std::memory_order_relaxed);
+    };
+  }
   net::start_relay({std::move(c.client), std::move(c.client_tls)}, std::move(server), limits, std::move(done));
 }
 
