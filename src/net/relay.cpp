@@ -1,202 +1,360 @@
 #include "net/relay.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 
+#include "net/buffer_pool.hpp"
 #include "net/pipe_pool.hpp"
 
 namespace snigate::net {
 namespace {
 
-constexpr std::size_t kCopyBuffer = 16 * 1024;
 constexpr std::size_t kSpliceChunk = 64 * 1024;  // a default pipe's capacity
+constexpr std::uint8_t kCloseNotifyTries = 4;    // a peer that never reads must not hold a direction open
+constexpr int kStepsBeforeYield = 64;            // a busy direction lets other connections run now and then
 
-const char* side(bool from_client) { return from_client ? "client" : "server"; }
+// One direction. Bytes read and not yet written sit in a pipe (splice) or a
+// buffer (copy), taken from the thread's pool just before a read is tried and
+// given back as soon as they are empty: a direction waiting for its source
+// holds neither.
+struct Flow {
+  enum class Stage : std::uint8_t { moving, closing, done };
+  std::uint8_t from = 0;  // index of the source in Relay::legs; the other is the destination
+  bool copy = false;      // a TLS side, or no pipe could be had
+  Stage stage = Stage::moving;
+  std::uint8_t close_tries = 0;
+  std::size_t held = 0;    // bytes read, not yet written
+  std::size_t offset = 0;  // copy: where the unwritten bytes start in buf
+  Pipe pipe;
+  BufferPool::Buffer buf;
+  std::uint64_t bytes = 0;
+};
 
-struct Shared {
+// The io_context behind a socket's executor. The relay's own timer uses its
+// plain executor: one pointer where the type-erased one takes 56 bytes, in
+// the timer and in every wait on it.
+asio::io_context& io_of(const tcp::socket::executor_type& ex) {
+  return static_cast<asio::io_context&>(asio::query(ex, asio::execution::context));
+}
+
+using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
+
+struct Relay {
+  Relay(RelayLeg client, RelayLeg server, RelayLimits l, RelayDone d)
+      : legs{std::move(client), std::move(server)},
+        timer(io_of(legs[0].sock.get_executor()).get_executor()),
+        limits(l),
+        done(std::move(d)) {}
+
+  RelayLeg legs[2];  // client, server
+  Flow flows[2];     // client to server, server to client
+  Timer timer;       // idleTimeout and terminationDelay
+  RelayLimits limits;
+  RelayDone done;
   Clock::time_point last_activity = Clock::now();
   Clock::time_point first_eof{};
   int eofs = 0;
+  bool finished[2] = {false, false};  // [leg]: that side's EOF was read
+  int flows_done = 0;
+  bool timer_armed = false;
   RelayEnd end = RelayEnd::closed;
   std::string detail;
-  int fds[2];
-
-  // Ends both directions at once: a pending wait on either socket wakes up
-  // and its next read sees EOF.
-  void abort(RelayEnd why, std::string what) {
-    if (end == RelayEnd::closed) {
-      end = why;
-      detail = std::move(what);
-    }
-    ::shutdown(fds[0], SHUT_RDWR);
-    ::shutdown(fds[1], SHUT_RDWR);
-  }
-  asio::steady_timer* timer = nullptr;  // the watchdog's, to wake it on the first EOF
-
-  bool finished[2] = {false, false};  // [from_client]: that side's EOF was passed on
-
-  // A read error. A peer that resets after the other side finished (e.g. a
-  // server that exits with the client's TLS close_notify unread, as
-  // PostgreSQL does after Terminate) ended the conversation normally.
-  void read_failed(bool from_client, std::string what) {
-    if (finished[!from_client]) abort(RelayEnd::closed, what + " (after the " + side(!from_client) + " had finished)");
-    else abort(RelayEnd::reset, std::move(what));
-  }
-
-  void eof(bool from_client) {
-    finished[from_client] = true;
-    if (eofs++ == 0) {
-      first_eof = Clock::now();
-      if (timer) timer->cancel();
-    }
-  }
 };
 
-awaitable<void> half_close(RelaySide& to) {
-  if (to.tls) co_await to.tls->shutdown_write();
-  else ::shutdown(to.sock.native_handle(), SHUT_WR);
+// Completion handlers hold the relay: it lives until the last one has run,
+// and is freed with them if the io_context goes away first.
+using RelayPtr = std::shared_ptr<Relay>;
+
+enum class Io { ok, want_read, want_write, eof, failed };
+
+const char* side_name(int leg) { return leg == 0 ? "client" : "server"; }
+
+// Ends both directions at once: a pending wait on either socket wakes up and
+// its next read sees EOF. The first reason recorded wins.
+void shut_both(Relay& r, RelayEnd why, std::string what) {
+  if (r.end == RelayEnd::closed) {
+    r.end = why;
+    r.detail = std::move(what);
+  }
+  ::shutdown(r.legs[0].sock.native_handle(), SHUT_RDWR);
+  ::shutdown(r.legs[1].sock.native_handle(), SHUT_RDWR);
 }
 
-awaitable<void> copy(RelaySide from, RelaySide to, std::uint64_t& bytes, Shared& sh, bool from_client) {
-  auto buf = std::make_unique_for_overwrite<std::uint8_t[]>(kCopyBuffer);  // no zero-fill
-  for (;;) {
-    std::error_code ec;
-    std::size_t n;
-    if (from.tls) {
-      n = co_await from.tls->read_some({buf.get(), kCopyBuffer}, ec);
-    } else {
-      auto [rec, rn] = co_await from.sock.async_read_some(asio::buffer(buf.get(), kCopyBuffer), nothrow);
-      ec = rec;
-      n = rn;
-    }
-    if (n == 0 || ec) {
-      if (ec && ec != asio::error::eof && ec != asio::error::shut_down) {
-        sh.read_failed(from_client, std::string(side(from_client)) + " read: " +
-                                        (from.tls && !from.tls->error().empty() ? from.tls->error() : ec.message()));
-        co_return;
-      }
-      sh.eof(from_client);
-      co_await half_close(to);
-      co_return;
-    }
-    bytes += n;
-    sh.last_activity = Clock::now();
-    if (to.tls) {
-      co_await to.tls->write_all({buf.get(), n}, ec);
-    } else {
-      auto [wec, wn] = co_await asio::async_write(to.sock, asio::buffer(buf.get(), n), nothrow);
-      ec = wec;
-    }
-    if (ec) {
-      sh.abort(RelayEnd::reset, std::string(side(!from_client)) + " write: " +
-                                    (to.tls && !to.tls->error().empty() ? to.tls->error() : ec.message()));
-      co_return;
-    }
+// Whether the peer on fd has sent its FIN, even if bytes before it are still
+// unread: TCP's own state says so.
+bool peer_sent_fin(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return false;
+  switch (info.tcpi_state) {
+    case TCP_CLOSE_WAIT:
+    case TCP_LAST_ACK:
+    case TCP_CLOSING:
+    case TCP_TIME_WAIT:
+      return true;
+    default:
+      return false;
   }
 }
 
-// Moves bytes socket -> pipe -> socket. The pipe is held only while it has
-// bytes in it; waiting for the source to become readable, we hold none.
-awaitable<void> splice_copy(RelaySide from, RelaySide to, std::uint64_t& bytes, Shared& sh, bool from_client) {
-  PipePool& pool = PipePool::this_thread();
+// A read error. A peer that resets after the other side finished ended the
+// conversation normally: e.g. a PostgreSQL server exits after Terminate with
+// the client's TLS close_notify unread, and its kernel answers that with a
+// reset; by then the client has sent its FIN, which the relay may not have
+// read yet.
+void read_failed(Relay& r, int from, std::string what) {
+  const int other = 1 - from;
+  if (r.finished[other] || peer_sent_fin(r.legs[other].sock.native_handle()))
+    shut_both(r, RelayEnd::closed, what + " (after the " + side_name(other) + " had finished)");
+  else
+    shut_both(r, RelayEnd::reset, std::move(what));
+}
+
+Io got(Relay& r, Flow& f, std::size_t n) {
+  f.held = n;
+  f.offset = 0;
+  f.bytes += n;
+  r.last_activity = Clock::now();
+  return Io::ok;
+}
+
+Io read_some(Relay& r, Flow& f) {
+  RelayLeg& from = r.legs[f.from];
   const int in = from.sock.native_handle();
+  if (!f.copy) {
+    PipePool& pool = PipePool::this_thread();
+    f.pipe = pool.take();
+    if (f.pipe) {
+      const ssize_t n = ::splice(in, nullptr, f.pipe.write_fd, nullptr, kSpliceChunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n > 0) return got(r, f, static_cast<std::size_t>(n));
+      const int err = errno;
+      pool.give(f.pipe);
+      f.pipe = {};
+      if (n == 0) return Io::eof;
+      if (err == EAGAIN) return Io::want_read;
+      if (err == EINTR) return Io::ok;
+      read_failed(r, f.from, std::string(side_name(f.from)) + " read: " + std::strerror(err));
+      return Io::failed;
+    }
+    f.copy = true;  // out of descriptors: copying still works
+  }
+  BufferPool& pool = BufferPool::this_thread();
+  f.buf = pool.take();
+  if (from.tls) {
+    ERR_clear_error();
+    std::size_t n = 0;
+    const int res = SSL_read_ex(from.tls->ssl(), f.buf.get(), kCopyBuffer, &n);
+    if (res == 1) return got(r, f, n);
+    pool.give(std::move(f.buf));
+    switch (from.tls->want(res)) {
+      case TlsStream::Want::read: return Io::want_read;
+      case TlsStream::Want::write: return Io::want_write;
+      case TlsStream::Want::eof: return Io::eof;
+      case TlsStream::Want::failed: break;
+    }
+    read_failed(r, f.from, std::string(side_name(f.from)) + " read: " + from.tls->error());
+    return Io::failed;
+  }
+  const ssize_t n = ::recv(in, f.buf.get(), kCopyBuffer, 0);
+  if (n > 0) return got(r, f, static_cast<std::size_t>(n));
+  const int err = errno;
+  pool.give(std::move(f.buf));
+  if (n == 0 || err == ESHUTDOWN) return Io::eof;
+  if (err == EAGAIN) return Io::want_read;
+  if (err == EINTR) return Io::ok;
+  read_failed(r, f.from, std::string(side_name(f.from)) + " read: " + std::strerror(err));
+  return Io::failed;
+}
+
+Io write_held(Relay& r, Flow& f) {
+  const int to_leg = 1 - f.from;
+  RelayLeg& to = r.legs[to_leg];
   const int out = to.sock.native_handle();
-  for (;;) {
-    Pipe pipe = pool.take();
-    if (!pipe) {  // out of descriptors: copying still works
-      co_await copy(from, to, bytes, sh, from_client);
-      co_return;
-    }
-    const ssize_t n = ::splice(in, nullptr, pipe.write_fd, nullptr, kSpliceChunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      pool.give(pipe);
-      auto [ec] = co_await from.sock.async_wait(tcp::socket::wait_read, nothrow);
-      if (ec) {
-        sh.abort(RelayEnd::reset, std::string(side(from_client)) + ": " + ec.message());
-        co_return;
+  if (f.pipe) {
+    const ssize_t m = ::splice(f.pipe.read_fd, nullptr, out, nullptr, f.held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (m > 0) {
+      f.held -= static_cast<std::size_t>(m);
+      if (f.held == 0) {
+        PipePool::this_thread().give(f.pipe);
+        f.pipe = {};
       }
-      continue;
+      return Io::ok;
     }
-    if (n <= 0) {
+    const int err = errno;
+    if (m < 0 && err == EAGAIN) return Io::want_write;
+    if (m < 0 && err == EINTR) return Io::ok;
+    PipePool::close(f.pipe);  // bytes still in it are lost with the connection
+    f.held = 0;
+    shut_both(r, RelayEnd::reset, std::string(side_name(to_leg)) + " write: " + std::strerror(err));
+    return Io::failed;
+  }
+  std::size_t n = 0;
+  if (to.tls) {
+    ERR_clear_error();
+    const int res = SSL_write_ex(to.tls->ssl(), f.buf.get() + f.offset, f.held, &n);
+    if (res != 1) {
+      switch (to.tls->want(res)) {
+        case TlsStream::Want::read: return Io::want_read;
+        case TlsStream::Want::write: return Io::want_write;
+        case TlsStream::Want::eof:
+        case TlsStream::Want::failed: break;
+      }
+      f.held = 0;
+      shut_both(r, RelayEnd::reset, std::string(side_name(to_leg)) + " write: " + to.tls->error());
+      return Io::failed;
+    }
+  } else {
+    const ssize_t m = ::send(out, f.buf.get() + f.offset, f.held, MSG_NOSIGNAL);
+    if (m < 0) {
       const int err = errno;
-      pool.give(pipe);
-      if (n < 0) {
-        sh.read_failed(from_client, std::string(side(from_client)) + " read: " + std::strerror(err));
-        co_return;
-      }
-      sh.eof(from_client);
-      ::shutdown(out, SHUT_WR);
-      co_return;
+      if (err == EAGAIN) return Io::want_write;
+      if (err == EINTR) return Io::ok;
+      f.held = 0;
+      shut_both(r, RelayEnd::reset, std::string(side_name(to_leg)) + " write: " + std::strerror(err));
+      return Io::failed;
     }
-    bytes += static_cast<std::uint64_t>(n);
-    sh.last_activity = Clock::now();
-    std::size_t left = static_cast<std::size_t>(n);
-    while (left > 0) {
-      const ssize_t m = ::splice(pipe.read_fd, nullptr, out, nullptr, left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (m > 0) {
-        left -= static_cast<std::size_t>(m);
+    n = static_cast<std::size_t>(m);
+  }
+  f.offset += n;
+  f.held -= n;
+  if (f.held == 0) BufferPool::this_thread().give(std::move(f.buf));
+  return Io::ok;
+}
+
+void run(const RelayPtr& r, int fi);
+void arm_timer(const RelayPtr& r);
+
+// Both directions are done: the server side is closed, the owner told, then
+// the client side closed (the order the coroutine relay's callers had).
+void finish(Relay& r) {
+  if (r.timer_armed) r.timer.cancel();
+  RelayResult result{r.flows[0].bytes, r.flows[1].bytes, r.end, std::move(r.detail)};
+  std::error_code ignored;
+  r.legs[1].tls.reset();
+  r.legs[1].sock.close(ignored);
+  RelayDone done = std::move(r.done);
+  done(result);
+  r.legs[0].tls.reset();
+  r.legs[0].sock.close(ignored);
+}
+
+void end_flow(Relay& r, Flow& f) {
+  if (f.pipe) PipePool::close(f.pipe);
+  if (f.buf) BufferPool::this_thread().give(std::move(f.buf));
+  f.held = 0;
+  f.stage = Flow::Stage::done;
+  if (++r.flows_done == 2) finish(r);
+}
+
+void wait(const RelayPtr& r, int fi, int leg, tcp::socket::wait_type what) {
+  r->legs[leg].sock.async_wait(what, [r, fi](std::error_code ec) {
+    Flow& f = r->flows[fi];
+    if (!ec) return run(r, fi);
+    // Only a cancelled or closed socket gets here.
+    if (f.stage == Flow::Stage::closing) {
+      f.close_tries = kCloseNotifyTries;
+      return run(r, fi);
+    }
+    shut_both(*r, RelayEnd::reset, std::string(side_name(f.from)) + ": " + ec.message());
+    end_flow(*r, f);
+  });
+}
+
+// Passes the end of stream on: close_notify first when the destination is
+// TLS, then a TCP half-close. The other direction keeps flowing.
+void close_step(const RelayPtr& r, int fi) {
+  Flow& f = r->flows[fi];
+  const int to_leg = 1 - f.from;
+  RelayLeg& to = r->legs[to_leg];
+  while (to.tls && f.close_tries < kCloseNotifyTries) {
+    ++f.close_tries;
+    ERR_clear_error();
+    const int res = SSL_shutdown(to.tls->ssl());
+    if (res >= 0) break;
+    const TlsStream::Want w = to.tls->want(res);
+    if (w == TlsStream::Want::read) return wait(r, fi, to_leg, tcp::socket::wait_read);
+    if (w == TlsStream::Want::write) return wait(r, fi, to_leg, tcp::socket::wait_write);
+    break;
+  }
+  ::shutdown(to.sock.native_handle(), SHUT_WR);
+  end_flow(*r, f);
+}
+
+void note_eof(Relay& r) {
+  if (r.eofs++ == 0) {
+    r.first_eof = Clock::now();
+    if (r.timer_armed) r.timer.cancel();  // the timer now counts terminationDelay too
+  }
+}
+
+// Moves bytes until the source or the destination would block, then waits
+// for that socket. Every wait follows an attempt that got EAGAIN, with no
+// return to the event loop in between: the sockets are edge-triggered, and a
+// readiness event that came before the wait was queued would be lost.
+void run(const RelayPtr& r, int fi) {
+  Flow& f = r->flows[fi];
+  for (int steps = 0;; ++steps) {
+    if (f.stage == Flow::Stage::closing) return close_step(r, fi);
+    if (steps == kStepsBeforeYield) {
+      asio::post(r->timer.get_executor(), [r, fi] { run(r, fi); });
+      return;
+    }
+    const bool writing = f.held > 0;
+    const int leg = writing ? 1 - f.from : f.from;
+    switch (writing ? write_held(*r, f) : read_some(*r, f)) {
+      case Io::ok: continue;
+      case Io::want_read: return wait(r, fi, leg, tcp::socket::wait_read);
+      case Io::want_write: return wait(r, fi, leg, tcp::socket::wait_write);
+      case Io::eof:
+        r->finished[f.from] = true;
+        note_eof(*r);
+        f.stage = Flow::Stage::closing;
         continue;
-      }
-      if (m < 0 && (errno == EAGAIN || errno == EINTR)) {
-        auto [ec] = co_await to.sock.async_wait(tcp::socket::wait_write, nothrow);
-        if (!ec) continue;
-      }
-      const int err = errno;
-      PipePool::close(pipe);  // bytes still in it are lost with the connection
-      sh.abort(RelayEnd::reset, std::string(side(!from_client)) + " write: " + std::strerror(err));
-      co_return;
+      case Io::failed: return end_flow(*r, f);
     }
-    pool.give(pipe);
   }
 }
 
-awaitable<void> pump(RelaySide from, RelaySide to, std::uint64_t& bytes, Shared& sh, bool from_client) {
-  if (!from.tls && !to.tls) co_await splice_copy(from, to, bytes, sh, from_client);
-  else co_await copy(from, to, bytes, sh, from_client);
-}
-
-// Never returns by itself: it ends the relay by shutting the sockets, and is
-// cancelled when both directions are done. The first EOF wakes it early, so
-// terminationDelay is counted from that moment.
-awaitable<void> watchdog(Shared& sh, RelayLimits limits) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  sh.timer = &timer;
-  const bool delay_limited = limits.termination_delay.count() >= 0;
-  bool aborted = false;
-  for (;;) {
-    const auto now = Clock::now();
-    auto deadline = sh.last_activity + limits.idle;
-    const bool draining = sh.eofs == 1 && delay_limited;
-    if (draining) deadline = std::min(deadline, sh.first_eof + limits.termination_delay);
-    if (!aborted && now >= deadline) {
-      aborted = true;
-      if (draining && now >= sh.first_eof + limits.termination_delay) sh.abort(RelayEnd::termination_delay, "");
-      else sh.abort(RelayEnd::idle_timeout, "");
-    }
-    timer.expires_at(aborted ? now + std::chrono::hours(24) : deadline);
-    co_await timer.async_wait(nothrow);
-    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) break;
+// No byte for idleTimeout, or terminationDelay after the first EOF: shut both
+// sockets, which ends both directions. Activity does not touch the timer; it
+// checks last_activity when it fires and sleeps again if there was some.
+void arm_timer(const RelayPtr& r) {
+  const auto now = Clock::now();
+  const bool draining = r->eofs == 1 && r->limits.termination_delay.count() >= 0;
+  auto deadline = r->last_activity + r->limits.idle;
+  if (draining) deadline = std::min(deadline, r->first_eof + r->limits.termination_delay);
+  if (now >= deadline) {
+    if (draining && now >= r->first_eof + r->limits.termination_delay) shut_both(*r, RelayEnd::termination_delay, "");
+    else shut_both(*r, RelayEnd::idle_timeout, "");
+    return;
   }
-  sh.timer = nullptr;
+  r->timer.expires_at(deadline);
+  r->timer_armed = true;
+  r->timer.async_wait([r](std::error_code) {
+    r->timer_armed = false;
+    if (r->flows_done < 2) arm_timer(r);
+  });
 }
 
 }  // namespace
 
-awaitable<RelayResult> relay(RelaySide client, RelaySide server, RelayLimits limits) {
-  using namespace asio::experimental::awaitable_operators;
-  Shared sh;
-  sh.fds[0] = client.sock.native_handle();
-  sh.fds[1] = server.sock.native_handle();
-  RelayResult result;
-  co_await ((pump(client, server, result.up, sh, true) && pump(server, client, result.down, sh, false)) ||
-            watchdog(sh, limits));
-  result.end = sh.end;
-  result.detail = std::move(sh.detail);
-  co_return result;
+void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone done) {
+  auto r = std::make_shared<Relay>(std::move(client), std::move(server), limits, std::move(done));
+  const bool copy = r->legs[0].tls || r->legs[1].tls;
+  for (std::uint8_t i = 0; i < 2; ++i) {
+    if (r->legs[i].tls) r->legs[i].tls->rebind(r->legs[i].sock);
+    r->flows[i].from = i;
+    r->flows[i].copy = copy;
+  }
+  run(r, 0);
+  run(r, 1);
+  if (r->flows_done < 2) arm_timer(r);
 }
 
 const char* to_string(RelayEnd e) {

@@ -1,8 +1,16 @@
 #pragma once
 // Joins two connected sockets until both directions end. Plain to plain goes
 // through splice(2) and never touches user space; a TLS side is copied through
-// a fixed buffer. One direction's EOF is passed on as a half-close.
+// a buffer. One direction's EOF is passed on as a half-close.
+//
+// The relay is not a coroutine: an established connection spends most of its
+// life here, idle, and a stack of suspended coroutine frames per connection
+// costs several kilobytes. start_relay() takes both connections over into one
+// small object driven by completion handlers and returns at once, so the
+// journey that set the connection up can end and free its frames.
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "net/asio.hpp"
@@ -10,9 +18,9 @@
 
 namespace snigate::net {
 
-struct RelaySide {
-  tcp::socket& sock;
-  TlsStream* tls = nullptr;  // null: plain TCP
+struct RelayLeg {
+  tcp::socket sock;
+  std::unique_ptr<TlsStream> tls;  // null: plain TCP; else bound to sock
 };
 
 struct RelayLimits {
@@ -29,7 +37,14 @@ struct RelayResult {
   std::string detail;      // for reset: which side and why
 };
 
-awaitable<RelayResult> relay(RelaySide client, RelaySide server, RelayLimits limits);
+// Called once, on the sockets' executor, when both directions have ended:
+// after the server side is closed and before the client side is.
+using RelayDone = std::function<void(const RelayResult&)>;
+
+// Takes both connections over and returns once the first reads have been
+// tried; everything else happens in completion handlers on the sockets'
+// executor.
+void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone done);
 
 const char* to_string(RelayEnd e);
 

@@ -60,30 +60,43 @@ std::string describe(int ssl_error) {
 }  // namespace
 
 TlsStream::TlsStream(tcp::socket& sock, tls::SslPtr ssl, std::vector<std::uint8_t> prefix)
-    : prefix_(std::move(prefix)), sock_(sock), ssl_(std::move(ssl)) {
+    : prefix_(std::move(prefix)), sock_(&sock), ssl_(std::move(ssl)) {
   BIO* bio = BIO_new(socket_prefix_method());
   BIO_set_data(bio, this);
   SSL_set_bio(ssl_.get(), bio, bio);
 }
 
-awaitable<bool> TlsStream::wait_for(int r, int e, std::error_code& ec) {
-  if (e == SSL_ERROR_WANT_READ) {
-    auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, nothrow);
-    ec = wec;
-    co_return !wec;
-  }
-  if (e == SSL_ERROR_WANT_WRITE) {
-    auto [wec] = co_await sock_.async_wait(tcp::socket::wait_write, nothrow);
-    ec = wec;
-    co_return !wec;
-  }
+TlsStream::Want TlsStream::want(int r) {
+  const int e = SSL_get_error(ssl_.get(), r);
+  if (e == SSL_ERROR_WANT_READ) return Want::read;
+  if (e == SSL_ERROR_WANT_WRITE) return Want::write;
   if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && r == 0 && ERR_peek_error() == 0)) {
-    ec = asio::error::eof;
     error_ = "connection closed";
-    co_return false;
+    return Want::eof;
+  }
+  error_ = describe(e);
+  return Want::failed;
+}
+
+awaitable<bool> TlsStream::wait_for(int r, std::error_code& ec) {
+  switch (want(r)) {
+    case Want::read: {
+      auto [wec] = co_await sock_->async_wait(tcp::socket::wait_read, nothrow);
+      ec = wec;
+      co_return !wec;
+    }
+    case Want::write: {
+      auto [wec] = co_await sock_->async_wait(tcp::socket::wait_write, nothrow);
+      ec = wec;
+      co_return !wec;
+    }
+    case Want::eof:
+      ec = asio::error::eof;
+      co_return false;
+    case Want::failed:
+      break;
   }
   ec = asio::error::fault;
-  error_ = describe(e);
   co_return false;
 }
 
@@ -93,7 +106,7 @@ awaitable<bool> TlsStream::handshake() {
     ERR_clear_error();
     const int r = SSL_do_handshake(ssl_.get());
     if (r == 1) co_return true;
-    if (!co_await wait_for(r, SSL_get_error(ssl_.get(), r), ec)) {
+    if (!co_await wait_for(r, ec)) {
       if (ec == asio::error::eof) error_ = "connection closed during the TLS handshake";
       else if (ec == asio::error::operation_aborted) error_ = "TLS handshake cancelled";
       co_return false;
@@ -107,7 +120,7 @@ awaitable<std::size_t> TlsStream::read_some(std::span<std::uint8_t> buf, std::er
     std::size_t n = 0;
     const int r = SSL_read_ex(ssl_.get(), buf.data(), buf.size(), &n);
     if (r == 1) co_return n;
-    if (!co_await wait_for(r, SSL_get_error(ssl_.get(), r), ec)) co_return 0;
+    if (!co_await wait_for(r, ec)) co_return 0;
   }
 }
 
@@ -120,7 +133,7 @@ awaitable<void> TlsStream::write_all(std::span<const std::uint8_t> buf, std::err
       buf = buf.subspan(n);
       continue;
     }
-    if (!co_await wait_for(r, SSL_get_error(ssl_.get(), r), ec)) co_return;
+    if (!co_await wait_for(r, ec)) co_return;
   }
 }
 
@@ -130,7 +143,7 @@ awaitable<void> TlsStream::shutdown_write() {
     ERR_clear_error();
     const int r = SSL_shutdown(ssl_.get());
     if (r >= 0) break;
-    if (!co_await wait_for(r, SSL_get_error(ssl_.get(), r), ec)) break;
+    if (!co_await wait_for(r, ec)) break;
   }
   ::shutdown(fd(), SHUT_WR);
 }

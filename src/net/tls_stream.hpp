@@ -28,8 +28,16 @@ struct TlsStream {
   awaitable<void> shutdown_write();
 
   SSL* ssl() const { return ssl_.get(); }
-  int fd() { return sock_.native_handle(); }
+  int fd() { return sock_->native_handle(); }
   const std::string& error() const { return error_; }
+
+  // The socket moved (the relay takes both connections over): use it there.
+  void rebind(tcp::socket& sock) { sock_ = &sock; }
+
+  // What a failed SSL call (result r) needs, for callers that wait on the
+  // socket themselves. failed sets error(); eof is close_notify or TCP EOF.
+  enum class Want { read, write, eof, failed };
+  Want want(int r);
 
   // For the BIO: bytes not yet handed to OpenSSL.
   std::vector<std::uint8_t> prefix_;
@@ -37,9 +45,9 @@ struct TlsStream {
 
  private:
   // Waits for what OpenSSL asked for; false if it was a real failure.
-  awaitable<bool> wait_for(int ssl_result, int ssl_error, std::error_code& ec);
+  awaitable<bool> wait_for(int ssl_result, std::error_code& ec);
 
-  tcp::socket& sock_;
+  tcp::socket* sock_;
   tls::SslPtr ssl_;
   std::string error_;
 };

@@ -18,6 +18,7 @@ namespace {
 
 std::mutex access_mutex;
 std::shared_ptr<spdlog::logger> access;  // guarded by access_mutex for swaps only
+std::atomic<bool> access_open{false};
 
 }  // namespace
 
@@ -51,8 +52,11 @@ void open_access_log(const std::string& path) {
     next->flush_on(spdlog::level::info);
   }
   std::lock_guard lock(access_mutex);
+  access_open.store(next != nullptr, std::memory_order_relaxed);
   access = std::move(next);
 }
+
+bool access_log_open() { return access_open.load(std::memory_order_relaxed); }
 
 std::string json_escape(std::string_view s) {
   std::string out;

@@ -33,6 +33,8 @@ struct AccessRecord {
 
 // path: "" disables, "-" is stdout. Safe to call again on reload.
 void open_access_log(const std::string& path);
+// Whether lines written now go anywhere.
+bool access_log_open();
 void write_access(const AccessRecord& r);
 
 std::string json_escape(std::string_view s);

@@ -1,6 +1,7 @@
 #pragma once
 // What one connection's journey carries from step to step, and the steps that
-// every protocol driver shares (session.cpp for TLS/plain, mysql.cpp for MySQL).
+// every protocol driver shares (session.cpp for TLS/plain, mysql.cpp for
+// MySQL, postgres.cpp and pg_login.cpp for PostgreSQL).
 #include <cctype>
 #include <memory>
 #include <span>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "net/asio.hpp"
+#include "net/relay.hpp"
 #include "net/tls_stream.hpp"
 #include "observe/log.hpp"
 #include "session/snapshot.hpp"
@@ -25,6 +27,9 @@ struct Conn {
   Facts facts;
   std::string sni;
   std::vector<std::string> alpn;
+  std::shared_ptr<const Snapshot> snapshot;   // snap, held by the relay once the journey has returned
+  std::unique_ptr<net::TlsStream> client_tls;  // when snigate terminates the client's TLS
+  bool relayed = false;  // the relay took the connection over and finishes it
   // Whatever must live exactly as long as the connection (a PostgreSQL
   // session's cancel key registration).
   std::shared_ptr<void> held;
@@ -54,14 +59,20 @@ void note_hello(Conn& c, const wire::ClientHello& hello);
 // did not take, then a lingering close.
 net::awaitable<void> send_alert(net::tcp::socket& sock, std::uint8_t description);
 
-// The end of every journey: what either side sent before the relay started
-// goes on first (early_up to the server, early_down to the client; both are
-// emptied, so an idle connection holds no buffer), then bytes flow both ways
-// until the connection ends; the access record gets the byte counts and how
-// it ended.
-net::awaitable<void> join(Conn& c, net::TlsStream* client_tls, net::tcp::socket& server, net::TlsStream* server_tls,
-                          std::vector<std::uint8_t>& early_up, std::vector<std::uint8_t>& early_down,
-                          const Service& svc);
+// The end of every journey that reaches a server: what either side sent
+// before the relay started goes on first (early_up to the server, early_down
+// to the client; both are emptied, so an idle connection holds no buffer),
+// then relay_and_finish, which takes server over. The client's TLS stream,
+// if any, is c.client_tls.
+net::awaitable<void> join(Conn& c, net::RelayLeg& server, std::vector<std::uint8_t>& early_up,
+                          std::vector<std::uint8_t>& early_down, const Service& svc);
+
+// The connection is set up: the relay takes both sides over (the client's
+// socket and TLS stream from c) and returns at once, so the journey's frames
+// are freed while it runs. When it ends it completes the access record (bytes,
+// end; its detail after any already there, "; "-separated), writes the
+// access-log line and stops counting the connection. c.held lives until then.
+void relay_and_finish(Conn& c, net::RelayLeg server, net::RelayLimits limits);
 
 // The server side SSL for terminating a client: certificate chosen by SNI
 // from the Snapshot's store, settings from tls.options. nullptr when sniStrict

@@ -464,7 +464,9 @@ awaitable<void> mysql_journey(Conn& c) {
 
   // Logged in. Whatever either side sent past the handshake goes on first.
   c.rec.detail = "user " + user;
-  co_await join(c, cl.tls, up.sock, up.tls.get(), cl.buf, up.leg.buf, *r->service);
+  c.client_tls = std::move(login.tls);
+  net::RelayLeg server{std::move(up.sock), std::move(up.tls)};
+  co_await join(c, server, cl.buf, up.leg.buf, *r->service);
 }
 #pragma GCC diagnostic pop
 

@@ -302,7 +302,8 @@ awaitable<void> login(Conn& c, Leg& cl, const wp::Bytes& packet) {
 
   const std::string* db = sm.get("database");
   c.rec.detail = fmt::format("user {}, database {}", user, db ? *db : user);
-  co_await join(c, cl.tls, up.sock, up.tls.get(), cl.buf, up.leg.buf, *r->service);
+  net::RelayLeg server{std::move(up.sock), std::move(up.tls)};
+  co_await join(c, server, cl.buf, up.leg.buf, *r->service);
 }
 
 }  // namespace snigate::session::pg

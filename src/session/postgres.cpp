@@ -187,7 +187,8 @@ awaitable<void> passthrough(Conn& c, const Route& r, std::vector<std::uint8_t>& 
   }
   svc.postgres_passthrough.store(true, std::memory_order_relaxed);
   std::vector<std::uint8_t> none;
-  co_await join(c, nullptr, server, nullptr, hello, none, svc);
+  net::RelayLeg to{std::move(server), nullptr};
+  co_await join(c, to, hello, none, svc);
 }
 
 // A PostgreSQL client that started TLS (after an SSLRequest, or directly).
@@ -218,10 +219,10 @@ awaitable<void> tls_client(Conn& c, Sniffed& s) {
     co_await send_alert(c.client, kUnrecognizedName);
     co_return;
   }
-  net::TlsStream tls(c.client, std::move(ssl), std::move(s.bytes));
+  c.client_tls = std::make_unique<net::TlsStream>(c.client, std::move(ssl), std::move(s.bytes));
   const std::string router = r ? r->name : "";
-  if (!co_await client_handshake(c, tls, router)) co_return;
-  Leg cl{c.client, &tls, {}};
+  if (!co_await client_handshake(c, *c.client_tls, router)) co_return;
+  Leg cl{c.client, c.client_tls.get(), {}};
   wp::Bytes packet;
   const Got g = co_await pg::read_startup_packet(cl, c.hello_deadline, packet, why);
   if (g != Got::done) {

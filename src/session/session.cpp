@@ -30,8 +30,19 @@ constexpr std::uint8_t kDecodeError = 50;
 constexpr std::uint8_t kInternalError = 80;
 constexpr std::uint8_t kUnrecognizedName = 112;
 
-awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> early, net::TlsStream* client_tls) {
+// The end of every connection: the access-log line, and one fewer to drain.
+void finish(observe::AccessRecord& rec) {
+  if (rec.end.empty()) rec.end = "closed";
+  observe::write_access(rec);
+  spdlog::debug("{} {} -> router {} service {} server {}: {} in, {} out, {}{}", rec.client, rec.sni, rec.router,
+                rec.service, rec.server, rec.bytes_in, rec.bytes_out, rec.end,
+                rec.detail.empty() ? "" : ": " + rec.detail);
+  open_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> early) {
   const Service& svc = *r.service;
+  net::TlsStream* client_tls = c.client_tls.get();
   c.rec.router = r.name;
   c.rec.service = svc.name;
   if (svc.whoami) {
@@ -55,7 +66,8 @@ awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> ea
     co_return;
   }
   std::vector<std::uint8_t> none;
-  co_await join(c, client_tls, server, server_tls.get(), early, none, svc);
+  net::RelayLeg to{std::move(server), std::move(server_tls)};
+  co_await join(c, to, early, none, svc);
 }
 
 awaitable<void> terminate(Conn& c, const Route& r, std::vector<std::uint8_t> hello_bytes) {
@@ -70,9 +82,9 @@ awaitable<void> terminate(Conn& c, const Route& r, std::vector<std::uint8_t> hel
     co_await send_alert(c.client, kUnrecognizedName);
     co_return;
   }
-  net::TlsStream tls(c.client, std::move(ssl), std::move(hello_bytes));
-  if (!co_await client_handshake(c, tls, r.name)) co_return;
-  co_await to_backend(c, r, {}, &tls);
+  c.client_tls = std::make_unique<net::TlsStream>(c.client, std::move(ssl), std::move(hello_bytes));
+  if (!co_await client_handshake(c, *c.client_tls, r.name)) co_return;
+  co_await to_backend(c, r, {});
 }
 
 awaitable<void> route_plain(Conn& c, std::vector<std::uint8_t> early) {
@@ -84,7 +96,7 @@ awaitable<void> route_plain(Conn& c, std::vector<std::uint8_t> early) {
     spdlog::info("{}: {}", c.rec.client, c.rec.detail);
     co_return;
   }
-  co_await to_backend(c, *r, std::move(early), nullptr);
+  co_await to_backend(c, *r, std::move(early));
 }
 
 awaitable<void> journey(Conn& c) {
@@ -168,7 +180,7 @@ awaitable<void> journey(Conn& c) {
   }
   if (r->passthrough) {
     c.rec.mode = "passthrough";
-    co_await to_backend(c, *r, std::move(s.bytes), nullptr);
+    co_await to_backend(c, *r, std::move(s.bytes));
   } else {
     co_await terminate(c, *r, std::move(s.bytes));
   }
@@ -210,15 +222,14 @@ awaitable<bool> write_early(tcp::socket& sock, net::TlsStream* tls, std::span<co
 
 }  // namespace
 
-awaitable<void> join(Conn& c, net::TlsStream* client_tls, tcp::socket& server, net::TlsStream* server_tls,
-                     std::vector<std::uint8_t>& early_up, std::vector<std::uint8_t>& early_down,
-                     const Service& svc) {
+awaitable<void> join(Conn& c, net::RelayLeg& server, std::vector<std::uint8_t>& early_up,
+                     std::vector<std::uint8_t>& early_down, const Service& svc) {
   std::error_code ec;
-  if (!early_up.empty() && !co_await write_early(server, server_tls, early_up, ec)) {
+  if (!early_up.empty() && !co_await write_early(server.sock, server.tls.get(), early_up, ec)) {
     refuse(c, "reset", fmt::format("server {}: write: {}", c.rec.server, ec.message()));
     co_return;
   }
-  if (!early_down.empty() && !co_await write_early(c.client, client_tls, early_down, ec)) {
+  if (!early_down.empty() && !co_await write_early(c.client, c.client_tls.get(), early_down, ec)) {
     refuse(c, "client_closed", fmt::format("client: write: {}", ec.message()));
     co_return;
   }
@@ -226,13 +237,7 @@ awaitable<void> join(Conn& c, net::TlsStream* client_tls, tcp::socket& server, n
   c.rec.bytes_out += early_down.size();
   std::vector<std::uint8_t>().swap(early_up);
   std::vector<std::uint8_t>().swap(early_down);
-  const net::RelayLimits limits{c.entry.ep.idle_timeout, svc.termination_delay};
-  const net::RelayResult rr = co_await net::relay({c.client, client_tls}, {server, server_tls}, limits);
-  c.rec.bytes_in += rr.up;
-  c.rec.bytes_out += rr.down;
-  c.rec.end = net::to_string(rr.end);
-  if (c.rec.detail.empty()) c.rec.detail = rr.detail;
-  else if (!rr.detail.empty()) c.rec.detail += "; " + rr.detail;
+  relay_and_finish(c, std::move(server), {c.entry.ep.idle_timeout, svc.termination_delay});
 }
 
 tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& options, std::string_view sni,
@@ -267,9 +272,33 @@ awaitable<bool> client_handshake(Conn& c, net::TlsStream& tls, std::string_view 
   co_return true;
 }
 
+void relay_and_finish(Conn& c, net::RelayLeg server, net::RelayLimits limits) {
+  c.relayed = true;
+  net::RelayDone done;
+  if (observe::access_log_open() || spdlog::should_log(spdlog::level::debug)) {
+    // The record and the Snapshot (rec.entry_point points into it) move to
+    // the relay's callback; the journey must not touch c.rec after this.
+    done = [rec = std::move(c.rec), snapshot = c.snapshot, held = std::move(c.held)](const net::RelayResult& rr) mutable {
+      rec.bytes_in += rr.up;
+      rec.bytes_out += rr.down;
+      rec.end = net::to_string(rr.end);
+      if (rec.detail.empty()) rec.detail = rr.detail;
+      else if (!rr.detail.empty()) rec.detail += "; " + rr.detail;
+      finish(rec);
+    };
+  } else {
+    // Nothing would be written at the end: an idle connection keeps no
+    // record (about 400 bytes), only the Snapshot it started with.
+    done = [snapshot = c.snapshot, held = std::move(c.held)](const net::RelayResult&) {
+      open_connections.fetch_sub(1, std::memory_order_relaxed);
+    };
+  }
+  net::start_relay({std::move(c.client), std::move(c.client_tls)}, std::move(server), limits, std::move(done));
+}
+
 awaitable<void> serve(tcp::socket client, std::shared_ptr<const Snapshot> snap, const EntryRoutes& entry) {
   open_connections.fetch_add(1, std::memory_order_relaxed);
-  Conn c{client, *snap, entry, net::Clock::now() + entry.ep.client_hello_timeout, {}, {}, {}, {}, {}};
+  Conn c{client, *snap, entry, net::Clock::now() + entry.ep.client_hello_timeout, {}, {}, {}, {}, snap, {}, false, {}};
   c.rec.start = std::chrono::system_clock::now();
   c.rec.entry_point = entry.ep.name;
   std::error_code ec;
@@ -296,15 +325,10 @@ awaitable<void> serve(tcp::socket client, std::shared_ptr<const Snapshot> snap, 
         break;
     }
   } catch (const std::exception& e) {
-    refuse(c, "error", e.what());
+    if (!c.relayed) refuse(c, "error", e.what());
     spdlog::error("{}: {}", c.rec.client, e.what());
   }
-  if (c.rec.end.empty()) c.rec.end = "closed";
-  observe::write_access(c.rec);
-  spdlog::debug("{} {} -> router {} service {} server {}: {} in, {} out, {}{}", c.rec.client, c.rec.sni, c.rec.router,
-                c.rec.service, c.rec.server, c.rec.bytes_in, c.rec.bytes_out, c.rec.end,
-                c.rec.detail.empty() ? "" : ": " + c.rec.detail);
-  open_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (!c.relayed) finish(c.rec);
 }
 
 }  // namespace snigate::session

@@ -168,12 +168,12 @@ class NetRelay : public ::testing::Test {
     std::optional<RelayResult> result;
     bool script_done = false;
     started = Clock::now();
-    asio::co_spawn(io, relay({client_gw}, {server_gw}, limits),
-                   [&](std::exception_ptr e, RelayResult r) {
-                     if (e) ADD_FAILURE() << "relay threw";
-                     else result = std::move(r);
-                     ended = Clock::now();
-                   });
+    start_relay({std::move(client_gw), nullptr}, {std::move(server_gw), nullptr}, limits,
+                [&](const RelayResult& r) {
+                  if (result) ADD_FAILURE() << "relay ended twice";
+                  result = r;
+                  ended = Clock::now();
+                });
     asio::co_spawn(io, script(), [&](std::exception_ptr e) {
       if (e) ADD_FAILURE() << "script threw";
       script_done = true;
