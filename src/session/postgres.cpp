@@ -325,44 +325,47 @@ awaitable<void> postgres_journey(Conn& c) {
 }
 
 awaitable<bool> postgres_detect(Conn& c, std::vector<std::uint8_t>& read) {
-  Leg cl{c.client, nullptr, {}};
+  Leg cl{c.client, nullptr, std::move(read)};
+  read.clear();
+  // Not for this driver: every byte read so far goes back to the caller.
+  auto give_back = [&] {
+    read.insert(read.end(), cl.buf.begin(), cl.buf.end());
+    return false;
+  };
   // With no TLS router there is no name to learn: the plain catch-all (a
   // PostgreSQL server, presumably) answers the client's requests itself.
   const bool may_answer = c.entry.has_tls_routes;
   for (int requests = 0; requests < kMaxRequests; ++requests) {
     read.clear();
     std::string why;
-    if (co_await pg::read_exact(cl, 8, c.hello_deadline, read, why) != Got::done) co_return false;
-    switch (wp::classify_first(read)) {
-      case wp::First::gssenc_request:
-        if (!may_answer) co_return false;
-        if (!co_await say(c.client, 'N')) co_return true;
-        continue;
-      case wp::First::ssl_request: {
-        if (!may_answer) co_return false;
-        c.rec.mode = "postgres";
-        if (!co_await say(c.client, 'S')) co_return true;
-        Sniffed s;
-        if (co_await read_hello(c, s)) co_await tls_client(c, s);
-        co_return true;
-      }
-      case wp::First::cancel_request: {
-        if (co_await pg::read_exact(cl, wp::startup_length(read) - 8, c.hello_deadline, read, why) != Got::done)
-          co_return false;
-        // Only when a PostgreSQL server could take it; otherwise a plain
-        // catch-all (perhaps a PostgreSQL server itself) gets the bytes.
-        wp::CancelRequest req;
-        CancelTarget known;
-        if (wp::parse_cancel(read, req) != wp::Status::complete) co_return false;
-        if (!cancel_keys().find(req, known) && passthrough_cancel_targets(c.entry).empty()) co_return false;
-        co_await cancel(c, read);
-        co_return true;
-      }
-      default:
-        co_return false;
+    if (co_await pg::read_exact(cl, 8, c.hello_deadline, read, why) != Got::done) co_return give_back();
+    const wp::First kind = wp::classify_first(read);
+    // A client waits for the answer to a request before it says more.
+    const bool answerable = may_answer && cl.buf.empty();
+    if (kind == wp::First::gssenc_request && answerable) {
+      if (!co_await say(c.client, 'N')) co_return true;
+      continue;
     }
+    if (kind == wp::First::ssl_request && answerable) {
+      c.rec.mode = "postgres";
+      if (!co_await say(c.client, 'S')) co_return true;
+      Sniffed s;
+      if (co_await read_hello(c, s)) co_await tls_client(c, s);
+      co_return true;
+    }
+    if (kind != wp::First::cancel_request) co_return give_back();
+    if (co_await pg::read_exact(cl, wp::startup_length(read) - 8, c.hello_deadline, read, why) != Got::done)
+      co_return give_back();
+    // Only when a PostgreSQL server could take it; otherwise a plain
+    // catch-all (perhaps a PostgreSQL server itself) gets the bytes.
+    wp::CancelRequest req;
+    CancelTarget known;
+    if (wp::parse_cancel(read, req) != wp::Status::complete) co_return give_back();
+    if (!cancel_keys().find(req, known) && passthrough_cancel_targets(c.entry).empty()) co_return give_back();
+    co_await cancel(c, read);
+    co_return true;
   }
-  co_return false;
+  co_return give_back();
 }
 
 awaitable<void> postgres_direct_tls(Conn& c, Sniffed& s) {

@@ -17,9 +17,9 @@ namespace snigate::session {
 net::awaitable<void> postgres_journey(Conn& c);
 
 // A tcp entry point whose client's first byte is 0, as every PostgreSQL
-// startup packet's is. Takes SSLRequest, GSSENCRequest and CancelRequest;
-// anything else returns false with the bytes read so far in `read`, for the
-// caller to route as plain TCP.
+// startup packet's is. read: what was read from the client so far. Takes
+// SSLRequest, GSSENCRequest and CancelRequest; anything else returns false
+// with every byte read in `read`, for the caller to route as plain TCP.
 net::awaitable<bool> postgres_detect(Conn& c, std::vector<std::uint8_t>& read);
 
 // A direct TLS client (PostgreSQL 17 sslnegotiation=direct: ALPN

@@ -126,18 +126,6 @@ awaitable<void> journey(Conn& c) {
       co_return;
   }
 
-  // Every PostgreSQL startup packet starts with a zero byte (its length is
-  // below 2^24); no TLS record and no text protocol does.
-  std::uint8_t first = 0xff;
-  std::error_code peek_ec;
-  c.client.receive(asio::buffer(&first, 1), tcp::socket::message_peek, peek_ec);
-  if (first == 0) {
-    std::vector<std::uint8_t> read;
-    if (co_await postgres_detect(c, read)) co_return;
-    co_await route_plain(c, std::move(read));
-    co_return;
-  }
-
   Sniffed s;
   co_await read_client_hello(c.client, left(c.hello_deadline), s);
   if (s.timed_out) {
@@ -150,9 +138,14 @@ awaitable<void> journey(Conn& c) {
     case wire::HelloStatus::need_more:
       refuse(c, "client_closed", fmt::format("the client closed during its ClientHello ({} bytes)", s.bytes.size()));
       co_return;
-    case wire::HelloStatus::not_tls:
-      co_await route_plain(c, std::move(s.bytes));
+    case wire::HelloStatus::not_tls: {
+      // Every PostgreSQL startup packet starts with a zero byte (its length
+      // is below 2^24); no TLS record and no text protocol does.
+      bool taken = false;
+      if (s.bytes[0] == 0) taken = co_await postgres_detect(c, s.bytes);
+      if (!taken) co_await route_plain(c, std::move(s.bytes));
       co_return;
+    }
     case wire::HelloStatus::malformed:
     case wire::HelloStatus::too_large:
       refuse(c, "bad_hello", s.status == wire::HelloStatus::too_large
