@@ -1,6 +1,13 @@
 #include "net/dial.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <charconv>
+
+#include "net/adopt.hpp"
 
 namespace snigate::net {
 
@@ -39,17 +46,41 @@ void prepare(tcp::socket& sock) {
 
 namespace {
 
+std::error_code last_error() { return {errno, std::system_category()}; }
+
+// Asio's async_connect costs an ioctl (O_NONBLOCK), and a poll() besides the
+// SO_ERROR check when it completes; a socket opened non-blocking with
+// TCP_NODELAY already set needs neither, nor prepare() afterwards.
+awaitable<std::error_code> connect_to(tcp::socket& sock, const tcp::endpoint& to) {
+  const int fd = ::socket(to.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) co_return last_error();
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::error_code ec;
+  sock = adopt(sock.get_executor(), to.protocol(), fd, ec);
+  if (ec) co_return ec;
+  if (::connect(fd, to.data(), static_cast<socklen_t>(to.size())) == 0) co_return std::error_code{};
+  if (errno != EINPROGRESS) co_return last_error();
+  auto [wec] = co_await sock.async_wait(tcp::socket::wait_write, nothrow);
+  if (wec) co_return wec;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) co_return last_error();
+  co_return std::error_code(err, std::system_category());
+}
+
 awaitable<std::error_code> connect_any(tcp::socket& sock, const HostPort& to) {
   std::error_code ec;
   auto addr = asio::ip::make_address(to.host, ec);
   if (!ec) {
-    auto [cec] = co_await sock.async_connect({addr, to.port}, nothrow);
-    co_return cec;
+    const tcp::endpoint at(addr, to.port);
+    co_return co_await connect_to(sock, at);
   }
   tcp::resolver resolver(co_await asio::this_coro::executor);
   auto [rec, results] = co_await resolver.async_resolve(to.host, std::to_string(to.port), nothrow);
   if (rec) co_return rec;
   auto [cec, ep] = co_await asio::async_connect(sock, results, nothrow);
+  if (!cec) prepare(sock);
   co_return cec;
 }
 
@@ -66,7 +97,6 @@ awaitable<std::error_code> dial(tcp::socket& sock, const HostPort& to, Duration 
     sock.close(ignored);
     co_return *r;
   }
-  prepare(sock);
   co_return std::error_code{};
 }
 
