@@ -213,8 +213,9 @@ tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& opti
                       sni.empty() ? "(no SNI sent)" : "\"" + std::string(sni) + "\"");
     return nullptr;
   }
-  tls::SslPtr ssl(SSL_new(options.ctx.get()));
-  tls::use_cert(ssl.get(), *choice.cert);
+  SSL_CTX* with_cert = options.ctx_for(*choice.cert);
+  tls::SslPtr ssl(SSL_new(with_cert ? with_cert : options.ctx.get()));
+  if (!with_cert) tls::use_cert(ssl.get(), *choice.cert);
   SSL_set_accept_state(ssl.get());
   return ssl;
 }
