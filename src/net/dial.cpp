@@ -1,6 +1,13 @@
 #include "net/dial.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <charconv>
+
+#include "net/adopt.hpp"
 
 namespace snigate::net {
 
@@ -39,35 +46,71 @@ void prepare(tcp::socket& sock) {
 
 namespace {
 
-awaitable<std::error_code> connect_any(tcp::socket& sock, const HostPort& to) {
+std::error_code last_error() { return {errno, std::system_category()}; }
+
+// Waits until sock is writable (a connect finished), at most timeout: one
+// timer that cancels the wait, not a parallel group (two more coroutines and
+// their shared state, on every connection). timed_out when it fired.
+awaitable<std::error_code> writable_within(tcp::socket& sock, Duration timeout) {
+  asio::steady_timer timer(sock.get_executor(), timeout);
+  bool fired = false;
+  timer.async_wait([&sock, &fired](std::error_code ec) {
+    if (ec) return;  // cancelled: the wait ended first, and this frame may be gone
+    fired = true;
+    sock.cancel();
+  });
+  auto [ec] = co_await sock.async_wait(tcp::socket::wait_write, nothrow);
+  // The timer expired but its handler has not run yet: it is queued ahead
+  // of this post, so let it run while fired and sock still exist.
+  if (timer.cancel() == 0 && !fired) co_await asio::post(sock.get_executor(), asio::use_awaitable);
+  co_return fired ? std::error_code(asio::error::timed_out) : ec;
+}
+
+// Asio's async_connect costs an ioctl (O_NONBLOCK), and a poll() besides the
+// SO_ERROR check when it completes; a socket opened non-blocking with
+// TCP_NODELAY already set needs neither, nor prepare() afterwards.
+awaitable<std::error_code> connect_to(tcp::socket& sock, const tcp::endpoint& to, Duration timeout) {
+  const int fd = ::socket(to.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) co_return last_error();
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::error_code ec;
-  auto addr = asio::ip::make_address(to.host, ec);
-  if (!ec) {
-    auto [cec] = co_await sock.async_connect({addr, to.port}, nothrow);
-    co_return cec;
-  }
+  sock = adopt(sock.get_executor(), to.protocol(), fd, ec);
+  if (ec) co_return ec;
+  if (::connect(fd, to.data(), static_cast<socklen_t>(to.size())) == 0) co_return std::error_code{};
+  if (errno != EINPROGRESS) co_return last_error();
+  const std::error_code wec = co_await writable_within(sock, timeout);
+  if (wec) co_return wec;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) co_return last_error();
+  co_return std::error_code(err, std::system_category());
+}
+
+awaitable<std::error_code> resolve_and_connect(tcp::socket& sock, const HostPort& to) {
   tcp::resolver resolver(co_await asio::this_coro::executor);
   auto [rec, results] = co_await resolver.async_resolve(to.host, std::to_string(to.port), nothrow);
   if (rec) co_return rec;
   auto [cec, ep] = co_await asio::async_connect(sock, results, nothrow);
+  if (!cec) prepare(sock);
   co_return cec;
 }
 
 }  // namespace
 
 awaitable<std::error_code> dial(tcp::socket& sock, const HostPort& to, Duration timeout) {
-  auto r = co_await within(timeout, connect_any(sock, to));
+  std::error_code ec;
+  const auto addr = asio::ip::make_address(to.host, ec);
+  if (!ec) {
+    const tcp::endpoint at(addr, to.port);
+    ec = co_await connect_to(sock, at, timeout);
+  } else {
+    auto r = co_await within(timeout, resolve_and_connect(sock, to));
+    ec = r ? *r : std::error_code(asio::error::timed_out);
+  }
   std::error_code ignored;
-  if (!r) {
-    sock.close(ignored);
-    co_return asio::error::timed_out;
-  }
-  if (*r) {
-    sock.close(ignored);
-    co_return *r;
-  }
-  prepare(sock);
-  co_return std::error_code{};
+  if (ec) sock.close(ignored);
+  co_return ec;
 }
 
 }  // namespace snigate::net

@@ -17,7 +17,8 @@ struct HostPort {
 // until the deadline. On failure returns the error and the socket is closed.
 awaitable<std::error_code> dial(tcp::socket& sock, const HostPort& to, Duration timeout);
 
-// Non-blocking, TCP_NODELAY: what every relayed socket wants.
+// Non-blocking, TCP_NODELAY: what every relayed socket wants. dial() and
+// accept_next() give sockets that already are.
 void prepare(tcp::socket& sock);
 
 }  // namespace snigate::net

@@ -1,7 +1,12 @@
 #include "net/listener.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+
+#include "net/adopt.hpp"
 #include "net/dial.hpp"
 
 namespace snigate::net {
@@ -35,9 +40,32 @@ tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, std::
   if (at.address().is_v6() && at.address().is_unspecified()) acc.set_option(asio::ip::v6_only(false), ec);
   const int one = 1;
   ::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  ::setsockopt(acc.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   acc.bind(at, ec);
   if (!ec) acc.listen(4096, ec);
+  if (!ec) acc.native_non_blocking(true, ec);  // accept_next calls accept4 itself
   return acc;
+}
+
+awaitable<std::error_code> accept_next(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint& peer) {
+  for (;;) {
+    tcp::endpoint from;
+    socklen_t len = static_cast<socklen_t>(from.capacity());
+    const int fd = ::accept4(acc.native_handle(), from.data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      from.resize(len);
+      std::error_code ec;
+      sock = adopt(acc.get_executor(), from.protocol(), fd, ec);
+      peer = from;
+      co_return ec;
+    }
+    const int err = errno;
+    if (err == EINTR || err == ECONNABORTED) continue;
+    if (err != EAGAIN) co_return std::error_code(err, std::system_category());
+    // Straight after EAGAIN: the listener is edge-triggered in Asio's reactor.
+    auto [ec] = co_await acc.async_wait(tcp::acceptor::wait_read, nothrow);
+    if (ec) co_return ec;
+  }
 }
 
 }  // namespace snigate::net

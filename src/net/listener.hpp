@@ -10,6 +10,13 @@ namespace snigate::net {
 // "host:port", ":port" (every address, IPv4 and IPv6), "[v6]:port".
 bool parse_listen_address(std::string_view text, tcp::endpoint& out, std::string& error);
 
+// With TCP_NODELAY, which accepted sockets inherit (Linux): no setsockopt per connection.
 tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, std::error_code& ec);
+
+// The next connection, accepted with accept4(SOCK_NONBLOCK | SOCK_CLOEXEC):
+// non-blocking and with TCP_NODELAY from the start, and peer is the address
+// accept returned (no getpeername). Waits for the listener when nothing is
+// pending.
+awaitable<std::error_code> accept_next(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint& peer);
 
 }  // namespace snigate::net

@@ -294,9 +294,9 @@ void note_eof(Relay& r) {
 }
 
 // Moves bytes until the source or the destination would block, then waits
-// for that socket. Every wait follows an attempt that got EAGAIN, with no
-// return to the event loop in between: the sockets are edge-triggered, and a
-// readiness event that came before the wait was queued would be lost.
+// for that socket. The sockets are edge-triggered, but Asio re-arms a socket
+// in epoll (EPOLL_CTL_MOD) for every wait, so a wait started after the
+// readiness came still completes.
 void run(const RelayPtr& r, int fi) {
   Flow& f = r->flows[fi];
   for (int steps = 0;; ++steps) {
@@ -352,7 +352,13 @@ void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone
     r->flows[i].from = i;
     r->flows[i].copy = copy;
   }
-  run(r, 0);
+  // A plain client has just sent what it had (its hello) and now waits for
+  // the answer: wait for it at once instead of trying a read that would
+  // find nothing. Asio re-arms the socket in epoll for every wait, so bytes
+  // that came in the meantime are seen. A TLS client may have bytes left in
+  // its stream's prefix, which only a read finds.
+  if (r->legs[0].tls) run(r, 0);
+  else wait(r, 0, 0, tcp::socket::wait_read);
   run(r, 1);
   if (r->flows_done < 2) arm_timer(r);
 }

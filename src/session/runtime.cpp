@@ -37,8 +37,13 @@ struct Gateway {
 };
 
 awaitable<void> accept_loop(tcp::acceptor& acc, std::string ep_name, Gateway& gw) {
-  for (;;) {
-    auto [ec, sock] = co_await acc.async_accept(net::nothrow);
+  for (unsigned accepted = 1;; ++accepted) {
+    // Accepting runs until the backlog is empty; let the connections already
+    // accepted start now and then.
+    if (accepted % 16 == 0) co_await asio::post(acc.get_executor(), asio::use_awaitable);
+    tcp::socket sock(acc.get_executor());
+    tcp::endpoint peer;
+    const std::error_code ec = co_await net::accept_next(acc, sock, peer);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
       // Out of descriptors or memory: pause instead of spinning on the error.
@@ -49,7 +54,7 @@ awaitable<void> accept_loop(tcp::acceptor& acc, std::string ep_name, Gateway& gw
     std::shared_ptr<const Snapshot> snap = gw.current.load(std::memory_order_acquire);
     const EntryRoutes* entry = snap->entry(ep_name);
     if (!entry) continue;  // cannot happen: entry points are static
-    asio::co_spawn(acc.get_executor(), serve(std::move(sock), std::move(snap), *entry), asio::detached);
+    asio::co_spawn(acc.get_executor(), serve(std::move(sock), peer, std::move(snap), *entry), asio::detached);
   }
 }
 

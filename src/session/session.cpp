@@ -6,6 +6,7 @@
 #include "net/dial.hpp"
 #include "net/linger.hpp"
 #include "net/relay.hpp"
+#include "net/send_all.hpp"
 #include "net/tls_stream.hpp"
 #include "observe/log.hpp"
 #include "session/backend.hpp"
@@ -106,32 +107,38 @@ awaitable<void> journey(Conn& c) {
     co_return;
   }
   // A silent client on an entry point that also has plain routers is taken to
-  // be a server-first protocol (MySQL, SMTP): it gets the plain catch-all.
-  const bool may_be_plain = c.entry.has_plain_routes;
-  const net::Duration first_wait = may_be_plain ? std::min(ep.first_byte_timeout, left(c.hello_deadline)) : left(c.hello_deadline);
-  switch (co_await wait_first_byte(c.client, first_wait)) {
-    case FirstByte::arrived:
-      break;
-    case FirstByte::closed:
-      refuse(c, "client_closed", "the client closed before sending anything");
-      co_return;
-    case FirstByte::silent:
-      if (may_be_plain) {
+  // be a server-first protocol (MySQL, SMTP): it gets the plain catch-all. With
+  // TLS routers only, the first byte has the same deadline as the whole hello,
+  // so there is nothing to peek for: read the hello at once.
+  if (c.entry.has_plain_routes) {
+    switch (co_await wait_first_byte(c.client, std::min(ep.first_byte_timeout, left(c.hello_deadline)))) {
+      case FirstByte::arrived:
+        break;
+      case FirstByte::closed:
+        refuse(c, "client_closed", "the client closed before sending anything");
+        co_return;
+      case FirstByte::silent:
         co_await route_plain(c, {});
-      } else {
-        refuse(c, "timeout", fmt::format("the client sent nothing within clientHelloTimeout ({} ms)",
-                                         ep.client_hello_timeout.count()));
-        spdlog::debug("{}: {}", c.rec.client, c.rec.detail);
-      }
-      co_return;
+        co_return;
+    }
   }
 
   Sniffed s;
   co_await read_client_hello(c.client, left(c.hello_deadline), s);
+  if (s.timed_out && s.bytes.empty()) {
+    refuse(c, "timeout", fmt::format("the client sent nothing within clientHelloTimeout ({} ms)",
+                                     ep.client_hello_timeout.count()));
+    spdlog::debug("{}: {}", c.rec.client, c.rec.detail);
+    co_return;
+  }
   if (s.timed_out) {
     refuse(c, "timeout", fmt::format("incomplete ClientHello after clientHelloTimeout ({} ms, {} bytes)",
                                      ep.client_hello_timeout.count(), s.bytes.size()));
     spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    co_return;
+  }
+  if (s.status == wire::HelloStatus::need_more && s.bytes.empty()) {
+    refuse(c, "client_closed", "the client closed before sending anything");
     co_return;
   }
   switch (s.status) {
@@ -204,12 +211,8 @@ namespace {
 
 awaitable<bool> write_early(tcp::socket& sock, net::TlsStream* tls, std::span<const std::uint8_t> bytes,
                             std::error_code& ec) {
-  if (tls) {
-    co_await tls->write_all(bytes, ec);
-  } else {
-    auto [wec, n] = co_await asio::async_write(sock, asio::buffer(bytes.data(), bytes.size()), net::nothrow);
-    ec = wec;
-  }
+  if (tls) co_await tls->write_all(bytes, ec);
+  else ec = co_await net::send_all(sock, bytes);
   co_return !ec;
 }
 
@@ -241,8 +244,9 @@ tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& opti
                       sni.empty() ? "(no SNI sent)" : "\"" + std::string(sni) + "\"");
     return nullptr;
   }
-  tls::SslPtr ssl(SSL_new(options.ctx.get()));
-  tls::use_cert(ssl.get(), *choice.cert);
+  SSL_CTX* with_cert = options.ctx_for(*choice.cert);
+  tls::SslPtr ssl(SSL_new(with_cert ? with_cert : options.ctx.get()));
+  if (!with_cert) tls::use_cert(ssl.get(), *choice.cert);
   SSL_set_accept_state(ssl.get());
   return ssl;
 }
@@ -289,14 +293,13 @@ void relay_and_finish(Conn& c, net::RelayLeg server, net::RelayLimits limits) {
   net::start_relay({std::move(c.client), std::move(c.client_tls)}, std::move(server), limits, std::move(done));
 }
 
-awaitable<void> serve(tcp::socket client, std::shared_ptr<const Snapshot> snap, const EntryRoutes& entry) {
+awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<const Snapshot> snap,
+                      const EntryRoutes& entry) {
   open_connections.fetch_add(1, std::memory_order_relaxed);
   Conn c{client, *snap, entry, net::Clock::now() + entry.ep.client_hello_timeout, {}, {}, {}, {}, snap, {}, false, {}};
   c.rec.start = std::chrono::system_clock::now();
   c.rec.entry_point = entry.ep.name;
-  std::error_code ec;
-  const auto peer = client.remote_endpoint(ec);
-  if (!ec) {
+  {
     const auto addr = peer.address().is_v6() && peer.address().to_v6().is_v4_mapped()
                           ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, peer.address().to_v6()))
                           : peer.address();
@@ -304,7 +307,6 @@ awaitable<void> serve(tcp::socket client, std::shared_ptr<const Snapshot> snap, 
                                 : fmt::format("{}:{}", addr.to_string(), peer.port());
     c.facts.client_ip = IpAddress::parse(addr.to_string());
   }
-  net::prepare(client);
   try {
     switch (entry.ep.protocol) {
       case config::Protocol::mysql:

@@ -9,7 +9,9 @@
 
 namespace snigate::session {
 
-net::awaitable<void> serve(net::tcp::socket client, std::shared_ptr<const Snapshot> snap, const EntryRoutes& entry);
+// client: non-blocking, TCP_NODELAY set; peer: its address, from accept.
+net::awaitable<void> serve(net::tcp::socket client, net::tcp::endpoint peer, std::shared_ptr<const Snapshot> snap,
+                           const EntryRoutes& entry);
 
 // Open connections, all workers together (for draining on SIGTERM).
 extern std::atomic<long> open_connections;

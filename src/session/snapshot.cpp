@@ -124,10 +124,15 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
 
   auto options = cfg.dyn.tls_options;
   if (!options.contains("default")) options["default"].name = "default";
+  std::map<std::string, std::shared_ptr<tls::ServerOptions>> built;
   for (const auto& [name, o] : options)
-    if (auto built = tls::make_server_options(o, errors)) snap->options[name] = std::move(built);
+    if (auto b = tls::make_server_options(o, errors)) built[name] = std::move(b);
 
   load_certificates(cfg.dyn, snap->certs, errors);
+  for (auto& [name, b] : built) {
+    tls::add_cert_contexts(*b, options.at(name), snap->certs);
+    snap->options[name] = std::move(b);
+  }
 
   for (const auto& [name, s] : cfg.dyn.services)
     snap->services[name] = build_service(s, cfg.dyn.servers_transports, errors);

@@ -1,5 +1,9 @@
 #include "session/sniff.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 namespace snigate::session {
 
 using net::awaitable;
@@ -16,7 +20,29 @@ awaitable<FirstByte> wait_first_byte(net::tcp::socket& sock, net::Duration timeo
   co_return *r ? FirstByte::arrived : FirstByte::closed;
 }
 
+namespace {
+
+// Most clients send the whole hello with their first segment, so it is
+// usually in the socket already: read it without the event loop, a timer or
+// a parallel group. true: decided (or closed); false: wait for more.
+bool read_ready(net::tcp::socket& sock, Sniffed& out) {
+  out.bytes.resize(4096);
+  const ssize_t n = ::recv(sock.native_handle(), out.bytes.data(), out.bytes.size(), 0);
+  const int err = errno;
+  out.bytes.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  if (n < 0 && (err == EAGAIN || err == EINTR)) return false;
+  if (n <= 0) {
+    out.closed = true;
+    return true;
+  }
+  out.status = wire::parse_client_hello(out.bytes, out.scratch, out.hello, &out.error);
+  return out.status != wire::HelloStatus::need_more;
+}
+
+}  // namespace
+
 awaitable<void> read_client_hello(net::tcp::socket& sock, net::Duration timeout, Sniffed& out) {
+  if (read_ready(sock, out)) co_return;
   auto read_until_decided = [&]() -> awaitable<bool> {
     out.bytes.reserve(4096);
     for (;;) {

@@ -115,16 +115,12 @@ config::Error err(const config::Loc& loc, std::string path, std::string msg) {
   return config::Error{loc, std::move(path), std::move(msg)};
 }
 
-}  // namespace
-
-std::shared_ptr<ServerOptions> make_server_options(const config::TlsOptions& o, std::vector<config::Error>& errors) {
-  const std::size_t before = errors.size();
+// A server context with the settings of o, for out (which the ALPN callback
+// reads). Appends an error for each setting OpenSSL or snigate refuses.
+SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vector<config::Error>& errors) {
   const std::string path = "tls.options." + o.name;
-  auto out = std::make_shared<ServerOptions>();
-  out->name = o.name;
-  out->sni_strict = o.sni_strict;
-  out->ctx.reset(SSL_CTX_new(TLS_server_method()));
-  SSL_CTX* ctx = out->ctx.get();
+  SslCtxPtr made(SSL_CTX_new(TLS_server_method()));
+  SSL_CTX* ctx = made.get();
   // Small idle footprint; no renegotiation (a DoS lever, and TLS 1.3 has none).
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -166,15 +162,17 @@ std::shared_ptr<ServerOptions> make_server_options(const config::TlsOptions& o, 
     if (!groups.empty() && SSL_CTX_set1_groups_list(ctx, groups.c_str()) != 1)
       errors.push_back(err(o.loc, path + ".curvePreferences", "OpenSSL refused the list: " + take_errors()));
   }
+  std::string alpn_wire;
   for (const auto& p : o.alpn_protocols) {
     if (p.empty() || p.size() > 255) {
       errors.push_back(err(o.loc, path + ".alpnProtocols", "a protocol name must be 1 to 255 bytes"));
       continue;
     }
-    out->alpn_wire += static_cast<char>(p.size());
-    out->alpn_wire += p;
+    alpn_wire += static_cast<char>(p.size());
+    alpn_wire += p;
   }
-  SSL_CTX_set_alpn_select_cb(ctx, select_alpn, out.get());
+  out.alpn_wire = alpn_wire;  // the same for every context of out
+  SSL_CTX_set_alpn_select_cb(ctx, select_alpn, &out);
 
   const std::string& t = o.client_auth_type;
   int mode = SSL_VERIFY_NONE;
@@ -192,9 +190,39 @@ std::shared_ptr<ServerOptions> make_server_options(const config::TlsOptions& o, 
   SSL_CTX_set_verify(ctx, mode, verify_chain ? nullptr : (mode == SSL_VERIFY_NONE ? nullptr : accept_any_cert));
   static const unsigned char sid[] = "snigate";
   SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+  return made;
+}
 
+}  // namespace
+
+std::shared_ptr<ServerOptions> make_server_options(const config::TlsOptions& o, std::vector<config::Error>& errors) {
+  const std::size_t before = errors.size();
+  auto out = std::make_shared<ServerOptions>();
+  out->name = o.name;
+  out->sni_strict = o.sni_strict;
+  out->ctx = server_ctx(o, *out, errors);
   if (errors.size() != before) return nullptr;
   return out;
+}
+
+void add_cert_contexts(ServerOptions& out, const config::TlsOptions& o, const CertStore& store) {
+  if (store.certs.size() + 1 > kMaxCertContexts) return;
+  auto add = [&](const Cert& cert) {
+    std::vector<config::Error> again;  // make_server_options reported them already
+    SslCtxPtr ctx = server_ctx(o, out, again);
+    if (!again.empty() || SSL_CTX_use_cert_and_key(ctx.get(), cert.leaf.get(), cert.key.get(), cert.chain.get(), 1) != 1) {
+      take_errors();
+      return;  // that certificate is set per SSL instead
+    }
+    out.with_cert.emplace(&cert, std::move(ctx));
+  };
+  for (const auto& c : store.certs) add(*c);
+  if (store.fallback) add(*store.fallback);
+}
+
+SSL_CTX* ServerOptions::ctx_for(const Cert& cert) const {
+  auto it = with_cert.find(&cert);
+  return it == with_cert.end() ? nullptr : it->second.get();
 }
 
 std::shared_ptr<BackendTls> make_backend_tls(const config::ServersTransport& st, std::vector<config::Error>& errors) {

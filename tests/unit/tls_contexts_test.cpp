@@ -462,6 +462,26 @@ TEST_F(TlsContextsHandshake, ServerAlpnPreferenceWins) {
   EXPECT_EQ(r.client_alpn, "h2");
 }
 
+// A context per certificate: the certificate is in the context, and the
+// options (ALPN here) are the same as in the options' own context.
+TEST_F(TlsContextsHandshake, ContextPerCertificateCarriesItAndTheOptions) {
+  auto o = options();
+  o.alpn_protocols = {"h2"};
+  auto so = build(o);
+  ASSERT_NE(so, nullptr);
+  CertStore store;
+  store.add(*cert_);
+  store.fallback = self_signed_cert({"snigate.invalid"});
+  add_cert_contexts(*so, o, store);
+  SSL_CTX* with = so->ctx_for(cert());
+  ASSERT_NE(with, nullptr);
+  EXPECT_EQ(X509_cmp(SSL_CTX_get0_certificate(with), cert().leaf.get()), 0);
+  EXPECT_NE(so->ctx_for(*store.fallback), nullptr);
+  const Outcome r = handshake(with, cert(), {"http/1.1", "h2"});
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.server_alpn, "h2");
+}
+
 TEST_F(TlsContextsHandshake, OnlyCommonProtocolIsChosen) {
   auto o = options();
   o.alpn_protocols = {"h2", "http/1.1"};
