@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "net/adopt.hpp"
+#include "net/deadline.hpp"
 
 namespace snigate::net {
 
@@ -48,22 +49,14 @@ namespace {
 
 std::error_code last_error() { return {errno, std::system_category()}; }
 
-// Waits until sock is writable (a connect finished), at most timeout: one
-// timer that cancels the wait, not a parallel group (two more coroutines and
-// their shared state, on every connection). timed_out when it fired.
+// Waits until sock is writable (a connect finished), at most timeout: a
+// SocketDeadline, not a within() parallel group, on every connection.
+// timed_out when the deadline passed.
 awaitable<std::error_code> writable_within(tcp::socket& sock, Duration timeout) {
-  asio::steady_timer timer(sock.get_executor(), timeout);
-  bool fired = false;
-  timer.async_wait([&sock, &fired](std::error_code ec) {
-    if (ec) return;  // cancelled: the wait ended first, and this frame may be gone
-    fired = true;
-    sock.cancel();
-  });
+  SocketDeadline deadline(sock, timeout);
   auto [ec] = co_await sock.async_wait(tcp::socket::wait_write, nothrow);
-  // The timer expired but its handler has not run yet: it is queued ahead
-  // of this post, so let it run while fired and sock still exist.
-  if (timer.cancel() == 0 && !fired) co_await asio::post(sock.get_executor(), asio::use_awaitable);
-  co_return fired ? std::error_code(asio::error::timed_out) : ec;
+  co_await deadline.disarm();
+  co_return deadline.fired() ? std::error_code(asio::error::timed_out) : ec;
 }
 
 // Asio's async_connect costs an ioctl (O_NONBLOCK), and a poll() besides the

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "net/deadline.hpp"
 #include "net/dial.hpp"
 #include "net/linger.hpp"
 #include "net/relay.hpp"
@@ -252,10 +253,13 @@ tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& opti
 }
 
 awaitable<bool> client_handshake(Conn& c, net::TlsStream& tls, std::string_view router) {
-  auto done = co_await net::within(left(c.hello_deadline), tls.handshake());
-  if (!done || !*done) {
-    refuse(c, !done ? "timeout" : "tls_handshake_failed",
-           !done ? fmt::format("TLS handshake not done within clientHelloTimeout ({} ms from accept)",
+  net::SocketDeadline deadline(c.client, left(c.hello_deadline));
+  const bool done = co_await tls.handshake();
+  co_await deadline.disarm();
+  if (!done) {
+    const bool late = deadline.fired();
+    refuse(c, late ? "timeout" : "tls_handshake_failed",
+           late ? fmt::format("TLS handshake not done within clientHelloTimeout ({} ms from accept)",
                                c.entry.ep.client_hello_timeout.count())
                  : "TLS handshake with the client failed: " + tls.error());
     spdlog::info("{}: router {}: {}", c.rec.client, router.empty() ? "(none yet)" : router, c.rec.detail);
@@ -303,9 +307,9 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
     const auto addr = peer.address().is_v6() && peer.address().to_v6().is_v4_mapped()
                           ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, peer.address().to_v6()))
                           : peer.address();
-    c.rec.client = addr.is_v6() ? fmt::format("[{}]:{}", addr.to_string(), peer.port())
-                                : fmt::format("{}:{}", addr.to_string(), peer.port());
-    c.facts.client_ip = IpAddress::parse(addr.to_string());
+    const std::string ip = addr.to_string();
+    c.rec.client = addr.is_v6() ? fmt::format("[{}]:{}", ip, peer.port()) : fmt::format("{}:{}", ip, peer.port());
+    c.facts.client_ip = IpAddress::parse(ip);
   }
   try {
     switch (entry.ep.protocol) {
