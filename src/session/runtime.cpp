@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <csignal>
+
 #include <deque>
 #include <filesystem>
 #include <memory>
@@ -155,6 +157,10 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
 
   // Before any worker thread exists, so no signal finds the default action.
   asio::signal_set signals(gw.main_io, SIGINT, SIGTERM, SIGHUP);
+  // splice(2) into a socket whose peer has gone raises SIGPIPE, and splice
+  // has no MSG_NOSIGNAL: the error must come back as EPIPE instead of
+  // killing the process.
+  std::signal(SIGPIPE, SIG_IGN);
   const unsigned n = gw.cfg.stat.workers > 0 ? static_cast<unsigned>(gw.cfg.stat.workers)
                                              : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) gw.workers.push_back(std::make_unique<Worker>());
