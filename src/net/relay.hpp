@@ -35,6 +35,7 @@ struct RelayResult {
   std::uint64_t down = 0;  // server to client
   RelayEnd end = RelayEnd::closed;
   std::string detail;      // for reset: which side and why
+  std::uint64_t spliced = 0;  // of up + down, bytes moved through a pipe (never copied to user space)
 };
 
 // Called once, on the sockets' executor, when both directions have ended:

@@ -124,6 +124,10 @@ SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vecto
   // Small idle footprint; no renegotiation (a DoS lever, and TLS 1.3 has none).
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // One recv for what the peer sent, not two per record (header, then body):
+  // every SSL read is retried until it wants more before snigate waits on
+  // the socket, so bytes OpenSSL holds are never left waiting.
+  SSL_CTX_set_read_ahead(ctx, 1);
 
   const int min = tls_version(o.min_version);
   if (min < 0) errors.push_back(err(o.loc, path + ".minVersion", "unknown TLS version \"" + o.min_version + "\"; use VersionTLS10..VersionTLS13"));
@@ -237,6 +241,7 @@ std::shared_ptr<BackendTls> make_backend_tls(const config::ServersTransport& st,
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_read_ahead(ctx, 1);  // as for the server contexts
   std::string e;
   if (st.root_cas.empty()) SSL_CTX_set_default_verify_paths(ctx);
   else if (!load_cas(ctx, st.root_cas, e)) errors.push_back(err(st.loc, path + ".rootCAs", e));

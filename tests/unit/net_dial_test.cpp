@@ -1,5 +1,5 @@
-// net/dial HostPort, net/listener parse_listen_address, and net/relay between
-// real loopback sockets.
+// net/dial (HostPort, connecting), net/listener parse_listen_address, and
+// net/relay between real loopback sockets.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -144,6 +144,49 @@ TEST(NetDial, BadListenAddresses) {
   EXPECT_FALSE(listen_at("256.1.1.1:80"));
 }
 
+// ---- dial ------------------------------------------------------------------
+
+// Runs dial() to `to` on a fresh io_context; the error it returned.
+std::error_code dial_now(asio::io_context& io, tcp::socket& sock, const std::string& to) {
+  HostPort hp;
+  EXPECT_TRUE(HostPort::parse(to, hp)) << to;
+  std::optional<std::error_code> out;
+  asio::co_spawn(io, dial(sock, hp, Duration(2000)), [&](std::exception_ptr, std::error_code ec) { out = ec; });
+  io.run_for(std::chrono::seconds(3));
+  EXPECT_TRUE(out) << "dial did not finish";
+  return out.value_or(asio::error::timed_out);
+}
+
+TEST(NetDial, ConnectsToALoopbackListenerAndTheSocketWorks) {
+  asio::io_context io;
+  tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket sock(io);
+  const std::string to = "127.0.0.1:" + std::to_string(acc.local_endpoint().port());
+  ASSERT_FALSE(dial_now(io, sock, to));
+  ASSERT_TRUE(sock.is_open());
+  tcp::socket peer(io);
+  acc.accept(peer);
+  asio::write(sock, asio::buffer(std::string("ping")));
+  std::array<char, 4> got{};
+  asio::read(peer, asio::buffer(got));
+  EXPECT_EQ(std::string(got.data(), got.size()), "ping");
+}
+
+// A refused connect must be reported as refused, not taken for a connect
+// that finished at once.
+TEST(NetDial, RefusedIsAnErrorAndTheSocketIsClosed) {
+  asio::io_context io;
+  std::uint16_t port = 0;
+  {
+    tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = acc.local_endpoint().port();
+  }  // closed: nothing listens there now
+  tcp::socket sock(io);
+  const std::error_code ec = dial_now(io, sock, "127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(ec, std::error_code(ECONNREFUSED, std::system_category())) << ec.message();
+  EXPECT_FALSE(sock.is_open());
+}
+
 // ---- relay -----------------------------------------------------------------
 
 using namespace std::chrono_literals;
@@ -230,6 +273,7 @@ TEST_F(NetRelay, BytesPassBothWaysAndHalfCloseIsPassedOn) {
   EXPECT_EQ(result->up, 5u);
   EXPECT_EQ(result->down, 17u);
   EXPECT_TRUE(result->detail.empty()) << result->detail;
+  EXPECT_EQ(result->spliced, 0u) << "short messages are copied, not spliced";
 }
 
 TEST_F(NetRelay, LargeTransferIsCountedExactly) {
@@ -255,6 +299,40 @@ TEST_F(NetRelay, LargeTransferIsCountedExactly) {
   EXPECT_EQ(result->end, RelayEnd::closed) << result->detail;
   EXPECT_EQ(result->up, size);
   EXPECT_EQ(result->down, 0u);
+  EXPECT_GT(result->spliced, size / 2) << "a bulk stream goes through a pipe";
+}
+
+// A conversation that turns from short messages to bulk and back: every
+// byte arrives once and in order whichever way each read took.
+TEST_F(NetRelay, ShortThenBulkThenShortIsExact) {
+  const std::size_t size = 256 * 1024;
+  std::string bulk(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) bulk[i] = static_cast<char>(i * 13 + i / 509);
+  auto result = run(RelayLimits{Duration(5000), Duration(-1)}, [&]() -> awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    co_await write(client_app, "SELECT 1");
+    EXPECT_EQ(co_await read_n(server_app, 8), "SELECT 1");
+    auto send = [&]() -> awaitable<void> { co_await write(server_app, bulk); };
+    auto receive = [&]() -> awaitable<void> { EXPECT_TRUE(co_await read_n(client_app, size) == bulk) << "bulk corrupted"; };
+    co_await (send() && receive());
+    for (int i = 0; i < 3; ++i) {
+      const std::string q = "q" + std::to_string(i), a = "answer " + std::to_string(i);
+      co_await write(client_app, q);
+      EXPECT_EQ(co_await read_n(server_app, q.size()), q);
+      co_await write(server_app, a);
+      EXPECT_EQ(co_await read_n(client_app, a.size()), a);
+    }
+    client_app.shutdown(tcp::socket::shutdown_send);
+    EXPECT_TRUE(co_await at_eof(server_app));
+    server_app.shutdown(tcp::socket::shutdown_send);
+    EXPECT_TRUE(co_await at_eof(client_app));
+  });
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->end, RelayEnd::closed) << result->detail;
+  EXPECT_EQ(result->up, 8u + 3 * 2);
+  EXPECT_EQ(result->down, size + 3 * 8);
+  EXPECT_GT(result->spliced, 0u);
+  EXPECT_LT(result->spliced, size);  // the first read of the bulk was copied
 }
 
 TEST_F(NetRelay, ServerClosingFirstWorksToo) {
