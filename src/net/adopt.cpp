@@ -2,20 +2,9 @@
 
 #include <unistd.h>
 
+#include "net/socket_impl.hpp"
+
 namespace snigate::net {
-namespace {
-
-// A derived class may name the protected implementation of a socket; the
-// member pointer it forms then works on any tcp::socket. (Checked against
-// Asio 1.22's reactive sockets: state_ holds the non-blocking bits.)
-struct SocketState : tcp::socket {
-  static asio::detail::socket_ops::state_type& of(tcp::socket& s) {
-    constexpr auto impl = &SocketState::impl_;
-    return (s.*impl).get_implementation().state_;
-  }
-};
-
-}  // namespace
 
 tcp::socket adopt(const tcp::socket::executor_type& ex, const tcp& protocol, int fd, std::error_code& ec) {
   tcp::socket sock(ex);
@@ -24,7 +13,7 @@ tcp::socket adopt(const tcp::socket::executor_type& ex, const tcp& protocol, int
     ::close(fd);
     return sock;
   }
-  auto& state = SocketState::of(sock);
+  auto& state = detail::SocketImpl::of(sock).state_;
   state |= asio::detail::socket_ops::internal_non_blocking;
   // assign() assumes the descriptor may be a dup() and so removes it from
   // epoll before closing it (an epoll_ctl per socket); this one is not.

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "net/buffer_pool.hpp"
+#include "net/edge_wait.hpp"
 #include "net/pipe_pool.hpp"
 
 namespace snigate::net {
@@ -18,19 +19,20 @@ namespace {
 constexpr std::size_t kSpliceChunk = 64 * 1024;  // a default pipe's capacity
 constexpr std::uint8_t kCloseNotifyTries = 4;    // a peer that never reads must not hold a direction open
 constexpr int kStepsBeforeYield = 64;            // a busy direction lets other connections run now and then
+constexpr std::size_t kBulkEnds = 4 * 1024;      // a splice this short: the stream has gone quiet, copy again
 
 // One direction. Bytes read and not yet written sit in a pipe (splice) or a
 // buffer (copy), taken from the thread's pool just before a read is tried and
 // given back as soon as they are empty: a direction waiting for its source
 // holds neither. A plain direction copies until a read fills the buffer, and
-// splices while reads stay that large: for a short message a recv and a send
+// splices until a read is short again: for a short message a recv and a send
 // cost less than two splices through a pipe, for a bulk stream splice avoids
 // copying every byte twice.
 struct Flow {
   enum class Stage : std::uint8_t { moving, closing, done };
   std::uint8_t from = 0;  // index of the source in Relay::legs; the other is the destination
   bool copy = false;      // a TLS side, or no pipe could be had: never splice
-  bool bulk = false;      // the last read filled a buffer: splice the next
+  bool bulk = false;      // splicing: since a read filled a buffer, no read was short
   Stage stage = Stage::moving;
   std::uint8_t close_tries = 0;
   std::size_t held = 0;    // bytes read, not yet written
@@ -122,7 +124,7 @@ void read_failed(Relay& r, int from, std::string what) {
 }
 
 Io got(Relay& r, Flow& f, std::size_t n) {
-  f.bulk = n >= kCopyBuffer;
+  f.bulk = n >= (f.bulk ? kBulkEnds : kCopyBuffer);
   f.held = n;
   f.offset = 0;
   f.bytes += n;
@@ -262,8 +264,12 @@ void end_flow(Relay& r, Flow& f) {
   if (++r.flows_done == 2) finish(r);
 }
 
-void wait(const RelayPtr& r, int fi, int leg, tcp::socket::wait_type what) {
-  r->legs[leg].sock.async_wait(what, [r, fi](std::error_code ec) {
+// Waits for leg to be ready. after_eagain: the caller's read or write on it
+// just found nothing to do (its socket said EAGAIN), so the wait needs no
+// epoll re-arm; for a TLS leg its stream knows whether the socket said so.
+void wait(const RelayPtr& r, int fi, int leg, tcp::socket::wait_type what, bool after_eagain = true) {
+  RelayLeg& l = r->legs[leg];
+  auto on_ready = [r, fi](std::error_code ec) {
     Flow& f = r->flows[fi];
     if (!ec) return run(r, fi);
     // Only a cancelled or closed socket gets here.
@@ -273,7 +279,10 @@ void wait(const RelayPtr& r, int fi, int leg, tcp::socket::wait_type what) {
     }
     shut_both(*r, RelayEnd::reset, std::string(side_name(f.from)) + ": " + ec.message());
     end_flow(*r, f);
-  });
+  };
+  if (after_eagain && l.tls) after_eagain = what == tcp::socket::wait_write ? l.tls->write_blocked_ : l.tls->read_blocked_;
+  if (after_eagain) wait_after_eagain(l.sock, what, std::move(on_ready));
+  else l.sock.async_wait(what, std::move(on_ready));
 }
 
 // Passes the end of stream on: close_notify first when the destination is
@@ -306,9 +315,7 @@ void note_eof(Relay& r) {
 }
 
 // Moves bytes until the source or the destination would block, then waits
-// for that socket. The sockets are edge-triggered, but Asio re-arms a socket
-// in epoll (EPOLL_CTL_MOD) for every wait, so a wait started after the
-// readiness came still completes.
+// for that socket's next edge.
 void run(const RelayPtr& r, int fi) {
   Flow& f = r->flows[fi];
   for (int steps = 0;; ++steps) {
@@ -366,11 +373,11 @@ void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone
   }
   // A plain client has just sent what it had (its hello) and now waits for
   // the answer: wait for it at once instead of trying a read that would
-  // find nothing. Asio re-arms the socket in epoll for every wait, so bytes
-  // that came in the meantime are seen. A TLS client may have bytes left in
-  // its stream's prefix, which only a read finds.
+  // find nothing. This wait re-arms the socket in epoll (no EAGAIN came
+  // before it), so bytes that came in the meantime are seen. A TLS client
+  // may have bytes left in its stream's prefix, which only a read finds.
   if (r->legs[0].tls) run(r, 0);
-  else wait(r, 0, 0, tcp::socket::wait_read);
+  else wait(r, 0, 0, tcp::socket::wait_read, false);
   run(r, 1);
   if (r->flows_done < 2) arm_timer(r);
 }

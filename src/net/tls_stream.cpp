@@ -24,13 +24,16 @@ int bio_read(BIO* b, char* out, int len) {
     return static_cast<int>(n);
   }
   const ssize_t n = ::recv(s->fd(), out, static_cast<std::size_t>(len), 0);
+  s->read_blocked_ = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_read(b);
   return static_cast<int>(n);
 }
 
 int bio_write(BIO* b, const char* in, int len) {
   BIO_clear_retry_flags(b);
-  const ssize_t n = ::send(stream_of(b)->fd(), in, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+  TlsStream* s = stream_of(b);
+  const ssize_t n = ::send(s->fd(), in, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+  s->write_blocked_ = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(b);
   return static_cast<int>(n);
 }
@@ -79,14 +82,10 @@ TlsStream::Want TlsStream::want(int r) {
 }
 
 awaitable<bool> TlsStream::wait_for(int r, std::error_code& ec) {
-  switch (want(r)) {
-    case Want::read: {
-      auto [wec] = co_await sock_->async_wait(tcp::socket::wait_read, nothrow);
-      ec = wec;
-      co_return !wec;
-    }
+  switch (const Want w = want(r)) {
+    case Want::read:
     case Want::write: {
-      auto [wec] = co_await sock_->async_wait(tcp::socket::wait_write, nothrow);
+      auto [wec] = co_await wait(*sock_, w, nothrow);
       ec = wec;
       co_return !wec;
     }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "net/asio.hpp"
+#include "net/edge_wait.hpp"
 #include "tls/openssl.hpp"
 
 namespace snigate::net {
@@ -39,9 +40,22 @@ struct TlsStream {
   enum class Want { read, write, eof, failed };
   Want want(int r);
 
+  // Waits on sock (this stream's socket) for what want() said, read or
+  // write; without an epoll re-arm when the socket itself said EAGAIN.
+  template <class Token>
+  auto wait(tcp::socket& sock, Want w, Token&& token) {
+    const auto what = w == Want::write ? tcp::socket::wait_write : tcp::socket::wait_read;
+    // A want that did not come from the socket's EAGAIN (OpenSSL asking
+    // again for its own reasons) gets Asio's wait, which re-arms.
+    if (w == Want::write ? write_blocked_ : read_blocked_) return wait_after_eagain(sock, what, std::forward<Token>(token));
+    return sock.async_wait(what, std::forward<Token>(token));
+  }
+
   // For the BIO: bytes not yet handed to OpenSSL.
   std::vector<std::uint8_t> prefix_;
   std::size_t prefix_used_ = 0;
+  bool read_blocked_ = false;   // the socket's last recv said EAGAIN
+  bool write_blocked_ = false;  // the socket's last send said EAGAIN
 
  private:
   // Waits for what OpenSSL asked for; false if it was a real failure.
