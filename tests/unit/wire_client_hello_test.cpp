@@ -8,24 +8,17 @@
 //                      (hello, then ChangeCipherSpec and 0-RTT application data)
 //   curl_sni           curl -k --resolve www.example.com:P:127.0.0.1 https://www.example.com:P/
 //   curl_ip            curl -k https://127.0.0.1:P/ (curl sends no SNI for an address)
+#include "test_data.hpp"
 #include "wire/client_hello.hpp"
 
 #include <gtest/gtest.h>
-
-#include <fstream>
-#include <iterator>
 
 namespace snigate::wire {
 namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-Bytes load(const std::string& name) {
-  std::ifstream f(std::string(SNIGATE_TEST_DATA) + "/wire/" + name + ".bin", std::ios::binary);
-  Bytes b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  EXPECT_FALSE(b.empty()) << name;
-  return b;
-}
+Bytes load(const std::string& name) { return test::load_capture("wire", name); }
 
 const char* const kRealHellos[] = {"openssl_sni_alpn", "openssl_nosni",      "openssl_tls12", "openssl_big_alpn",
                                    "openssl_early_data", "curl_sni", "curl_ip"};

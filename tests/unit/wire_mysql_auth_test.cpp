@@ -8,20 +8,13 @@
 // exchanges below follow the MySQL and MariaDB protocol pages.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iterator>
-
+#include "test_data.hpp"
 #include "wire/mysql.hpp"
 
 namespace snigate::wire::mysql {
 namespace {
 
-Bytes load(const std::string& name) {
-  std::ifstream f(std::string(SNIGATE_TEST_DATA) + "/mysql/" + name + ".bin", std::ios::binary);
-  Bytes b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  EXPECT_FALSE(b.empty()) << name;
-  return b;
-}
+Bytes load(const std::string& name) { return test::load_capture("mysql", name); }
 
 // The packet's payload points into framed: keep framed alive while it is used.
 Packet split(const Bytes& framed) {

@@ -2,20 +2,13 @@
 // user@host, the scramble. Real packets: data/mysql/ (see wire_mysql_handshake_test.cpp).
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iterator>
-
+#include "test_data.hpp"
 #include "wire/mysql.hpp"
 
 namespace snigate::wire::mysql {
 namespace {
 
-Bytes load(const std::string& name) {
-  std::ifstream f(std::string(SNIGATE_TEST_DATA) + "/mysql/" + name + ".bin", std::ios::binary);
-  Bytes b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  EXPECT_FALSE(b.empty()) << name;
-  return b;
-}
+Bytes load(const std::string& name) { return test::load_capture("mysql", name); }
 
 Bytes payload_of(const Bytes& framed) {
   Packet p;
