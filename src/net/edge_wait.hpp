@@ -8,12 +8,12 @@
 // the re-arm is a syscall for nothing. On a relayed conversation that is one
 // syscall in four (recv, send, recv -> EAGAIN, epoll_ctl per message).
 //
-// wait_after_eagain queues the wait in Asio's reactor as a speculative
-// operation that declines its speculative run, which Asio queues without a
-// re-arm. It needs Asio 1.22's epoll reactor internals (asio::detail), and
-// falls back to async_wait when its premise may not hold: a handler with a
-// cancellation slot (within() groups cancel through it; this wait does not
-// listen), or a caller that cannot vouch for the EAGAIN.
+// wait_ready queues such a wait in Asio's reactor as a speculative operation
+// that declines its speculative run, which Asio queues without a re-arm. It
+// needs Asio 1.22's epoll reactor internals (asio::detail), and falls back to
+// async_wait when its premise may not hold: a caller that cannot vouch for
+// the EAGAIN, or a handler with a cancellation slot (within() groups cancel
+// through it; this wait does not listen).
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -70,14 +70,15 @@ void start_edge_wait(tcp::socket& sock, asio::socket_base::wait_type what, Handl
 
 }  // namespace detail
 
-// Waits until sock is ready for what; the caller's last operation on sock in
-// that direction must have failed with EAGAIN (else use async_wait).
-// Completes with operation_aborted on cancel() or close().
+// Waits until sock is ready for what. after_eagain: the caller's last
+// operation on sock in that direction failed with EAGAIN, so the wait skips
+// the epoll re-arm; otherwise it is Asio's async_wait. Completes with
+// operation_aborted on cancel() or close().
 template <class Token>
-auto wait_after_eagain(tcp::socket& sock, asio::socket_base::wait_type what, Token&& token) {
+auto wait_ready(tcp::socket& sock, asio::socket_base::wait_type what, bool after_eagain, Token&& token) {
   return asio::async_initiate<Token, void(std::error_code)>(
-      [&sock, what](auto handler) {
-        if (asio::get_associated_cancellation_slot(handler).is_connected())
+      [&sock, what, after_eagain](auto handler) {
+        if (!after_eagain || asio::get_associated_cancellation_slot(handler).is_connected())
           return sock.async_wait(what, std::move(handler));
         detail::start_edge_wait(sock, what, std::move(handler));
       },

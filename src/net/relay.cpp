@@ -280,9 +280,7 @@ void wait(const RelayPtr& r, int fi, int leg, tcp::socket::wait_type what, bool 
     shut_both(*r, RelayEnd::reset, std::string(side_name(f.from)) + ": " + ec.message());
     end_flow(*r, f);
   };
-  if (after_eagain && l.tls) after_eagain = what == tcp::socket::wait_write ? l.tls->write_blocked_ : l.tls->read_blocked_;
-  if (after_eagain) wait_after_eagain(l.sock, what, std::move(on_ready));
-  else l.sock.async_wait(what, std::move(on_ready));
+  wait_ready(l.sock, what, after_eagain && (!l.tls || l.tls->said_eagain(what)), std::move(on_ready));
 }
 
 // Passes the end of stream on: close_notify first when the destination is

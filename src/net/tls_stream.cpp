@@ -85,7 +85,8 @@ awaitable<bool> TlsStream::wait_for(int r, std::error_code& ec) {
   switch (const Want w = want(r)) {
     case Want::read:
     case Want::write: {
-      auto [wec] = co_await wait(*sock_, w, nothrow);
+      const auto what = w == Want::write ? tcp::socket::wait_write : tcp::socket::wait_read;
+      auto [wec] = co_await wait_ready(*sock_, what, said_eagain(what), nothrow);
       ec = wec;
       co_return !wec;
     }

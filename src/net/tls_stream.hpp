@@ -40,15 +40,11 @@ struct TlsStream {
   enum class Want { read, write, eof, failed };
   Want want(int r);
 
-  // Waits on sock (this stream's socket) for what want() said, read or
-  // write; without an epoll re-arm when the socket itself said EAGAIN.
-  template <class Token>
-  auto wait(tcp::socket& sock, Want w, Token&& token) {
-    const auto what = w == Want::write ? tcp::socket::wait_write : tcp::socket::wait_read;
-    // A want that did not come from the socket's EAGAIN (OpenSSL asking
-    // again for its own reasons) gets Asio's wait, which re-arms.
-    if (w == Want::write ? write_blocked_ : read_blocked_) return wait_after_eagain(sock, what, std::forward<Token>(token));
-    return sock.async_wait(what, std::forward<Token>(token));
+  // Whether the socket's last recv (wait_read) or send (wait_write) said
+  // EAGAIN. A want can also come from OpenSSL asking again for its own
+  // reasons; only after the socket's own EAGAIN may a wait skip the re-arm.
+  bool said_eagain(tcp::socket::wait_type what) const {
+    return what == tcp::socket::wait_write ? write_blocked_ : read_blocked_;
   }
 
   // For the BIO: bytes not yet handed to OpenSSL.
