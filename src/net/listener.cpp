@@ -47,6 +47,11 @@ tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, std::
   return acc;
 }
 
+void defer_accept(tcp::acceptor& acc, bool on) {
+  const int secs = on ? kDeferAcceptSeconds : 0;
+  ::setsockopt(acc.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
+}
+
 awaitable<std::error_code> accept_next(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint& peer) {
   for (;;) {
     tcp::endpoint from;

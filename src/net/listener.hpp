@@ -13,6 +13,16 @@ bool parse_listen_address(std::string_view text, tcp::endpoint& out, std::string
 // With TCP_NODELAY, which accepted sockets inherit (Linux): no setsockopt per connection.
 tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, std::error_code& ec);
 
+// Client-first entry points: have the kernel complete accept only once the
+// client's first bytes are in (TCP_DEFER_ACCEPT). The hello is then read at
+// once, without a wakeup for the bare connection and another for its data.
+// A client that sends nothing is handed over after about a second anyway
+// (when the SYN-ACK is repeated and answered), so snigate still answers it
+// within clientHelloTimeout from then. Never for server-first protocols:
+// their clients wait for a greeting and would be handed over a second late.
+inline constexpr int kDeferAcceptSeconds = 1;
+void defer_accept(tcp::acceptor& acc, bool on);
+
 // The next connection, accepted with accept4(SOCK_NONBLOCK | SOCK_CLOEXEC):
 // non-blocking and with TCP_NODELAY from the start, and peer is the address
 // accept returned (no getpeername). Waits for the listener when nothing is

@@ -22,9 +22,14 @@ namespace {
 using net::awaitable;
 using net::tcp;
 
+struct Listener {
+  std::string entry;  // entry point name
+  tcp::acceptor acc;
+};
+
 struct Worker {
   asio::io_context io{1};  // one thread per context: Asio may skip its locks
-  std::deque<tcp::acceptor> acceptors;  // accept loops hold references: no relocation
+  std::deque<Listener> listeners;  // accept loops hold references: no relocation
   std::thread thread;
 };
 
@@ -79,6 +84,16 @@ std::string signature(const config::Static& stat) {
   return sig;
 }
 
+// Whether an entry point's clients speak first can change with the routers;
+// the listeners follow, on their workers' threads.
+void apply_defer_accept(Gateway& gw, const std::shared_ptr<const Snapshot>& snap) {
+  for (auto& w : gw.workers)
+    asio::post(w->io, [&w, snap] {
+      for (auto& l : w->listeners)
+        if (const EntryRoutes* e = snap->entry(l.entry); e && l.acc.is_open()) net::defer_accept(l.acc, e->client_first);
+    });
+}
+
 void reload(Gateway& gw, const char* why) {
   if (gw.config_path.empty() || gw.draining) return;
   config::Loaded next;
@@ -94,6 +109,7 @@ void reload(Gateway& gw, const char* why) {
   }
   gw.cfg.dyn = std::move(next.dyn);
   gw.current.store(snap, std::memory_order_release);
+  apply_defer_accept(gw, snap);
   spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, gw.cfg.dyn.routers.size());
 }
 
@@ -116,7 +132,7 @@ awaitable<void> drain(Gateway& gw, net::Duration grace) {
   gw.draining = true;
   for (auto& w : gw.workers)
     asio::post(w->io, [&w] {
-      for (auto& a : w->acceptors) a.close();
+      for (auto& l : w->listeners) l.acc.close();
     });
   const auto deadline = net::Clock::now() + grace;
   while (open_connections.load() > 0 && net::Clock::now() < deadline) co_await net::sleep_for(net::Duration(20));
@@ -173,16 +189,19 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
     }
     for (auto& w : gw.workers) {
       std::error_code ec;
-      w->acceptors.push_back(net::open_listener(w->io, at, ec));
+      w->listeners.push_back(Listener{name, net::open_listener(w->io, at, ec)});
       if (ec) {
         spdlog::error("entry point {}: cannot listen on {}: {}", name, ep.address, ec.message());
         return 1;
       }
-      asio::co_spawn(w->io, accept_loop(w->acceptors.back(), name, gw), asio::detached);
+      net::defer_accept(w->listeners.back().acc, snap->entry(name)->client_first);
+      asio::co_spawn(w->io, accept_loop(w->listeners.back().acc, name, gw), asio::detached);
     }
     const auto& routes = snap->entry(name)->routes;
     spdlog::info("entry point {} listening on {} ({} router(s){})", name, ep.address, routes.size(),
-                 snap->entry(name)->server_first ? ", server-first: backends are connected at once" : "");
+                 snap->entry(name)->server_first   ? ", server-first: backends are connected at once"
+                 : snap->entry(name)->client_first ? ", client-first: accepted once the first bytes are in"
+                                                   : "");
   }
 
   asio::co_spawn(gw.main_io, handle_signals(gw, signals), asio::detached);

@@ -194,6 +194,8 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
     entry.server_first = !entry.routes.empty() && std::ranges::all_of(entry.routes, [](const Route& r) {
       return !r.tls && rule::is_catch_all(r.rule);
     });
+    entry.client_first = entry.ep.protocol == config::Protocol::postgres ||
+                         (entry.ep.protocol == config::Protocol::tcp && entry.has_tls_routes && !entry.has_plain_routes);
   }
 
   if (errors.size() != before) return nullptr;

@@ -56,6 +56,9 @@ struct EntryRoutes {
   // Every router is a plain HostSNI(`*`): nothing the client says can change
   // the choice, so connect at once (server-first protocols need that).
   bool server_first = false;
+  // Every client must speak before anything is decided: PostgreSQL, or TLS
+  // routers only. Listeners then defer accept until the first bytes arrive.
+  bool client_first = false;
 };
 
 struct Snapshot {
