@@ -86,7 +86,12 @@ std::string signature(const config::Static& stat) {
 
 // Whether an entry point's clients speak first can change with the routers;
 // the listeners follow, on their workers' threads.
-void apply_defer_accept(Gateway& gw, const std::shared_ptr<const Snapshot>& snap) {
+void apply_defer_accept(Gateway& gw, const Snapshot& old, const std::shared_ptr<const Snapshot>& snap) {
+  for (const auto& [name, entry] : snap->entries)
+    if (const EntryRoutes* was = old.entry(name); was && was->client_first != entry.client_first)
+      spdlog::info("entry point {}: {}", name,
+                   entry.client_first ? "now client-first: accepted once the first bytes are in"
+                                      : "no longer client-first: accepted at once");
   for (auto& w : gw.workers)
     asio::post(w->io, [&w, snap] {
       for (auto& l : w->listeners)
@@ -108,8 +113,8 @@ void reload(Gateway& gw, const char* why) {
     return;
   }
   gw.cfg.dyn = std::move(next.dyn);
-  gw.current.store(snap, std::memory_order_release);
-  apply_defer_accept(gw, snap);
+  const std::shared_ptr<const Snapshot> old = gw.current.exchange(snap, std::memory_order_acq_rel);
+  apply_defer_accept(gw, *old, snap);
   spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, gw.cfg.dyn.routers.size());
 }
 

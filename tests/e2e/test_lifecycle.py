@@ -2,6 +2,7 @@
 across a reload, SIGTERM drain and grace timeout."""
 import socket
 import ssl
+import subprocess
 import threading
 import time
 
@@ -178,3 +179,46 @@ def test_sigterm_grace_timeout_ends_idle_connection(make_snigate, pki, nginx, re
             pass
     finally:
         s.close()
+
+
+def server_side(port: int, state: str) -> int:
+    """Connections to the listener on port in state (ss's names: syn-recv while the kernel
+    defers the accept, established once it is done or can be done)."""
+    out = subprocess.run(["ss", "-Htn", "state", state, f"( sport = :{port} )"],
+                         capture_output=True, text=True, check=True).stdout
+    return len([ln for ln in out.splitlines() if ln.strip()])
+
+
+def test_client_first_entry_point_defers_accept_and_follows_reload(make_snigate, pki, nginx, redis):
+    cfg = web_config(pki, nginx, redis)
+    cfg["entryPoints"]["web"]["clientHelloTimeout"] = "1s"
+    sg = make_snigate(cfg, name="snigate-defer")
+    web = sg.ports["web"]
+    listening = {ln.split("entry point ")[1].split()[0]: ln for ln in sg.log().splitlines() if " listening on " in ln}
+    assert "client-first" in listening["web"], listening["web"]  # TLS routers only
+    assert "server-first" in listening["red"], listening["red"]  # never deferred
+
+    # A silent client stays with the kernel, then is handed over (about 1 s) and
+    # gets clientHelloTimeout (1 s) from then: closed after about 2 s, not hung.
+    with socket.create_connection((LOCALHOST, web), timeout=5) as s:
+        t0 = time.monotonic()
+        wait_until(lambda: server_side(web, "syn-recv") == 1, 1.0, "the silent connection held in SYN-RECV")
+        assert server_side(web, "established") == 0
+        s.settimeout(6)
+        try:
+            assert s.recv(64) == b""
+        except ConnectionResetError:
+            pass
+        elapsed = time.monotonic() - t0
+    assert 1.5 <= elapsed < 4.5, f"closed after {elapsed:.2f}s"
+    assert tls_get_name(web, "a.test", pki.ca_cert) == "plain-1"  # a speaking client is unaffected
+
+    # A plain router on web lets a silent client be server-first: accept at once.
+    extra = {"cat": router("HostSNI(`*`)", "redis", eps=["web"])}
+    log = sg.reload(same_ports(web_config(pki, nginx, redis, extra_routers=extra), sg.config))
+    assert "entry point web: no longer client-first" in log, log
+    with socket.create_connection((LOCALHOST, web), timeout=5) as s:
+        wait_until(lambda: server_side(web, "established") == 1, 1.0, "the silent connection accepted at once")
+        assert server_side(web, "syn-recv") == 0
+        s.settimeout(5)
+        assert redis_ping(s) == b"+PONG\r\n"  # the catch-all after firstByteTimeout, or at once
