@@ -31,6 +31,9 @@ bool HostPort::parse(std::string_view text, HostPort& out) {
   if (ec != std::errc{} || end != port.data() + port.size() || p == 0 || p > 65535) return false;
   out.host = std::string(host);
   out.port = static_cast<std::uint16_t>(p);
+  std::error_code not_ip;
+  const auto ip = asio::ip::make_address(out.host, not_ip);
+  out.ip = not_ip ? std::nullopt : std::optional(ip);
   return true;
 }
 
@@ -106,7 +109,7 @@ awaitable<std::error_code> resolve_and_connect(tcp::socket& sock, const HostPort
 
 awaitable<std::error_code> dial(tcp::socket& sock, const HostPort& to, Duration timeout) {
   std::error_code ec;
-  const auto addr = asio::ip::make_address(to.host, ec);
+  const auto addr = to.ip ? *to.ip : asio::ip::make_address(to.host, ec);
   if (!ec) {
     const tcp::endpoint at(addr, to.port);
     ec = co_await connect_to(sock, at, timeout);

@@ -1,5 +1,6 @@
 #pragma once
 // Connecting to a backend server with a deadline.
+#include <optional>
 #include <string>
 
 #include "net/asio.hpp"
@@ -9,6 +10,8 @@ namespace snigate::net {
 struct HostPort {
   std::string host;
   std::uint16_t port = 0;
+  // host as an address when it is one: parse() reads it once, not every dial.
+  std::optional<asio::ip::address> ip;
   static bool parse(std::string_view text, HostPort& out);  // "h:p", "[v6]:p"
   std::string to_string() const;
 };

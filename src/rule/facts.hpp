@@ -18,7 +18,9 @@ struct IpAddress {
   bool v4 = false;
 
   static std::optional<IpAddress> parse(std::string_view text);
+  static IpAddress from_bytes(const std::array<std::uint8_t, 16>& bytes);  // v4 when IPv4-mapped
   std::string to_string() const;
+  std::string with_port(std::uint16_t port) const;  // "a.b.c.d:p" or "[v6]:p"
   friend bool operator==(const IpAddress&, const IpAddress&) = default;
 };
 

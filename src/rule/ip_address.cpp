@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "rule/facts.hpp"
@@ -42,6 +43,28 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   // reports it that way), so both spellings give equal addresses.
   addr.v4 = is_mapped(addr.bytes);
   return addr;
+}
+
+IpAddress IpAddress::from_bytes(const std::array<std::uint8_t, 16>& bytes) {
+  IpAddress addr;
+  addr.bytes = bytes;
+  addr.v4 = is_mapped(bytes);
+  return addr;
+}
+
+// Every accepted connection's address is written out once (logs, access
+// records); for IPv4, to_chars does it without inet_ntop's sprintf.
+std::string IpAddress::with_port(std::uint16_t port) const {
+  if (!v4) return "[" + to_string() + "]:" + std::to_string(port);
+  char buf[sizeof "255.255.255.255:65535"];
+  char* at = buf;
+  char* const end = buf + sizeof buf;
+  for (int i = 12; i < 16; ++i) {
+    at = std::to_chars(at, end, bytes[static_cast<std::size_t>(i)]).ptr;
+    *at++ = i < 15 ? '.' : ':';
+  }
+  at = std::to_chars(at, end, port).ptr;
+  return std::string(buf, at);
 }
 
 std::string IpAddress::to_string() const {

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
+
 #include "net/deadline.hpp"
 #include "net/dial.hpp"
 #include "net/linger.hpp"
@@ -198,7 +201,10 @@ void note_hello(Conn& c, const wire::ClientHello& hello) {
   c.rec.tls = true;
   c.rec.sni = c.sni;
   c.rec.alpn.clear();
-  for (const auto& p : c.alpn) c.rec.alpn += (c.rec.alpn.empty() ? "" : ",") + p;
+  for (const auto& p : c.alpn) {
+    if (!c.rec.alpn.empty()) c.rec.alpn += ',';
+    c.rec.alpn += p;
+  }
   c.rec.tls_version = std::string(wire::tls_version_name(hello.max_version()));
 }
 
@@ -304,12 +310,18 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
   c.rec.start = std::chrono::system_clock::now();
   c.rec.entry_point = entry.ep.name;
   {
-    const auto addr = peer.address().is_v6() && peer.address().to_v6().is_v4_mapped()
-                          ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, peer.address().to_v6()))
-                          : peer.address();
-    const std::string ip = addr.to_string();
-    c.rec.client = addr.is_v6() ? fmt::format("[{}]:{}", ip, peer.port()) : fmt::format("{}:{}", ip, peer.port());
-    c.facts.client_ip = IpAddress::parse(ip);
+    // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; both
+    // forms are the same IpAddress, shown dotted.
+    std::array<std::uint8_t, 16> bytes{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (peer.address().is_v4()) {
+      const auto v4 = peer.address().to_v4().to_bytes();
+      std::copy(v4.begin(), v4.end(), bytes.begin() + 12);
+    } else {
+      bytes = peer.address().to_v6().to_bytes();
+    }
+    const IpAddress ip = IpAddress::from_bytes(bytes);
+    c.rec.client = ip.with_port(peer.port());
+    c.facts.client_ip = ip;
   }
   try {
     switch (entry.ep.protocol) {

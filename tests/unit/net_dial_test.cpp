@@ -46,6 +46,18 @@ TEST(NetDial, BracketedIpv6) {
   EXPECT_EQ(hp->port, 8080);
 }
 
+TEST(NetDial, AddressIsParsedOnce) {
+  auto hp = parse("127.0.0.1:80");
+  ASSERT_TRUE(hp && hp->ip);
+  EXPECT_EQ(hp->ip->to_string(), "127.0.0.1");
+  hp = parse("[::1]:80");
+  ASSERT_TRUE(hp && hp->ip);
+  EXPECT_TRUE(hp->ip->is_v6());
+  hp = parse("db.example.com:80");
+  ASSERT_TRUE(hp);
+  EXPECT_FALSE(hp->ip);  // a name: resolved when dialled
+}
+
 TEST(NetDial, BadPorts) {
   for (const char* text : {"h:0", "h:65536", "h:99999999999", "h:abc", "h:", "h:-1", "h:+80", "h:80 ", "h: 80",
                            "h:8o", "[::1]:0", "[::1]:65536", "[::1]:x"})
@@ -68,16 +80,16 @@ TEST(NetDial, EmptyHostIsAccepted) {
 }
 
 TEST(NetDial, FailedParseLeavesOutputAlone) {
-  HostPort hp{"keep.example.com", 7};
+  HostPort hp{"keep.example.com", 7, {}};
   EXPECT_FALSE(HostPort::parse("bad:0", hp));
   EXPECT_EQ(hp.host, "keep.example.com");
   EXPECT_EQ(hp.port, 7);
 }
 
 TEST(NetDial, ToStringRoundTrips) {
-  EXPECT_EQ((HostPort{"db.example.com", 5432}.to_string()), "db.example.com:5432");
-  EXPECT_EQ((HostPort{"::1", 443}.to_string()), "[::1]:443");
-  EXPECT_EQ((HostPort{"127.0.0.1", 1}.to_string()), "127.0.0.1:1");
+  EXPECT_EQ((HostPort{"db.example.com", 5432, {}}.to_string()), "db.example.com:5432");
+  EXPECT_EQ((HostPort{"::1", 443, {}}.to_string()), "[::1]:443");
+  EXPECT_EQ((HostPort{"127.0.0.1", 1, {}}.to_string()), "127.0.0.1:1");
   for (const char* text : {"db.example.com:5432", "[2001:db8::17]:8080", "10.1.2.3:65535"}) {
     auto hp = parse(text);
     ASSERT_TRUE(hp) << text;

@@ -61,6 +61,20 @@ TEST(RuleIpAddress, RoundTrips) {
   }
 }
 
+TEST(RuleIpAddress, FromBytesAndWithPort) {
+  const IpAddress a = IpAddress::from_bytes({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7});
+  EXPECT_EQ(a, ip("192.0.2.7"));
+  EXPECT_TRUE(a.v4);
+  EXPECT_EQ(a.with_port(443), "192.0.2.7:443");
+  EXPECT_EQ(ip("0.0.0.0").with_port(1), "0.0.0.0:1");
+  EXPECT_EQ(ip("255.255.255.255").with_port(65535), "255.255.255.255:65535");
+  const IpAddress b = IpAddress::from_bytes({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+  EXPECT_FALSE(b.v4);
+  EXPECT_EQ(b, ip("2001:db8::1"));
+  EXPECT_EQ(b.with_port(8443), "[2001:db8::1]:8443");
+  EXPECT_EQ(ip("::ffff:10.0.0.1").with_port(80), "10.0.0.1:80");  // a dual-stack socket's spelling
+}
+
 // ClientIP, through the public rule API.
 
 bool client_ip_matches(std::string_view rule_text, std::string_view client) {
