@@ -21,7 +21,7 @@ struct HostPort {
 awaitable<std::error_code> dial(tcp::socket& sock, const HostPort& to, Duration timeout);
 
 // Non-blocking, TCP_NODELAY: what every relayed socket wants. dial() and
-// accept_next() give sockets that already are.
+// accept_now() give sockets that already are.
 void prepare(tcp::socket& sock);
 
 }  // namespace snigate::net

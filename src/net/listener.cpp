@@ -52,7 +52,7 @@ void defer_accept(tcp::acceptor& acc, bool on) {
   ::setsockopt(acc.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
 }
 
-awaitable<std::error_code> accept_next(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint& peer) {
+std::error_code accept_now(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint& peer) {
   for (;;) {
     tcp::endpoint from;
     socklen_t len = static_cast<socklen_t>(from.capacity());
@@ -62,14 +62,22 @@ awaitable<std::error_code> accept_next(tcp::acceptor& acc, tcp::socket& sock, tc
       std::error_code ec;
       sock = adopt(acc.get_executor(), from.protocol(), fd, ec);
       peer = from;
-      co_return ec;
+      return ec;
     }
     const int err = errno;
     if (err == EINTR || err == ECONNABORTED) continue;
-    if (err != EAGAIN) co_return std::error_code(err, std::system_category());
+    if (err == EAGAIN) return asio::error::would_block;
+    return std::error_code(err, std::system_category());
+  }
+}
+
+awaitable<std::error_code> accept_next(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint& peer) {
+  for (;;) {
     // Straight after EAGAIN: the listener is edge-triggered in Asio's reactor.
     auto [ec] = co_await acc.async_wait(tcp::acceptor::wait_read, nothrow);
     if (ec) co_return ec;
+    ec = accept_now(acc, sock, peer);
+    if (ec != asio::error::would_block) co_return ec;
   }
 }
 

@@ -25,8 +25,11 @@ void defer_accept(tcp::acceptor& acc, bool on);
 
 // The next connection, accepted with accept4(SOCK_NONBLOCK | SOCK_CLOEXEC):
 // non-blocking and with TCP_NODELAY from the start, and peer is the address
-// accept returned (no getpeername). Waits for the listener when nothing is
-// pending.
+// accept returned (no getpeername). would_block when nothing is pending; a
+// plain function, so a busy listener costs no coroutine per connection.
+std::error_code accept_now(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint& peer);
+
+// After accept_now said would_block: waits for the listener, then accepts.
 awaitable<std::error_code> accept_next(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint& peer);
 
 }  // namespace snigate::net

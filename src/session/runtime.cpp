@@ -50,7 +50,8 @@ awaitable<void> accept_loop(tcp::acceptor& acc, std::string ep_name, Gateway& gw
     if (accepted % 16 == 0) co_await asio::post(acc.get_executor(), asio::use_awaitable);
     tcp::socket sock(acc.get_executor());
     tcp::endpoint peer;
-    const std::error_code ec = co_await net::accept_next(acc, sock, peer);
+    std::error_code ec = net::accept_now(acc, sock, peer);  // no coroutine while the backlog lasts
+    if (ec == asio::error::would_block) ec = co_await net::accept_next(acc, sock, peer);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
       // Out of descriptors or memory: pause instead of spinning on the error.

@@ -216,6 +216,9 @@ awaitable<void> send_alert(tcp::socket& sock, std::uint8_t description) {
 
 namespace {
 
+// Early bytes are at most a ClientHello or a greeting, which a fresh socket
+// takes at once: a plain one gets one send() here, and only what that leaves
+// (or a TLS leg) costs a coroutine.
 awaitable<bool> write_early(tcp::socket& sock, net::TlsStream* tls, std::span<const std::uint8_t> bytes,
                             std::error_code& ec) {
   if (tls) co_await tls->write_all(bytes, ec);
@@ -223,16 +226,25 @@ awaitable<bool> write_early(tcp::socket& sock, net::TlsStream* tls, std::span<co
   co_return !ec;
 }
 
+std::size_t sent_at_once(tcp::socket& sock, const net::TlsStream* tls, std::span<const std::uint8_t> bytes,
+                         std::error_code& ec) {
+  return tls || bytes.empty() ? 0 : net::send_now(sock, bytes, ec);
+}
+
 }  // namespace
 
 awaitable<void> join(Conn& c, net::RelayLeg& server, std::vector<std::uint8_t>& early_up,
                      std::vector<std::uint8_t>& early_down, const Service& svc) {
   std::error_code ec;
-  if (!early_up.empty() && !co_await write_early(server.sock, server.tls.get(), early_up, ec)) {
+  std::size_t sent = sent_at_once(server.sock, server.tls.get(), early_up, ec);
+  if (ec || (sent < early_up.size() &&
+             !co_await write_early(server.sock, server.tls.get(), std::span(early_up).subspan(sent), ec))) {
     refuse(c, "reset", fmt::format("server {}: write: {}", c.rec.server, ec.message()));
     co_return;
   }
-  if (!early_down.empty() && !co_await write_early(c.client, c.client_tls.get(), early_down, ec)) {
+  sent = sent_at_once(c.client, c.client_tls.get(), early_down, ec);
+  if (ec || (sent < early_down.size() &&
+             !co_await write_early(c.client, c.client_tls.get(), std::span(early_down).subspan(sent), ec))) {
     refuse(c, "client_closed", fmt::format("client: write: {}", ec.message()));
     co_return;
   }
