@@ -231,7 +231,8 @@ All clients come from `bench/loadgen`, except plain TCP (iperf3). Its backend
   proxy share the CPUs, and the direct row is the same setup without the proxy.
   The proxy therefore never has both cores to itself; the numbers compare
   proxies under the same squeeze, not their ceiling on a dedicated machine.
-- Targets are interleaved (A B C D E, A B C D E, ...) so slow drifts of the
+- Targets are interleaved and the order rotates (A B C D E, B C D E A, ...):
+  no target always follows the same one, and slow drifts of the
   machine touch all of them alike; each cell is a median.
 
 ## Configurations

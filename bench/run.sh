@@ -262,8 +262,13 @@ run_one() {  # workload target round
 for w in $WORKLOADS; do
   tl=$(targets_for "$w")
   nr=$ROUNDS; [[ $w == idle ]] && nr=$IDLE_ROUNDS
+  read -ra order <<<"$tl"
   for r in $(seq "$nr"); do
-    for t in $tl; do
+    # Each round starts one target later (A B C D E, B C D E A, ...): no
+    # target always runs right after the same one (after direct, the kernel
+    # holds the most TIME_WAIT sockets).
+    for ((i = 0; i < ${#order[@]}; i++)); do
+      t=${order[$(((i + r - 1) % ${#order[@]}))]}
       log "$w round $r/$nr: $t"
       run_one "$w" "$t" "$r"
       sleep 0.2
