@@ -19,6 +19,7 @@ struct IpAddress {
 
   static std::optional<IpAddress> parse(std::string_view text);
   static IpAddress from_bytes(const std::array<std::uint8_t, 16>& bytes);  // v4 when IPv4-mapped
+  static IpAddress from_v4(const std::array<std::uint8_t, 4>& bytes);
   std::string to_string() const;
   std::string with_port(std::uint16_t port) const;  // "a.b.c.d:p" or "[v6]:p"
   friend bool operator==(const IpAddress&, const IpAddress&) = default;

@@ -52,6 +52,14 @@ IpAddress IpAddress::from_bytes(const std::array<std::uint8_t, 16>& bytes) {
   return addr;
 }
 
+IpAddress IpAddress::from_v4(const std::array<std::uint8_t, 4>& bytes) {
+  IpAddress addr;
+  std::copy(kMappedPrefix.begin(), kMappedPrefix.end(), addr.bytes.begin());
+  std::copy(bytes.begin(), bytes.end(), addr.bytes.begin() + 12);
+  addr.v4 = true;
+  return addr;
+}
+
 // Every accepted connection's address is written out once (logs, access
 // records); for IPv4, to_chars does it without inet_ntop's sprintf.
 std::string IpAddress::with_port(std::uint16_t port) const {

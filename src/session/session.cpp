@@ -3,9 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <array>
-
 #include "net/deadline.hpp"
 #include "net/dial.hpp"
 #include "net/linger.hpp"
@@ -324,14 +321,9 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
   {
     // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; both
     // forms are the same IpAddress, shown dotted.
-    std::array<std::uint8_t, 16> bytes{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (peer.address().is_v4()) {
-      const auto v4 = peer.address().to_v4().to_bytes();
-      std::copy(v4.begin(), v4.end(), bytes.begin() + 12);
-    } else {
-      bytes = peer.address().to_v6().to_bytes();
-    }
-    const IpAddress ip = IpAddress::from_bytes(bytes);
+    const auto addr = peer.address();
+    const IpAddress ip = addr.is_v4() ? IpAddress::from_v4(addr.to_v4().to_bytes())
+                                      : IpAddress::from_bytes(addr.to_v6().to_bytes());
     c.rec.client = ip.with_port(peer.port());
     c.facts.client_ip = ip;
   }

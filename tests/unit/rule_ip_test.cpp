@@ -66,6 +66,7 @@ TEST(RuleIpAddress, FromBytesAndWithPort) {
   EXPECT_EQ(a, ip("192.0.2.7"));
   EXPECT_TRUE(a.v4);
   EXPECT_EQ(a.with_port(443), "192.0.2.7:443");
+  EXPECT_EQ(IpAddress::from_v4({192, 0, 2, 7}), a);
   EXPECT_EQ(ip("0.0.0.0").with_port(1), "0.0.0.0:1");
   EXPECT_EQ(ip("255.255.255.255").with_port(65535), "255.255.255.255:65535");
   const IpAddress b = IpAddress::from_bytes({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
