@@ -248,9 +248,7 @@ awaitable<void> tls_client(Conn& c, Sniffed& s) {
 
 }  // namespace
 
-bool offers_postgresql(const std::vector<std::string>& alpn) {
-  return std::ranges::find(alpn, "postgresql") != alpn.end();
-}
+bool offers_postgresql(const wire::ClientHello& hello) { return hello.offers("postgresql"); }
 
 awaitable<void> postgres_journey(Conn& c) {
   c.rec.mode = "postgres";
@@ -271,7 +269,7 @@ awaitable<void> postgres_journey(Conn& c) {
     if (byte == 0x16) {  // a TLS handshake record: direct TLS
       Sniffed s;
       if (!co_await read_hello(c, s)) co_return;
-      if (!offers_postgresql(s.hello.alpn())) {
+      if (!offers_postgresql(s.hello)) {
         note_hello(c, s.hello);
         refuse(c, "no_alpn",
                fmt::format("direct TLS without ALPN \"postgresql\" on entry point {}, which speaks PostgreSQL "

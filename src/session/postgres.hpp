@@ -26,6 +26,6 @@ net::awaitable<bool> postgres_detect(Conn& c, std::vector<std::uint8_t>& read);
 // "postgresql", no SSLRequest) whose ClientHello is in s.
 net::awaitable<void> postgres_direct_tls(Conn& c, Sniffed& s);
 
-bool offers_postgresql(const std::vector<std::string>& alpn);
+bool offers_postgresql(const wire::ClientHello& hello);
 
 }  // namespace snigate::session

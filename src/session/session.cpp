@@ -166,7 +166,7 @@ awaitable<void> journey(Conn& c) {
       break;
   }
 
-  if (offers_postgresql(s.hello.alpn())) {
+  if (offers_postgresql(s.hello)) {
     co_await postgres_direct_tls(c, s);
     co_return;
   }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <bitset>
+#include <memory>
 
 namespace snigate::wire {
 namespace {
@@ -40,6 +41,43 @@ struct Cursor {
   std::size_t left() const { return s.size() - pos; }
   std::size_t offset() const { return base + pos; }
   std::span<const std::uint8_t> rest() const { return s.subspan(pos); }
+};
+
+// RFC 8446 4.2: "There MUST NOT be more than one extension of the same
+// type"; a duplicate SNI is also a classic way to make two parsers disagree.
+// Real hellos carry 10-20 extensions, nearly all numbered below 64, so one
+// mask and a short list answer; a 64 K-bit set (8 KB to clear on every
+// hello) is only built for a hello with more unusual types than the list holds.
+class ExtensionSet {
+ public:
+  bool insert(std::uint16_t type) {  // false: seen before
+    if (type < 64) {
+      const std::uint64_t bit = std::uint64_t{1} << type;
+      if (low_ & bit) return false;
+      low_ |= bit;
+      return true;
+    }
+    if (all_) {
+      if (all_->test(type)) return false;
+      all_->set(type);
+      return true;
+    }
+    if (std::find(other_.begin(), other_.begin() + others_, type) != other_.begin() + others_) return false;
+    if (others_ < other_.size()) {
+      other_[others_++] = type;
+      return true;
+    }
+    all_ = std::make_unique<std::bitset<65536>>();
+    for (const std::uint16_t t : other_) all_->set(t);
+    all_->set(type);
+    return true;
+  }
+
+ private:
+  std::uint64_t low_ = 0;
+  std::array<std::uint16_t, 16> other_{};
+  std::size_t others_ = 0;
+  std::unique_ptr<std::bitset<65536>> all_;
 };
 
 // Keeps the error text; offsets are into the handshake message (its 4-byte
@@ -137,15 +175,13 @@ struct Parser {
     if (c.left() == 0) return true;  // SSLv3-era hellos may have no extensions at all
     if (!vec(c, 2, exts, "extensions") || !end(c, "extensions")) return false;
 
-    // RFC 8446 4.2: "There MUST NOT be more than one extension of the same
-    // type"; a duplicate SNI is also a classic way to make two parsers disagree.
-    std::bitset<65536> seen;
+    ExtensionSet seen;
     while (exts.left() > 0) {
       std::size_t type = 0;
       Cursor data;
       if (!uint(exts, 2, type, "extension_type") || !vec(exts, 2, data, "extension_data")) return false;
-      if (seen.test(type)) return fail("extension_type", "duplicate " + hex16(type), data.base - 4);
-      seen.set(type);
+      if (!seen.insert(static_cast<std::uint16_t>(type)))
+        return fail("extension_type", "duplicate " + hex16(type), data.base - 4);
       ext = static_cast<int>(type);
       bool ok = true;
       switch (type) {
@@ -243,17 +279,45 @@ HelloStatus parse_client_hello(std::span<const std::uint8_t> data, std::vector<s
   return HelloStatus::complete;
 }
 
-std::vector<std::string> ClientHello::alpn() const {
-  // alpn_raw was validated by the parser, but a ClientHello may be built by
-  // hand, so decode defensively: stop at the first entry that does not fit.
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < alpn_raw.size();) {
-    const std::size_t len = static_cast<std::uint8_t>(alpn_raw[i]);
-    if (len == 0 || len > alpn_raw.size() - i - 1) break;
-    names.emplace_back(alpn_raw.substr(i + 1, len));
+namespace {
+
+// alpn_raw was validated by the parser, but a ClientHello may be built by
+// hand, so decode defensively: stop at the first entry that does not fit.
+// visit returns false to stop early.
+template <typename Visit>
+void each_alpn(std::string_view raw, Visit visit) {
+  for (std::size_t i = 0; i < raw.size();) {
+    const std::size_t len = static_cast<std::uint8_t>(raw[i]);
+    if (len == 0 || len > raw.size() - i - 1) return;
+    if (!visit(raw.substr(i + 1, len))) return;
     i += 1 + len;
   }
+}
+
+}  // namespace
+
+std::vector<std::string> ClientHello::alpn() const {
+  std::size_t count = 0;
+  each_alpn(alpn_raw, [&](std::string_view) {
+    ++count;
+    return true;
+  });
+  std::vector<std::string> names;
+  names.reserve(count);  // one allocation; names of up to 15 bytes need no other
+  each_alpn(alpn_raw, [&](std::string_view name) {
+    names.emplace_back(name);
+    return true;
+  });
   return names;
+}
+
+bool ClientHello::offers(std::string_view protocol) const {
+  bool found = false;
+  each_alpn(alpn_raw, [&](std::string_view name) {
+    found = name == protocol;
+    return !found;
+  });
+  return found;
 }
 
 std::uint16_t ClientHello::max_version() const {

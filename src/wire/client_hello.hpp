@@ -34,6 +34,7 @@ struct ClientHello {
   std::size_t record_bytes = 0;           // bytes of input taken by the records that carry the hello
 
   std::vector<std::string> alpn() const;  // alpn_raw decoded
+  bool offers(std::string_view protocol) const;  // in alpn_raw; allocates nothing
   std::uint16_t max_version() const;      // highest offered version (supported_versions or legacy)
 };
 

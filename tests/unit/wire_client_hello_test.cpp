@@ -463,6 +463,32 @@ TEST(WireClientHello, DuplicateExtensionIsMalformed) {
   EXPECT_NE(r.error.find("duplicate 0x0000"), std::string::npos) << r.error;
 }
 
+// The duplicate check keeps types below 64 in a mask and a few others in a
+// list, and moves to a full set past that: a duplicate is found on each path.
+TEST(WireClientHello, DuplicateFoundAmongManyExtensionTypes) {
+  std::vector<Bytes> exts;
+  for (std::uint16_t t = 0; t < 40; ++t) exts.push_back(ext(static_cast<std::uint16_t>(0x1000 + t), {}));
+  exts.push_back(ext(63, {}));
+  exts.push_back(ext(0xfe0d, {}));
+  auto many = parse(records(hello_msg(exts)));
+  ASSERT_EQ(many.status, HelloStatus::complete) << many.error;
+  EXPECT_TRUE(many.hello.has_ech);
+
+  const std::pair<std::uint16_t, const char*> dups[] = {{63, "0x003f"}, {0x1003, "0x1003"}, {0x1027, "0x1027"},
+                                                        {0xfe0d, "0xfe0d"}};
+  for (const auto& [type, text] : dups) {
+    auto with_dup = exts;
+    with_dup.push_back(ext(type, {}));
+    auto r = parse(records(hello_msg(with_dup)));
+    EXPECT_EQ(r.status, HelloStatus::malformed) << text;
+    EXPECT_NE(r.error.find(std::string("duplicate ") + text), std::string::npos) << r.error;
+  }
+  // Within the short list, before any full set exists.
+  auto few = parse(records(hello_msg({ext(0x0a0a, {}), ext(0xff01, {}), ext(0x0a0a, {})})));
+  EXPECT_EQ(few.status, HelloStatus::malformed);
+  EXPECT_NE(few.error.find("duplicate 0x0a0a"), std::string::npos) << few.error;
+}
+
 // --- server_name -----------------------------------------------------------
 
 TEST(WireClientHello, SeveralNamesFirstWins) {
@@ -521,6 +547,20 @@ TEST(WireClientHello, AlpnOfHandMadeHelloStopsAtBadEntry) {
   EXPECT_EQ(h.alpn(), std::vector<std::string>{"h2"});
   h.alpn_raw = std::string_view("\x00\x02h2", 4);
   EXPECT_TRUE(h.alpn().empty());
+}
+
+TEST(WireClientHello, OffersLooksForAWholeName) {
+  auto r = parse(records(hello_msg({alpn_ext({"h2", "postgresql", "http/1.1"})})));
+  ASSERT_EQ(r.status, HelloStatus::complete) << r.error;
+  EXPECT_TRUE(r.hello.offers("postgresql"));
+  EXPECT_TRUE(r.hello.offers("http/1.1"));
+  EXPECT_FALSE(r.hello.offers("postgres"));
+  EXPECT_FALSE(r.hello.offers("h"));
+  EXPECT_FALSE(ClientHello{}.offers("h2"));
+  ClientHello bad;  // a hand-made list that overruns: names after the break are not offered
+  bad.alpn_raw = std::string_view("\x02h2\x09http", 8);
+  EXPECT_TRUE(bad.offers("h2"));
+  EXPECT_FALSE(bad.offers("http"));
 }
 
 TEST(WireClientHello, GreaseIsIgnored) {
