@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include <fmt/format.h>
+
 #include "net/adopt.hpp"
 #include "net/dial.hpp"
 
@@ -15,7 +17,7 @@ bool parse_listen_address(std::string_view text, tcp::endpoint& out, std::string
   HostPort hp;
   const bool any = text.starts_with(':');
   if (!HostPort::parse(any ? "0.0.0.0" + std::string(text) : std::string(text), hp)) {
-    error = "\"" + std::string(text) + "\" is not host:port";
+    error = fmt::format("\"{}\" is not host:port", text);
     return false;
   }
   if (any) {

@@ -66,12 +66,14 @@ std::string IpAddress::with_port(std::uint16_t port) const {
   if (!v4) return "[" + to_string() + "]:" + std::to_string(port);
   char buf[sizeof "255.255.255.255:65535"];
   char* at = buf;
-  char* const end = buf + sizeof buf;
   for (int i = 12; i < 16; ++i) {
-    at = std::to_chars(at, end, bytes[static_cast<std::size_t>(i)]).ptr;
+    const unsigned b = bytes[static_cast<std::size_t>(i)];
+    if (b >= 100) *at++ = static_cast<char>('0' + b / 100);
+    if (b >= 10) *at++ = static_cast<char>('0' + b / 10 % 10);
+    *at++ = static_cast<char>('0' + b % 10);
     *at++ = i < 15 ? '.' : ':';
   }
-  at = std::to_chars(at, end, port).ptr;
+  at = std::to_chars(at, buf + sizeof buf, port).ptr;
   return std::string(buf, at);
 }
 

@@ -2,7 +2,6 @@
 // What one connection's journey carries from step to step, and the steps that
 // every protocol driver shares (session.cpp for TLS/plain, mysql.cpp for
 // MySQL, postgres.cpp and pg_login.cpp for PostgreSQL).
-#include <cctype>
 #include <memory>
 #include <span>
 #include <string>
@@ -45,9 +44,12 @@ inline void refuse(Conn& c, std::string end, std::string detail) {
   c.rec.detail = std::move(detail);
 }
 
+// A-Z only, whatever the locale: names on the wire are ASCII (RFC 6066), and
+// this runs for every hello.
 inline std::string lower_ascii(std::string_view s) {
   std::string out(s);
-  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (char& ch : out)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
   return out;
 }
 

@@ -8,9 +8,9 @@ std::string explain_no_route(const EntryRoutes& entry, const Facts& facts) {
   std::string alpn;
   for (const auto& p : facts.alpn) alpn += (alpn.empty() ? "" : ",") + p;
   std::string out = fmt::format("no route on entry point {} for {} client{}", entry.ep.name, facts.tls ? "TLS" : "plain",
-                                facts.client_ip ? " " + facts.client_ip->to_string() : "");
+                                facts.client_ip ? fmt::format(" {}", facts.client_ip->to_string()) : "");
   if (facts.tls)
-    out += fmt::format(", SNI {}, ALPN [{}]", facts.sni.empty() ? "none" : "\"" + std::string(facts.sni) + "\"", alpn);
+    out += fmt::format(", SNI {}, ALPN [{}]", facts.sni.empty() ? "none" : fmt::format("\"{}\"", facts.sni), alpn);
   if (entry.routes.empty()) return out + "; this entry point has no routers";
 
   std::string tried;
