@@ -5,8 +5,7 @@
 namespace snigate::session {
 
 std::string explain_no_route(const EntryRoutes& entry, const Facts& facts) {
-  std::string alpn;
-  for (const auto& p : facts.alpn) alpn += (alpn.empty() ? "" : ",") + p;
+  const std::string alpn = fmt::format("{}", fmt::join(facts.alpn, ","));
   std::string out = fmt::format("no route on entry point {} for {} client{}", entry.ep.name, facts.tls ? "TLS" : "plain",
                                 facts.client_ip ? fmt::format(" {}", facts.client_ip->to_string()) : "");
   if (facts.tls)

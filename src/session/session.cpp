@@ -197,11 +197,7 @@ void note_hello(Conn& c, const wire::ClientHello& hello) {
   c.facts.alpn = c.alpn;
   c.rec.tls = true;
   c.rec.sni = c.sni;
-  c.rec.alpn.clear();
-  for (const auto& p : c.alpn) {
-    if (!c.rec.alpn.empty()) c.rec.alpn += ',';
-    c.rec.alpn += p;
-  }
+  c.rec.alpn = fmt::format("{}", fmt::join(c.alpn, ","));
   c.rec.tls_version = std::string(wire::tls_version_name(hello.max_version()));
 }
 
