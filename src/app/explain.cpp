@@ -31,7 +31,7 @@ int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& 
       return 2;
     }
   }
-  const std::string alpn = fmt::format("{}", fmt::join(q.alpn, ","));
+  const std::string alpn = session::comma_joined(q.alpn);
   fmt::print(out, "entry point {} ({}): {} client, SNI {}, ALPN [{}], client IP {}\n", entry->ep.name,
              entry->ep.address, q.plain ? "plain" : "TLS", sni.empty() ? "none" : "\"" + sni + "\"", alpn,
              q.client_ip.empty() ? "any" : q.client_ip);

@@ -162,7 +162,7 @@ awaitable<bool> read_login(Conn& c, PacketLeg& cl, Login& out) {
     c.sni = lower_ascii(s.hello.sni);
     c.alpn = s.hello.alpn();
     c.rec.tls = true;
-    c.rec.alpn = fmt::format("{}", fmt::join(c.alpn, ","));
+    c.rec.alpn = comma_joined(c.alpn);
     // The router is not known yet when the client sends no SNI (user@host
     // comes inside TLS): then the default tls.options apply. With an SNI, the
     // options of the router it selects.

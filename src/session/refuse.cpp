@@ -4,8 +4,20 @@
 
 namespace snigate::session {
 
+std::string comma_joined(std::span<const std::string> names) {
+  std::size_t size = names.empty() ? 0 : names.size() - 1;
+  for (const std::string& n : names) size += n.size();
+  std::string out;
+  out.reserve(size);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += ',';
+    out += names[i];
+  }
+  return out;
+}
+
 std::string explain_no_route(const EntryRoutes& entry, const Facts& facts) {
-  const std::string alpn = fmt::format("{}", fmt::join(facts.alpn, ","));
+  const std::string alpn = comma_joined(facts.alpn);
   std::string out = fmt::format("no route on entry point {} for {} client{}", entry.ep.name, facts.tls ? "TLS" : "plain",
                                 facts.client_ip ? fmt::format(" {}", facts.client_ip->to_string()) : "");
   if (facts.tls)

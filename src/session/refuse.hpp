@@ -1,6 +1,7 @@
 #pragma once
 // Why no router took a client, in words an operator can act on.
 #include <string>
+#include <span>
 
 #include "rule/facts.hpp"
 #include "session/snapshot.hpp"
@@ -8,5 +9,9 @@
 namespace snigate::session {
 
 std::string explain_no_route(const EntryRoutes& entry, const Facts& facts);
+
+// Names joined with commas, as the access log and explanations print an
+// ALPN list. Runs for every TLS connection: no format machinery.
+std::string comma_joined(std::span<const std::string> names);
 
 }  // namespace snigate::session

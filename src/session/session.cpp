@@ -197,7 +197,7 @@ void note_hello(Conn& c, const wire::ClientHello& hello) {
   c.facts.alpn = c.alpn;
   c.rec.tls = true;
   c.rec.sni = c.sni;
-  c.rec.alpn = fmt::format("{}", fmt::join(c.alpn, ","));
+  c.rec.alpn = comma_joined(c.alpn);
   c.rec.tls_version = std::string(wire::tls_version_name(hello.max_version()));
 }
 

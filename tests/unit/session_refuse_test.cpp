@@ -166,5 +166,12 @@ TEST(SessionRefuse, UnknownClientAddress) {
   EXPECT_FALSE(has(why, "192.0.2.7")) << why;
 }
 
+TEST(SessionRefuse, AlpnListsAreCommaJoined) {
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(comma_joined(Names{}), "");
+  EXPECT_EQ(comma_joined(Names{"h2"}), "h2");
+  EXPECT_EQ(comma_joined(Names{"h2", "http/1.1", "postgresql"}), "h2,http/1.1,postgresql");
+}
+
 }  // namespace
 }  // namespace snigate::session
