@@ -1,6 +1,8 @@
 #pragma once
 // Connecting to a backend server with a deadline.
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "net/asio.hpp"
@@ -16,9 +18,18 @@ struct HostPort {
   std::string to_string() const;
 };
 
+struct Dialed {
+  std::error_code ec;
+  std::size_t sent = 0;  // how many of the first bytes went out with the connect
+};
+
 // Resolves (unless host is an address) and connects, trying each address,
 // until the deadline. On failure returns the error and the socket is closed.
-awaitable<std::error_code> dial(tcp::socket& sock, const HostPort& to, Duration timeout);
+// first: bytes the caller sends as soon as the connection is up; to an
+// address, dial sends what the socket takes at once (the rest, if any, is
+// the caller's).
+awaitable<Dialed> dial(tcp::socket& sock, const HostPort& to, Duration timeout,
+                       std::span<const std::uint8_t> first = {});
 
 // Non-blocking, TCP_NODELAY: what every relayed socket wants. dial() and
 // accept_now() give sockets that already are.

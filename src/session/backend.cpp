@@ -9,7 +9,8 @@ namespace snigate::session {
 
 using net::awaitable;
 
-awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& sock, std::string& why) {
+awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& sock, std::string& why,
+                                         std::span<const std::uint8_t> early, std::size_t* sent) {
   const std::size_t n = svc.servers.size();
   if (n == 0) {
     why = "the service has no servers";
@@ -28,10 +29,14 @@ awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& s
     }
     const auto budget = std::max(left / static_cast<long>(n - i), std::min(left, net::Duration(1000)));
     sock = net::tcp::socket(sock.get_executor());
-    const std::error_code ec = co_await net::dial(sock, server.at, budget);
-    if (!ec) co_return &server;
+    const std::span<const std::uint8_t> plain_first = server.tls ? std::span<const std::uint8_t>() : early;
+    const net::Dialed d = co_await net::dial(sock, server.at, budget, plain_first);
+    if (!d.ec) {
+      if (sent) *sent = d.sent;
+      co_return &server;
+    }
     why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", server.address,
-                       ec == asio::error::timed_out ? fmt::format("no answer within {} ms", budget.count()) : ec.message());
+                       d.ec == asio::error::timed_out ? fmt::format("no answer within {} ms", budget.count()) : d.ec.message());
   }
   co_return nullptr;
 }

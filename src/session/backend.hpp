@@ -3,6 +3,7 @@
 // servers that refuse or time out, all within the transport's dialTimeout.
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "net/asio.hpp"
@@ -12,7 +13,10 @@
 namespace snigate::session {
 
 // The connected server, or nullptr with why saying what each attempt got.
-net::awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& sock, std::string& why);
+// early: bytes for the server, which go out with the connect to a plain
+// (not TLS) server as far as its socket takes them at once; *sent: how many.
+net::awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& sock, std::string& why,
+                                              std::span<const std::uint8_t> early = {}, std::size_t* sent = nullptr);
 
 // Re-encryption: a TLS client session to the server, verified per the
 // serversTransport. sni: the client's, used when the transport names none.

@@ -71,9 +71,9 @@ net::awaitable<std::size_t> forward_cancel(const std::vector<CancelTarget>& targ
   std::size_t sent = 0;
   for (const CancelTarget& t : targets) {
     net::tcp::socket sock(co_await asio::this_coro::executor);
-    const std::error_code ec = co_await net::dial(sock, t.at, t.dial_timeout);
-    if (ec) {
-      why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", t.address, ec.message());
+    const net::Dialed d = co_await net::dial(sock, t.at, t.dial_timeout);
+    if (d.ec) {
+      why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", t.address, d.ec.message());
       continue;
     }
     auto [wec, n] = co_await asio::async_write(sock, asio::buffer(packet), net::nothrow);

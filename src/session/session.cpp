@@ -53,7 +53,8 @@ awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> ea
   }
   tcp::socket server(c.client.get_executor());
   std::string why;
-  const Server* chosen = co_await connect_service(svc, server, why);
+  std::size_t sent = 0;
+  const Server* chosen = co_await connect_service(svc, server, why, early, &sent);
   std::unique_ptr<net::TlsStream> server_tls;
   if (chosen) c.rec.server = chosen->address;
   if (chosen && chosen->tls) server_tls = co_await start_backend_tls(svc, *chosen, server, c.sni, why);
@@ -69,7 +70,7 @@ awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> ea
   }
   std::vector<std::uint8_t> none;
   net::RelayLeg to{std::move(server), std::move(server_tls)};
-  co_await join(c, to, early, none, svc);
+  co_await join(c, to, early, none, svc, sent);
 }
 
 awaitable<void> terminate(Conn& c, const Route& r, std::vector<std::uint8_t> hello_bytes) {
@@ -227,9 +228,9 @@ std::size_t sent_at_once(tcp::socket& sock, const net::TlsStream* tls, std::span
 }  // namespace
 
 awaitable<void> join(Conn& c, net::RelayLeg& server, std::vector<std::uint8_t>& early_up,
-                     std::vector<std::uint8_t>& early_down, const Service& svc) {
+                     std::vector<std::uint8_t>& early_down, const Service& svc, std::size_t up_sent) {
   std::error_code ec;
-  std::size_t sent = sent_at_once(server.sock, server.tls.get(), early_up, ec);
+  std::size_t sent = up_sent + sent_at_once(server.sock, server.tls.get(), std::span(early_up).subspan(up_sent), ec);
   if (ec || (sent < early_up.size() &&
              !co_await write_early(server.sock, server.tls.get(), std::span(early_up).subspan(sent), ec))) {
     refuse(c, "reset", fmt::format("server {}: write: {}", c.rec.server, ec.message()));

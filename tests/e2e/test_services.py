@@ -11,6 +11,16 @@ def test_dead_first_server_is_skipped(gw, pki):
     assert bodies == ["plain-1"] * 8
 
 
+def test_passthrough_skips_a_refused_server(gw, pki, nginx):
+    # tlsnginx = [dead port, nginx TLS]: the ClientHello goes out with the connect, so a refusal
+    # is seen on that first send; the hello must then reach the live server whole.
+    bodies = [tls_get_name(gw.web, "backend.test", pki.ca_cert) for _ in range(8)]
+    assert bodies == ["tls-1"] * 8
+    e = gw.sg.wait_access(lambda e: e.get("router") == "pass", what="access log line for router pass")
+    assert e["server"] == f"127.0.0.1:{nginx.tls_port}", e
+    assert e["end"] == "closed", e
+
+
 def test_round_robin_uses_every_server(gw, pki):
     # Enough requests that some worker gets at least 3 even if each worker balances on its own.
     n = 2 * (os.cpu_count() or 1) + 2

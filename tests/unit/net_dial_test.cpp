@@ -158,15 +158,15 @@ TEST(NetDial, BadListenAddresses) {
 
 // ---- dial ------------------------------------------------------------------
 
-// Runs dial() to `to` on a fresh io_context; the error it returned.
-std::error_code dial_now(asio::io_context& io, tcp::socket& sock, const std::string& to) {
+// Runs dial() to `to` on a fresh io_context, with first bytes to send.
+Dialed dial_now(asio::io_context& io, tcp::socket& sock, const std::string& to, std::span<const std::uint8_t> first = {}) {
   HostPort hp;
   EXPECT_TRUE(HostPort::parse(to, hp)) << to;
-  std::optional<std::error_code> out;
-  asio::co_spawn(io, dial(sock, hp, Duration(2000)), [&](std::exception_ptr, std::error_code ec) { out = ec; });
+  std::optional<Dialed> out;
+  asio::co_spawn(io, dial(sock, hp, Duration(2000), first), [&](std::exception_ptr, Dialed d) { out = d; });
   io.run_for(std::chrono::seconds(3));
   EXPECT_TRUE(out) << "dial did not finish";
-  return out.value_or(asio::error::timed_out);
+  return out.value_or(Dialed{asio::error::timed_out});
 }
 
 TEST(NetDial, ConnectsToALoopbackListenerAndTheSocketWorks) {
@@ -174,7 +174,9 @@ TEST(NetDial, ConnectsToALoopbackListenerAndTheSocketWorks) {
   tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   tcp::socket sock(io);
   const std::string to = "127.0.0.1:" + std::to_string(acc.local_endpoint().port());
-  ASSERT_FALSE(dial_now(io, sock, to));
+  const Dialed d = dial_now(io, sock, to);
+  ASSERT_FALSE(d.ec) << d.ec.message();
+  EXPECT_EQ(d.sent, 0u);
   ASSERT_TRUE(sock.is_open());
   tcp::socket peer(io);
   acc.accept(peer);
@@ -194,8 +196,43 @@ TEST(NetDial, RefusedIsAnErrorAndTheSocketIsClosed) {
     port = acc.local_endpoint().port();
   }  // closed: nothing listens there now
   tcp::socket sock(io);
-  const std::error_code ec = dial_now(io, sock, "127.0.0.1:" + std::to_string(port));
+  const std::error_code ec = dial_now(io, sock, "127.0.0.1:" + std::to_string(port)).ec;
   EXPECT_EQ(ec, std::error_code(ECONNREFUSED, std::system_category())) << ec.message();
+  EXPECT_FALSE(sock.is_open());
+}
+
+// First bytes go out with the connect, and the server gets them first.
+TEST(NetDial, FirstBytesGoOutWithTheConnect) {
+  asio::io_context io;
+  tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket sock(io);
+  const std::string hello = "hello, server";
+  const std::span first(reinterpret_cast<const std::uint8_t*>(hello.data()), hello.size());
+  const Dialed d = dial_now(io, sock, "127.0.0.1:" + std::to_string(acc.local_endpoint().port()), first);
+  ASSERT_FALSE(d.ec) << d.ec.message();
+  EXPECT_EQ(d.sent, hello.size());
+  tcp::socket peer(io);
+  acc.accept(peer);
+  asio::write(sock, asio::buffer(std::string("!")));
+  std::array<char, 14> got{};
+  asio::read(peer, asio::buffer(got));
+  EXPECT_EQ(std::string(got.data(), got.size()), hello + "!");
+}
+
+// The send that asks whether the connect is through must not take a refusal
+// for a connection.
+TEST(NetDial, RefusedWithFirstBytesIsAnErrorAndNothingCountsAsSent) {
+  asio::io_context io;
+  std::uint16_t port = 0;
+  {
+    tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = acc.local_endpoint().port();
+  }
+  tcp::socket sock(io);
+  const std::uint8_t first[] = {1, 2, 3};
+  const Dialed d = dial_now(io, sock, "127.0.0.1:" + std::to_string(port), first);
+  EXPECT_EQ(d.ec, std::error_code(ECONNREFUSED, std::system_category())) << d.ec.message();
+  EXPECT_EQ(d.sent, 0u);
   EXPECT_FALSE(sock.is_open());
 }
 

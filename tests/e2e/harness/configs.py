@@ -58,7 +58,9 @@ def main_config(pki: Pki, nginx, redis, s_server, hash_server, dead_port: int) -
                 "plainup": router("HostSNI(`*`)", "hashsvc", eps=["upload"]),
             },
             "services": {
-                "tlsnginx": lb(addr(nginx.tls_port)),
+                # A refused server first: passthrough sends the ClientHello with the connect,
+                # and a refusal must move on to the next server with the hello intact.
+                "tlsnginx": lb(addr(dead_port), addr(nginx.tls_port)),
                 "plainnginx": lb(addr(dead_port), addr(p1)),
                 "tlsbackend": lb(addr(nginx.tls_port), tls=True, transport="st"),
                 "tlsbadname": lb(addr(nginx.tls_port), tls=True, transport="stbad"),
