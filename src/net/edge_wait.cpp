@@ -1,8 +1,14 @@
 #include "net/edge_wait.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include "net/socket_impl.hpp"
 
-namespace snigate::net::detail {
+namespace snigate::net {
+
+namespace detail {
 
 Reactor::per_descriptor_data& reactor_data(tcp::socket& sock) { return SocketImpl::of(sock).reactor_data_; }
 
@@ -10,4 +16,59 @@ Reactor& reactor_of(const asio::any_io_executor& ex) {
   return asio::use_service<Reactor>(asio::query(ex, asio::execution::context));
 }
 
-}  // namespace snigate::net::detail
+namespace {
+
+// What reactor_recv asked for and got; on its caller's stack.
+struct RecvCall {
+  int fd;
+  void* buf;
+  std::size_t len;
+  ssize_t n = -1;
+  int err = 0;
+  bool ran = false;
+};
+
+// A read operation that start_op runs at once: a short read reports
+// done_and_exhausted, on which the reactor notes the socket drained. The
+// operation then only has to be freed, through the scheduler like any
+// completed operation. If the reactor queued it instead (it does not try a
+// read while another waits), its caller has let go of it by the time an edge
+// runs it, and it reads nothing.
+struct RecvOp : asio::detail::reactor_op {
+  explicit RecvOp(RecvCall* c) : reactor_op(std::error_code(), &perform, &complete), call(c) {}
+
+  static status perform(reactor_op* base) {
+    RecvCall* c = static_cast<RecvOp*>(base)->call;
+    if (!c) return done;
+    c->n = ::recv(c->fd, c->buf, c->len, 0);
+    c->err = errno;
+    c->ran = true;
+    return c->n > 0 && static_cast<std::size_t>(c->n) < c->len ? done_and_exhausted : done;
+  }
+
+  static void complete(void*, asio::detail::operation* base, const std::error_code&, std::size_t) {
+    free_op(static_cast<RecvOp*>(base));
+  }
+
+  RecvCall* call;
+};
+
+}  // namespace
+}  // namespace detail
+
+ssize_t reactor_recv(tcp::socket& sock, void* buf, std::size_t len) {
+  detail::RecvCall call{sock.native_handle(), buf, len};
+  auto* op = detail::make_op<detail::RecvOp>(&call);
+  detail::reactor_of(sock.get_executor())
+      .start_op(detail::Reactor::read_op, sock.native_handle(), detail::reactor_data(sock), op, false, true);
+  // Not run: queued, or completed with an error without running; either way
+  // still alive until this thread runs the io_context again.
+  if (!call.ran) {
+    op->call = nullptr;
+    return ::recv(sock.native_handle(), buf, len, 0);
+  }
+  errno = call.err;
+  return call.n;
+}
+
+}  // namespace snigate::net

@@ -264,10 +264,10 @@ void end_flow(Relay& r, Flow& f) {
   if (++r.flows_done == 2) finish(r);
 }
 
-// Waits for leg to be ready. after_eagain: the caller's read or write on it
-// just found nothing to do (its socket said EAGAIN), so the wait needs no
-// epoll re-arm; for a TLS leg its stream knows whether the socket said so.
-void wait(const RelayPtr& r, int fi, int leg, tcp::socket::wait_type what, bool after_eagain = true) {
+// Waits for leg to be ready. since: what the caller's last read or write on
+// it found (Since::eagain: nothing to do, so the wait needs no epoll re-arm);
+// for a TLS leg its stream knows whether the socket itself said EAGAIN.
+void wait(const RelayPtr& r, int fi, int leg, tcp::socket::wait_type what, Since since = Since::eagain) {
   RelayLeg& l = r->legs[leg];
   auto on_ready = [r, fi](std::error_code ec) {
     Flow& f = r->flows[fi];
@@ -280,7 +280,8 @@ void wait(const RelayPtr& r, int fi, int leg, tcp::socket::wait_type what, bool 
     shut_both(*r, RelayEnd::reset, std::string(side_name(f.from)) + ": " + ec.message());
     end_flow(*r, f);
   };
-  wait_ready(l.sock, what, after_eagain && (!l.tls || l.tls->said_eagain(what)), std::move(on_ready));
+  if (since == Since::eagain && l.tls && !l.tls->said_eagain(what)) since = Since::unknown;
+  wait_ready(l.sock, what, since, std::move(on_ready));
 }
 
 // Passes the end of stream on: close_notify first when the destination is
@@ -371,11 +372,12 @@ void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone
   }
   // A plain client has just sent what it had (its hello) and now waits for
   // the answer: wait for it at once instead of trying a read that would
-  // find nothing. This wait re-arms the socket in epoll (no EAGAIN came
-  // before it), so bytes that came in the meantime are seen. A TLS client
+  // find nothing. The reactor knows whether an edge came for it since a
+  // read last drained it (the hello's did): if one may have, the wait ends
+  // at once and the read finds out; if not, it needs no epoll re-arm. A TLS client
   // may have bytes left in its stream's prefix, which only a read finds.
   if (r->legs[0].tls) run(r, 0);
-  else wait(r, 0, 0, tcp::socket::wait_read, false);
+  else wait(r, 0, 0, tcp::socket::wait_read, Since::reactor_read);
   run(r, 1);
   if (r->flows_done < 2) arm_timer(r);
 }

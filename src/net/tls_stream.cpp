@@ -86,7 +86,7 @@ awaitable<bool> TlsStream::wait_for(int r, std::error_code& ec) {
     case Want::read:
     case Want::write: {
       const auto what = w == Want::write ? tcp::socket::wait_write : tcp::socket::wait_read;
-      auto [wec] = co_await wait_ready(*sock_, what, said_eagain(what), nothrow);
+      auto [wec] = co_await wait_ready(*sock_, what, said_eagain(what) ? Since::eagain : Since::unknown, nothrow);
       ec = wec;
       co_return !wec;
     }

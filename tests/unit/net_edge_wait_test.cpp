@@ -1,7 +1,9 @@
-// net/edge_wait: waits that start right after EAGAIN (wait_ready, after_eagain), on real loopback sockets.
+// net/edge_wait: waits that skip the epoll re-arm (wait_ready after EAGAIN or
+// after reactor_recv), on real loopback sockets.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <optional>
@@ -35,7 +37,7 @@ TEST(NetEdgeWait, ReadWaitEndsWhenBytesArrive) {
   Pair p(io);
   ASSERT_TRUE(recv_says_eagain(p.b));
   std::optional<std::error_code> got;
-  wait_ready(p.b, tcp::socket::wait_read, true, [&](std::error_code ec) { got = ec; });
+  wait_ready(p.b, tcp::socket::wait_read, Since::eagain, [&](std::error_code ec) { got = ec; });
   io.run_for(20ms);
   EXPECT_FALSE(got) << "nothing was sent, yet the wait ended";
   asio::write(p.a, asio::buffer(std::string("x")));
@@ -55,7 +57,7 @@ TEST(NetEdgeWait, WithoutEagainEarlierBytesAreSeen) {
   t.async_wait([](std::error_code) {});  // edge while no wait is queued
   io.run();
   std::optional<std::error_code> got;
-  wait_ready(p.b, tcp::socket::wait_read, false, [&](std::error_code ec) { got = ec; });
+  wait_ready(p.b, tcp::socket::wait_read, Since::unknown, [&](std::error_code ec) { got = ec; });
   io.restart();
   io.run_for(2s);
   ASSERT_TRUE(got) << "bytes that came before the wait were not seen";
@@ -70,7 +72,7 @@ TEST(NetEdgeWait, EveryMessageIsANewEdge) {
   int woken = 0;
   std::function<void()> next = [&] {
     ASSERT_TRUE(recv_says_eagain(p.b) || woken > 0);
-    wait_ready(p.b, tcp::socket::wait_read, true, [&](std::error_code ec) {
+    wait_ready(p.b, tcp::socket::wait_read, Since::eagain, [&](std::error_code ec) {
       ASSERT_FALSE(ec) << ec.message();
       ++woken;
       std::array<char, 64> buf;
@@ -102,7 +104,7 @@ TEST(NetEdgeWait, WriteWaitEndsWhenThePeerReads) {
     queued += static_cast<std::size_t>(n);
   }
   std::optional<std::error_code> got;
-  wait_ready(p.a, tcp::socket::wait_write, true, [&](std::error_code ec) { got = ec; });
+  wait_ready(p.a, tcp::socket::wait_write, Since::eagain, [&](std::error_code ec) { got = ec; });
   io.run_for(20ms);
   EXPECT_FALSE(got) << "the send buffer is full, yet the wait ended";
   std::vector<char> sink(queued);
@@ -119,8 +121,8 @@ TEST(NetEdgeWait, CancelAndCloseEndTheWaitAsAborted) {
   ASSERT_TRUE(recv_says_eagain(p.a));
   ASSERT_TRUE(recv_says_eagain(p.b));
   std::optional<std::error_code> cancelled, closed;
-  wait_ready(p.a, tcp::socket::wait_read, true, [&](std::error_code ec) { cancelled = ec; });
-  wait_ready(p.b, tcp::socket::wait_read, true, [&](std::error_code ec) { closed = ec; });
+  wait_ready(p.a, tcp::socket::wait_read, Since::eagain, [&](std::error_code ec) { cancelled = ec; });
+  wait_ready(p.b, tcp::socket::wait_read, Since::eagain, [&](std::error_code ec) { closed = ec; });
   p.a.cancel();
   p.b.close();
   io.run_for(1s);
@@ -140,7 +142,7 @@ TEST(NetEdgeWait, WithinCancelsTheWait) {
   asio::co_spawn(
       io,
       [&]() -> awaitable<void> {
-        auto wait = [&]() -> awaitable<void> { co_await wait_ready(p.b, tcp::socket::wait_read, true, nothrow); };
+        auto wait = [&]() -> awaitable<void> { co_await wait_ready(p.b, tcp::socket::wait_read, Since::eagain, nothrow); };
         finished = co_await within(Duration(50), wait());
       },
       asio::detached);
@@ -159,12 +161,107 @@ TEST(NetEdgeWait, PendingWaitIsFreedWithTheContext) {
     asio::io_context io;
     Pair p(io);
     ASSERT_TRUE(recv_says_eagain(p.b));
-    wait_ready(p.b, tcp::socket::wait_read, true, [&called, held](std::error_code) { called = true; });
+    wait_ready(p.b, tcp::socket::wait_read, Since::eagain, [&called, held](std::error_code) { called = true; });
     io.run_for(10ms);
     EXPECT_EQ(held.use_count(), 2);
   }  // the socket closes first (the wait is cancelled, not run), then the context
   EXPECT_FALSE(called);
   EXPECT_EQ(held.use_count(), 1);
+}
+
+// ---- reactor_recv and Since::reactor_read -----------------------------------
+
+// Runs what is ready (polling epoll once even with nothing waiting, so the
+// reactor takes the edges there are), or what comes within limit. io may
+// have run out of work, and stopped, before.
+void pump(asio::io_context& io, std::chrono::milliseconds limit = 0ms) {
+  io.restart();
+  if (limit > 0ms) {
+    io.run_for(limit);
+    return;
+  }
+  auto busy = asio::make_work_guard(io);
+  io.poll();
+}
+
+// p.a sends text; the reactor takes its edge while nobody waits; p.b reads
+// it through the reactor, len bytes at most. What reactor_recv returned.
+ssize_t send_and_reactor_recv(asio::io_context& io, Pair& p, const std::string& text, std::size_t len = 64) {
+  asio::write(p.a, asio::buffer(text));
+  pump(io);
+  std::array<char, 64> buf;
+  return reactor_recv(p.b, buf.data(), std::min(len, buf.size()));
+}
+
+// A read wait on p.b after a reactor read; got is set when it ends.
+void wait_after_reactor_read(Pair& p, std::optional<std::error_code>& got) {
+  wait_ready(p.b, tcp::socket::wait_read, Since::reactor_read, [&got](std::error_code ec) { got = ec; });
+}
+
+std::string recv_text(tcp::socket& s) {
+  std::array<char, 64> buf;
+  const ssize_t n = ::recv(s.native_handle(), buf.data(), buf.size(), 0);
+  return n > 0 ? std::string(buf.data(), static_cast<std::size_t>(n)) : std::string();
+}
+
+TEST(NetReactorRecv, ReadsLikeRecv) {
+  asio::io_context io;
+  Pair p(io);
+  std::array<char, 64> buf;
+  EXPECT_EQ(reactor_recv(p.b, buf.data(), buf.size()), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  asio::write(p.a, asio::buffer(std::string("hello")));
+  ASSERT_EQ(reactor_recv(p.b, buf.data(), buf.size()), 5);
+  EXPECT_EQ(std::string(buf.data(), 5), "hello");
+  p.a.shutdown(tcp::socket::shutdown_send);
+  EXPECT_EQ(reactor_recv(p.b, buf.data(), buf.size()), 0);
+  pump(io);  // frees the operations
+}
+
+// After a read that drained the socket, with no edge since, the wait is
+// queued without a re-arm: it does not end before new bytes come, and then
+// it does.
+TEST(NetReactorRecv, WaitAfterADrainingReadEndsOnTheNextBytes) {
+  asio::io_context io;
+  Pair p(io);
+  ASSERT_EQ(send_and_reactor_recv(io, p, "hello"), 5);
+  std::optional<std::error_code> got;
+  wait_after_reactor_read(p, got);
+  pump(io);
+  EXPECT_FALSE(got) << "ended with nothing to read";
+  asio::write(p.a, asio::buffer(std::string("more")));
+  pump(io, 1000ms);
+  ASSERT_TRUE(got);
+  EXPECT_FALSE(*got);
+  EXPECT_EQ(recv_text(p.b), "more");
+}
+
+// Bytes that came after the draining read, whose edge the reactor took while
+// nobody waited, must not be lost: the wait ends at once.
+TEST(NetReactorRecv, BytesWhoseEdgeWasTakenAreSeen) {
+  asio::io_context io;
+  Pair p(io);
+  ASSERT_EQ(send_and_reactor_recv(io, p, "hello"), 5);
+  asio::write(p.a, asio::buffer(std::string("more")));
+  pump(io);  // takes the edge of "more"
+  std::optional<std::error_code> got;
+  wait_after_reactor_read(p, got);
+  pump(io, 1000ms);
+  ASSERT_TRUE(got) << "the bytes' edge was lost";
+  EXPECT_FALSE(*got);
+  EXPECT_EQ(recv_text(p.b), "more");
+}
+
+// A read that filled the buffer may have left bytes: the wait ends at once.
+TEST(NetReactorRecv, AFullReadDoesNotCountAsDraining) {
+  asio::io_context io;
+  Pair p(io);
+  ASSERT_EQ(send_and_reactor_recv(io, p, "hello, more", 5), 5);
+  std::optional<std::error_code> got;
+  wait_after_reactor_read(p, got);
+  pump(io, 1000ms);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(recv_text(p.b), ", more");
 }
 
 }  // namespace
