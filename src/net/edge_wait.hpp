@@ -12,18 +12,22 @@
 // - a read wait after a read that drained the socket through Asio's reactor
 //   (reactor_recv, or Asio's own reads), when the reactor has seen no edge
 //   for the socket since: every byte that came after that read has its edge
-//   still pending in epoll. The reactor tracks exactly this (an edge sets
-//   it; a short read clears it) to decide whether its own reads are worth
-//   trying at once. A new connection's first wait after its first message
-//   is such a wait: one epoll_ctl per connection.
+//   still pending in epoll. The reactor keeps a flag per socket for exactly
+//   this (an edge sets it; a short read of its own clears it) to decide
+//   whether its next read is worth trying at once. A new connection's first
+//   wait after its first message is such a wait: one epoll_ctl per
+//   connection.
 //
-// wait_ready queues such a wait in Asio's reactor as a speculative operation
-// that declines its speculative run, which Asio queues without a re-arm. It
-// needs Asio 1.22's epoll reactor internals (asio::detail), and falls back to
-// async_wait when its premise may not hold: a caller that cannot vouch for
-// the EAGAIN, or a handler with a cancellation slot (within() groups cancel
-// through it; this wait does not listen). Everything here runs on the thread
-// that runs the socket's io_context, as all of snigate's socket work does.
+// wait_ready queues such a wait in Asio's reactor as a speculative operation.
+// Asio tries it at once only while that flag is set: a wait after EAGAIN
+// declines (not ready), a wait after a reactor read accepts (an edge may be
+// gone: the caller's read finds out). Either way Asio queues it without a
+// re-arm when it is not done. It needs Asio 1.22's epoll reactor internals
+// (asio::detail), and falls back to async_wait when its premise may not
+// hold: a caller that cannot vouch for either, or a handler with a
+// cancellation slot (within() groups cancel through it; this wait does not
+// listen). Everything here runs on the thread that runs the socket's
+// io_context, as all of snigate's socket work does.
 #include <sys/types.h>
 
 #include <cstdint>
