@@ -374,8 +374,9 @@ void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone
   // the answer: wait for it at once instead of trying a read that would
   // find nothing. The reactor knows whether an edge came for it since a
   // read last drained it (the hello's did): if one may have, the wait ends
-  // at once and the read finds out; if not, it needs no epoll re-arm. A TLS client
-  // may have bytes left in its stream's prefix, which only a read finds.
+  // at once and the read finds out; if not, it needs no epoll re-arm. A TLS
+  // client may have bytes left in its stream's prefix, which only a read
+  // finds.
   if (r->legs[0].tls) run(r, 0);
   else wait(r, 0, 0, tcp::socket::wait_read, Since::reactor_read);
   run(r, 1);

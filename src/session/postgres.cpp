@@ -162,7 +162,9 @@ awaitable<void> passthrough(Conn& c, const Route& r, std::vector<std::uint8_t>& 
   const Service& svc = *r.service;
   tcp::socket server(c.client.get_executor());
   std::string why;
-  const Server* chosen = co_await connect_service(svc, server, why);
+  const wp::Bytes ssl_request = wp::encode_ssl_request();
+  std::size_t sent = 0;  // of ssl_request, with the connect
+  const Server* chosen = co_await connect_service(svc, server, why, ssl_request, &sent);
   if (!chosen) {
     const std::string message =
         fmt::format("snigate: router {}: service {}: no server answered: {}", r.name, svc.name, why);
@@ -172,10 +174,14 @@ awaitable<void> passthrough(Conn& c, const Route& r, std::vector<std::uint8_t>& 
   c.rec.server = chosen->address;
   Leg up{server, nullptr, {}};
   const auto deadline = net::Clock::now() + svc.dial_timeout;
-  const wp::Bytes ssl_request = wp::encode_ssl_request();
   wp::Bytes reply;
   Got g = Got::closed;
-  if (co_await write_bytes(up, ssl_request, deadline)) g = co_await pg::read_exact(up, 1, deadline, reply, why);
+  bool asked = sent == ssl_request.size();
+  if (!asked) {
+    const std::span<const std::uint8_t> rest = std::span(ssl_request).subspan(sent);
+    asked = co_await write_bytes(up, rest, deadline);
+  }
+  if (asked) g = co_await pg::read_exact(up, 1, deadline, reply, why);
   if (g != Got::done || reply[0] != 'S') {
     const std::string said = g != Got::done   ? why
                              : reply[0] == 'N' ? "answered N (it does not accept TLS)"

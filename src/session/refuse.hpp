@@ -1,7 +1,7 @@
 #pragma once
 // Why no router took a client, in words an operator can act on.
-#include <string>
 #include <span>
+#include <string>
 
 #include "rule/facts.hpp"
 #include "session/snapshot.hpp"
