@@ -1,8 +1,10 @@
 #include "net/listener.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -34,18 +36,36 @@ bool parse_listen_address(std::string_view text, tcp::endpoint& out, std::string
   return true;
 }
 
-tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, std::error_code& ec) {
+tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, bool reuse_port, std::error_code& ec) {
   tcp::acceptor acc(io);
   acc.open(at.protocol(), ec);
   if (ec) return acc;
   acc.set_option(tcp::acceptor::reuse_address(true), ec);
   if (at.address().is_v6() && at.address().is_unspecified()) acc.set_option(asio::ip::v6_only(false), ec);
   const int one = 1;
-  ::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (reuse_port) ::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   ::setsockopt(acc.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   acc.bind(at, ec);
   if (!ec) acc.listen(4096, ec);
   if (!ec) acc.native_non_blocking(true, ec);  // accept_next calls accept4 itself
+  return acc;
+}
+
+tcp::acceptor share_listener(asio::io_context& io, tcp::acceptor& first, std::error_code& ec) {
+  tcp::acceptor acc(io);
+  const tcp::endpoint at = first.local_endpoint(ec);
+  if (ec) return acc;
+  const int fd = ::fcntl(first.native_handle(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    ec = std::error_code(errno, std::system_category());
+    return acc;
+  }
+  acc.assign(at.protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return acc;
+  }
+  acc.native_non_blocking(true, ec);
   return acc;
 }
 

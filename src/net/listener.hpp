@@ -1,6 +1,8 @@
 #pragma once
-// Listening sockets: one per worker and entry point, with SO_REUSEPORT so the
-// kernel spreads new connections over the workers without a shared lock.
+// Listening sockets. By default an entry point has one, which every worker
+// watches: whichever worker is free takes the next connection. With
+// reusePort, each worker has its own (SO_REUSEPORT) and the kernel spreads
+// connections over them by a hash of the addresses, blind to how busy each is.
 #include <string>
 
 #include "net/asio.hpp"
@@ -11,7 +13,11 @@ namespace snigate::net {
 bool parse_listen_address(std::string_view text, tcp::endpoint& out, std::string& error);
 
 // With TCP_NODELAY, which accepted sockets inherit (Linux): no setsockopt per connection.
-tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, std::error_code& ec);
+tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, bool reuse_port, std::error_code& ec);
+
+// The same listening socket for another worker: a duplicate descriptor, so
+// each worker's reactor registers its own and closes its own on drain.
+tcp::acceptor share_listener(asio::io_context& io, tcp::acceptor& first, std::error_code& ec);
 
 // Client-first entry points: have the kernel complete accept only once the
 // client's first bytes are in (TCP_DEFER_ACCEPT). The hello is then read at

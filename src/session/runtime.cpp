@@ -44,13 +44,10 @@ struct Gateway {
 };
 
 awaitable<void> accept_loop(tcp::acceptor& acc, std::string ep_name, Gateway& gw) {
-  for (unsigned accepted = 1;; ++accepted) {
-    // Accepting runs until the backlog is empty; let the connections already
-    // accepted start now and then.
-    if (accepted % 16 == 0) co_await asio::post(acc.get_executor(), asio::use_awaitable);
+  for (;;) {
     tcp::socket sock(acc.get_executor());
     tcp::endpoint peer;
-    std::error_code ec = net::accept_now(acc, sock, peer);  // no coroutine while the backlog lasts
+    std::error_code ec = net::accept_now(acc, sock, peer);  // no wait while the backlog lasts
     if (ec == asio::error::would_block) ec = co_await net::accept_next(acc, sock, peer);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
@@ -63,6 +60,11 @@ awaitable<void> accept_loop(tcp::acceptor& acc, std::string ep_name, Gateway& gw
     const EntryRoutes* entry = snap->entry(ep_name);
     if (!entry) continue;  // cannot happen: entry points are static
     asio::co_spawn(acc.get_executor(), serve(std::move(sock), peer, std::move(snap), *entry), asio::detached);
+    // One connection per turn, even with more waiting: on a shared listener a
+    // worker that is free meanwhile takes the next one, and the connections
+    // this worker has already started (a TLS handshake's first step costs
+    // about half a millisecond) are not held behind a batch of new ones.
+    co_await asio::post(acc.get_executor(), asio::use_awaitable);
   }
 }
 
@@ -195,7 +197,10 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
     }
     for (auto& w : gw.workers) {
       std::error_code ec;
-      w->listeners.push_back(Listener{name, net::open_listener(w->io, at, ec)});
+      tcp::acceptor acc = ep.reuse_port || w == gw.workers.front()
+                              ? net::open_listener(w->io, at, ep.reuse_port, ec)
+                              : net::share_listener(w->io, gw.workers.front()->listeners.back().acc, ec);
+      w->listeners.push_back(Listener{name, std::move(acc)});
       if (ec) {
         spdlog::error("entry point {}: cannot listen on {}: {}", name, ep.address, ec.message());
         return 1;

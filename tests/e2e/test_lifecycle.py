@@ -1,5 +1,7 @@
 """Signals: SIGHUP reload under traffic (good and bad configs), established connections
 across a reload, SIGTERM drain and grace timeout."""
+import copy
+import re
 import socket
 import ssl
 import subprocess
@@ -224,3 +226,51 @@ def test_client_first_entry_point_defers_accept_and_follows_reload(make_snigate,
         assert server_side(web, "syn-recv") == 0
         s.settimeout(5)
         assert redis_ping(s) == b"+PONG\r\n"  # the catch-all after firstByteTimeout, or at once
+
+
+def listening_sockets(port: int) -> int:
+    out = subprocess.run(["ss", "-Hltn", f"( sport = :{port} )"], capture_output=True, text=True, check=True).stdout
+    return len([ln for ln in out.splitlines() if ln.strip()])
+
+
+def test_workers_share_one_listening_socket(make_snigate, snigate_bin, pki, nginx, redis):
+    if snigate_bin.name == "fake_snigate.py":
+        pytest.skip("the harness's fake snigate has one listener of its own kind")
+    cfg = web_config(pki, nginx, redis)
+    cfg["snigate"] = {"workers": 2}
+    sg = make_snigate(cfg, name="snigate-shared")
+    web = sg.ports["web"]
+    assert listening_sockets(web) == 1, "two workers, one socket"
+    assert all(tls_get_name(web, "a.test", pki.ca_cert) == "plain-1" for _ in range(8))
+
+    # Without reusePort a second gateway on the same address is refused at
+    # start-up, instead of silently taking part of the traffic.
+    second = make_snigate(cfg, name="snigate-second", start=False)
+    run = subprocess.run(second.argv, capture_output=True, text=True, timeout=15)
+    assert run.returncode == 1, run
+    assert re.search(r"error entry point (web|red): cannot listen on 127\.0\.0\.1:\d+: Address already in use",
+                     run.stderr), run
+
+
+def test_reuse_port_gives_each_worker_a_socket_and_lets_a_second_process_in(make_snigate, snigate_bin, pki, nginx,
+                                                                             redis):
+    if snigate_bin.name == "fake_snigate.py":
+        pytest.skip("the harness's fake snigate has one listener of its own kind")
+    cfg = web_config(pki, nginx, redis)
+    cfg["snigate"] = {"workers": 2}
+    cfg["entryPoints"]["web"]["reusePort"] = True
+    old = make_snigate(cfg, name="snigate-old")
+    web = old.ports["web"]
+    assert listening_sockets(web) == 2, "one socket per worker"
+    assert listening_sockets(old.ports["red"]) == 1, "reusePort is per entry point"
+
+    cfg = copy.deepcopy(cfg)
+    cfg["entryPoints"]["red"]["address"] = addr(free_port())  # red has no reusePort
+    new = make_snigate(cfg, name="snigate-new")
+    new.wait_log("snigate ready")
+    assert listening_sockets(web) == 4
+    # The old process leaves; the new one takes every connection from then on.
+    assert old.stop() == 0
+    assert listening_sockets(web) == 2
+    assert all(tls_get_name(web, "a.test", pki.ca_cert) == "plain-1" for _ in range(8))
+    assert new.alive()

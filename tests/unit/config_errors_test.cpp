@@ -98,6 +98,17 @@ TEST(ConfigErrors, WrongTypes) {
   expect_error(l, "tcp.services", 14, "expected a map, found a list");
 }
 
+TEST(ConfigErrors, ReusePortIsABoolean) {
+  TempDir dir;
+  Loaded l = load_text(dir, R"y(entryPoints:
+  web:
+    address: ":443"
+    reusePort: sometimes
+)y");
+  expect_error(l, "entryPoints.web.reusePort", 4, "expected a boolean");
+  EXPECT_EQ(l.errors.size(), 1u) << dump(l.errors);
+}
+
 TEST(ConfigErrors, BadDurationsAndValues) {
   TempDir dir;
   Loaded l = load_text(dir, R"y(entryPoints:

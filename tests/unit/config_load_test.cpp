@@ -26,6 +26,7 @@ constexpr const char* kFull = R"y(entryPoints:
     protocol: mysql
     clientHelloTimeout: 2s
     firstByteTimeout: 500ms
+    reusePort: true
   pg:
     address: "[::1]:5432"
     protocol: postgres
@@ -126,6 +127,8 @@ TEST(ConfigLoad, FullConfigInOneFile) {
   EXPECT_EQ(my.protocol, Protocol::mysql);
   EXPECT_EQ(my.client_hello_timeout, Duration(2'000));
   EXPECT_EQ(my.first_byte_timeout, Duration(500));
+  EXPECT_TRUE(my.reuse_port);
+  EXPECT_FALSE(web.reuse_port);
   EXPECT_EQ(s.entry_points.at("pg").address, "[::1]:5432");
   EXPECT_EQ(s.entry_points.at("pg").protocol, Protocol::postgres);
   EXPECT_FALSE(s.watch);
@@ -140,10 +143,10 @@ TEST(ConfigLoad, FullConfigInOneFile) {
   const Router& db = d.routers.at("db");
   EXPECT_EQ(db.entry_points, (std::vector<std::string>{"mysql", "pg"}));
   EXPECT_EQ(db.rule, "HostSNI(`db.example.com`)");
-  EXPECT_EQ(db.rule_loc.line, 31);
+  EXPECT_EQ(db.rule_loc.line, 32);
   EXPECT_EQ(db.rule_loc.file, path);
   EXPECT_EQ(db.service, "db");  // @file stripped
-  EXPECT_EQ(db.service_loc.line, 32);
+  EXPECT_EQ(db.service_loc.line, 33);
   EXPECT_EQ(db.priority, 10);
   ASSERT_TRUE(db.tls);
   EXPECT_FALSE(db.tls->passthrough);
@@ -161,7 +164,7 @@ TEST(ConfigLoad, FullConfigInOneFile) {
   EXPECT_EQ(svc.servers[0].address, "10.0.0.1:3306");
   EXPECT_FALSE(svc.servers[0].tls);
   EXPECT_TRUE(svc.servers[1].tls);
-  EXPECT_EQ(svc.servers[1].loc.line, 52);
+  EXPECT_EQ(svc.servers[1].loc.line, 53);
   EXPECT_EQ(svc.servers_transport, "backend");
   EXPECT_EQ(d.services.at("web").servers.at(0).address, "[2001:db8::1]:443");
 
@@ -177,7 +180,7 @@ TEST(ConfigLoad, FullConfigInOneFile) {
 
   ASSERT_EQ(d.certificates.size(), 1u);
   EXPECT_EQ(d.certificates[0].cert_file, dir.path("certs/example.pem"));
-  EXPECT_EQ(d.certificates[0].loc.line, 72);
+  EXPECT_EQ(d.certificates[0].loc.line, 73);
   ASSERT_TRUE(d.default_certificate);
   EXPECT_EQ(d.default_certificate->key_file, dir.path("certs/example.key"));
   const TlsOptions& o = d.tls_options.at("modern");
@@ -217,6 +220,7 @@ tls:
   EXPECT_EQ(ep.idle_timeout, Duration(180'000));
   EXPECT_EQ(ep.client_hello_timeout, Duration(5'000));
   EXPECT_EQ(ep.first_byte_timeout, Duration(1'000));
+  EXPECT_FALSE(ep.reuse_port);
   EXPECT_EQ(ep.protocol, Protocol::tcp);
   EXPECT_TRUE(l.stat.watch);
   EXPECT_EQ(l.stat.log_level, "INFO");

@@ -1,4 +1,4 @@
-// net/listener: defer_accept on a real loopback listener.
+// net/listener: defer_accept, shared and per-worker listeners, on real loopback sockets.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -23,7 +23,7 @@ struct Listening {
   tcp::endpoint at;
   explicit Listening(bool defer) {
     std::error_code ec;
-    acc = open_listener(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), ec);
+    acc = open_listener(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), false, ec);
     EXPECT_FALSE(ec) << ec.message();
     at = acc.local_endpoint();
     defer_accept(acc, defer);
@@ -64,6 +64,49 @@ TEST(NetListener, ASilentClientIsHandedOverAfterAboutASecond) {
   // The kernel repeats its SYN-ACK after its initial timeout (1 s); the
   // client's answer completes the accept, data or not.
   EXPECT_TRUE(pending(l.acc, 4000)) << "a silent client must still reach snigate (and its clientHelloTimeout)";
+}
+
+TEST(NetListener, ASharedListenerIsOneSocketThatEitherWorkerAccepts) {
+  Listening first(false);
+  asio::io_context other_io;
+  std::error_code ec;
+  tcp::acceptor other = share_listener(other_io, first.acc, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_NE(other.native_handle(), first.acc.native_handle()) << "each reactor registers a descriptor of its own";
+  EXPECT_EQ(other.local_endpoint(), first.at);
+
+  asio::ip::tcp::socket client(first.io);
+  client.connect(first.at);
+  ASSERT_TRUE(pending(first.acc, 2000));
+  EXPECT_TRUE(pending(other, 0)) << "both workers see the one pending connection";
+  tcp::socket sock(other_io);
+  tcp::endpoint peer;
+  ASSERT_FALSE(accept_now(other, sock, peer));
+  EXPECT_EQ(peer, client.local_endpoint());
+  tcp::socket none(first.io);
+  EXPECT_EQ(accept_now(first.acc, none, peer), asio::error::would_block) << "taken by the other worker";
+
+  // Closing one worker's descriptor (drain) leaves the socket listening for the other.
+  first.acc.close();
+  asio::ip::tcp::socket late(first.io);
+  late.connect(first.at);
+  EXPECT_TRUE(pending(other, 2000));
+}
+
+TEST(NetListener, OnlyReusePortListenersShareAnAddress) {
+  Listening shared(false);  // reusePort off
+  asio::io_context io;
+  std::error_code ec;
+  tcp::acceptor second = open_listener(io, shared.at, false, ec);
+  EXPECT_EQ(ec, asio::error::address_in_use) << "a second gateway on the same port is an error, not a silent split";
+  second = open_listener(io, shared.at, true, ec);
+  EXPECT_EQ(ec, asio::error::address_in_use);
+
+  const tcp::endpoint any_port(asio::ip::make_address("127.0.0.1"), 0);
+  tcp::acceptor a = open_listener(io, any_port, true, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  tcp::acceptor b = open_listener(io, a.local_endpoint(), true, ec);
+  EXPECT_FALSE(ec) << "reusePort: one socket per worker on one address; " << ec.message();
 }
 
 }  // namespace
