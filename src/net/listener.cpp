@@ -36,16 +36,21 @@ bool parse_listen_address(std::string_view text, tcp::endpoint& out, std::string
   return true;
 }
 
-tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, bool reuse_port, std::error_code& ec) {
+tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, PortShare share, std::error_code& ec) {
   tcp::acceptor acc(io);
   acc.open(at.protocol(), ec);
   if (ec) return acc;
   acc.set_option(tcp::acceptor::reuse_address(true), ec);
   if (at.address().is_v6() && at.address().is_unspecified()) acc.set_option(asio::ip::v6_only(false), ec);
   const int one = 1;
-  if (reuse_port) ::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (share == PortShare::join) ::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   ::setsockopt(acc.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   acc.bind(at, ec);
+  // Linux checks SO_REUSEPORT against the sockets already bound when a socket
+  // binds, and forms the group at listen(): set after bind, it lets only the
+  // sockets that come later in.
+  if (!ec && share == PortShare::first && ::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    ec = std::error_code(errno, std::system_category());
   if (!ec) acc.listen(4096, ec);
   if (!ec) acc.native_non_blocking(true, ec);  // accept_next calls accept4 itself
   return acc;

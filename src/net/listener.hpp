@@ -1,8 +1,9 @@
 #pragma once
-// Listening sockets. By default an entry point has one, which every worker
-// watches: whichever worker is free takes the next connection. With
-// reusePort, each worker has its own (SO_REUSEPORT) and the kernel spreads
-// connections over them by a hash of the addresses, blind to how busy each is.
+// Listening sockets. By default two workers watch each socket of an entry
+// point, and whichever of them is free takes the next connection; with more
+// than two workers there are several such sockets on one address
+// (SO_REUSEPORT), and the kernel picks one by a hash of the addresses. With
+// reusePort, each worker has a socket of its own.
 #include <string>
 
 #include "net/asio.hpp"
@@ -12,8 +13,15 @@ namespace snigate::net {
 // "host:port", ":port" (every address, IPv4 and IPv6), "[v6]:port".
 bool parse_listen_address(std::string_view text, tcp::endpoint& out, std::string& error);
 
+// How a new listening socket shares its address with other sockets.
+enum class PortShare {
+  alone,  // not at all: a socket already on the address is an error, and so is any later one
+  first,  // bound alone (a socket already there is an error), then SO_REUSEPORT for the ones that follow
+  join,   // SO_REUSEPORT before bind: joins the sockets already there that set it too
+};
+
 // With TCP_NODELAY, which accepted sockets inherit (Linux): no setsockopt per connection.
-tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, bool reuse_port, std::error_code& ec);
+tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, PortShare share, std::error_code& ec);
 
 // The same listening socket for another worker: a duplicate descriptor, so
 // each worker's reactor registers its own and closes its own on drain.

@@ -233,14 +233,15 @@ def listening_sockets(port: int) -> int:
     return len([ln for ln in out.splitlines() if ln.strip()])
 
 
-def test_workers_share_one_listening_socket(make_snigate, snigate_bin, pki, nginx, redis):
+@pytest.mark.parametrize("workers,sockets", [(2, 1), (3, 2)])
+def test_workers_share_listening_sockets_in_pairs(make_snigate, snigate_bin, pki, nginx, redis, workers, sockets):
     if snigate_bin.name == "fake_snigate.py":
         pytest.skip("the harness's fake snigate has one listener of its own kind")
     cfg = web_config(pki, nginx, redis)
-    cfg["snigate"] = {"workers": 2}
+    cfg["snigate"] = {"workers": workers}
     sg = make_snigate(cfg, name="snigate-shared")
     web = sg.ports["web"]
-    assert listening_sockets(web) == 1, "two workers, one socket"
+    assert listening_sockets(web) == sockets, f"{workers} workers, two to a socket"
     assert all(tls_get_name(web, "a.test", pki.ca_cert) == "plain-1" for _ in range(8))
 
     # Without reusePort a second gateway on the same address is refused at

@@ -23,7 +23,7 @@ struct Listening {
   tcp::endpoint at;
   explicit Listening(bool defer) {
     std::error_code ec;
-    acc = open_listener(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), false, ec);
+    acc = open_listener(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), PortShare::alone, ec);
     EXPECT_FALSE(ec) << ec.message();
     at = acc.local_endpoint();
     defer_accept(acc, defer);
@@ -93,20 +93,31 @@ TEST(NetListener, ASharedListenerIsOneSocketThatEitherWorkerAccepts) {
   EXPECT_TRUE(pending(other, 2000));
 }
 
-TEST(NetListener, OnlyReusePortListenersShareAnAddress) {
-  Listening shared(false);  // reusePort off
+TEST(NetListener, HowEachKindOfSocketSharesItsAddress) {
+  Listening alone(false);  // two workers or fewer, reusePort off
   asio::io_context io;
   std::error_code ec;
-  tcp::acceptor second = open_listener(io, shared.at, false, ec);
+  tcp::acceptor other = open_listener(io, alone.at, PortShare::alone, ec);
   EXPECT_EQ(ec, asio::error::address_in_use) << "a second gateway on the same port is an error, not a silent split";
-  second = open_listener(io, shared.at, true, ec);
+  other = open_listener(io, alone.at, PortShare::join, ec);
   EXPECT_EQ(ec, asio::error::address_in_use);
 
+  // More workers: the first socket is bound alone, the next pairs' join it.
   const tcp::endpoint any_port(asio::ip::make_address("127.0.0.1"), 0);
-  tcp::acceptor a = open_listener(io, any_port, true, ec);
+  tcp::acceptor first = open_listener(io, any_port, PortShare::first, ec);
   ASSERT_FALSE(ec) << ec.message();
-  tcp::acceptor b = open_listener(io, a.local_endpoint(), true, ec);
-  EXPECT_FALSE(ec) << "reusePort: one socket per worker on one address; " << ec.message();
+  tcp::acceptor second = open_listener(io, first.local_endpoint(), PortShare::join, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  other = open_listener(io, first.local_endpoint(), PortShare::alone, ec);
+  EXPECT_EQ(ec, asio::error::address_in_use) << "another gateway without reusePort is still refused";
+  other = open_listener(io, first.local_endpoint(), PortShare::first, ec);
+  EXPECT_EQ(ec, asio::error::address_in_use) << "and so is one with more workers";
+
+  // reusePort: every socket joins.
+  tcp::acceptor a = open_listener(io, any_port, PortShare::join, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  tcp::acceptor b = open_listener(io, a.local_endpoint(), PortShare::join, ec);
+  EXPECT_FALSE(ec) << ec.message();
 }
 
 }  // namespace
