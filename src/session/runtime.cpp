@@ -225,7 +225,9 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
       asio::co_spawn(w->io, accept_loop(w->listeners.back().acc, name, gw), asio::detached);
     }
     const auto& routes = snap->entry(name)->routes;
-    spdlog::info("entry point {} listening on {} ({} router(s){})", name, ep.address, routes.size(),
+    const std::size_t sockets = ep.reuse_port ? n : (n + kWorkersPerSocket - 1) / kWorkersPerSocket;
+    spdlog::info("entry point {} listening on {} ({} router(s), {} socket(s) for {} worker(s){}{})", name, ep.address,
+                 routes.size(), sockets, n, ep.reuse_port ? ", reusePort" : "",
                  snap->entry(name)->server_first   ? ", server-first: backends are connected at once"
                  : snap->entry(name)->client_first ? ", client-first: accepted once the first bytes are in"
                                                    : "");

@@ -242,6 +242,8 @@ def test_workers_share_listening_sockets_in_pairs(make_snigate, snigate_bin, pki
     sg = make_snigate(cfg, name="snigate-shared")
     web = sg.ports["web"]
     assert listening_sockets(web) == sockets, f"{workers} workers, two to a socket"
+    assert f"entry point web listening on {cfg['entryPoints']['web']['address']} (1 router(s), " \
+           f"{sockets} socket(s) for {workers} worker(s), client-first" in sg.log()
     assert all(tls_get_name(web, "a.test", pki.ca_cert) == "plain-1" for _ in range(8))
 
     # Without reusePort a second gateway on the same address is refused at
@@ -263,6 +265,7 @@ def test_reuse_port_gives_each_worker_a_socket_and_lets_a_second_process_in(make
     old = make_snigate(cfg, name="snigate-old")
     web = old.ports["web"]
     assert listening_sockets(web) == 2, "one socket per worker"
+    assert "2 socket(s) for 2 worker(s), reusePort" in old.log()
     assert listening_sockets(old.ports["red"]) == 1, "reusePort is per entry point"
 
     cfg = copy.deepcopy(cfg)
