@@ -44,7 +44,7 @@ struct EntryPoint {
                                          // arrived and a terminated TLS handshake completed by then
   Duration first_byte_timeout{1'000};    // firstByteTimeout: on a mixed entry point, silence this long
                                          // means a server-first client; it goes to the catch-all
-  bool reuse_port = false;  // reusePort: one SO_REUSEPORT socket per worker instead of one shared
+  bool reuse_port = false;  // reusePort: a SO_REUSEPORT socket per worker instead of one per pair
 };
 
 struct Static {

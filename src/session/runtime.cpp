@@ -92,8 +92,8 @@ awaitable<void> accept_loop(tcp::acceptor& acc, std::string ep_name, Gateway& gw
 constexpr std::size_t kWorkersPerSocket = 2;
 
 net::PortShare port_share(bool reuse_port, std::size_t worker, std::size_t workers) {
-  if (reuse_port) return net::PortShare::join;  // other processes may join, and this one joins them
-  if (worker > 0) return net::PortShare::join;  // the next pair of workers on the same address
+  // With reusePort other processes may join, and this one joins them.
+  if (reuse_port || worker > 0) return net::PortShare::join;
   return workers > kWorkersPerSocket ? net::PortShare::first : net::PortShare::alone;
 }
 
