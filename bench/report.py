@@ -231,6 +231,12 @@ All clients come from `bench/loadgen`, except plain TCP (iperf3). Its backend
   proxy share the CPUs, and the direct row is the same setup without the proxy.
   The proxy therefore never has both cores to itself; the numbers compare
   proxies under the same squeeze, not their ceiling on a dedicated machine.
+- Every process is started from the one shell that runs the harness, so all
+  share one scheduling group (the kernel's autogroups are per session): the
+  proxy's threads compete one by one with the load generator's. A proxy
+  started apart (`setsid`, another terminal) gets a group's share instead,
+  its queues stay shorter and its tail latencies look better; compare
+  proxies only when started alike.
 - Targets are interleaved and the order rotates (A B C D E, B C D E A, ...):
   no target always follows the same one, and slow drifts of the
   machine touch all of them alike; each cell is a median.
