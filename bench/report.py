@@ -209,9 +209,10 @@ All clients come from `bench/loadgen`, except plain TCP (iperf3). Its backend
   {meta['idle']}, not 10,000: the hard limit on open files here is 20,000 and
   each proxied connection holds two.{"" if idle_ok else " **In at least one round the backend did not reach the full count; see `backend_conns` in the raw results.**"}
 - **TLS termination**: {meta['tls_conc']} client threads each loop over a full TLS
-  handshake (no session cache, no tickets; TLS 1.3, X25519 key exchange,
-  ECDSA P-256 certificate, no certificate-chain check on the client), send the
-  same ClientHello bytes as application data, read the answer, close.
+  handshake (the client keeps no session and resumes nothing; TLS 1.3,
+  X25519 key exchange, ECDSA P-256 certificate, no certificate-chain check
+  on the client), send the same ClientHello bytes as application data, read
+  the answer, close.
   Throughput: one TLS connection writing 16 KiB records. Only snigate, HAProxy
   and nginx terminate TLS; there is no direct row.
 
@@ -237,6 +238,11 @@ All clients come from `bench/loadgen`, except plain TCP (iperf3). Its backend
   started apart (`setsid`, another terminal) gets a group's share instead,
   its queues stay shorter and its tail latencies look better; compare
   proxies only when started alike.
+- Each server keeps its default for TLS 1.3 session tickets, which the
+  load generator never uses: snigate sends one after each full handshake
+  (as Go's TLS, and so Traefik, does), HAProxy and nginx send OpenSSL's two.
+  A ticket costs the server and the client some work on every handshake;
+  the second one is worth about 6% of handshakes per second here.
 - Targets are interleaved and the order rotates (A B C D E, B C D E A, ...):
   no target always follows the same one, and slow drifts of the
   machine touch all of them alike; each cell is a median.

@@ -132,6 +132,7 @@ struct TlsOptions {
   // never agrees to HTTP/2 with a TCP backend that does not speak it.
   std::vector<std::string> alpn_protocols;
   bool sni_strict = false;                   // sniStrict
+  bool disable_session_tickets = false;      // disableSessionTickets
   std::vector<std::string> client_ca_files;  // clientAuth.caFiles
   std::string client_auth_type = "NoClientCert";  // clientAuth.clientAuthType
 };

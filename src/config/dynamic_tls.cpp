@@ -49,7 +49,7 @@ void parse_options(Ctx& ctx, const std::string& name, const Item& it, Dynamic& o
     {"alpnProtocols", [&](const Item& v) { walk::get_string_list(ctx, v, o.alpn_protocols); }},
     {"sniStrict", [&](const Item& v) { walk::get_bool(ctx, v, o.sni_strict); }},
     walk::ignored(ctx, "preferServerCipherSuites", "deprecated in Traefik; the server's order is always used"),
-    walk::ignored(ctx, "disableSessionTickets", "not supported yet"),
+    {"disableSessionTickets", [&](const Item& v) { walk::get_bool(ctx, v, o.disable_session_tickets); }},
     {"clientAuth", [&](const Item& v) {
        walk::walk_map(ctx, v, {
          {"caFiles", [&](const Item& f) { walk::get_file_list(ctx, f, o.client_ca_files); }},

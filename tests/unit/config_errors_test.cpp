@@ -109,6 +109,17 @@ TEST(ConfigErrors, ReusePortIsABoolean) {
   EXPECT_EQ(l.errors.size(), 1u) << dump(l.errors);
 }
 
+TEST(ConfigErrors, DisableSessionTicketsIsABoolean) {
+  TempDir dir;
+  Loaded l = load_text(dir, R"y(tls:
+  options:
+    default:
+      disableSessionTickets: 1
+)y");
+  expect_error(l, "tls.options.default.disableSessionTickets", 4, "expected a boolean");
+  EXPECT_EQ(l.errors.size(), 1u) << dump(l.errors);
+}
+
 TEST(ConfigErrors, BadDurationsAndValues) {
   TempDir dir;
   Loaded l = load_text(dir, R"y(entryPoints:

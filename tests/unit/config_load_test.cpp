@@ -98,6 +98,7 @@ tls:
       minVersion: VersionTLS13
       maxVersion: VersionTLS13
       sniStrict: true
+      disableSessionTickets: true
       alpnProtocols: [h2]
       cipherSuites: [TLS_AES_128_GCM_SHA256]
       curvePreferences: [X25519, CurveP256]
@@ -187,6 +188,7 @@ TEST(ConfigLoad, FullConfigInOneFile) {
   EXPECT_EQ(o.min_version, "VersionTLS13");
   EXPECT_EQ(o.max_version, "VersionTLS13");
   EXPECT_TRUE(o.sni_strict);
+  EXPECT_TRUE(o.disable_session_tickets);
   EXPECT_EQ(o.alpn_protocols, (std::vector<std::string>{"h2"}));
   EXPECT_EQ(o.cipher_suites, (std::vector<std::string>{"TLS_AES_128_GCM_SHA256"}));
   EXPECT_EQ(o.curve_preferences, (std::vector<std::string>{"X25519", "CurveP256"}));

@@ -99,6 +99,19 @@ TEST(TlsContexts, Defaults) {
   EXPECT_TRUE(so->alpn_wire.empty());
   EXPECT_FALSE(so->sni_strict);
   EXPECT_NE(SSL_CTX_get_options(so->ctx.get()) & SSL_OP_NO_RENEGOTIATION, 0u);
+  EXPECT_EQ(SSL_CTX_get_num_tickets(so->ctx.get()), 1u);  // not OpenSSL's 2
+  EXPECT_EQ(SSL_CTX_get_options(so->ctx.get()) & SSL_OP_NO_TICKET, 0u);
+  EXPECT_NE(SSL_CTX_get_session_cache_mode(so->ctx.get()), SSL_SESS_CACHE_OFF);
+}
+
+TEST(TlsContexts, DisableSessionTicketsTurnsResumptionOff) {
+  auto o = options();
+  o.disable_session_tickets = true;
+  auto so = build(o);
+  ASSERT_NE(so, nullptr);
+  EXPECT_EQ(SSL_CTX_get_num_tickets(so->ctx.get()), 0u);
+  EXPECT_NE(SSL_CTX_get_options(so->ctx.get()) & SSL_OP_NO_TICKET, 0u);
+  EXPECT_EQ(SSL_CTX_get_session_cache_mode(so->ctx.get()), SSL_SESS_CACHE_OFF);
 }
 
 TEST(TlsContexts, VersionsAndSniStrict) {
