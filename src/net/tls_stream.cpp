@@ -70,6 +70,7 @@ TlsStream::TlsStream(tcp::socket& sock, tls::SslPtr ssl, std::vector<std::uint8_
 }
 
 TlsStream::Want TlsStream::want(int r) {
+  if (failed_) return Want::failed;
   const int e = SSL_get_error(ssl_.get(), r);
   if (e == SSL_ERROR_WANT_READ) return Want::read;
   if (e == SSL_ERROR_WANT_WRITE) return Want::write;
@@ -78,6 +79,7 @@ TlsStream::Want TlsStream::want(int r) {
     return Want::eof;
   }
   error_ = describe(e);
+  failed_ = true;
   return Want::failed;
 }
 

@@ -37,7 +37,9 @@ struct TlsStream {
 
   // What a failed SSL call (result r) needs, for callers that wait on the
   // socket themselves. failed sets error(); eof is close_notify or TCP EOF.
-  enum class Want { read, write, eof, failed };
+  // Once failed, always failed, with the first reason: OpenSSL's next call
+  // would describe the broken session, not what broke it.
+  enum class Want : std::uint8_t { read, write, eof, failed };
   Want want(int r);
 
   // Whether the socket's last recv (wait_read) or send (wait_write) said
@@ -52,6 +54,7 @@ struct TlsStream {
   std::size_t prefix_used_ = 0;
   bool read_blocked_ = false;   // the socket's last recv said EAGAIN
   bool write_blocked_ = false;  // the socket's last send said EAGAIN
+  bool failed_ = false;         // want() said failed once
 
  private:
   // Waits for what OpenSSL asked for; false if it was a real failure.
