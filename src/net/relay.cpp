@@ -188,7 +188,11 @@ Io read_some(Relay& r, Flow& f) {
   BufferPool& pool = BufferPool::this_thread();
   f.buf = pool.take();
   if (from.tls) return read_tls(r, f, *from.tls);
-  const ssize_t n = ::recv(in, f.buf.get(), kPlainRead, 0);
+  // Towards TLS the whole buffer, which SSL_write_ex turns into up to four
+  // records in one call; towards a plain socket 16 KiB, a full read of which
+  // is the switch to splice.
+  const std::size_t room = r.legs[1 - f.from].tls ? kCopyBuffer : kPlainRead;
+  const ssize_t n = ::recv(in, f.buf.get(), room, 0);
   if (n > 0) return got(r, f, static_cast<std::size_t>(n));
   const int err = errno;
   pool.give(std::move(f.buf));
