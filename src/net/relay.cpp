@@ -227,8 +227,20 @@ Io write_held(Relay& r, Flow& f) {
   }
   std::size_t n = 0;
   if (to.tls) {
+    // The records of one SSL_write (up to four) leave with one send.
+    switch (to.tls->send_gathered()) {
+      case TlsStream::Sent::all: break;
+      case TlsStream::Sent::blocked: return Io::want_write;
+      case TlsStream::Sent::failed:
+        f.held = 0;
+        shut_both(r, RelayEnd::reset, std::string(side_name(to_leg)) + " write: " + to.tls->error());
+        return Io::failed;
+    }
+    if (f.held == 0) return Io::ok;  // only sending the records was left
     ERR_clear_error();
+    to.tls->gathering_ = true;
     const int res = SSL_write_ex(to.tls->ssl(), f.buf.get() + f.offset, f.held, &n);
+    to.tls->gathering_ = false;
     if (res != 1) {
       switch (to.tls->want(res)) {
         case TlsStream::Want::read: return Io::want_read;
@@ -343,7 +355,8 @@ void run(const RelayPtr& r, int fi) {
       asio::post(r->timer.get_executor(), [r, fi] { run(r, fi); });
       return;
     }
-    const bool writing = f.held > 0;
+    const RelayLeg& to = r->legs[1 - f.from];
+    const bool writing = f.held > 0 || (to.tls && to.tls->has_gathered());
     const int leg = writing ? 1 - f.from : f.from;
     switch (writing ? write_held(*r, f) : read_some(*r, f)) {
       case Io::ok: continue;

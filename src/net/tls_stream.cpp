@@ -32,6 +32,15 @@ int bio_read(BIO* b, char* out, int len) {
 int bio_write(BIO* b, const char* in, int len) {
   BIO_clear_retry_flags(b);
   TlsStream* s = stream_of(b);
+  if (s->gathering_) {
+    s->gathered_.insert(s->gathered_.end(), in, in + len);
+    return len;
+  }
+  if (s->has_gathered() && s->send_gathered() != TlsStream::Sent::all) {
+    if (!s->has_gathered()) return -1;  // the send failed: errno says why
+    BIO_set_retry_write(b);
+    return -1;
+  }
   const ssize_t n = ::send(s->fd(), in, static_cast<std::size_t>(len), MSG_NOSIGNAL);
   s->write_blocked_ = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(b);
@@ -67,6 +76,25 @@ TlsStream::TlsStream(tcp::socket& sock, tls::SslPtr ssl, std::vector<std::uint8_
   BIO* bio = BIO_new(socket_prefix_method());
   BIO_set_data(bio, this);
   SSL_set_bio(ssl_.get(), bio, bio);
+}
+
+TlsStream::Sent TlsStream::send_gathered() {
+  while (has_gathered()) {
+    const ssize_t n = ::send(fd(), gathered_.data() + gathered_sent_, gathered_.size() - gathered_sent_, MSG_NOSIGNAL);
+    write_blocked_ = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    if (n < 0 && errno == EINTR) continue;
+    if (write_blocked_) return Sent::blocked;
+    if (n < 0) {
+      error_ = std::strerror(errno);
+      std::vector<std::uint8_t>().swap(gathered_);
+      gathered_sent_ = 0;
+      return Sent::failed;
+    }
+    gathered_sent_ += static_cast<std::size_t>(n);
+  }
+  std::vector<std::uint8_t>().swap(gathered_);
+  gathered_sent_ = 0;
+  return Sent::all;
 }
 
 TlsStream::Want TlsStream::want(int r) {

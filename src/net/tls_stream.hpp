@@ -49,9 +49,20 @@ struct TlsStream {
     return what == tcp::socket::wait_write ? write_blocked_ : read_blocked_;
   }
 
+  // Gathering: while gathering_ is set, the records SSL_write makes are
+  // queued instead of sent one by one, and send_gathered() sends them with
+  // one send. Until the queue is empty every other write waits (the BIO says
+  // retry), so records leave in the order OpenSSL made them.
+  enum class Sent : std::uint8_t { all, blocked, failed };
+  Sent send_gathered();  // failed: error() says why
+  bool has_gathered() const { return gathered_sent_ < gathered_.size(); }
+  bool gathering_ = false;
+
   // For the BIO: bytes not yet handed to OpenSSL.
   std::vector<std::uint8_t> prefix_;
   std::size_t prefix_used_ = 0;
+  std::vector<std::uint8_t> gathered_;  // released once sent: an idle stream holds none
+  std::size_t gathered_sent_ = 0;
   bool read_blocked_ = false;   // the socket's last recv said EAGAIN
   bool write_blocked_ = false;  // the socket's last send said EAGAIN
   bool failed_ = false;         // want() said failed once
