@@ -36,10 +36,12 @@ int bio_write(BIO* b, const char* in, int len) {
     s->gathered_.insert(s->gathered_.end(), in, in + len);
     return len;
   }
-  if (s->has_gathered() && s->send_gathered() != TlsStream::Sent::all) {
-    if (!s->has_gathered()) return -1;  // the send failed: errno says why
-    BIO_set_retry_write(b);
-    return -1;
+  // Records gathered earlier go first; a write that cannot follow them yet
+  // is told to retry, as if the socket were full.
+  if (s->has_gathered()) {
+    const TlsStream::Sent sent = s->send_gathered();
+    if (sent == TlsStream::Sent::blocked) BIO_set_retry_write(b);
+    if (sent != TlsStream::Sent::all) return -1;  // failed: errno says why
   }
   const ssize_t n = ::send(s->fd(), in, static_cast<std::size_t>(len), MSG_NOSIGNAL);
   s->write_blocked_ = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -79,22 +81,22 @@ TlsStream::TlsStream(tcp::socket& sock, tls::SslPtr ssl, std::vector<std::uint8_
 }
 
 TlsStream::Sent TlsStream::send_gathered() {
+  Sent result = Sent::all;
   while (has_gathered()) {
     const ssize_t n = ::send(fd(), gathered_.data() + gathered_sent_, gathered_.size() - gathered_sent_, MSG_NOSIGNAL);
     write_blocked_ = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-    if (n < 0 && errno == EINTR) continue;
     if (write_blocked_) return Sent::blocked;
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       error_ = std::strerror(errno);
-      std::vector<std::uint8_t>().swap(gathered_);
-      gathered_sent_ = 0;
-      return Sent::failed;
+      result = Sent::failed;
+      break;
     }
     gathered_sent_ += static_cast<std::size_t>(n);
   }
-  std::vector<std::uint8_t>().swap(gathered_);
+  std::vector<std::uint8_t>().swap(gathered_);  // sent (or lost with the connection): no idle memory
   gathered_sent_ = 0;
-  return Sent::all;
+  return result;
 }
 
 TlsStream::Want TlsStream::want(int r) {
