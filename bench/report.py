@@ -19,6 +19,7 @@ ROWS = [
     ("tls-rate", "p50_us", "  latency p50", "µs", False),
     ("tls-rate", "p99_us", "  latency p99", "µs", False),
     ("tls-stream", "gbit_per_s", "TLS termination: throughput, 1 stream", "Gbit/s", True),
+    ("tls-download", "gbit_per_s", "TLS termination: download, 1 stream", "Gbit/s", True),
 ]
 
 
@@ -213,8 +214,10 @@ All clients come from `bench/loadgen`, except plain TCP (iperf3). Its backend
   X25519 key exchange, ECDSA P-256 certificate, no certificate-chain check
   on the client), send the same ClientHello bytes as application data, read
   the answer, close.
-  Throughput: one TLS connection writing 16 KiB records. Only snigate, HAProxy
-  and nginx terminate TLS; there is no direct row.
+  Throughput: one TLS connection writing 16 KiB records. Download: one TLS
+  connection (SNI `download.bench.test`) reading what a backend writes as
+  fast as it can. Only snigate, HAProxy and nginx terminate TLS; there is
+  no direct row.
 
 ## Fairness
 
@@ -227,7 +230,7 @@ All clients come from `bench/loadgen`, except plain TCP (iperf3). Its backend
   snigate splices plain-to-plain relays by design.
 - Same routes everywhere: two passthrough names on one port (`rate.bench.test`
   and `stream.bench.test`), one plain-TCP port, one terminating port with the
-  same certificate and the same two names.
+  same certificate, the same two names and `download.bench.test`.
 - Nothing is pinned: on {meta['nproc']} cores the load generator, the backend and the
   proxy share the CPUs, and the direct row is the same setup without the proxy.
   The proxy therefore never has both cores to itself; the numbers compare

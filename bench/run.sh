@@ -8,7 +8,7 @@
 #          --idle-rounds N (memory is measured once per proxy by default: it
 #          varies by a few percent between rounds and each takes ~20 s)
 #          --targets "direct snigate haproxy nginx sniproxy"
-#          --workloads "rate stream1 stream16 plain idle tls-rate tls-stream"
+#          --workloads "rate stream1 stream16 plain idle tls-rate tls-stream tls-download"
 #          --no-doc (do not write docs/benchmarks.md)  --no-build (reuse build-bench/)
 #          --head: build snigate from the last commit (git archive) instead of
 #          the working tree
@@ -22,7 +22,7 @@ argv=("$@")
 
 ROUNDS=3 IDLE_ROUNDS=1 TIME=3 IDLE=9000 CONC=64 TLS_CONC=16 DOC=1 BUILD=1 QUICK=0 SRC_MODE=worktree
 TARGETS="direct snigate haproxy nginx sniproxy"
-WORKLOADS="rate stream1 stream16 plain idle tls-rate tls-stream"
+WORKLOADS="rate stream1 stream16 plain idle tls-rate tls-stream tls-download"
 while (($#)); do
   case "$1" in
     --quick) QUICK=1 ROUNDS=2 TIME=1.5 IDLE=2000 ;;
@@ -131,13 +131,13 @@ start() {  # start NAME command...; PID[NAME]
   started+=("$!")
 }
 
-for p in 19001 19002 19003 19101 19102 19103 19201 19202 19203 19301 19302 19303 19401 19402; do
+for p in 19001 19002 19003 19004 19101 19102 19103 19201 19202 19203 19301 19302 19303 19401 19402; do
   port_free "$p" || { echo "port $p is in use (a previous run still alive?)" >&2; exit 1; }
 done
 
-start backend "$LG" serve --rate-port 19001 --sink-port "$SINK_PORT"
+start backend "$LG" serve --rate-port 19001 --sink-port "$SINK_PORT" --source-port 19004
 start iperf3 iperf3 -s -B 127.0.0.1 -p 19003
-wait_port 19001; wait_port 19003
+wait_port 19001; wait_port 19003; wait_port 19004
 start_target() {
   local t=$1
   case $t in
@@ -255,6 +255,10 @@ run_one() {  # workload target round
       out=$("$LG" stream --tls --connect "127.0.0.1:${PORT_TLS[$t]}" --sni stream.bench.test --streams 1 --time "$TIME")
       record tls-stream "$t" "$r" gbit_per_s "$(kv "$out" gbit_per_s)"
       record tls-stream "$t" "$r" errors "$(kv "$out" failed)" ;;
+    tls-download)
+      out=$("$LG" stream --tls --download --connect "127.0.0.1:${PORT_TLS[$t]}" --sni download.bench.test --streams 1 --time "$TIME")
+      record tls-download "$t" "$r" gbit_per_s "$(kv "$out" gbit_per_s)"
+      record tls-download "$t" "$r" errors "$(kv "$out" failed)" ;;
     *) echo "unknown workload $w" >&2; exit 2 ;;
   esac
 }

@@ -1,18 +1,19 @@
 // snigate benchmark load generator and backend.
 //
-//   loadgen serve  --rate-port P --sink-port Q
+//   loadgen serve  --rate-port P --sink-port Q [--source-port R]
 //       backend: on the rate port, read one TLS-record-framed message (a
 //       ClientHello, or the same bytes sent as application data through a
 //       terminating proxy), answer RESPONSE and close; on the sink port, read
-//       and discard until EOF.
+//       and discard until EOF; on the source port (19004), write as fast as
+//       the peer reads until it goes away, ignoring what it sends.
 //   loadgen rate   --connect HOST:PORT --sni NAME [--conc 64] [--time 5] [--tls]
 //       connections/s: connect, send a real ClientHello with SNI, read the
 //       answer until EOF, close; latency p50/p99 from connect() to EOF.
 //       --tls: a full TLS handshake instead (no resumption), then the hello
 //       bytes as application data.
-//   loadgen stream --connect HOST:PORT --sni NAME [--streams 1] [--time 5] [--tls]
-//       after the ClientHello (or handshake), write as fast as possible;
-//       Gbit/s counted after a warm-up.
+//   loadgen stream --connect HOST:PORT --sni NAME [--streams 1] [--time 5] [--tls] [--download]
+//       after the ClientHello (or handshake), write as fast as possible
+//       (--download: read); Gbit/s counted after a warm-up.
 //   loadgen idle   --connect HOST:PORT --sni NAME --count N [--hold 60]
 //       open N connections, send the ClientHello on each and wait; prints
 //       "ready" when all are sent, then holds until killed or --hold ends.
@@ -27,6 +28,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -144,6 +146,7 @@ uint32_t percentile(std::vector<uint32_t>& v, double q) {
 struct Conn {
   int fd;
   bool sink;
+  bool source;
   uint32_t have = 0;
   uint32_t need = 5;  // TLS record header first, then header + length
   char head[5] = {};
@@ -166,6 +169,7 @@ int listen_on(uint16_t port) {
 int serve(const Args& a) {
   int rate_l = listen_on(static_cast<uint16_t>(a.num("rate-port", 19001)));
   int sink_l = listen_on(static_cast<uint16_t>(a.num("sink-port", 19002)));
+  int source_l = listen_on(static_cast<uint16_t>(a.num("source-port", 19004)));
   int ep = epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -173,6 +177,8 @@ int serve(const Args& a) {
   epoll_ctl(ep, EPOLL_CTL_ADD, rate_l, &ev);
   ev.data.ptr = &sink_l;
   epoll_ctl(ep, EPOLL_CTL_ADD, sink_l, &ev);
+  ev.data.ptr = &source_l;
+  epoll_ctl(ep, EPOLL_CTL_ADD, source_l, &ev);
   static char buf[256 * 1024];
   std::vector<epoll_event> evs(512);
   std::fprintf(stdout, "serving\n");
@@ -185,14 +191,14 @@ int serve(const Args& a) {
     }
     for (int i = 0; i < n; ++i) {
       void* p = evs[static_cast<size_t>(i)].data.ptr;
-      if (p == &rate_l || p == &sink_l) {
+      if (p == &rate_l || p == &sink_l || p == &source_l) {
         int lfd = *static_cast<int*>(p);
         for (;;) {
           int c = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
           if (c < 0) break;
-          auto* conn = new Conn{c, p == &sink_l};
+          auto* conn = new Conn{c, p == &sink_l, p == &source_l};
           epoll_event cev{};
-          cev.events = EPOLLIN | EPOLLRDHUP;
+          cev.events = conn->source ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
           cev.data.ptr = conn;
           epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
         }
@@ -200,7 +206,15 @@ int serve(const Args& a) {
       }
       auto* c = static_cast<Conn*>(p);
       bool done = false;
-      if (c->sink) {
+      if (c->source) {
+        for (;;) {
+          ssize_t w = ::send(c->fd, buf, sizeof buf, MSG_NOSIGNAL);
+          if (w > 0) continue;
+          if (w < 0 && (errno == EAGAIN || errno == EINTR)) break;
+          done = true;  // the reader went away
+          break;
+        }
+      } else if (c->sink) {
         for (;;) {
           ssize_t r = ::read(c->fd, buf, sizeof buf);
           if (r > 0) continue;
@@ -436,7 +450,8 @@ int stream(const Args& a) {
   double warm = std::min(1.0, secs / 4);
   int streams = static_cast<int>(a.num("streams", 1));
   bool tls = a.flag("tls");
-  size_t chunk = static_cast<size_t>(a.num("chunk", tls ? 16384 : 131072));
+  bool download = a.flag("download");
+  size_t chunk = static_cast<size_t>(a.num("chunk", tls && !download ? 16384 : 131072));
   TlsClient tc(a.get("groups", ""));
   auto t_start = Clock::now();
   auto t_warm = t_start + std::chrono::microseconds(static_cast<long>(warm * 1e6));
@@ -464,12 +479,18 @@ int stream(const Args& a) {
           return;
         }
       }
+      if (download) {  // a stalled proxy fails the stream instead of hanging the run
+        timeval tv{5, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      }
       uint64_t mine = 0;
       for (;;) {
         auto now = Clock::now();
         if (now >= t_end) break;
-        ssize_t w = tls ? SSL_write(ssl, data.data(), static_cast<int>(chunk))
-                        : ::send(fd, data.data(), chunk, MSG_NOSIGNAL);
+        ssize_t w = download ? (tls ? SSL_read(ssl, data.data(), static_cast<int>(chunk))
+                                    : ::recv(fd, data.data(), chunk, 0))
+                             : (tls ? SSL_write(ssl, data.data(), static_cast<int>(chunk))
+                                    : ::send(fd, data.data(), chunk, MSG_NOSIGNAL));
         if (w <= 0) {
           ++failed;
           break;
