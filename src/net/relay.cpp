@@ -20,6 +20,8 @@ constexpr std::size_t kSpliceChunk = 64 * 1024;  // a default pipe's capacity
 constexpr std::uint8_t kCloseNotifyTries = 4;    // a peer that never reads must not hold a direction open
 constexpr int kStepsBeforeYield = 64;            // a busy direction lets other connections run now and then
 constexpr std::size_t kPlainRead = 16 * 1024;    // a plain read this long: a bulk stream, splice it
+constexpr std::size_t kTlsRecord = 16 * 1024;    // a TLS record's largest plaintext
+constexpr std::size_t kTlsReadAhead = 4 * (kTlsRecord + 512);  // four records and their overhead
 constexpr std::size_t kBulkEnds = 4 * 1024;      // a splice this short: the stream has gone quiet, copy again
 
 // One direction. Bytes read and not yet written sit in a pipe (splice) or a
@@ -135,9 +137,12 @@ Io got(Relay& r, Flow& f, std::size_t n) {
 
 // A TLS source gives up to four records at once: OpenSSL's read-ahead took
 // them with one recv, and the destination gets them with one send (a bulk
-// stream costs a quarter of the syscalls). An end or failure met after some
-// records is left for the next read, which meets it again: TlsStream keeps a
-// failure with its first reason.
+// stream costs a quarter of the syscalls). OpenSSL's read buffer grows to
+// four records only once a full record shows the stream is bulk: OpenSSL
+// allocates it for each read and releases it when empty, and a connection
+// of short messages (a handshake, a query) has no use for 66 KB each time.
+// An end or failure met after some records is left for the next read, which
+// meets it again: TlsStream keeps a failure with its first reason.
 Io read_tls(Relay& r, Flow& f, TlsStream& tls) {
   std::size_t n = 0;
   int res = 1;
@@ -147,6 +152,7 @@ Io read_tls(Relay& r, Flow& f, TlsStream& tls) {
     res = SSL_read_ex(tls.ssl(), f.buf.get() + n, kCopyBuffer - n, &more);
     n += more;
   } while (res == 1 && n < kCopyBuffer && SSL_has_pending(tls.ssl()));
+  if (n >= kTlsRecord) SSL_set_default_read_buffer_len(tls.ssl(), kTlsReadAhead);
   if (n > 0) {
     if (res != 1) tls.want(res);
     return got(r, f, n);
@@ -238,6 +244,8 @@ Io write_held(Relay& r, Flow& f) {
     }
     if (f.held == 0) return Io::ok;  // only sending the records was left
     ERR_clear_error();
+    // Room for the records at once, not grown record by record.
+    to.tls->gathered_.reserve(f.held + (f.held / kTlsRecord + 1) * 256);
     to.tls->gathering_ = true;
     const int res = SSL_write_ex(to.tls->ssl(), f.buf.get() + f.offset, f.held, &n);
     to.tls->gathering_ = false;

@@ -12,11 +12,6 @@
 namespace snigate::tls {
 namespace {
 
-// How much one read from a TLS socket may take: four full records, so that a
-// bulk stream costs a recv per four records, not one each. OpenSSL holds the
-// buffer only while it has bytes in it (SSL_MODE_RELEASE_BUFFERS).
-constexpr long kReadAhead = 4 * (16 * 1024 + 512);
-
 struct Named { std::string_view go, ossl; };
 
 // Traefik takes Go's names; OpenSSL has its own.
@@ -133,7 +128,6 @@ SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vecto
   // every SSL read is retried until it wants more before snigate waits on
   // the socket, so bytes OpenSSL holds are never left waiting.
   SSL_CTX_set_read_ahead(ctx, 1);
-  SSL_CTX_set_default_read_buffer_len(ctx, kReadAhead);
 
   const int min = tls_version(o.min_version);
   if (min < 0) errors.push_back(err(o.loc, path + ".minVersion", "unknown TLS version \"" + o.min_version + "\"; use VersionTLS10..VersionTLS13"));
@@ -261,7 +255,6 @@ std::shared_ptr<BackendTls> make_backend_tls(const config::ServersTransport& st,
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_read_ahead(ctx, 1);  // as for the server contexts
-  SSL_CTX_set_default_read_buffer_len(ctx, kReadAhead);
   std::string e;
   if (st.root_cas.empty()) SSL_CTX_set_default_verify_paths(ctx);
   else if (!load_cas(ctx, st.root_cas, e)) errors.push_back(err(st.loc, path + ".rootCAs", e));
