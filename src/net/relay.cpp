@@ -243,12 +243,7 @@ Io write_held(Relay& r, Flow& f) {
         return Io::failed;
     }
     if (f.held == 0) return Io::ok;  // only sending the records was left
-    ERR_clear_error();
-    // Room for the records at once, not grown record by record.
-    to.tls->gathered_.reserve(f.held + (f.held / kTlsRecord + 1) * 256);
-    to.tls->gathering_ = true;
-    const int res = SSL_write_ex(to.tls->ssl(), f.buf.get() + f.offset, f.held, &n);
-    to.tls->gathering_ = false;
+    const int res = to.tls->write_gathered(f.buf.get() + f.offset, f.held, n);
     if (res != 1) {
       switch (to.tls->want(res)) {
         case TlsStream::Want::read: return Io::want_read;

@@ -80,6 +80,15 @@ TlsStream::TlsStream(tcp::socket& sock, tls::SslPtr ssl, std::vector<std::uint8_
   SSL_set_bio(ssl_.get(), bio, bio);
 }
 
+int TlsStream::write_gathered(const std::uint8_t* data, std::size_t len, std::size_t& written) {
+  gathered_.reserve(gathered_.size() + len + (len / (16 * 1024) + 1) * 256);  // the records at once, not record by record
+  ERR_clear_error();
+  gathering_ = true;
+  const int res = SSL_write_ex(ssl_.get(), data, len, &written);
+  gathering_ = false;
+  return res;
+}
+
 TlsStream::Sent TlsStream::send_gathered() {
   Sent result = Sent::all;
   while (has_gathered()) {

@@ -49,14 +49,15 @@ struct TlsStream {
     return what == tcp::socket::wait_write ? write_blocked_ : read_blocked_;
   }
 
-  // Gathering: while gathering_ is set, the records SSL_write makes are
-  // queued instead of sent one by one, and send_gathered() sends them with
-  // one send. Until the queue is empty every other write waits (the BIO says
-  // retry), so records leave in the order OpenSSL made them.
+  // Gathering: write_gathered is SSL_write_ex (same result) with the records
+  // it makes queued instead of sent one by one; send_gathered() sends them
+  // with one send. Until the queue is empty every other write waits (the BIO
+  // says retry), so records leave in the order OpenSSL made them.
+  int write_gathered(const std::uint8_t* data, std::size_t len, std::size_t& written);
   enum class Sent : std::uint8_t { all, blocked, failed };
   Sent send_gathered();  // failed: error() says why
   bool has_gathered() const { return gathered_sent_ < gathered_.size(); }
-  bool gathering_ = false;
+  bool gathering_ = false;  // for the BIO: inside write_gathered
 
   // For the BIO: bytes not yet handed to OpenSSL.
   std::vector<std::uint8_t> prefix_;
