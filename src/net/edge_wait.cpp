@@ -11,6 +11,7 @@ namespace snigate::net {
 namespace detail {
 
 Reactor::per_descriptor_data& reactor_data(tcp::socket& sock) { return SocketImpl::of(sock).reactor_data_; }
+Reactor::per_descriptor_data& reactor_data(tcp::acceptor& acc) { return acceptor_impl(acc).reactor_data_; }
 
 Reactor& reactor_of(const asio::any_io_executor& ex) {
   return asio::use_service<Reactor>(asio::query(ex, asio::execution::context));

@@ -60,8 +60,9 @@ namespace detail {
 
 using Reactor = asio::detail::reactor;
 
-// Asio's per-descriptor reactor state of a socket, and its reactor.
+// Asio's per-descriptor reactor state of a socket or listener, and its reactor.
 Reactor::per_descriptor_data& reactor_data(tcp::socket& sock);
+Reactor::per_descriptor_data& reactor_data(tcp::acceptor& acc);
 Reactor& reactor_of(const asio::any_io_executor& ex);
 
 // Operations come from the thread's recycling cache, as Asio's own do: a
@@ -107,8 +108,8 @@ struct EdgeWaitOp : asio::detail::reactor_op {
   bool ready_if_tried = false;
 };
 
-template <class Handler>
-void start_edge_wait(tcp::socket& sock, asio::socket_base::wait_type what, Since since, Handler&& handler) {
+template <class Socket, class Handler>
+void start_edge_wait(Socket& sock, asio::socket_base::wait_type what, Since since, Handler&& handler) {
   using Op = EdgeWaitOp<std::decay_t<Handler>>;
   auto* op = make_op<Op>(std::forward<Handler>(handler));
   op->ready_if_tried = since == Since::reactor_read;
@@ -126,12 +127,13 @@ void start_edge_wait(tcp::socket& sock, asio::socket_base::wait_type what, Since
 // the epoll re-arm (Since::unknown: it is Asio's async_wait). Completes with
 // operation_aborted on cancel() or close(). After a reactor read it may
 // complete at once with the socket not ready: the caller's read says EAGAIN
-// and its next wait is an after-EAGAIN one.
-template <class Token>
-auto wait_ready(tcp::socket& sock, asio::socket_base::wait_type what, Since since, Token&& token) {
+// and its next wait is an after-EAGAIN one. Socket: tcp::socket, or a
+// tcp::acceptor (read: a connection to accept).
+template <class Socket, class Token>
+auto wait_ready(Socket& sock, asio::socket_base::wait_type what, Since since, Token&& token) {
   return asio::async_initiate<Token, void(std::error_code)>(
       [&sock, what, since](auto handler) {
-        const bool edge = since == Since::eagain || (since == Since::reactor_read && what == tcp::socket::wait_read);
+        const bool edge = since == Since::eagain || (since == Since::reactor_read && what == asio::socket_base::wait_read);
         if (!edge || asio::get_associated_cancellation_slot(handler).is_connected())
           return sock.async_wait(what, std::move(handler));
         detail::start_edge_wait(sock, what, since, std::move(handler));

@@ -12,6 +12,7 @@
 
 #include "net/adopt.hpp"
 #include "net/dial.hpp"
+#include "net/edge_wait.hpp"
 
 namespace snigate::net {
 
@@ -100,8 +101,9 @@ std::error_code accept_now(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint&
 
 awaitable<std::error_code> accept_next(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint& peer) {
   for (;;) {
-    // Straight after EAGAIN: the listener is edge-triggered in Asio's reactor.
-    auto [ec] = co_await acc.async_wait(tcp::acceptor::wait_read, nothrow);
+    // Straight after EAGAIN, so no re-arm in epoll (Asio's async_wait makes
+    // one): the next connection's edge is still to come.
+    auto [ec] = co_await wait_ready(acc, tcp::acceptor::wait_read, Since::eagain, nothrow);
     if (ec) co_return ec;
     ec = accept_now(acc, sock, peer);
     if (ec != asio::error::would_block) co_return ec;

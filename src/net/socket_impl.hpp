@@ -1,7 +1,8 @@
 #pragma once
 // Asio's private per-socket state, for the two places that must reach it
-// (adopt: the non-blocking bits; edge_wait: the reactor's descriptor data).
-// Checked against Asio 1.22's reactive sockets on Linux.
+// (adopt: the non-blocking bits; edge_wait: the reactor's descriptor data,
+// of sockets and listeners). Checked against Asio 1.22's reactive sockets on
+// Linux.
 #include "net/asio.hpp"
 
 namespace snigate::net::detail {
@@ -14,5 +15,10 @@ struct SocketImpl : tcp::socket {
     return (s.*impl).get_implementation();
   }
 };
+
+// An acceptor's implementation is private, so no derived class can name it;
+// socket_impl.cpp reads it through an explicit instantiation, which access
+// checks do not apply to.
+asio::detail::reactive_socket_service<tcp>::implementation_type& acceptor_impl(tcp::acceptor& acc);
 
 }  // namespace snigate::net::detail

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -88,6 +89,43 @@ TEST(NetEdgeWait, EveryMessageIsANewEdge) {
   asio::write(p.a, asio::buffer(std::string("first")));
   io.run_for(2s);
   EXPECT_EQ(woken, 3);
+}
+
+// A listener, as accept_next waits on it: after accept's EAGAIN, each new
+// connection is a new edge.
+TEST(NetEdgeWait, AListenerWaitEndsForEachNewConnection) {
+  asio::io_context io;
+  tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  acc.non_blocking(true);
+  std::vector<tcp::socket> clients, accepted;
+  clients.reserve(3);
+  auto accept_all = [&] {
+    for (;;) {
+      tcp::socket s(io);
+      std::error_code ec;
+      acc.accept(s, ec);
+      if (ec) return ec;
+      accepted.push_back(std::move(s));
+    }
+  };
+  std::function<void()> next = [&] {
+    wait_ready(acc, tcp::acceptor::wait_read, Since::eagain, [&](std::error_code ec) {
+      ASSERT_FALSE(ec) << ec.message();
+      ASSERT_EQ(accept_all(), asio::error::would_block);
+      if (accepted.size() < 3) {
+        next();
+        clients.emplace_back(io).connect(acc.local_endpoint());
+      }
+    });
+  };
+  ASSERT_EQ(accept_all(), asio::error::would_block);
+  next();
+  io.run_for(20ms);
+  EXPECT_TRUE(accepted.empty()) << "no one connected, yet the wait ended";
+  clients.emplace_back(io).connect(acc.local_endpoint());
+  io.restart();
+  io.run_for(2s);
+  EXPECT_EQ(accepted.size(), 3u);
 }
 
 TEST(NetEdgeWait, WriteWaitEndsWhenThePeerReads) {
