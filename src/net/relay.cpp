@@ -16,9 +16,9 @@
 namespace snigate::net {
 namespace {
 
-constexpr std::size_t kSpliceChunk = 64 * 1024;  // a default pipe's capacity
 constexpr std::uint8_t kCloseNotifyTries = 4;    // a peer that never reads must not hold a direction open
-constexpr int kStepsBeforeYield = 64;            // a busy direction lets other connections run now and then
+constexpr int kStepsBeforeYield = 64;            // a busy direction lets other connections run now and then,
+constexpr std::uint64_t kBytesBeforeYield = 4 * kLargePipe;  // and after this many bytes too
 constexpr std::size_t kPlainRead = 16 * 1024;    // a plain read this long: a bulk stream, splice it
 constexpr std::size_t kTlsRecord = 16 * 1024;    // a TLS record's largest plaintext
 constexpr std::size_t kTlsReadAhead = 4 * (kTlsRecord + 512);  // four records and their overhead
@@ -175,7 +175,7 @@ Io read_some(Relay& r, Flow& f) {
     PipePool& pool = PipePool::this_thread();
     f.pipe = pool.take();
     if (f.pipe) {
-      const ssize_t n = ::splice(in, nullptr, f.pipe.write_fd, nullptr, kSpliceChunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      const ssize_t n = ::splice(in, nullptr, f.pipe.write_fd, nullptr, kLargePipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n > 0) {
         f.spliced += static_cast<std::size_t>(n);
         return got(r, f, static_cast<std::size_t>(n));
@@ -352,9 +352,10 @@ void note_eof(Relay& r) {
 // for that socket's next edge.
 void run(const RelayPtr& r, int fi) {
   Flow& f = r->flows[fi];
+  const std::uint64_t bytes_before = f.bytes;
   for (int steps = 0;; ++steps) {
     if (f.stage == Flow::Stage::closing) return close_step(r, fi);
-    if (steps == kStepsBeforeYield) {
+    if (steps == kStepsBeforeYield || f.bytes - bytes_before >= kBytesBeforeYield) {
       asio::post(r->timer.get_executor(), [r, fi] { run(r, fi); });
       return;
     }
