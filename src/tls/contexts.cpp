@@ -1,6 +1,7 @@
 #include "tls/contexts.hpp"
 
 #include "tls/cert_store.hpp"
+#include "tls/ticket_keys.hpp"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -115,9 +116,46 @@ config::Error err(const config::Loc& loc, std::string path, std::string msg) {
   return config::Error{loc, std::move(path), std::move(msg)};
 }
 
+// What a resumed session skips, as bytes: the settings, the client CAs the
+// context trusts and its certificate (none: set per SSL). Two contexts that
+// differ in any of these must not open each other's tickets.
+std::string ticket_identity(const config::TlsOptions& o, SSL_CTX* ctx, const Cert* cert) {
+  std::string id;
+  auto add = [&id](std::string_view s) {
+    id += std::to_string(s.size());
+    id += ':';
+    id += s;
+  };
+  auto add_list = [&](const std::vector<std::string>& list) {
+    add(std::to_string(list.size()));
+    for (const auto& s : list) add(s);
+  };
+  auto add_x509 = [&](X509* x) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    if (X509_digest(x, EVP_sha256(), md, &n) == 1) add(std::string_view(reinterpret_cast<const char*>(md), n));
+  };
+  add(o.name);
+  add(o.min_version);
+  add(o.max_version);
+  add_list(o.cipher_suites);
+  add_list(o.curve_preferences);
+  add_list(o.alpn_protocols);
+  add(o.sni_strict ? "sniStrict" : "");
+  add(o.client_auth_type);
+  STACK_OF(X509_OBJECT)* trusted = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+  for (int i = 0; i < sk_X509_OBJECT_num(trusted); ++i)
+    if (X509* x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(trusted, i))) add_x509(x);
+  add(cert ? "cert" : "");
+  if (cert) add_x509(cert->leaf.get());
+  return id;
+}
+
 // A server context with the settings of o, for out (which the ALPN callback
-// reads). Appends an error for each setting OpenSSL or snigate refuses.
-SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vector<config::Error>& errors) {
+// reads); cert: the certificate the caller will put in it, if any. Appends
+// an error for each setting OpenSSL or snigate refuses.
+SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vector<config::Error>& errors,
+                     const Cert* cert = nullptr) {
   const std::string path = "tls.options." + o.name;
   SslCtxPtr made(SSL_CTX_new(TLS_server_method()));
   SSL_CTX* ctx = made.get();
@@ -198,14 +236,16 @@ SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vecto
   // sends, not OpenSSL's two: the second serves clients that resume several
   // connections at once, and costs every full handshake a ticket to seal,
   // send and parse (6% of handshakes/s here). A client can present a ticket
-  // again, and each resumption brings a new one. Off: no tickets, no
-  // session-ID cache, so no resumption at all, as in Go.
+  // again, and each resumption brings a new one. Ticket keys outlive a
+  // reload (ticket_keys.hpp). Off: no tickets, no session-ID cache, so no
+  // resumption at all, as in Go.
   if (o.disable_session_tickets) {
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(ctx, 0);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   } else {
     SSL_CTX_set_num_tickets(ctx, 1);
+    seal_tickets_with_shared_keys(ctx, ticket_identity(o, ctx, cert));
   }
   return made;
 }
@@ -226,7 +266,7 @@ void add_cert_contexts(ServerOptions& out, const config::TlsOptions& o, const Ce
   if (store.certs.size() + 1 > kMaxCertContexts) return;
   auto add = [&](const Cert& cert) {
     std::vector<config::Error> again;  // make_server_options reported them already
-    SslCtxPtr ctx = server_ctx(o, out, again);
+    SslCtxPtr ctx = server_ctx(o, out, again, &cert);
     if (!again.empty() || SSL_CTX_use_cert_and_key(ctx.get(), cert.leaf.get(), cert.key.get(), cert.chain.get(), 1) != 1) {
       take_errors();
       return;  // that certificate is set per SSL instead

@@ -1,5 +1,6 @@
 """TLS session resumption on terminating routers: one ticket per full handshake, tickets
-that work on every worker, and `disableSessionTickets` turning resumption off."""
+that work on every worker and after a reload (unless the TLS options changed), and
+`disableSessionTickets` turning resumption off."""
 import re
 import socket
 import ssl
@@ -81,3 +82,33 @@ def test_disable_session_tickets_turns_resumption_off(make_snigate, pki, nginx, 
     _, first, _ = get_name(port, "off.wild.test", ctx)
     body, _, reused = get_name(port, "off.wild.test", ctx, session=first)
     assert (body, reused) == ("plain-1", False)  # a full handshake, neither ticket nor session ID
+
+
+def session_before_a_reload(make_snigate, pki, nginx, name):
+    """A gateway, its configuration and a TLS 1.3 session (with its ticket) to a.test."""
+    cfg = sessions_config(pki, nginx)
+    sg = make_snigate(cfg, name=name)
+    ctx = tls_context(pki.ca_cert)
+    _, first, reused = get_name(sg.ports["web"], "a.test", ctx)
+    assert not reused
+    return sg, cfg, ctx, first
+
+
+def test_a_ticket_resumes_after_a_reload_that_keeps_the_route(make_snigate, pki, nginx):
+    sg, cfg, ctx, first = session_before_a_reload(make_snigate, pki, nginx, "snigate-reload-resume")
+    # A reload that changes something else (a new router) builds every TLS context again.
+    cfg["tcp"]["routers"]["b"] = router("HostSNI(`b.wild.test`)", "p1", tls={})
+    sg.reload(cfg)
+    assert get_name(sg.ports["web"], "b.wild.test", ctx)[0] == "plain-1"  # the new configuration serves
+    body, _, reused = get_name(sg.ports["web"], "a.test", ctx, session=first)
+    assert (body, reused) == ("plain-1", True)
+
+
+def test_a_reload_that_changes_the_tls_options_makes_a_full_handshake(make_snigate, pki, nginx):
+    sg, cfg, ctx, first = session_before_a_reload(make_snigate, pki, nginx, "snigate-reload-options")
+    # Now the router asks for a client certificate: a resumed session would skip asking.
+    cfg["tls"]["options"]["ask"] = {"clientAuth": {"clientAuthType": "RequestClientCert"}}
+    cfg["tcp"]["routers"]["a"] = router("HostSNI(`a.test`)", "p1", tls={"options": "ask"})
+    sg.reload(cfg)
+    body, _, reused = get_name(sg.ports["web"], "a.test", ctx, session=first)
+    assert (body, reused) == ("plain-1", False)
