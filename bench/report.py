@@ -227,7 +227,8 @@ All clients come from `bench/loadgen`, except plain TCP (iperf3). Its backend
 - No logging anywhere (no access log, errors to /dev/null or ERROR level
   only), no health checks, one backend server per route, default buffer
   settings. HAProxy does not splice (its `option splice-*` is off by default);
-  snigate splices plain-to-plain relays by design.
+  snigate splices plain-to-plain relays by design, through pipes it grows
+  to 1 MiB (a default pipe holds 64 KiB).
 - Same routes everywhere: two passthrough names on one port (`rate.bench.test`
   and `stream.bench.test`), one plain-TCP port, one terminating port with the
   same certificate, the same two names and `download.bench.test`.
