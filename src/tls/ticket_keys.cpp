@@ -154,26 +154,26 @@ bool init(EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, const Keys& k, const unsigne
 }
 
 // OpenSSL's ticket callback: 1 sealed or opened, 2 opened and to be renewed
-// (an older period's key), 0 unknown ticket (a full handshake), -1 failure.
+// (an older period's key), 0 otherwise: a ticket not ours or expired (a
+// full handshake), or nothing to seal with (no ticket this time). Never -1,
+// which would fail the handshake: a ticket is worth less than a connection.
 // The SSL's context is the one it was made from: snigate picks the context
 // before SSL_new and never switches it, so it is also the session context
 // whose callback this is.
 int on_ticket(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int seal) {
   auto* t = static_cast<ContextTickets*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), tickets_index()));
-  if (!t || !aes_256_cbc()) return -1;
+  if (!t || !aes_256_cbc()) return 0;
   const std::int64_t now = period_now();
   const std::int64_t p = seal ? now : period_in(name);
   Keys k;
-  const bool known = t->keys_for(p, now, k) && (seal || std::memcmp(name, k.name, sizeof k.name) == 0);
-  bool ok = known;
-  if (known && seal) {
+  bool ok = t->keys_for(p, now, k) && (seal || std::memcmp(name, k.name, sizeof k.name) == 0);
+  if (ok && seal) {
     std::memcpy(name, k.name, sizeof k.name);
     ok = RAND_bytes(iv, EVP_CIPHER_get_iv_length(aes_256_cbc())) == 1;
   }
   ok = ok && init(cipher, mac, k, iv, seal);
   OPENSSL_cleanse(&k, sizeof k);
-  if (!known) return seal ? -1 : 0;
-  if (!ok) return -1;
+  if (!ok) return 0;
   return seal || p == now ? 1 : 2;
 }
 
