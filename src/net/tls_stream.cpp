@@ -81,7 +81,10 @@ TlsStream::TlsStream(tcp::socket& sock, tls::SslPtr ssl, std::vector<std::uint8_
 }
 
 int TlsStream::write_gathered(const std::uint8_t* data, std::size_t len, std::size_t& written) {
-  gathered_.reserve(gathered_.size() + len + (len / (16 * 1024) + 1) * 256);  // the records at once, not record by record
+  // Room for all the records at once, not grown record by record.
+  constexpr std::size_t kRecord = 16 * 1024;   // a record's largest plaintext
+  constexpr std::size_t kOverhead = 256;       // its header, IV, tag or MAC and padding, at most
+  gathered_.reserve(gathered_.size() + len + (len / kRecord + 1) * kOverhead);
   ERR_clear_error();
   gathering_ = true;
   const int res = SSL_write_ex(ssl_.get(), data, len, &written);
