@@ -14,7 +14,16 @@ Reactor::per_descriptor_data& reactor_data(tcp::socket& sock) { return SocketImp
 Reactor::per_descriptor_data& reactor_data(tcp::acceptor& acc) { return acceptor_impl(acc).reactor_data_; }
 
 Reactor& reactor_of(const asio::any_io_executor& ex) {
-  return asio::use_service<Reactor>(asio::query(ex, asio::execution::context));
+  // use_service takes the context's service-registry lock; a thread runs one
+  // io_context, so the last answer is nearly always the answer.
+  thread_local asio::execution_context* last_context = nullptr;
+  thread_local Reactor* last_reactor = nullptr;
+  asio::execution_context& context = asio::query(ex, asio::execution::context);
+  if (&context != last_context) {
+    last_reactor = &asio::use_service<Reactor>(context);
+    last_context = &context;
+  }
+  return *last_reactor;
 }
 
 namespace {

@@ -28,8 +28,14 @@ struct Listener {
   tcp::acceptor acc;
 };
 
+// Only the worker's own thread touches its sockets and timers, so Asio's
+// reactor needs no locks (a third of a passthrough connection's lock calls).
+// Other threads still post to the worker (reload, drain, DNS results) and
+// stop it, which the scheduler's lock covers.
+constexpr int kWorkerConcurrency = static_cast<int>(ASIO_CONCURRENCY_HINT_ID | ASIO_CONCURRENCY_HINT_LOCKING_SCHEDULER);
+
 struct Worker {
-  asio::io_context io{1};  // one thread per context: Asio may skip its locks
+  asio::io_context io{kWorkerConcurrency};
   std::deque<Listener> listeners;  // accept loops hold references: no relocation
   std::thread thread;
 };

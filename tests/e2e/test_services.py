@@ -3,6 +3,8 @@ import os
 import time
 
 from harness.clients import curl, tls_get_name
+from harness.configs import addr, lb, router
+from harness.util import free_port
 
 
 def test_dead_first_server_is_skipped(gw, pki):
@@ -42,3 +44,20 @@ def test_all_servers_down(gw, pki):
 def test_plain_only_entry_point_http(gw):
     r = curl("plain.test", gw.plainhttp, "/name", scheme="http")
     assert (r.rc, r.status, r.body.strip()) == (0, 200, "plain-1"), r.stderr
+
+
+def test_server_named_by_host_name(make_snigate, nginx):
+    # A server given by name is resolved at each connect, on a resolver thread
+    # of Asio's that hands the answer back to the worker: the one thing that
+    # crosses threads on a connection's way (workers run their sockets
+    # without locks).
+    cfg = {
+        "snigate": {"workers": 2},
+        "entryPoints": {"web": {"address": addr(free_port())}},
+        "tcp": {"routers": {"all": router("HostSNI(`*`)", "named")},
+                "services": {"named": lb(f"localhost:{nginx.plain_ports['plain-1']}")}},
+    }
+    sg = make_snigate(cfg, name="snigate-named")
+    for _ in range(6):
+        r = curl("plain.test", sg.ports["web"], "/name", scheme="http")
+        assert (r.rc, r.status, r.body.strip()) == (0, 200, "plain-1"), r.stderr
