@@ -86,7 +86,7 @@ struct Parser {
   std::string* error;
   int ext = -1;  // extension being parsed, named in errors
 
-  bool fail(std::string_view field, std::string_view what, std::size_t off) {
+  [[gnu::cold]] bool fail(std::string_view field, std::string_view what, std::size_t off) {
     if (error) {
       std::string e = "ClientHello ";
       if (ext >= 0) e += "extension " + hex16(static_cast<std::size_t>(ext)) + " ";
@@ -95,22 +95,29 @@ struct Parser {
     }
     return false;
   }
-  bool uint(Cursor& c, std::size_t n, std::size_t& v, std::string_view field) {
+  // An n-byte big-endian integer. n is a template argument so that the
+  // per-extension reads (a dozen or more per hello) compile to a few loads.
+  template <std::size_t n>
+  bool uint(Cursor& c, std::size_t& v, std::string_view field) {
     if (c.left() < n) return fail(field, "truncated", c.offset());
     v = 0;
-    for (std::size_t i = 0; i < n; ++i) v = v << 8 | c.s[c.pos++];
+    for (std::size_t i = 0; i < n; ++i) v = v << 8 | c.s[c.pos + i];
+    c.pos += n;
     return true;
   }
   // A vector with an n-byte length prefix (RFC 8446 3.4).
-  bool vec(Cursor& c, std::size_t n, Cursor& sub, std::string_view field) {
+  template <std::size_t n>
+  bool vec(Cursor& c, Cursor& sub, std::string_view field) {
     const std::size_t at = c.offset();
     std::size_t len = 0;
-    if (!uint(c, n, len, field)) return false;
-    if (len > c.left())
-      return fail(field, "length " + std::to_string(len) + " exceeds the " + std::to_string(c.left()) + " bytes left", at);
+    if (!uint<n>(c, len, field)) return false;
+    if (len > c.left()) return too_long(field, len, c.left(), at);
     sub = Cursor{c.s.subspan(c.pos, len), c.offset()};
     c.pos += len;
     return true;
+  }
+  [[gnu::cold]] bool too_long(std::string_view field, std::size_t len, std::size_t left, std::size_t at) {
+    return fail(field, "length " + std::to_string(len) + " exceeds the " + std::to_string(left) + " bytes left", at);
   }
   bool end(const Cursor& c, std::string_view field) {
     return c.left() == 0 || fail(field, std::to_string(c.left()) + " unexpected trailing bytes", c.offset());
@@ -118,14 +125,14 @@ struct Parser {
 
   bool server_name(Cursor body, ClientHello& out) {
     Cursor list;
-    if (!vec(body, 2, list, "server_name_list") || !end(body, "server_name_list")) return false;
+    if (!vec<2>(body, list, "server_name_list") || !end(body, "server_name_list")) return false;
     if (list.left() == 0) return fail("server_name_list", "empty", list.base);
     while (list.left() > 0) {
       std::size_t type = 0;
       Cursor name;
       // Only host_name (0) is defined; other types are assumed to use the same
       // 2-byte length, as every deployed parser does, and are skipped.
-      if (!uint(list, 1, type, "name_type") || !vec(list, 2, name, "host_name")) return false;
+      if (!uint<1>(list, type, "name_type") || !vec<2>(list, name, "host_name")) return false;
       if (type != 0) continue;
       if (name.left() == 0) return fail("host_name", "empty", name.base - 2);
       if (name.left() > 255) return fail("host_name", "longer than 255 bytes", name.base - 2);
@@ -136,12 +143,12 @@ struct Parser {
 
   bool alpn(Cursor body, ClientHello& out) {
     Cursor list;
-    if (!vec(body, 2, list, "protocol_name_list") || !end(body, "protocol_name_list")) return false;
+    if (!vec<2>(body, list, "protocol_name_list") || !end(body, "protocol_name_list")) return false;
     if (list.left() == 0) return fail("protocol_name_list", "empty", list.base);
     out.alpn_raw = as_text(list.s);
     while (list.left() > 0) {
       Cursor name;
-      if (!vec(list, 1, name, "protocol_name")) return false;
+      if (!vec<1>(list, name, "protocol_name")) return false;
       if (name.left() == 0) return fail("protocol_name", "empty", name.base - 1);
     }
     return true;
@@ -149,7 +156,7 @@ struct Parser {
 
   bool supported_versions(Cursor body, ClientHello& out) {
     Cursor list;
-    if (!vec(body, 1, list, "versions") || !end(body, "versions")) return false;
+    if (!vec<1>(body, list, "versions") || !end(body, "versions")) return false;
     if (list.left() == 0 || list.left() % 2 != 0)
       return fail("versions", "length " + std::to_string(list.left()) + " is empty or odd", list.base - 1);
     out.supported_versions = as_text(list.s);
@@ -160,26 +167,26 @@ struct Parser {
   bool body(std::span<const std::uint8_t> msg, ClientHello& out) {
     Cursor c{msg, 0, 4};
     std::size_t v = 0;
-    if (!uint(c, 2, v, "legacy_version")) return false;
+    if (!uint<2>(c, v, "legacy_version")) return false;
     out.legacy_version = static_cast<std::uint16_t>(v);
     if (c.left() < 32) return fail("random", "truncated", c.offset());
     c.pos += 32;
     Cursor session_id, suites, compression, exts;
-    if (!vec(c, 1, session_id, "legacy_session_id")) return false;
+    if (!vec<1>(c, session_id, "legacy_session_id")) return false;
     if (session_id.left() > 32) return fail("legacy_session_id", "longer than 32 bytes", session_id.base - 1);
-    if (!vec(c, 2, suites, "cipher_suites")) return false;
+    if (!vec<2>(c, suites, "cipher_suites")) return false;
     if (suites.left() == 0 || suites.left() % 2 != 0)
       return fail("cipher_suites", "length " + std::to_string(suites.left()) + " is empty or odd", suites.base - 2);
-    if (!vec(c, 1, compression, "legacy_compression_methods")) return false;
+    if (!vec<1>(c, compression, "legacy_compression_methods")) return false;
     if (compression.left() == 0) return fail("legacy_compression_methods", "empty", compression.base - 1);
     if (c.left() == 0) return true;  // SSLv3-era hellos may have no extensions at all
-    if (!vec(c, 2, exts, "extensions") || !end(c, "extensions")) return false;
+    if (!vec<2>(c, exts, "extensions") || !end(c, "extensions")) return false;
 
     ExtensionSet seen;
     while (exts.left() > 0) {
       std::size_t type = 0;
       Cursor data;
-      if (!uint(exts, 2, type, "extension_type") || !vec(exts, 2, data, "extension_data")) return false;
+      if (!uint<2>(exts, type, "extension_type") || !vec<2>(exts, data, "extension_data")) return false;
       if (!seen.insert(static_cast<std::uint16_t>(type)))
         return fail("extension_type", "duplicate " + hex16(type), data.base - 4);
       ext = static_cast<int>(type);
