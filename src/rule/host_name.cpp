@@ -7,6 +7,9 @@ char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + '
 
 bool equal_ascii_nocase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  // Names in rules and SNI as matched are nearly always lower case already:
+  // one memcmp, and the per-character fold only when it says no.
+  if (a == b) return true;
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (lower(a[i]) != lower(b[i])) return false;
   }
