@@ -13,18 +13,20 @@ namespace detail {
 Reactor::per_descriptor_data& reactor_data(tcp::socket& sock) { return SocketImpl::of(sock).reactor_data_; }
 Reactor::per_descriptor_data& reactor_data(tcp::acceptor& acc) { return acceptor_impl(acc).reactor_data_; }
 
-Reactor& reactor_of(const asio::any_io_executor& ex) {
-  // use_service takes the context's service-registry lock; a thread runs one
-  // io_context, so the last answer is nearly always the answer.
-  thread_local asio::execution_context* last_context = nullptr;
-  thread_local Reactor* last_reactor = nullptr;
-  asio::execution_context& context = asio::query(ex, asio::execution::context);
-  if (&context != last_context) {
-    last_reactor = &asio::use_service<Reactor>(context);
-    last_context = &context;
-  }
-  return *last_reactor;
+namespace {
+
+// A registered socket's state names its reactor. One that is not open has no
+// state; start_op then fails the operation with bad_descriptor, and the
+// context's reactor is found the slow way (under the service registry's lock).
+Reactor& reactor_of(Reactor::per_descriptor_data data, const asio::any_io_executor& ex) {
+  if (data) return reactor_of_descriptor(data);
+  return asio::use_service<Reactor>(asio::query(ex, asio::execution::context));
 }
+
+}  // namespace
+
+Reactor& reactor_of(tcp::socket& sock) { return reactor_of(reactor_data(sock), sock.get_executor()); }
+Reactor& reactor_of(tcp::acceptor& acc) { return reactor_of(reactor_data(acc), acc.get_executor()); }
 
 namespace {
 
@@ -69,8 +71,7 @@ struct RecvOp : asio::detail::reactor_op {
 ssize_t reactor_recv(tcp::socket& sock, void* buf, std::size_t len) {
   detail::RecvCall call{sock.native_handle(), buf, len};
   auto* op = detail::make_op<detail::RecvOp>(&call);
-  detail::reactor_of(sock.get_executor())
-      .start_op(detail::Reactor::read_op, sock.native_handle(), detail::reactor_data(sock), op, false, true);
+  detail::reactor_of(sock).start_op(detail::Reactor::read_op, sock.native_handle(), detail::reactor_data(sock), op, false, true);
   // Not run: queued, or completed with an error without running; either way
   // still alive until this thread runs the io_context again.
   if (!call.ran) {

@@ -63,7 +63,9 @@ using Reactor = asio::detail::reactor;
 // Asio's per-descriptor reactor state of a socket or listener, and its reactor.
 Reactor::per_descriptor_data& reactor_data(tcp::socket& sock);
 Reactor::per_descriptor_data& reactor_data(tcp::acceptor& acc);
-Reactor& reactor_of(const asio::any_io_executor& ex);
+// The reactor that registered the socket (no lookup: its state says).
+Reactor& reactor_of(tcp::socket& sock);
+Reactor& reactor_of(tcp::acceptor& acc);
 
 // Operations come from the thread's recycling cache, as Asio's own do: a
 // relay starts a wait per message.
@@ -114,7 +116,7 @@ void start_edge_wait(Socket& sock, asio::socket_base::wait_type what, Since sinc
   auto* op = make_op<Op>(std::forward<Handler>(handler));
   op->ready_if_tried = since == Since::reactor_read;
   const int type = what == asio::socket_base::wait_write ? Reactor::write_op : Reactor::read_op;
-  reactor_of(sock.get_executor()).start_op(type, sock.native_handle(), reactor_data(sock), op, false, true);
+  reactor_of(sock).start_op(type, sock.native_handle(), reactor_data(sock), op, false, true);
   // The io_context runs on this thread only, so the op cannot have run yet
   // unless start_op completed it at once (then it is already queued for
   // completion and started no longer matters).

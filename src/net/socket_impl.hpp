@@ -1,7 +1,7 @@
 #pragma once
 // Asio's private per-socket state, for the two places that must reach it
 // (adopt: the non-blocking bits; edge_wait: the reactor's descriptor data,
-// of sockets and listeners). Checked against Asio 1.22's reactive sockets on
+// of sockets and listeners, and the reactor it belongs to). Checked against Asio 1.22's reactive sockets on
 // Linux.
 #include "net/asio.hpp"
 
@@ -20,5 +20,8 @@ struct SocketImpl : tcp::socket {
 // socket_impl.cpp reads it through an explicit instantiation, which access
 // checks do not apply to.
 asio::detail::reactive_socket_service<tcp>::implementation_type& acceptor_impl(tcp::acceptor& acc);
+
+// The reactor a registered descriptor belongs to, from its private state.
+asio::detail::reactor& reactor_of_descriptor(asio::detail::reactor::per_descriptor_data data);
 
 }  // namespace snigate::net::detail
