@@ -33,7 +33,9 @@ int bio_write(BIO* b, const char* in, int len) {
   BIO_clear_retry_flags(b);
   TlsStream* s = stream_of(b);
   if (s->gathering_) {
-    s->gathered_.insert(s->gathered_.end(), in, in + len);
+    // As bytes, not chars: an insert across the two types copies byte by byte.
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(in);
+    s->gathered_.insert(s->gathered_.end(), bytes, bytes + len);
     return len;
   }
   // Records gathered earlier go first; a write that cannot follow them yet
