@@ -11,15 +11,22 @@ ROWS = [
     ("rate", "conns_per_s", "Passthrough connection rate", "conn/s", True),
     ("rate", "p50_us", "  latency p50", "µs", False),
     ("rate", "p99_us", "  latency p99", "µs", False),
+    ("rate", "cpu_us_per_conn", "  proxy CPU per connection", "µs", False),
     ("stream1", "gbit_per_s", "Passthrough throughput, 1 stream", "Gbit/s", True),
+    ("stream1", "cpu_ms_per_gb", "  proxy CPU per GB", "ms", False),
     ("stream16", "gbit_per_s", "Passthrough throughput, 16 streams", "Gbit/s", True),
+    ("stream16", "cpu_ms_per_gb", "  proxy CPU per GB", "ms", False),
     ("plain", "gbit_per_s", "Plain TCP throughput (iperf3, 1 stream)", "Gbit/s", True),
+    ("plain", "cpu_ms_per_gb", "  proxy CPU per GB", "ms", False),
     ("idle", "bytes_per_conn", "Memory per idle passthrough connection", "bytes", False),
     ("tls-rate", "handshakes_per_s", "TLS termination: full handshakes", "hs/s", True),
     ("tls-rate", "p50_us", "  latency p50", "µs", False),
     ("tls-rate", "p99_us", "  latency p99", "µs", False),
+    ("tls-rate", "cpu_us_per_hs", "  proxy CPU per handshake", "µs", False),
     ("tls-stream", "gbit_per_s", "TLS termination: throughput, 1 stream", "Gbit/s", True),
+    ("tls-stream", "cpu_ms_per_gb", "  proxy CPU per GB", "ms", False),
     ("tls-download", "gbit_per_s", "TLS termination: download, 1 stream", "Gbit/s", True),
+    ("tls-download", "cpu_ms_per_gb", "  proxy CPU per GB", "ms", False),
 ]
 
 
@@ -170,9 +177,17 @@ Medians over {meta['rounds']} rounds ({meta.get('idle_rounds', meta['rounds'])} 
 
 {table}
 
+"Proxy CPU" is the user and system time of the proxy's processes (every
+thread, nginx's workers included) during the measurement, warm-up included,
+divided by the connections, handshakes or bytes the clients completed in that
+time. It says how much of the machine a proxy needed for its row, while the
+rate says how it fared sharing two cores with the load generator and the
+backend. Softirq time, in which the kernel delivers loopback packets, is
+accounted apart and is in no process's figure.
+
 Ratios of each proxy's median to direct's, then to HAProxy's (`to direct / to
 HAProxy`). Above 1 is better for rates and throughput; below 1 is better for
-latency and memory.
+latency, memory and CPU.
 
 {ratios}
 

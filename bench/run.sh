@@ -162,21 +162,37 @@ stop_target() {
 for t in $TARGETS; do start_target "$t"; done
 log "targets up: $TARGETS"
 
-# Resident memory of a process and its descendants, in KiB.
-rss_tree() {
+# A process and its descendants (nginx's master and workers).
+tree_pids() {
   local pids=$1 all=$1 kids
   while [[ -n $pids ]]; do
     kids=$(ps -o pid= --ppid "$(echo $pids | tr ' ' ,)" 2>/dev/null | xargs || true)
     all="$all $kids"
     pids=$kids
   done
+  echo "$all"
+}
+# Resident memory of a process and its descendants, in KiB.
+rss_tree() {
   local sum=0 p v
-  for p in $all; do
+  for p in $(tree_pids "$1"); do
     v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
     sum=$((sum + ${v:-0}))
   done
   echo "$sum"
 }
+# CPU time (user + system, every thread) of a process and its descendants, in
+# clock ticks. Softirq work, which on loopback delivers each packet, is
+# accounted apart by this kernel and is not in it.
+cpu_tree() {
+  local sum=0 p v
+  for p in $(tree_pids "$1"); do
+    v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)
+    sum=$((sum + ${v:-0}))
+  done
+  echo "$sum"
+}
+HZ=$(getconf CLK_TCK)
 established_to() { ss -Htn state established "dport = :$1" | wc -l; }
 
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$RESULTS"; }  # workload target round metric value
@@ -196,12 +212,28 @@ targets_for() {  # which targets take part in a workload
   echo "${out[@]}"
 }
 
+# The proxy's CPU time spent on one unit of work (a connection, a handshake, a
+# GB), recorded next to the rate: on two cores that the load generator and the
+# backend share, the rate says how the proxy fared in the squeeze, its cost per
+# unit how much of the machine it needed. record_cost workload target round
+# metric ticks units scale (scale: 1e6 for µs per unit, 1e12 for ms per GB of
+# units counted in bytes).
+record_cost() {
+  [[ $2 == direct || -z $6 ]] && return 0
+  local v; v=$(awk -v c="$5" -v hz="$HZ" -v n="$6" -v s="$7" 'BEGIN { if (n > 0) printf "%.1f", c / hz * s / n }')
+  [[ -n $v ]] && record "$1" "$2" "$3" "$4" "$v"
+  return 0
+}
+proxy_cpu() { if [[ $1 == direct ]]; then echo 0; else cpu_tree "${PID[$1]}"; fi; }
+
 run_one() {  # workload target round
-  local w=$1 t=$2 r=$3 out
+  local w=$1 t=$2 r=$3 out c0
   alive "$t" || { log "$t is not running"; return; }
+  c0=$(proxy_cpu "$t")
   case $w in
     rate)
       out=$("$LG" rate --connect "127.0.0.1:${PORT_SNI[$t]}" --sni rate.bench.test --conc "$CONC" --time "$TIME")
+      record_cost rate "$t" "$r" cpu_us_per_conn $(($(proxy_cpu "$t") - c0)) "$(kv "$out" ok)" 1e6
       record rate "$t" "$r" conns_per_s "$(kv "$out" conns_per_s)"
       record rate "$t" "$r" p50_us "$(kv "$out" p50_us)"
       record rate "$t" "$r" p99_us "$(kv "$out" p99_us)"
@@ -209,13 +241,17 @@ run_one() {  # workload target round
     stream1|stream16)
       local port=${PORT_SNI[$t]}; [[ $t == direct ]] && port=$SINK_PORT
       out=$("$LG" stream --connect "127.0.0.1:$port" --sni stream.bench.test --streams "${w#stream}" --time "$TIME")
+      record_cost "$w" "$t" "$r" cpu_ms_per_gb $(($(proxy_cpu "$t") - c0)) "$(kv "$out" bytes_total)" 1e12
       record "$w" "$t" "$r" gbit_per_s "$(kv "$out" gbit_per_s)"
       record "$w" "$t" "$r" errors "$(kv "$out" failed)" ;;
     plain)
       local secs; secs=$(awk -v t="$TIME" 'BEGIN{s=int(t+0.5); if(s<1)s=1; print s}')
+      # The rate as received after the omitted first second; the bytes of
+      # every interval, the omitted one too, for the CPU spent.
       out=$(iperf3 -c 127.0.0.1 -p "${PORT_PLAIN[$t]}" -t "$secs" -O 1 -J 2>/dev/null \
-        | jq -r '.end.sum_received.bits_per_second // 0' || echo 0)
-      record plain "$t" "$r" gbit_per_s "$(awk -v b="$out" 'BEGIN{printf "%.2f", b/1e9}')" ;;
+        | jq -r '"\(.end.sum_received.bits_per_second // 0) \([.intervals[].sum.bytes] | add // 0)"' || echo 0 0)
+      record_cost plain "$t" "$r" cpu_ms_per_gb $(($(proxy_cpu "$t") - c0)) "${out#* }" 1e12
+      record plain "$t" "$r" gbit_per_s "$(awk -v b="${out%% *}" 'BEGIN{printf "%.2f", b/1e9}')" ;;
     idle)
       local before after n ready i
       # A fresh process for each measurement: memory an allocator kept from
@@ -247,16 +283,19 @@ run_one() {  # workload target round
       for i in $(seq 200); do (($(established_to "$SINK_PORT") <= base)) && break; sleep 0.1; done ;;
     tls-rate)
       out=$("$LG" rate --tls --connect "127.0.0.1:${PORT_TLS[$t]}" --sni rate.bench.test --conc "$TLS_CONC" --time "$TIME")
+      record_cost tls-rate "$t" "$r" cpu_us_per_hs $(($(proxy_cpu "$t") - c0)) "$(kv "$out" ok)" 1e6
       record tls-rate "$t" "$r" handshakes_per_s "$(kv "$out" conns_per_s)"
       record tls-rate "$t" "$r" p50_us "$(kv "$out" p50_us)"
       record tls-rate "$t" "$r" p99_us "$(kv "$out" p99_us)"
       record tls-rate "$t" "$r" errors "$(kv "$out" errors)" ;;
     tls-stream)
       out=$("$LG" stream --tls --connect "127.0.0.1:${PORT_TLS[$t]}" --sni stream.bench.test --streams 1 --time "$TIME")
+      record_cost tls-stream "$t" "$r" cpu_ms_per_gb $(($(proxy_cpu "$t") - c0)) "$(kv "$out" bytes_total)" 1e12
       record tls-stream "$t" "$r" gbit_per_s "$(kv "$out" gbit_per_s)"
       record tls-stream "$t" "$r" errors "$(kv "$out" failed)" ;;
     tls-download)
       out=$("$LG" stream --tls --download --connect "127.0.0.1:${PORT_TLS[$t]}" --sni download.bench.test --streams 1 --time "$TIME")
+      record_cost tls-download "$t" "$r" cpu_ms_per_gb $(($(proxy_cpu "$t") - c0)) "$(kv "$out" bytes_total)" 1e12
       record tls-download "$t" "$r" gbit_per_s "$(kv "$out" gbit_per_s)"
       record tls-download "$t" "$r" errors "$(kv "$out" failed)" ;;
     *) echo "unknown workload $w" >&2; exit 2 ;;

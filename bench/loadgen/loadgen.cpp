@@ -457,6 +457,7 @@ int stream(const Args& a) {
   auto t_warm = t_start + std::chrono::microseconds(static_cast<long>(warm * 1e6));
   auto t_end = t_start + std::chrono::microseconds(static_cast<long>(secs * 1e6));
   std::atomic<uint64_t> counted{0};
+  std::atomic<uint64_t> total{0};  // warm-up included: what the proxy's CPU time was spent on
   std::atomic<int> failed{0};
   std::vector<std::thread> ts;
   for (int s = 0; s < streams; ++s) {
@@ -483,7 +484,7 @@ int stream(const Args& a) {
         timeval tv{5, 0};
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
       }
-      uint64_t mine = 0;
+      uint64_t mine = 0, all = 0;
       for (;;) {
         auto now = Clock::now();
         if (now >= t_end) break;
@@ -496,16 +497,19 @@ int stream(const Args& a) {
           break;
         }
         if (now >= t_warm) mine += static_cast<uint64_t>(w);
+        all += static_cast<uint64_t>(w);
       }
       counted += mine;
+      total += all;
       if (ssl) SSL_free(ssl);
       if (fd >= 0) ::close(fd);
     });
   }
   for (auto& t : ts) t.join();
   double window = secs - warm;
-  std::printf("stream gbit_per_s=%.2f streams=%d failed=%d\n", static_cast<double>(counted.load()) * 8 / window / 1e9,
-              streams, failed.load());
+  std::printf("stream gbit_per_s=%.2f streams=%d failed=%d bytes_total=%llu\n",
+              static_cast<double>(counted.load()) * 8 / window / 1e9, streams, failed.load(),
+              static_cast<unsigned long long>(total.load()));
   return 0;
 }
 
