@@ -113,8 +113,12 @@ def main():
     if not a.doc:
         return
     versions = (work / "versions.txt").read_text().strip()
-    load1 = float(meta["load_start"].split()[0])
-    busy = load1 > 0.5
+    # Busy: other work took more than a tenth of the CPUs just before the first
+    # measurement (older runs recorded only the load average, which lags).
+    if "busy_start" in meta:
+        busy = float(meta["busy_start"]) > 10
+    else:
+        busy = float(meta["load_start"].split()[0]) > 0.5
     quick = meta.get("quick") == "1"
     cfg = pathlib.Path(a.configs)
     state = []
@@ -122,7 +126,8 @@ def main():
         state.append("a `--quick` smoke run (short measurements, few rounds, fewer idle connections)")
     if busy:
         state.append(
-            f"taken while other work was running on the machine (load average {meta['load_start']} at the start, "
+            f"taken while other work was running on the machine ({meta.get('busy_start', '?')}% of the CPU time "
+            f"busy in the 2 s before the first measurement; load average {meta['load_start']} at the start, "
             f"{meta['load_end']} at the end), so the absolute numbers are noisy and only the rough order is meaningful"
         )
     warning = ""
@@ -165,6 +170,7 @@ benchmarks the last commit instead of the working tree.
 | kernel | {meta['kernel']} |
 | memory | {meta['mem']} |
 | load average at start / end | {meta['load_start']} / {meta['load_end']} |
+| CPU busy just before the first measurement | {meta['busy_start'] + '%' if 'busy_start' in meta else 'not recorded'} |
 | run | {meta['date']}, {meta['rounds']} rounds of {meta['time']} s per measurement |
 
 ```

@@ -162,6 +162,22 @@ stop_target() {
 for t in $TARGETS; do start_target "$t"; done
 log "targets up: $TARGETS"
 
+# How busy the machine is before the first measurement: the share of CPU time
+# not idle over 2 s. The load average is no guide here: it decays over
+# minutes, and a build that ended a minute ago still shows in it.
+cpu_busy_pct() {
+  local a b
+  read -ra a < <(head -1 /proc/stat)
+  sleep "$1"
+  read -ra b < <(head -1 /proc/stat)
+  awk -v a="${a[*]:1}" -v b="${b[*]:1}" 'BEGIN {
+    n = split(a, x, " "); split(b, y, " ")
+    for (i = 1; i <= n && i <= 8; i++) { d = y[i] - x[i]; t += d; if (i == 4 || i == 5) idle += d }
+    printf "%.0f", (t > 0 ? 100 * (t - idle) / t : 0) }'
+}
+BUSY_START=$(cpu_busy_pct 2)
+log "CPU busy before the first measurement: ${BUSY_START}%"
+
 # A process and its descendants (nginx's master and workers).
 tree_pids() {
   local pids=$1 all=$1 kids
@@ -342,6 +358,7 @@ versions() {
   echo "kernel=$(uname -srm)"
   echo "mem=$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
   echo "load_start=$LOAD_START"
+  echo "busy_start=$BUSY_START"
   echo "load_end=$LOAD_END"
   echo "elapsed=$ELAPSED"
   echo "rounds=$ROUNDS"
