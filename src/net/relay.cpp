@@ -23,6 +23,13 @@ constexpr std::size_t kPlainRead = 16 * 1024;    // a plain read this long: a bu
 constexpr std::size_t kTlsRecord = 16 * 1024;    // a TLS record's largest plaintext
 constexpr std::size_t kTlsReadAhead = 4 * (kTlsRecord + 512);  // four records and their overhead
 constexpr std::size_t kBulkEnds = 4 * 1024;      // a splice this short: the stream has gone quiet, copy again
+// Bytes moved at once to or from a TLS side: four records' worth, less 1 KiB,
+// so that one send stays within one TCP segment on loopback (65,483 bytes of
+// payload there). Four full records and their overhead, 65,624 bytes, went
+// out as a full segment and a runt of 141 bytes, each a packet to process at
+// both ends; plaintext from a TLS source, 65,536 bytes, left a runt of 53.
+constexpr std::size_t kTlsBatch = kCopyBuffer - 1024;
+static_assert(kTlsBatch <= kCopyBuffer);
 
 // One direction. Bytes read and not yet written sit in a pipe (splice) or a
 // buffer (copy), taken from the thread's pool just before a read is tried and
@@ -135,12 +142,13 @@ Io got(Relay& r, Flow& f, std::size_t n) {
   return Io::ok;
 }
 
-// A TLS source gives up to four records at once: OpenSSL's read-ahead took
-// them with one recv, and the destination gets them with one send (a bulk
-// stream costs a quarter of the syscalls). OpenSSL's read buffer grows to
-// four records only once a full record shows the stream is bulk: OpenSSL
-// allocates it for each read and releases it when empty, and a connection
-// of short messages (a handshake, a query) has no use for 66 KB each time.
+// A TLS source gives up to a batch (kTlsBatch, just under four records) at
+// once: OpenSSL's read-ahead took them with one recv, and the destination
+// gets them with one send (a bulk stream costs a quarter of the syscalls).
+// OpenSSL's read buffer grows to four records only once a full record shows
+// the stream is bulk: OpenSSL allocates it for each read and releases it when
+// empty, and a connection of short messages (a handshake, a query) has no use
+// for 66 KB each time.
 // An end or failure met after some records is left for the next read, which
 // meets it again: TlsStream keeps a failure with its first reason.
 Io read_tls(Relay& r, Flow& f, TlsStream& tls) {
@@ -149,9 +157,9 @@ Io read_tls(Relay& r, Flow& f, TlsStream& tls) {
   do {
     ERR_clear_error();
     std::size_t more = 0;
-    res = SSL_read_ex(tls.ssl(), f.buf.get() + n, kCopyBuffer - n, &more);
+    res = SSL_read_ex(tls.ssl(), f.buf.get() + n, kTlsBatch - n, &more);
     n += more;
-  } while (res == 1 && n < kCopyBuffer && SSL_has_pending(tls.ssl()));
+  } while (res == 1 && n < kTlsBatch && SSL_has_pending(tls.ssl()));
   if (n >= kTlsRecord) SSL_set_default_read_buffer_len(tls.ssl(), kTlsReadAhead);
   if (n > 0) {
     if (res != 1) tls.want(res);
@@ -194,10 +202,10 @@ Io read_some(Relay& r, Flow& f) {
   BufferPool& pool = BufferPool::this_thread();
   f.buf = pool.take();
   if (from.tls) return read_tls(r, f, *from.tls);
-  // Towards TLS the whole buffer, which SSL_write_ex turns into up to four
-  // records in one call; towards a plain socket 16 KiB, a full read of which
-  // is the switch to splice.
-  const std::size_t room = r.legs[1 - f.from].tls ? kCopyBuffer : kPlainRead;
+  // Towards TLS a batch, which SSL_write_ex turns into up to four records in
+  // one call; towards a plain socket 16 KiB, a full read of which is the
+  // switch to splice.
+  const std::size_t room = r.legs[1 - f.from].tls ? kTlsBatch : kPlainRead;
   const ssize_t n = ::recv(in, f.buf.get(), room, 0);
   if (n > 0) return got(r, f, static_cast<std::size_t>(n));
   const int err = errno;
