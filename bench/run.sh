@@ -233,7 +233,7 @@ targets_for() {  # which targets take part in a workload
 # backend share, the rate says how the proxy fared in the squeeze, its cost per
 # unit how much of the machine it needed. record_cost workload target round
 # metric ticks units scale (scale: 1e6 for µs per unit, 1e12 for ms per GB of
-# units counted in bytes).
+# units counted in bytes); run_one calls it once a workload says what it did.
 record_cost() {
   [[ $2 == direct || -z $6 ]] && return 0
   local v; v=$(awk -v c="$5" -v hz="$HZ" -v n="$6" -v s="$7" 'BEGIN { if (n > 0) printf "%.1f", c / hz * s / n }')
@@ -243,13 +243,13 @@ record_cost() {
 proxy_cpu() { if [[ $1 == direct ]]; then echo 0; else cpu_tree "${PID[$1]}"; fi; }
 
 run_one() {  # workload target round
-  local w=$1 t=$2 r=$3 out c0
+  local w=$1 t=$2 r=$3 out c0 cost=()  # cost: metric, units done, scale (record_cost)
   alive "$t" || { log "$t is not running"; return; }
   c0=$(proxy_cpu "$t")
   case $w in
     rate)
       out=$("$LG" rate --connect "127.0.0.1:${PORT_SNI[$t]}" --sni rate.bench.test --conc "$CONC" --time "$TIME")
-      record_cost rate "$t" "$r" cpu_us_per_conn $(($(proxy_cpu "$t") - c0)) "$(kv "$out" ok)" 1e6
+      cost=(cpu_us_per_conn "$(kv "$out" ok)" 1e6)
       record rate "$t" "$r" conns_per_s "$(kv "$out" conns_per_s)"
       record rate "$t" "$r" p50_us "$(kv "$out" p50_us)"
       record rate "$t" "$r" p99_us "$(kv "$out" p99_us)"
@@ -257,7 +257,7 @@ run_one() {  # workload target round
     stream1|stream16)
       local port=${PORT_SNI[$t]}; [[ $t == direct ]] && port=$SINK_PORT
       out=$("$LG" stream --connect "127.0.0.1:$port" --sni stream.bench.test --streams "${w#stream}" --time "$TIME")
-      record_cost "$w" "$t" "$r" cpu_ms_per_gb $(($(proxy_cpu "$t") - c0)) "$(kv "$out" bytes_total)" 1e12
+      cost=(cpu_ms_per_gb "$(kv "$out" bytes_total)" 1e12)
       record "$w" "$t" "$r" gbit_per_s "$(kv "$out" gbit_per_s)"
       record "$w" "$t" "$r" errors "$(kv "$out" failed)" ;;
     plain)
@@ -266,7 +266,7 @@ run_one() {  # workload target round
       # every interval, the omitted one too, for the CPU spent.
       out=$(iperf3 -c 127.0.0.1 -p "${PORT_PLAIN[$t]}" -t "$secs" -O 1 -J 2>/dev/null \
         | jq -r '"\(.end.sum_received.bits_per_second // 0) \([.intervals[].sum.bytes] | add // 0)"' || echo 0 0)
-      record_cost plain "$t" "$r" cpu_ms_per_gb $(($(proxy_cpu "$t") - c0)) "${out#* }" 1e12
+      cost=(cpu_ms_per_gb "${out#* }" 1e12)
       record plain "$t" "$r" gbit_per_s "$(awk -v b="${out%% *}" 'BEGIN{printf "%.2f", b/1e9}')" ;;
     idle)
       local before after n ready i
@@ -299,23 +299,27 @@ run_one() {  # workload target round
       for i in $(seq 200); do (($(established_to "$SINK_PORT") <= base)) && break; sleep 0.1; done ;;
     tls-rate)
       out=$("$LG" rate --tls --connect "127.0.0.1:${PORT_TLS[$t]}" --sni rate.bench.test --conc "$TLS_CONC" --time "$TIME")
-      record_cost tls-rate "$t" "$r" cpu_us_per_hs $(($(proxy_cpu "$t") - c0)) "$(kv "$out" ok)" 1e6
+      cost=(cpu_us_per_hs "$(kv "$out" ok)" 1e6)
       record tls-rate "$t" "$r" handshakes_per_s "$(kv "$out" conns_per_s)"
       record tls-rate "$t" "$r" p50_us "$(kv "$out" p50_us)"
       record tls-rate "$t" "$r" p99_us "$(kv "$out" p99_us)"
       record tls-rate "$t" "$r" errors "$(kv "$out" errors)" ;;
     tls-stream)
       out=$("$LG" stream --tls --connect "127.0.0.1:${PORT_TLS[$t]}" --sni stream.bench.test --streams 1 --time "$TIME")
-      record_cost tls-stream "$t" "$r" cpu_ms_per_gb $(($(proxy_cpu "$t") - c0)) "$(kv "$out" bytes_total)" 1e12
+      cost=(cpu_ms_per_gb "$(kv "$out" bytes_total)" 1e12)
       record tls-stream "$t" "$r" gbit_per_s "$(kv "$out" gbit_per_s)"
       record tls-stream "$t" "$r" errors "$(kv "$out" failed)" ;;
     tls-download)
       out=$("$LG" stream --tls --download --connect "127.0.0.1:${PORT_TLS[$t]}" --sni download.bench.test --streams 1 --time "$TIME")
-      record_cost tls-download "$t" "$r" cpu_ms_per_gb $(($(proxy_cpu "$t") - c0)) "$(kv "$out" bytes_total)" 1e12
+      cost=(cpu_ms_per_gb "$(kv "$out" bytes_total)" 1e12)
       record tls-download "$t" "$r" gbit_per_s "$(kv "$out" gbit_per_s)"
       record tls-download "$t" "$r" errors "$(kv "$out" failed)" ;;
     *) echo "unknown workload $w" >&2; exit 2 ;;
   esac
+  # The CPU time is read after the records above, which take microseconds.
+  if ((${#cost[@]})); then
+    record_cost "$w" "$t" "$r" "${cost[0]}" $(($(proxy_cpu "$t") - c0)) "${cost[1]}" "${cost[2]}"
+  fi
 }
 
 for w in $WORKLOADS; do

@@ -29,7 +29,9 @@ constexpr std::size_t kBulkEnds = 4 * 1024;      // a splice this short: the str
 // out as a full segment and a runt of 141 bytes, each a packet to process at
 // both ends; plaintext from a TLS source, 65,536 bytes, left a runt of 53.
 constexpr std::size_t kTlsBatch = kCopyBuffer - 1024;
-static_assert(kTlsBatch <= kCopyBuffer);
+constexpr std::size_t kLoopbackSegment = 65483;  // loopback's MSS (MTU 65536, IPv4, TCP timestamps)
+constexpr std::size_t kRecordOverhead = 29;      // the most of TLS 1.2 AES-GCM (5 + 8 + 16) and 1.3 (5 + 1 + 16)
+static_assert(kTlsBatch + 4 * kRecordOverhead <= kLoopbackSegment, "a batch's records leave in one segment");
 
 // One direction. Bytes read and not yet written sit in a pipe (splice) or a
 // buffer (copy), taken from the thread's pool just before a read is tried and

@@ -1,8 +1,8 @@
 #pragma once
 // Asio's private per-socket state, for the two places that must reach it
 // (adopt: the non-blocking bits; edge_wait: the reactor's descriptor data,
-// of sockets and listeners, and the reactor it belongs to). Checked against Asio 1.22's reactive sockets on
-// Linux.
+// of sockets and listeners, and the reactor it belongs to). Checked against
+// Asio 1.22's reactive sockets on Linux.
 #include "net/asio.hpp"
 
 namespace snigate::net::detail {
