@@ -18,6 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. bench/common.sh
 argv=("$@")
 
 ROUNDS=3 IDLE_ROUNDS=1 TIME=3 IDLE=9000 CONC=64 TLS_CONC=16 DOC=1 BUILD=1 QUICK=0 SRC_MODE=worktree
@@ -115,15 +116,6 @@ cleanup() {
 trap cleanup EXIT
 
 port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
-wait_port() {
-  local i
-  for i in $(seq 100); do
-    ss -Hltn "sport = :$1" | grep -q . && return 0
-    sleep 0.05
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
 start() {  # start NAME command...; PID[NAME]
   local name=$1; shift
   "$@" >"$WORK/$name.out" 2>&1 &
@@ -178,16 +170,6 @@ cpu_busy_pct() {
 BUSY_START=$(cpu_busy_pct 2)
 log "CPU busy before the first measurement: ${BUSY_START}%"
 
-# A process and its descendants (nginx's master and workers).
-tree_pids() {
-  local pids=$1 all=$1 kids
-  while [[ -n $pids ]]; do
-    kids=$(ps -o pid= --ppid "$(echo $pids | tr ' ' ,)" 2>/dev/null | xargs || true)
-    all="$all $kids"
-    pids=$kids
-  done
-  echo "$all"
-}
 # Resident memory of a process and its descendants, in KiB.
 rss_tree() {
   local sum=0 p v

@@ -1,0 +1,90 @@
+#!/bin/bash
+# Where the machine's CPU goes, per connection, on the passthrough connection
+# rate workload: the whole machine's busy time (/proc/stat), the proxy's
+# processes, the backend and the load generator, for each target in turn.
+# It explains the rate row of docs/benchmarks.md: on two shared cores the
+# rate follows the machine's total work per connection, of which the proxy
+# is one part.
+#
+# Uses what bench/run.sh left in build-bench/ (binaries, configs,
+# certificate), so run that first.
+#
+#   bench/rate_split.sh [--rounds N] [--time S] [--targets "direct snigate ..."]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/common.sh"
+BUILD_DIR=$ROOT/build-bench
+WORK=$BUILD_DIR/work
+LG=$BUILD_DIR/loadgen
+ROUNDS=2 TIME=3 TARGETS="direct snigate haproxy nginx sniproxy"
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --rounds) ROUNDS=$2; shift ;;
+    --time) TIME=$2; shift ;;
+    --targets) TARGETS=$2; shift ;;
+    *) echo "usage: $0 [--rounds N] [--time S] [--targets LIST]" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ -x $LG && -x $BUILD_DIR/snigate && -f $WORK/snigate.yaml ]] || { echo "run bench/run.sh first" >&2; exit 1; }
+
+declare -A PID PORT=([direct]=19001 [snigate]=19101 [haproxy]=19201 [nginx]=19301 [sniproxy]=19401)
+started=()
+trap 'kill "${started[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+start() {  # start NAME command...
+  local name=$1; shift
+  "$@" >"$WORK/$name.out" 2>&1 &
+  PID[$name]=$!
+  started+=("$!")
+}
+
+start backend "$LG" serve --rate-port 19001 --sink-port 19002 --source-port 19004
+wait_port 19001 || exit 1
+for t in $TARGETS; do
+  case $t in
+    direct) ;;
+    snigate) start snigate "$BUILD_DIR/snigate" --config "$WORK/snigate.yaml" --log-level ERROR ;;
+    haproxy) start haproxy haproxy -db -f "$WORK/haproxy.cfg" ;;
+    nginx) start nginx nginx -e /dev/null -p "$WORK" -c "$WORK/nginx.conf" ;;
+    sniproxy) start sniproxy sniproxy -f -c "$WORK/sniproxy.conf" ;;
+    *) echo "unknown target $t" >&2; exit 2 ;;
+  esac
+  wait_port "${PORT[$t]}" || exit 1
+done
+
+# CPU time in clock ticks, "user system", of a process and its descendants.
+ticks() {
+  local p
+  for p in $(tree_pids "$1"); do cat "/proc/$p/stat" 2>/dev/null || true; done | awk '{u += $14; s += $15} END {print u + 0, s + 0}'
+}
+kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+
+# CPU per connection in µs: the whole machine (busy time, softirq included),
+# the proxy's processes (and of that, in the kernel), the backend, the load
+# generator.
+printf "%-8s %5s %8s %6s %10s %8s %8s %10s %10s\n" target round conn/s busy% machine proxy kernel backend loadgen
+for r in $(seq "$ROUNDS"); do
+  for t in $TARGETS; do
+    read -ra a < <(head -1 /proc/stat)
+    pu0=0 ps0=0; [[ $t != direct ]] && read -r pu0 ps0 < <(ticks "${PID[$t]}")
+    read -r bu0 bs0 < <(ticks "${PID[backend]}")
+    # The load generator's own ticks are read from its children's total in
+    # this shell once it has been waited for.
+    read -r _ c0 < <(awk '{print $16, $16 + $17}' /proc/$$/stat)
+    out=$("$LG" rate --connect "127.0.0.1:${PORT[$t]}" --sni rate.bench.test --conc 64 --time "$TIME")
+    read -r _ c1 < <(awk '{print $16, $16 + $17}' /proc/$$/stat)
+    read -ra b < <(head -1 /proc/stat)
+    pu1=0 ps1=0; [[ $t != direct ]] && read -r pu1 ps1 < <(ticks "${PID[$t]}")
+    read -r bu1 bs1 < <(ticks "${PID[backend]}")
+    awk -v a="${a[*]:1}" -v b="${b[*]:1}" -v ok="$(kv "$out" ok)" -v cps="$(kv "$out" conns_per_s)" \
+        -v t="$t" -v r="$r" -v px=$((pu1 + ps1 - pu0 - ps0)) -v pk=$((ps1 - ps0)) -v bk=$((bu1 + bs1 - bu0 - bs0)) -v lg=$((c1 - c0)) \
+        -v hz="$(getconf CLK_TCK)" 'BEGIN {
+      split(a, x, " "); split(b, y, " ")
+      for (i = 1; i <= 8; i++) { d[i] = y[i] - x[i]; all += d[i] }
+      busy = all - d[4] - d[5]   # all but idle and iowait
+      us = 1e6 / hz / ok
+      printf "%-8s %5d %8d %5.0f%% %10.1f %8.1f %8.1f %10.1f %10.1f\n", t, r, cps, 100 * busy / all,
+             busy * us, px * us, pk * us, bk * us, lg * us }'
+  done
+done
