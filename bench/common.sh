@@ -1,5 +1,8 @@
 # Shell functions the bench scripts share; sourced, not run.
 
+# Whether nothing listens on TCP port $1.
+port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
+
 # Waits until something listens on TCP port $1 (5 s at most).
 wait_port() {
   local i

@@ -39,6 +39,10 @@ start() {  # start NAME command...
   started+=("$!")
 }
 
+for p in 19001 19002 19004; do port_free "$p" || { echo "port $p is in use (a bench run still alive?)" >&2; exit 1; }; done
+for t in $TARGETS; do
+  [[ $t == direct ]] || port_free "${PORT[$t]}" || { echo "port ${PORT[$t]} is in use" >&2; exit 1; }
+done
 start backend "$LG" serve --rate-port 19001 --sink-port 19002 --source-port 19004
 wait_port 19001 || exit 1
 for t in $TARGETS; do
@@ -69,11 +73,12 @@ for r in $(seq "$ROUNDS"); do
     read -ra a < <(head -1 /proc/stat)
     pu0=0 ps0=0; [[ $t != direct ]] && read -r pu0 ps0 < <(ticks "${PID[$t]}")
     read -r bu0 bs0 < <(ticks "${PID[backend]}")
-    # The load generator's own ticks are read from its children's total in
-    # this shell once it has been waited for.
-    read -r _ c0 < <(awk '{print $16, $16 + $17}' /proc/$$/stat)
+    # The load generator's CPU time: the growth of this shell's total for
+    # children it has waited for (cutime + cstime), which the command
+    # substitution does.
+    read -r c0 < <(awk '{print $16 + $17}' /proc/$$/stat)
     out=$("$LG" rate --connect "127.0.0.1:${PORT[$t]}" --sni rate.bench.test --conc 64 --time "$TIME")
-    read -r _ c1 < <(awk '{print $16, $16 + $17}' /proc/$$/stat)
+    read -r c1 < <(awk '{print $16 + $17}' /proc/$$/stat)
     read -ra b < <(head -1 /proc/stat)
     pu1=0 ps1=0; [[ $t != direct ]] && read -r pu1 ps1 < <(ticks "${PID[$t]}")
     read -r bu1 bs1 < <(ticks "${PID[backend]}")

@@ -115,7 +115,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
 start() {  # start NAME command...; PID[NAME]
   local name=$1; shift
   "$@" >"$WORK/$name.out" 2>&1 &
