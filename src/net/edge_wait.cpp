@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "net/recv_drained.hpp"
 #include "net/socket_impl.hpp"
 
 namespace snigate::net {
@@ -40,8 +41,9 @@ struct RecvCall {
   bool ran = false;
 };
 
-// A read operation that start_op runs at once: a short read reports
-// done_and_exhausted, on which the reactor notes the socket drained. The
+// A read operation that start_op runs at once: a read that left the socket
+// drained (recv_drained: nothing, not even a FIN, behind it) reports
+// done_and_exhausted, on which the reactor notes it. The
 // operation then only has to be freed, through the scheduler like any
 // completed operation. If the reactor queued it instead (it does not try a
 // read while another waits), its caller has let go of it by the time an edge
@@ -52,10 +54,11 @@ struct RecvOp : asio::detail::reactor_op {
   static status perform(reactor_op* base) {
     RecvCall* c = static_cast<RecvOp*>(base)->call;
     if (!c) return done;
-    c->n = ::recv(c->fd, c->buf, c->len, 0);
+    bool drained = false;
+    c->n = recv_drained(c->fd, c->buf, c->len, drained);
     c->err = errno;
     c->ran = true;
-    return c->n > 0 && static_cast<std::size_t>(c->n) < c->len ? done_and_exhausted : done;
+    return drained ? done_and_exhausted : done;
   }
 
   static void complete(void*, asio::detail::operation* base, const std::error_code&, std::size_t) {

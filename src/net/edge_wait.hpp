@@ -10,13 +10,13 @@
 //   On a relayed conversation that is one syscall in four (recv, send,
 //   recv -> EAGAIN, epoll_ctl per message).
 // - a read wait after a read that drained the socket through Asio's reactor
-//   (reactor_recv, or Asio's own reads), when the reactor has seen no edge
-//   for the socket since: every byte that came after that read has its edge
-//   still pending in epoll. The reactor keeps a flag per socket for exactly
-//   this (an edge sets it; a short read of its own clears it) to decide
-//   whether its next read is worth trying at once. A new connection's first
-//   wait after its first message is such a wait: one epoll_ctl per
-//   connection.
+//   (reactor_recv), when the reactor has seen no edge for the socket since:
+//   every byte that came after that read has its edge still pending in
+//   epoll. The reactor keeps a flag per socket for exactly this (an edge
+//   sets it; a read of its own that found the socket exhausted clears it) to
+//   decide whether its next read is worth trying at once. A new
+//   connection's first wait after its first message is such a wait: one
+//   epoll_ctl per connection.
 //
 // wait_ready queues such a wait in Asio's reactor as a speculative operation.
 // Asio tries it at once only while that flag is set: a wait after EAGAIN
@@ -50,10 +50,11 @@ enum class Since : std::uint8_t {
 };
 
 // ::recv (same result, errno set) run inside Asio's reactor, so that the
-// reactor learns from it what it learns from its own reads: a read shorter
-// than len drained the socket. A later wait_ready(..., Since::reactor_read)
-// then needs no re-arm unless an edge came in between. Costs a posted
-// no-op completion, no syscall beyond the recv.
+// reactor learns whether it drained the socket (recv_drained: no byte and no
+// FIN left; a short read alone may have taken a FIN whose edge is gone). A
+// later wait_ready(..., Since::reactor_read) then needs no re-arm unless an
+// edge came in between. Costs a posted no-op completion, no syscall beyond
+// the read.
 ssize_t reactor_recv(tcp::socket& sock, void* buf, std::size_t len);
 
 namespace detail {

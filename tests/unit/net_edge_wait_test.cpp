@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "net/edge_wait.hpp"
+#include "net/recv_drained.hpp"
 
 namespace snigate::net {
 namespace {
@@ -20,6 +21,7 @@ using namespace std::chrono_literals;
 struct Pair {
   explicit Pair(asio::io_context& io) : a(io), b(io) {
     tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    enable_read_left(acc.native_handle());  // as snigate's listeners
     a.connect(acc.local_endpoint());
     acc.accept(b);
     a.non_blocking(true);
@@ -288,6 +290,23 @@ TEST(NetReactorRecv, BytesWhoseEdgeWasTakenAreSeen) {
   ASSERT_TRUE(got) << "the bytes' edge was lost";
   EXPECT_FALSE(*got);
   EXPECT_EQ(recv_text(p.b), "more");
+}
+
+// A short read that took the FIN with the bytes left no edge to come for it:
+// the wait ends at once, and the next read sees the end of stream.
+TEST(NetReactorRecv, AShortReadWithTheFinBehindDoesNotCountAsDraining) {
+  asio::io_context io;
+  Pair p(io);
+  asio::write(p.a, asio::buffer(std::string("hello")));
+  p.a.shutdown(tcp::socket::shutdown_send);
+  pump(io);  // takes the edge of both
+  std::array<char, 64> buf;
+  ASSERT_EQ(reactor_recv(p.b, buf.data(), buf.size()), 5);
+  std::optional<std::error_code> got;
+  wait_after_reactor_read(p, got);
+  pump(io, 1000ms);
+  ASSERT_TRUE(got) << "the end of stream was lost";
+  EXPECT_EQ(::recv(p.b.native_handle(), buf.data(), buf.size(), 0), 0);
 }
 
 // A read that filled the buffer may have left bytes: the wait ends at once.

@@ -194,10 +194,12 @@ class HashServer:
         self.proc.stop()
 
 
-def start_hash_server(workdir: Path) -> HashServer:
+def start_hash_server(workdir: Path, until_eof: bool = False) -> HashServer:
+    """until_eof: answer after the client's end of stream (hashsrv.py --until-eof)."""
     port = free_port()
     script = Path(__file__).with_name("hashsrv.py")
-    proc = Proc("hashsrv", [sys.executable, str(script), str(port)], workdir)
+    argv = [sys.executable, str(script), str(port)] + (["--until-eof"] if until_eof else [])
+    proc = Proc("hashsrv", argv, workdir)
     wait_port(port, START_TIMEOUT, "hash server", proc.proc, proc.logs)
     return HashServer(proc, port)
 
