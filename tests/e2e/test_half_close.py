@@ -26,7 +26,8 @@ def eof_server(request, tmp_path_factory) -> servers.HashServer:
 @pytest.fixture(scope="module")
 def hcgw(request, snigate_bin, tmp_path_factory, eof_server):
     """A mixed entry point (snigate reads the first bytes): TLS passthrough for eof.test and a
-    plain catch-all, both to the until-EOF server."""
+    plain catch-all, both to the until-EOF server. terminationDelay is long, so that the answer,
+    which comes after the client's end of stream, is never cut however loaded the machine."""
     cfg = {
         "entryPoints": {"mixed": {"address": addr(free_port())}},
         "tcp": {
@@ -34,7 +35,8 @@ def hcgw(request, snigate_bin, tmp_path_factory, eof_server):
                 "tls": router("HostSNI(`eof.test`)", "eof", eps=["mixed"], tls={"passthrough": True}),
                 "plain": router("HostSNI(`*`)", "eof", eps=["mixed"]),
             },
-            "services": {"eof": lb(addr(eof_server.port))},
+            "services": {"eof": lb(addr(eof_server.port), transport="patient")},
+            "serversTransports": {"patient": {"terminationDelay": "10s"}},
         },
     }
     sg = Snigate(tmp_path_factory.mktemp("snigate-hc"), cfg, name="snigate-hc")

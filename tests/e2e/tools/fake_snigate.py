@@ -21,7 +21,8 @@ ALLOWED = {
     ("tcp", "routers", "*", "tls"): {"passthrough", "options"},
     ("tcp", "services", "*"): {"loadBalancer"},
     ("tcp", "services", "*", "loadBalancer"): {"servers", "serversTransport"},
-    ("tcp", "serversTransports", "*"): {"dialTimeout", "tls"},
+    # terminationDelay is accepted and ignored: the fake never cuts a half-open connection.
+    ("tcp", "serversTransports", "*"): {"dialTimeout", "terminationDelay", "tls"},
     ("tcp", "serversTransports", "*", "tls"): {"serverName", "rootCAs"},
 }
 
