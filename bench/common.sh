@@ -24,3 +24,23 @@ tree_pids() {
   done
   echo "$all"
 }
+
+# CPU time of a process and its descendants, in clock ticks: "user system",
+# every thread. Softirq work, which on loopback delivers each packet, is
+# accounted apart by this kernel and is in neither. (The command name, field
+# 2, may hold spaces: the fields are counted after its closing parenthesis.)
+cpu_ticks() {
+  local p
+  for p in $(tree_pids "$1"); do sed 's/.*) //' "/proc/$p/stat" 2>/dev/null || true; done |
+    awk '{u += $12; s += $13} END {print u + 0, s + 0}'
+}
+
+# The whole machine's CPU time so far, in clock ticks: "busy all", busy being
+# all but idle and iowait (/proc/stat, user to steal).
+machine_ticks() {
+  awk 'NR == 1 { for (i = 2; i <= 9; i++) { all += $i; if (i == 5 || i == 6) idle += $i }
+                 print all - idle, all; exit }' /proc/stat
+}
+
+# The value of key $2 in a line of key=value words ($1).
+kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }

@@ -57,12 +57,6 @@ for t in $TARGETS; do
   wait_port "${PORT[$t]}" || exit 1
 done
 
-# CPU time in clock ticks, "user system", of a process and its descendants.
-ticks() {
-  local p
-  for p in $(tree_pids "$1"); do cat "/proc/$p/stat" 2>/dev/null || true; done | awk '{u += $14; s += $15} END {print u + 0, s + 0}'
-}
-kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
 # CPU per connection in µs: the whole machine (busy time, softirq included),
 # the proxy's processes (and of that, in the kernel), the backend, the load
@@ -70,24 +64,21 @@ kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 printf "%-8s %5s %8s %6s %10s %8s %8s %10s %10s\n" target round conn/s busy% machine proxy kernel backend loadgen
 for r in $(seq "$ROUNDS"); do
   for t in $TARGETS; do
-    read -ra a < <(head -1 /proc/stat)
-    pu0=0 ps0=0; [[ $t != direct ]] && read -r pu0 ps0 < <(ticks "${PID[$t]}")
-    read -r bu0 bs0 < <(ticks "${PID[backend]}")
+    read -r mb0 ma0 < <(machine_ticks)
+    pu0=0 ps0=0; [[ $t != direct ]] && read -r pu0 ps0 < <(cpu_ticks "${PID[$t]}")
+    read -r bu0 bs0 < <(cpu_ticks "${PID[backend]}")
     # The load generator's CPU time: the growth of this shell's total for
     # children it has waited for (cutime + cstime), which the command
     # substitution does.
     read -r c0 < <(awk '{print $16 + $17}' /proc/$$/stat)
     out=$("$LG" rate --connect "127.0.0.1:${PORT[$t]}" --sni rate.bench.test --conc 64 --time "$TIME")
     read -r c1 < <(awk '{print $16 + $17}' /proc/$$/stat)
-    read -ra b < <(head -1 /proc/stat)
-    pu1=0 ps1=0; [[ $t != direct ]] && read -r pu1 ps1 < <(ticks "${PID[$t]}")
-    read -r bu1 bs1 < <(ticks "${PID[backend]}")
-    awk -v a="${a[*]:1}" -v b="${b[*]:1}" -v ok="$(kv "$out" ok)" -v cps="$(kv "$out" conns_per_s)" \
+    read -r mb1 ma1 < <(machine_ticks)
+    pu1=0 ps1=0; [[ $t != direct ]] && read -r pu1 ps1 < <(cpu_ticks "${PID[$t]}")
+    read -r bu1 bs1 < <(cpu_ticks "${PID[backend]}")
+    awk -v busy=$((mb1 - mb0)) -v all=$((ma1 - ma0)) -v ok="$(kv "$out" ok)" -v cps="$(kv "$out" conns_per_s)" \
         -v t="$t" -v r="$r" -v px=$((pu1 + ps1 - pu0 - ps0)) -v pk=$((ps1 - ps0)) -v bk=$((bu1 + bs1 - bu0 - bs0)) -v lg=$((c1 - c0)) \
         -v hz="$(getconf CLK_TCK)" 'BEGIN {
-      split(a, x, " "); split(b, y, " ")
-      for (i = 1; i <= 8; i++) { d[i] = y[i] - x[i]; all += d[i] }
-      busy = all - d[4] - d[5]   # all but idle and iowait
       us = 1e6 / hz / ok
       printf "%-8s %5d %8d %5.0f%% %10.1f %8.1f %8.1f %10.1f %10.1f\n", t, r, cps, 100 * busy / all,
              busy * us, px * us, pk * us, bk * us, lg * us }'

@@ -157,14 +157,11 @@ log "targets up: $TARGETS"
 # not idle over 2 s. The load average is no guide here: it decays over
 # minutes, and a build that ended a minute ago still shows in it.
 cpu_busy_pct() {
-  local a b
-  read -ra a < <(head -1 /proc/stat)
+  local b0 a0 b1 a1
+  read -r b0 a0 < <(machine_ticks)
   sleep "$1"
-  read -ra b < <(head -1 /proc/stat)
-  awk -v a="${a[*]:1}" -v b="${b[*]:1}" 'BEGIN {
-    n = split(a, x, " "); split(b, y, " ")
-    for (i = 1; i <= n && i <= 8; i++) { d = y[i] - x[i]; t += d; if (i == 4 || i == 5) idle += d }
-    printf "%.0f", (t > 0 ? 100 * (t - idle) / t : 0) }'
+  read -r b1 a1 < <(machine_ticks)
+  awk -v b=$((b1 - b0)) -v a=$((a1 - a0)) 'BEGIN { printf "%.0f", (a > 0 ? 100 * b / a : 0) }'
 }
 BUSY_START=$(cpu_busy_pct 2)
 log "CPU busy before the first measurement: ${BUSY_START}%"
@@ -178,22 +175,10 @@ rss_tree() {
   done
   echo "$sum"
 }
-# CPU time (user + system, every thread) of a process and its descendants, in
-# clock ticks. Softirq work, which on loopback delivers each packet, is
-# accounted apart by this kernel and is not in it.
-cpu_tree() {
-  local sum=0 p v
-  for p in $(tree_pids "$1"); do
-    v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)
-    sum=$((sum + ${v:-0}))
-  done
-  echo "$sum"
-}
 HZ=$(getconf CLK_TCK)
 established_to() { ss -Htn state established "dport = :$1" | wc -l; }
 
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$RESULTS"; }  # workload target round metric value
-kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 alive() { [[ $1 == direct ]] || kill -0 "${PID[$1]}" 2>/dev/null; }
 
 # ---------------------------------------------------------------- workloads
@@ -221,7 +206,12 @@ record_cost() {
   [[ -n $v ]] && record "$1" "$2" "$3" "$4" "$v"
   return 0
 }
-proxy_cpu() { if [[ $1 == direct ]]; then echo 0; else cpu_tree "${PID[$1]}"; fi; }
+# The proxy's CPU time (user + system) in clock ticks; 0 for direct.
+proxy_cpu() {
+  local u=0 s=0
+  [[ $1 == direct ]] || read -r u s < <(cpu_ticks "${PID[$1]}")
+  echo $((u + s))
+}
 
 run_one() {  # workload target round
   local w=$1 t=$2 r=$3 out c0 cost=()  # cost: metric, units done, scale (record_cost)
