@@ -38,6 +38,7 @@ struct EntryPoint {
   // Traefik keys with a TCP meaning:
   Duration grace_timeout{10'000};   // transport.lifeCycle.graceTimeOut: drain time on SIGTERM
   Duration idle_timeout{180'000};   // transport.respondingTimeouts.idleTimeout: no bytes either way
+  bool as_default = false;          // asDefault: routers without entryPoints attach here (when any is marked)
   // Extensions (not Traefik keys):
   Protocol protocol = Protocol::tcp;  // protocol
   Duration client_hello_timeout{5'000};  // clientHelloTimeout: from accept, the ClientHello must have
@@ -114,6 +115,7 @@ struct ServersTransport {
   std::string name;
   Loc loc;
   Duration dial_timeout{30'000};       // dialTimeout
+  Duration dial_keep_alive{15'000};    // dialKeepAlive: TCP keep-alive interval; 0: the default, negative: off
   Duration termination_delay{100};     // terminationDelay: after one side half-closes, how long the other may still send
   std::string server_name;             // tls.serverName
   bool insecure_skip_verify = false;   // tls.insecureSkipVerify

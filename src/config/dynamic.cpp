@@ -11,6 +11,10 @@ using walk::Key;
 
 namespace {
 
+constexpr std::string_view kNoMiddlewares =
+    "TCP middlewares (ipAllowList, inFlightConn) are not supported yet; snigate refuses them rather than "
+    "serve the route without the restriction";
+
 void parse_router_tls(Ctx& ctx, const Item& it, RouterTls& out) {
   walk::walk_map(ctx, it, {
     {"passthrough", [&](const Item& v) { walk::get_bool(ctx, v, out.passthrough); }},
@@ -68,7 +72,13 @@ void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& ou
          {"allowPlaintext", [&](const Item& a) { walk::get_bool(ctx, a, r.postgres_allow_plaintext); }},
        });
      }},
-    walk::ignored(ctx, "middlewares", "TCP middlewares are not supported yet"),
+    {"middlewares", [&](const Item& v) {
+       // A middleware restricts who may connect (ipAllowList, inFlightConn):
+       // never accepted and ignored, so the route would be open.
+       std::vector<std::string> names;
+       if (walk::get_string_list(ctx, v, names) && !names.empty())
+         ctx.error(v.loc(ctx), v.path, std::string(kNoMiddlewares));
+     }},
     walk::ignored(ctx, "ruleSyntax", "snigate reads rules in Traefik v3 syntax"),
   });
   if (!is_map) return;
@@ -159,7 +169,8 @@ void parse_transport(Ctx& ctx, const Item& it, ServersTransport& out) {
   out.loc = it.loc(ctx);
   walk::walk_map(ctx, it, {
     {"dialTimeout", [&](const Item& v) { walk::get_duration(ctx, v, out.dial_timeout); }},
-    walk::ignored(ctx, "dialKeepAlive", "snigate sets its own TCP keep-alive on server connections"),
+    // Negative: keep-alive off (as in Traefik).
+    {"dialKeepAlive", [&](const Item& v) { walk::get_duration(ctx, v, out.dial_keep_alive, true); }},
     // Negative: no limit (as in Traefik).
     {"terminationDelay", [&](const Item& v) { walk::get_duration(ctx, v, out.termination_delay, true); }},
     {"tls", [&](const Item& t) {
@@ -199,7 +210,9 @@ void parse_tcp(Ctx& ctx, const Item& it, Dynamic& out) {
          out.servers_transports[n] = std::move(st);
        });
      }},
-    walk::ignored(ctx, "middlewares", "TCP middlewares are not supported yet"),
+    {"middlewares", [&](const Item& v) {
+       walk::for_each_entry(ctx, v, [&](const std::string&, const Item& e) { ctx.error(e.loc(ctx), e.path, std::string(kNoMiddlewares)); });
+     }},
   });
 }
 

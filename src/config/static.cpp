@@ -63,13 +63,17 @@ void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static
     {"clientHelloTimeout", [&](const Item& v) { walk::get_duration(ctx, v, ep.client_hello_timeout); }},
     {"firstByteTimeout", [&](const Item& v) { walk::get_duration(ctx, v, ep.first_byte_timeout); }},
     {"reusePort", [&](const Item& v) { walk::get_bool(ctx, v, ep.reuse_port); }},
-    walk::ignored(ctx, "proxyProtocol", "PROXY protocol from clients is not supported yet"),
+    // It says what address a client is believed to come from: never accepted and ignored.
+    walk::rejected(ctx, "proxyProtocol",
+                   "PROXY protocol from clients is not supported yet; snigate refuses the setting rather than "
+                   "ignore it (ClientIP rules would see the proxy's address): remove it, or let clients reach "
+                   "snigate directly"),
     walk::ignored(ctx, "http", "HTTP routing is not part of snigate"),
     walk::ignored(ctx, "http2", "HTTP/2 settings do not apply to TCP"),
     walk::ignored(ctx, "http3", "HTTP/3 is not part of snigate"),
     walk::ignored(ctx, "udp", "UDP is not part of snigate"),
     walk::ignored(ctx, "forwardedHeaders", "an HTTP setting"),
-    walk::ignored(ctx, "asDefault", "a router without entryPoints is on every entry point"),
+    {"asDefault", [&](const Item& v) { walk::get_bool(ctx, v, ep.as_default); }},
     walk::ignored(ctx, "observability", "an HTTP setting"),
     walk::ignored(ctx, "allowACMEByPass", "ACME is not supported"),
   });

@@ -9,6 +9,7 @@
 
 #include "net/adopt.hpp"
 #include "net/deadline.hpp"
+#include "net/keep_alive.hpp"
 
 namespace snigate::net {
 
@@ -89,11 +90,12 @@ std::optional<Dialed> established_sending(int fd, std::span<const std::uint8_t> 
 // SO_ERROR check when it completes; a socket opened non-blocking with
 // TCP_NODELAY already set needs neither, nor prepare() afterwards.
 awaitable<Dialed> connect_to(tcp::socket& sock, const tcp::endpoint& to, Duration timeout,
-                             std::span<const std::uint8_t> first) {
+                             std::span<const std::uint8_t> first, Duration keep_alive) {
   const int fd = ::socket(to.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) co_return Dialed{last_error()};
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (keep_alive.count() > 0) set_keep_alive(fd, keep_alive);
   std::error_code ec;
   sock = adopt(sock.get_executor(), to.protocol(), fd, ec);
   if (ec) co_return Dialed{ec};
@@ -112,25 +114,27 @@ awaitable<Dialed> connect_to(tcp::socket& sock, const tcp::endpoint& to, Duratio
   co_return Dialed{std::error_code(err, std::system_category())};
 }
 
-awaitable<std::error_code> resolve_and_connect(tcp::socket& sock, const HostPort& to) {
+awaitable<std::error_code> resolve_and_connect(tcp::socket& sock, const HostPort& to, Duration keep_alive) {
   tcp::resolver resolver(co_await asio::this_coro::executor);
   auto [rec, results] = co_await resolver.async_resolve(to.host, std::to_string(to.port), nothrow);
   if (rec) co_return rec;
   auto [cec, ep] = co_await asio::async_connect(sock, results, nothrow);
   if (!cec) prepare(sock);
+  if (!cec && keep_alive.count() > 0) set_keep_alive(sock.native_handle(), keep_alive);
   co_return cec;
 }
 
 }  // namespace
 
-awaitable<Dialed> dial(tcp::socket& sock, const HostPort& to, Duration timeout, std::span<const std::uint8_t> first) {
+awaitable<Dialed> dial(tcp::socket& sock, const HostPort& to, Duration timeout, std::span<const std::uint8_t> first,
+                       Duration keep_alive) {
   Dialed d;
   const auto addr = to.ip ? *to.ip : asio::ip::make_address(to.host, d.ec);
   if (!d.ec) {
     const tcp::endpoint at(addr, to.port);
-    d = co_await connect_to(sock, at, timeout, first);
+    d = co_await connect_to(sock, at, timeout, first, keep_alive);
   } else {
-    auto r = co_await within(timeout, resolve_and_connect(sock, to));
+    auto r = co_await within(timeout, resolve_and_connect(sock, to, keep_alive));
     d.ec = r ? *r : std::error_code(asio::error::timed_out);
   }
   std::error_code ignored;

@@ -27,9 +27,10 @@ struct Dialed {
 // until the deadline. On failure returns the error and the socket is closed.
 // first: bytes the caller sends as soon as the connection is up; to an
 // address, dial sends what the socket takes at once (the rest, if any, is
-// the caller's).
+// the caller's). keep_alive: TCP keep-alive interval (set_keep_alive); zero
+// for none, which suits only short exchanges such as a cancel request.
 awaitable<Dialed> dial(tcp::socket& sock, const HostPort& to, Duration timeout,
-                       std::span<const std::uint8_t> first = {});
+                       std::span<const std::uint8_t> first = {}, Duration keep_alive = Duration(0));
 
 // Non-blocking, TCP_NODELAY: what every relayed socket wants. dial() and
 // accept_now() give sockets that already are.

@@ -13,6 +13,7 @@
 #include "net/adopt.hpp"
 #include "net/dial.hpp"
 #include "net/edge_wait.hpp"
+#include "net/keep_alive.hpp"
 #include "net/recv_drained.hpp"
 
 namespace snigate::net {
@@ -47,6 +48,8 @@ tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, PortS
   const int one = 1;
   if (share == PortShare::join) ::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   ::setsockopt(acc.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // Inherited too: client connections get keep-alive at no cost per connection.
+  set_keep_alive(acc.native_handle(), kDefaultKeepAlive);
   // Inherited like TCP_NODELAY: the first read of a client says whether its
   // FIN came with its bytes (recv_drained).
   enable_read_left(acc.native_handle());

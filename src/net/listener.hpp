@@ -20,7 +20,8 @@ enum class PortShare {
   join,   // SO_REUSEPORT before bind: joins the sockets already there that set it too
 };
 
-// With TCP_NODELAY, which accepted sockets inherit (Linux): no setsockopt per connection.
+// With TCP_NODELAY and TCP keep-alive (kDefaultKeepAlive), which accepted
+// sockets inherit (Linux): no setsockopt per connection.
 tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, PortShare share, std::error_code& ec);
 
 // The same listening socket for another worker: a duplicate descriptor, so

@@ -30,7 +30,7 @@ awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& s
     const auto budget = std::max(left / static_cast<long>(n - i), std::min(left, net::Duration(1000)));
     sock = net::tcp::socket(sock.get_executor());
     const std::span<const std::uint8_t> plain_first = server.tls ? std::span<const std::uint8_t>() : early;
-    const net::Dialed d = co_await net::dial(sock, server.at, budget, plain_first);
+    const net::Dialed d = co_await net::dial(sock, server.at, budget, plain_first, svc.keep_alive);
     if (!d.ec) {
       if (sent) *sent = d.sent;
       co_return &server;

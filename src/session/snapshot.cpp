@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "net/keep_alive.hpp"
+
 namespace snigate::session {
 namespace {
 
@@ -59,6 +61,10 @@ std::unique_ptr<Service> build_service(const config::Service& s,
   if (!st) st = &kDefault;
   svc->dial_timeout = st->dial_timeout;
   svc->termination_delay = st->termination_delay;
+  // Traefik's reading: zero means the default, a negative value turns it off.
+  svc->keep_alive = st->dial_keep_alive.count() == 0 ? net::kDefaultKeepAlive
+                    : st->dial_keep_alive.count() < 0 ? config::Duration(0)
+                                                      : st->dial_keep_alive;
   bool any_tls = false;
   for (std::size_t i = 0; i < s.servers.size(); ++i) {
     Server server{s.servers[i].address, {}, s.servers[i].tls};
@@ -146,6 +152,7 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
     entry.ep = ep;
   }
 
+  const bool any_default = std::ranges::any_of(cfg.stat.entry_points, [](const auto& e) { return e.second.as_default; });
   for (const auto& [name, r] : cfg.dyn.routers) {
     const std::string path = "tcp.routers." + name;
     auto parsed = rule::parse(r.rule);
@@ -174,11 +181,23 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
       else if (!options.contains(oname))
         errors.push_back(error_at(r.tls->options_loc, path + ".tls.options", "no tls.options named \"" + oname + "\""));
     }
+    if ((r.mysql_allow_plaintext || r.postgres_allow_plaintext) && route.options) {
+      const auto& o = options.at(route.options->name);
+      if (o.client_auth_type == "RequireAnyClientCert" || o.client_auth_type == "RequireAndVerifyClientCert")
+        errors.push_back(error_at(r.mysql_allow_plaintext ? r.mysql_loc : r.postgres_loc,
+                                  path + (r.mysql_allow_plaintext ? ".mysql" : ".postgres") + ".allowPlaintext",
+                                  fmt::format("the router's tls.options \"{}\" require a client certificate "
+                                              "({}), which a plaintext client cannot present: remove allowPlaintext",
+                                              o.name, o.client_auth_type)));
+    }
     if (route.passthrough && route.service && route.service->whoami)
       errors.push_back(error_at(r.service_loc, path + ".service",
                                 "whoami@internal needs TLS terminated by snigate; remove passthrough"));
     for (auto& [ep_name, entry] : snap->entries) {
-      if (!r.entry_points.empty() && std::ranges::find(r.entry_points, ep_name) == r.entry_points.end()) continue;
+      // Without entryPoints: the entry points marked asDefault, or all when none is (Traefik's rule).
+      const bool here = r.entry_points.empty() ? entry.ep.as_default || !any_default
+                                               : std::ranges::find(r.entry_points, ep_name) != r.entry_points.end();
+      if (!here) continue;
       if (entry.ep.protocol == config::Protocol::mysql) check_mysql_route(r, route, ep_name, errors);
       if (entry.ep.protocol == config::Protocol::postgres) check_postgres_route(r, route, ep_name, errors);
       entry.routes.push_back(route);

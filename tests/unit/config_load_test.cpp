@@ -485,11 +485,8 @@ api:
 entryPoints:
   web:
     address: ":443"
-    asDefault: true
     http:
       tls: {}
-    proxyProtocol:
-      trustedIPs: [10.0.0.0/8]
     transport:
       lifeCycle:
         requestAcceptGraceTimeout: 5s
@@ -505,6 +502,37 @@ accessLog:
 http:
   routers: {}
 tcp:
+  routers:
+    r:
+      rule: "HostSNI(`a`)"
+      service: whoami@internal
+      middlewares: []
+      tls:
+        certResolver: le
+)y"));
+  ASSERT_TRUE(l.errors.empty()) << dump(l.errors);
+  for (const char* p :
+       {"global", "api", "entryPoints.web.http", "entryPoints.web.transport.lifeCycle.requestAcceptGraceTimeout",
+        "entryPoints.web.transport.respondingTimeouts.readTimeout", "providers.docker",
+        "providers.providersThrottleDuration", "log.format", "accessLog.bufferingSize", "http",
+        "tcp.routers.r.tls.certResolver"}) {
+    Error w = one(l.warnings, p);
+    EXPECT_EQ(w.message.rfind("ignored: ", 0), 0u) << w.to_string();
+    EXPECT_GT(w.loc.line, 0) << p;
+  }
+  EXPECT_FALSE(has(l.warnings, "tcp.routers.r.middlewares", "")) << "an empty list restricts nothing";
+}
+
+// Settings that restrict who may connect, or say where a client comes from,
+// are never accepted and ignored: until snigate applies them they are errors.
+TEST(ConfigLoad, SecuritySettingsAreRefusedNotIgnored) {
+  TempDir dir;
+  Loaded l = load(dir.write("s.yml", R"y(entryPoints:
+  web:
+    address: ":443"
+    proxyProtocol:
+      trustedIPs: [10.0.0.0/8]
+tcp:
   middlewares:
     ipallow:
       ipAllowList:
@@ -514,21 +542,14 @@ tcp:
       rule: "HostSNI(`a`)"
       service: whoami@internal
       middlewares: [ipallow]
-      tls:
-        certResolver: le
+      tls: {}
 )y"));
-  ASSERT_TRUE(l.errors.empty()) << dump(l.errors);
-  for (const char* p :
-       {"global", "api", "entryPoints.web.asDefault", "entryPoints.web.http", "entryPoints.web.proxyProtocol",
-        "entryPoints.web.transport.lifeCycle.requestAcceptGraceTimeout",
-        "entryPoints.web.transport.respondingTimeouts.readTimeout", "providers.docker",
-        "providers.providersThrottleDuration", "log.format", "accessLog.bufferingSize", "http", "tcp.middlewares",
-        "tcp.routers.r.middlewares", "tcp.routers.r.tls.certResolver"}) {
-    Error w = one(l.warnings, p);
-    EXPECT_EQ(w.message.rfind("ignored: ", 0), 0u) << w.to_string();
-    EXPECT_GT(w.loc.line, 0) << p;
-  }
-  EXPECT_EQ(one(l.warnings, "tcp.routers.r.middlewares").loc.line, 36);
+  EXPECT_EQ(one(l.errors, "entryPoints.web.proxyProtocol").loc.line, 4);
+  EXPECT_TRUE(has(l.errors, "entryPoints.web.proxyProtocol", "not supported yet"));
+  EXPECT_EQ(one(l.errors, "tcp.middlewares.ipallow").loc.line, 8);
+  EXPECT_EQ(one(l.errors, "tcp.routers.r.middlewares").loc.line, 15);
+  EXPECT_TRUE(has(l.errors, "tcp.routers.r.middlewares", "ipAllowList"));
+  EXPECT_TRUE(l.warnings.empty()) << dump(l.warnings);
 }
 
 TEST(ConfigLoad, OtherWarnings) {
@@ -563,7 +584,6 @@ tls:
   ASSERT_TRUE(l.errors.empty()) << dump(l.errors);
   EXPECT_EQ(one(l.warnings, "tcp.routers.r.tls.options").loc.line, 11);
   EXPECT_TRUE(has(l.warnings, "tcp.services.s.loadBalancer.terminationDelay", "deprecated"));
-  one(l.warnings, "tcp.serversTransports.t.dialKeepAlive");
   one(l.warnings, "tls.options.modern.preferServerCipherSuites");
   EXPECT_EQ(one(l.warnings, "tls.stores.other").loc.line, 25);
   one(l.warnings, "tls.stores.default.defaultGeneratedCert");

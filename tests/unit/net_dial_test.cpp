@@ -1,6 +1,9 @@
 // net/dial (HostPort, connecting), net/listener parse_listen_address, and
 // net/relay between real loopback sockets.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <optional>
@@ -159,11 +162,12 @@ TEST(NetDial, BadListenAddresses) {
 // ---- dial ------------------------------------------------------------------
 
 // Runs dial() to `to` on a fresh io_context, with first bytes to send.
-Dialed dial_now(asio::io_context& io, tcp::socket& sock, const std::string& to, std::span<const std::uint8_t> first = {}) {
+Dialed dial_now(asio::io_context& io, tcp::socket& sock, const std::string& to, std::span<const std::uint8_t> first = {},
+                Duration keep_alive = Duration(0)) {
   HostPort hp;
   EXPECT_TRUE(HostPort::parse(to, hp)) << to;
   std::optional<Dialed> out;
-  asio::co_spawn(io, dial(sock, hp, Duration(2000), first), [&](std::exception_ptr, Dialed d) { out = d; });
+  asio::co_spawn(io, dial(sock, hp, Duration(2000), first, keep_alive), [&](std::exception_ptr, Dialed d) { out = d; });
   io.run_for(std::chrono::seconds(3));
   EXPECT_TRUE(out) << "dial did not finish";
   return out.value_or(Dialed{asio::error::timed_out});
@@ -184,6 +188,31 @@ TEST(NetDial, ConnectsToALoopbackListenerAndTheSocketWorks) {
   std::array<char, 4> got{};
   asio::read(peer, asio::buffer(got));
   EXPECT_EQ(std::string(got.data(), got.size()), "ping");
+}
+
+int sockopt(tcp::socket& sock, int level, int name) {
+  int v = -1;
+  socklen_t len = sizeof v;
+  EXPECT_EQ(::getsockopt(sock.native_handle(), level, name, &v, &len), 0);
+  return v;
+}
+
+// dialKeepAlive, to an address and to a name that is resolved first; zero: off.
+TEST(NetDial, SetsKeepAliveOnServerConnections) {
+  asio::io_context io;
+  tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string port = std::to_string(acc.local_endpoint().port());
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    tcp::socket sock(io);
+    ASSERT_FALSE(dial_now(io, sock, host + ":" + port, {}, Duration(20'500)).ec) << host;
+    EXPECT_EQ(sockopt(sock, SOL_SOCKET, SO_KEEPALIVE), 1) << host;
+    EXPECT_EQ(sockopt(sock, IPPROTO_TCP, TCP_KEEPIDLE), 21) << host << ": rounded up to whole seconds";
+    EXPECT_EQ(sockopt(sock, IPPROTO_TCP, TCP_KEEPINTVL), 21) << host;
+    io.restart();
+  }
+  tcp::socket off(io);
+  ASSERT_FALSE(dial_now(io, off, "127.0.0.1:" + port).ec);
+  EXPECT_EQ(sockopt(off, SOL_SOCKET, SO_KEEPALIVE), 0);
 }
 
 // A refused connect must be reported as refused, not taken for a connect

@@ -57,6 +57,28 @@ TEST(NetListener, WithoutDeferASilentClientIsAcceptedAtOnce) {
   EXPECT_TRUE(pending(l.acc, 2000));
 }
 
+int sockopt(int fd, int level, int name) {
+  int v = -1;
+  socklen_t len = sizeof v;
+  EXPECT_EQ(::getsockopt(fd, level, name, &v, &len), 0);
+  return v;
+}
+
+// The client side's keep-alive is set once on the listener; this checks the
+// kernel hands it on to every accepted socket.
+TEST(NetListener, AcceptedSocketsInheritKeepAlive) {
+  Listening l(false);
+  asio::ip::tcp::socket client(l.io);
+  client.connect(l.at);
+  ASSERT_TRUE(pending(l.acc, 2000));
+  const int fd = ::accept(l.acc.native_handle(), nullptr, nullptr);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(sockopt(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+  EXPECT_EQ(sockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE), 15);
+  EXPECT_EQ(sockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL), 15);
+  ::close(fd);
+}
+
 TEST(NetListener, ASilentClientIsHandedOverAfterAboutASecond) {
   Listening l(true);
   asio::ip::tcp::socket client(l.io);

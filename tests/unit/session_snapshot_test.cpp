@@ -155,6 +155,22 @@ TEST(SessionSnapshot, RouterWithoutEntryPointsIsOnEveryEntryPoint) {
   EXPECT_EQ(snap->entry("web")->ep.name, "web");
 }
 
+// Traefik: once any entry point is marked asDefault, routers without
+// entryPoints attach to the marked ones only.
+TEST(SessionSnapshot, RouterWithoutEntryPointsAttachesToAsDefaultEntryPoints) {
+  Cfg cfg;
+  cfg.entry("web").entry("internal").entry("admin").service("svc");
+  cfg.loaded.stat.entry_points["web"].as_default = true;
+  cfg.loaded.stat.entry_points["admin"].as_default = true;
+  cfg.tls_router("unnamed", "HostSNI(`a.example.com`)");
+  cfg.tls_router("inner", "HostSNI(`i.example.com`)").entry_points = {"internal"};
+  auto snap = compile_ok(cfg);
+  ASSERT_NE(snap, nullptr);
+  EXPECT_EQ(route_names(*snap->entry("web")), (std::vector<std::string>{"unnamed"}));
+  EXPECT_EQ(route_names(*snap->entry("admin")), (std::vector<std::string>{"unnamed"}));
+  EXPECT_EQ(route_names(*snap->entry("internal")), (std::vector<std::string>{"inner"}));
+}
+
 // ---- match -----------------------------------------------------------------
 
 TEST(SessionSnapshot, TlsClientsGetTlsRoutersAndPlainClientsTheOthers) {
@@ -354,6 +370,48 @@ TEST(SessionSnapshot, PostgresAllowPlaintextNeedsTermination) {
   ASSERT_NE(find_error(errors, "tcp.routers.pass.postgres.allowPlaintext"), nullptr);
 }
 
+// A certificate in PEM, good enough as a CA file for clientAuth.caFiles.
+std::string some_ca_pem() {
+  auto cert = tls::self_signed_cert({"ca.example.com"});
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, cert->leaf.get());
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  std::string s(data, static_cast<std::size_t>(n));
+  BIO_free(bio);
+  return s;
+}
+
+// A plaintext client has no certificate to show: a router that lets one in
+// cannot also require a client certificate.
+TEST(SessionSnapshot, AllowPlaintextWithRequiredClientCertificatesIsAnError) {
+  for (const char* auth : {"RequireAndVerifyClientCert", "RequireAnyClientCert"}) {
+    Cfg cfg;
+    cfg.entry("db", config::Protocol::mysql).service("svc");
+    auto& opts = cfg.loaded.dyn.tls_options["mtls"];
+    opts.name = "mtls";
+    opts.client_auth_type = auth;
+    opts.client_ca_files = {some_ca_pem()};
+    auto& r = cfg.tls_router("r", "HostSNI(`a.example.com`)");
+    r.tls->options = "mtls";
+    r.mysql_allow_plaintext = true;
+    const auto errors = compile_errors(cfg);
+    const auto* e = find_error(errors, "tcp.routers.r.mysql.allowPlaintext");
+    ASSERT_NE(e, nullptr);
+    EXPECT_NE(e->message.find(auth), std::string::npos) << e->message;
+  }
+  Cfg ok;
+  ok.entry("db", config::Protocol::postgres).service("svc");
+  auto& opts = ok.loaded.dyn.tls_options["ask"];
+  opts.name = "ask";
+  opts.client_auth_type = "VerifyClientCertIfGiven";
+  opts.client_ca_files = {some_ca_pem()};
+  auto& r = ok.tls_router("r", "HostSNI(`a.example.com`)");
+  r.tls->options = "ask";
+  r.postgres_allow_plaintext = true;
+  compile_ok(ok);
+}
+
 TEST(SessionSnapshot, MysqlPassthroughIsAnErrorThatExplains) {
   Cfg cfg;
   cfg.entry("db", config::Protocol::mysql).service("svc");
@@ -469,6 +527,7 @@ TEST(SessionSnapshot, ServersTransportIsApplied) {
   const Service& svc = *snap->services.at("svc");
   EXPECT_EQ(svc.dial_timeout, config::Duration(1234));
   EXPECT_EQ(svc.termination_delay, config::Duration(-1));
+  EXPECT_EQ(svc.keep_alive, config::Duration(15'000)) << "Traefik's default dialKeepAlive";
   ASSERT_NE(svc.backend_tls, nullptr);
   EXPECT_FALSE(svc.backend_tls->verify);
 }
