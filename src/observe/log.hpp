@@ -39,4 +39,10 @@ void write_access(const AccessRecord& r);
 
 std::string json_escape(std::string_view s);
 
+// s for a line of the text log: backslash, control bytes and every byte
+// outside printable ASCII written as \\, \n, \r, \t or \xNN. What a client
+// chose (an SNI, a user name, a server's error text) can then neither start a
+// forged line nor send a terminal escape sequence.
+std::string printable(std::string_view s);
+
 }  // namespace snigate::observe

@@ -32,6 +32,9 @@ struct Conn {
   // Whatever must live exactly as long as the connection (a PostgreSQL
   // session's cancel key registration).
   std::shared_ptr<void> held;
+  // The tls.options a terminated handshake used, when it was made before the
+  // route was known (database clients): options_mismatch() checks the route.
+  const tls::ServerOptions* handshake_options = nullptr;
 };
 
 inline net::Duration left(net::Clock::time_point deadline) {
@@ -42,6 +45,12 @@ inline net::Duration left(net::Clock::time_point deadline) {
 inline void refuse(Conn& c, std::string end, std::string detail) {
   c.rec.end = std::move(end);
   c.rec.detail = std::move(detail);
+}
+
+// The text-log line for a refusal: the client and the detail, which holds
+// what the client chose (SNI, user names), made printable.
+inline void log_refusal(const Conn& c, spdlog::level::level_enum level = spdlog::level::info) {
+  if (spdlog::should_log(level)) spdlog::log(level, "{}: {}", c.rec.client, observe::printable(c.rec.detail));
 }
 
 // A-Z only, whatever the locale: names on the wire are ASCII (RFC 6066), and

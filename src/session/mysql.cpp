@@ -11,6 +11,7 @@
 #include "session/backend.hpp"
 #include "session/leg.hpp"
 #include "session/mysql_auth.hpp"
+#include "session/options_check.hpp"
 #include "session/refuse.hpp"
 #include "session/sniff.hpp"
 
@@ -91,7 +92,7 @@ awaitable<bool> write_packet(PacketLeg& leg, wm::ByteView payload, net::Clock::t
 wm::Bytes refusal(Conn& c, PacketLeg& client, wm::ErrCode code, std::string_view message, std::string_view end,
                   std::string_view detail = {}) {
   refuse(c, std::string(end), std::string(detail.empty() ? message : detail));
-  spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+  log_refusal(c);
   return wm::encode_err(code.code, code.sql_state, message, ++client.seq);
 }
 
@@ -156,32 +157,37 @@ awaitable<bool> read_login(Conn& c, PacketLeg& cl, Login& out) {
              s.timed_out ? fmt::format("no ClientHello after the SSLRequest within clientHelloTimeout ({} ms)",
                                        ep.client_hello_timeout.count())
                          : "no valid ClientHello after the SSLRequest: " + s.error);
-      spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+      log_refusal(c);
       co_return false;
     }
     c.sni = lower_ascii(s.hello.sni);
     c.alpn = s.hello.alpn();
     c.rec.tls = true;
+    c.rec.sni = c.sni;  // logged even when the handshake fails
     c.rec.alpn = comma_joined(c.alpn);
     // The router is not known yet when the client sends no SNI (user@host
     // comes inside TLS): then the default tls.options apply. With an SNI, the
     // options of the router it selects.
     const tls::ServerOptions* options = c.snap.options.at("default").get();
+    const Route* by_sni = nullptr;
     if (!c.sni.empty()) {
       Facts f = c.facts;
       f.tls = true;
       f.sni = c.sni;
       f.alpn = c.alpn;
-      if (const Route* r = match(c.entry, f); r && r->options) options = r->options.get();
+      by_sni = match(c.entry, f);
+      if (by_sni && by_sni->options) options = by_sni->options.get();
     }
     tls::SslPtr ssl = terminating_ssl(c.snap, *options, c.sni, why);
     if (!ssl) {
       refuse(c, "no_certificate", why);
-      spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+      log_refusal(c);
       co_return false;
     }
+    c.handshake_options = options;
     out.tls = std::make_unique<net::TlsStream>(c.client, std::move(ssl), std::move(s.bytes));
-    if (!co_await client_handshake(c, *out.tls, "")) co_return false;
+    const std::string_view router = by_sni ? std::string_view(by_sni->name) : std::string_view();
+    if (!co_await client_handshake(c, *out.tls, router)) co_return false;
     cl.tls = out.tls.get();
     g = co_await read_packet(cl, c.hello_deadline, payload, why);
     if (g != Got::packet) {
@@ -248,6 +254,15 @@ const Route* route(Conn& c, PacketLeg& cl, const std::string& name, wm::Bytes& e
                   "plaintext_refused");
     return nullptr;
   }
+  if (const std::string why = options_mismatch(c, *r); !why.empty()) {
+    err = refusal(c, cl, wm::kErrAccessDenied,
+                  fmt::format("snigate: {}: send the router's name as SNI (mysql 8.1+ --tls-sni-servername=NAME; "
+                              "PyMySQL and mysql2 send the host name they connect to), or give router {} the "
+                              "tls.options that clients without SNI get",
+                              why, r->name),
+                  "tls_options_mismatch");
+    return nullptr;
+  }
   return r;
 }
 
@@ -292,7 +307,7 @@ awaitable<bool> open_server(Conn& c, PacketLeg& cl, const Route& r, const wm::Ha
       g == Got::packet ? wm::parse_initial_handshake(payload, up.greeting, &why, &their_err) : wm::Status::malformed;
   if (hs == wm::Status::is_error) {  // e.g. 1040 Too many connections: the server's own words
     refuse(c, "backend_refused", fmt::format("server {}: {}", server.address, why));
-    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    log_refusal(c);
     co_await write_packet(cl, payload, net::Clock::now() + net::Duration(1000));
     co_await net::close_after_reply(c.client, cl.tls);
     co_return false;
@@ -409,7 +424,7 @@ awaitable<bool> authenticate(Conn& c, PacketLeg& cl, const Route& r, const wm::H
         wm::parse_err(payload, e);
         refuse(c, "auth_failed",
                fmt::format("server {} refused user \"{}\": {} {}", up.server->address, user, e.code, e.message));
-        spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+        log_refusal(c);
         co_await net::close_after_reply(c.client, cl.tls);
         co_return false;
       }

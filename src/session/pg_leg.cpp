@@ -88,7 +88,7 @@ awaitable<Got> read_message(Leg& leg, net::Clock::time_point deadline, wp::Bytes
 wp::Bytes refusal(Conn& c, std::string_view sqlstate, std::string_view message, std::string_view end,
                   std::string_view hint, std::string_view detail) {
   refuse(c, std::string(end), std::string(detail.empty() ? message : detail));
-  spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+  log_refusal(c);
   return wp::encode_error("FATAL", sqlstate, message, hint);
 }
 

@@ -7,6 +7,7 @@
 
 #include "net/linger.hpp"
 #include "session/backend.hpp"
+#include "session/options_check.hpp"
 #include "session/pg_cancel.hpp"
 #include "session/refuse.hpp"
 
@@ -71,6 +72,13 @@ const Route* route(Conn& c, bool client_tls, const std::string& name, bool from_
                   fmt::format("snigate: router {} requires TLS; the router does not set postgres.allowPlaintext",
                               r->name),
                   "plaintext_refused", "connect with sslmode=require (or verify-full)");
+    return nullptr;
+  }
+  if (const std::string why = options_mismatch(c, *r); !why.empty()) {
+    err = refusal(c, kAuthSpec, "snigate: " + why, "tls_options_mismatch",
+                  fmt::format("connect to the server's host name with sslsni=1 (the default of libpq 14+), or give "
+                              "router {} the tls.options that clients without SNI get",
+                              r->name));
     return nullptr;
   }
   return r;
@@ -176,7 +184,7 @@ awaitable<bool> relay_login(Conn& c, Leg& cl, Upstream& up, const Route& r, cons
       refuse(c, "backend_refused",
              fmt::format("server {} refused user \"{}\": {} (SQLSTATE {})", server.address, user, e.get('M'),
                          e.get('C')));
-      spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+      log_refusal(c);
       co_await net::close_after_reply(c.client, cl.tls);
       co_return false;
     }
@@ -214,7 +222,7 @@ awaitable<bool> relay_login(Conn& c, Leg& cl, Upstream& up, const Route& r, cons
                                                "SCRAM-SHA-256-PLUS)",
                                                server.address)
                                  : ""));
-      spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+      log_refusal(c);
       co_return false;
     }
     if (awaiting_sasl_choice) {

@@ -70,7 +70,7 @@ awaitable<void> cancel(Conn& c, const wp::Bytes& packet) {
   wp::CancelRequest req;
   if (wp::parse_cancel(packet, req) != wp::Status::complete) {
     refuse(c, "bad_request", "a malformed CancelRequest");
-    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    log_refusal(c);
     co_return;
   }
   CancelTarget known;
@@ -82,7 +82,7 @@ awaitable<void> cancel(Conn& c, const wp::Bytes& packet) {
            fmt::format("CancelRequest for process {}: no session through snigate holds this key, and no "
                        "PostgreSQL passthrough service could",
                        req.pid));
-    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    log_refusal(c);
     co_return;
   }
   std::string why;
@@ -95,7 +95,7 @@ awaitable<void> cancel(Conn& c, const wp::Bytes& packet) {
                                           "passthrough services (snigate never saw the key)",
                                           req.pid, sent, targets.size());
   if (!why.empty()) c.rec.detail += ": " + why;
-  spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+  log_refusal(c);
 }
 
 // The ClientHello after an SSLRequest or as the first bytes. false: refused.
@@ -114,7 +114,7 @@ awaitable<bool> read_hello(Conn& c, Sniffed& s) {
   } else {
     co_return true;
   }
-  spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+  log_refusal(c);
   if (s.status == wire::HelloStatus::malformed || s.status == wire::HelloStatus::too_large)
     co_await send_alert(c.client, kDecodeError);
   co_return false;
@@ -133,7 +133,7 @@ awaitable<void> refuse_in_tls(Conn& c, std::vector<std::uint8_t>& hello, std::st
   tls::SslPtr ssl = terminating_ssl(c.snap, *c.snap.options.at("default"), c.sni, why);
   if (!ssl) {
     refuse(c, std::string(end), message);
-    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    log_refusal(c);
     co_await send_alert(c.client, kUnrecognizedName);
     co_return;
   }
@@ -141,7 +141,7 @@ awaitable<void> refuse_in_tls(Conn& c, std::vector<std::uint8_t>& hello, std::st
   const bool up = co_await client_handshake(c, tls, c.rec.router);
   if (!up) {
     refuse(c, std::string(end), message + " (the client did not accept snigate's TLS to read this)");
-    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    log_refusal(c);
     co_return;
   }
   Leg cl{c.client, &tls, {}};
@@ -221,10 +221,11 @@ awaitable<void> tls_client(Conn& c, Sniffed& s) {
   tls::SslPtr ssl = terminating_ssl(c.snap, *options, c.sni, why);
   if (!ssl) {
     refuse(c, "no_certificate", why);
-    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    log_refusal(c);
     co_await send_alert(c.client, kUnrecognizedName);
     co_return;
   }
+  c.handshake_options = options;
   c.client_tls = std::make_unique<net::TlsStream>(c.client, std::move(ssl), std::move(s.bytes));
   const std::string router = r ? r->name : "";
   if (!co_await client_handshake(c, *c.client_tls, router)) co_return;
@@ -281,7 +282,7 @@ awaitable<void> postgres_journey(Conn& c) {
                fmt::format("direct TLS without ALPN \"postgresql\" on entry point {}, which speaks PostgreSQL "
                            "(PostgreSQL 17 clients with sslnegotiation=direct offer it)",
                            c.entry.ep.name));
-        spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+        log_refusal(c);
         co_await send_alert(c.client, kNoApplicationProtocol);
         co_return;
       }

@@ -36,9 +36,10 @@ constexpr std::uint8_t kUnrecognizedName = 112;
 void finish(observe::AccessRecord& rec) {
   if (rec.end.empty()) rec.end = "closed";
   observe::write_access(rec);
-  spdlog::debug("{} {} -> router {} service {} server {}: {} in, {} out, {}{}", rec.client, rec.sni, rec.router,
-                rec.service, rec.server, rec.bytes_in, rec.bytes_out, rec.end,
-                rec.detail.empty() ? "" : ": " + rec.detail);
+  if (spdlog::should_log(spdlog::level::debug))
+    spdlog::debug("{} {} -> router {} service {} server {}: {} in, {} out, {}{}", rec.client,
+                  observe::printable(rec.sni), rec.router, rec.service, rec.server, rec.bytes_in, rec.bytes_out,
+                  rec.end, rec.detail.empty() ? "" : ": " + observe::printable(rec.detail));
   open_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -61,7 +62,7 @@ awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> ea
   if (!chosen || (chosen->tls && !server_tls)) {
     refuse(c, chosen ? "backend_tls_failed" : "backend_unreachable",
            fmt::format("router {}: service {}: {}", r.name, svc.name, why));
-    spdlog::warn("{}: {}", c.rec.client, c.rec.detail);
+    log_refusal(c, spdlog::level::warn);
     // A terminated client gets close_notify; a passthrough client, whose
     // handshake has not started, gets an alert.
     if (client_tls) co_await net::close_after_reply(c.client, client_tls);
@@ -81,7 +82,7 @@ awaitable<void> terminate(Conn& c, const Route& r, std::vector<std::uint8_t> hel
   tls::SslPtr ssl = terminating_ssl(c.snap, *r.options, c.sni, why);
   if (!ssl) {
     refuse(c, "no_certificate", fmt::format("router {}: {}", r.name, why));
-    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    log_refusal(c);
     co_await send_alert(c.client, kUnrecognizedName);
     co_return;
   }
@@ -96,7 +97,7 @@ awaitable<void> route_plain(Conn& c, std::vector<std::uint8_t> early) {
   const Route* r = match(c.entry, c.facts);
   if (!r) {
     refuse(c, "no_route", explain_no_route(c.entry, c.facts));
-    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    log_refusal(c);
     co_return;
   }
   co_await to_backend(c, *r, std::move(early));
@@ -130,13 +131,13 @@ awaitable<void> journey(Conn& c) {
   if (s.timed_out && s.bytes.empty()) {
     refuse(c, "timeout", fmt::format("the client sent nothing within clientHelloTimeout ({} ms)",
                                      ep.client_hello_timeout.count()));
-    spdlog::debug("{}: {}", c.rec.client, c.rec.detail);
+    log_refusal(c, spdlog::level::debug);
     co_return;
   }
   if (s.timed_out) {
     refuse(c, "timeout", fmt::format("incomplete ClientHello after clientHelloTimeout ({} ms, {} bytes)",
                                      ep.client_hello_timeout.count(), s.bytes.size()));
-    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    log_refusal(c);
     co_return;
   }
   if (s.status == wire::HelloStatus::need_more && s.bytes.empty()) {
@@ -160,7 +161,7 @@ awaitable<void> journey(Conn& c) {
       refuse(c, "bad_hello", s.status == wire::HelloStatus::too_large
                                  ? fmt::format("ClientHello larger than {} bytes", wire::kMaxClientHello)
                                  : "malformed ClientHello: " + s.error);
-      spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+      log_refusal(c);
       co_await send_alert(c.client, kDecodeError);
       co_return;
     case wire::HelloStatus::complete:
@@ -176,7 +177,7 @@ awaitable<void> journey(Conn& c) {
   const Route* r = match(c.entry, c.facts);
   if (!r) {
     refuse(c, "no_route", explain_no_route(c.entry, c.facts));
-    spdlog::info("{}: {}", c.rec.client, c.rec.detail);
+    log_refusal(c);
     co_await send_alert(c.client, kUnrecognizedName);
     co_return;
   }
@@ -274,7 +275,8 @@ awaitable<bool> client_handshake(Conn& c, net::TlsStream& tls, std::string_view 
            late ? fmt::format("TLS handshake not done within clientHelloTimeout ({} ms from accept)",
                                c.entry.ep.client_hello_timeout.count())
                  : "TLS handshake with the client failed: " + tls.error());
-    spdlog::info("{}: router {}: {}", c.rec.client, router.empty() ? "(none yet)" : router, c.rec.detail);
+    spdlog::info("{}: router {}: {}", c.rec.client, router.empty() ? "(none yet)" : router,
+                 observe::printable(c.rec.detail));
     co_return false;
   }
   c.rec.tls_version = SSL_get_version(tls.ssl());
@@ -338,7 +340,7 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
     }
   } catch (const std::exception& e) {
     if (!c.relayed) refuse(c, "error", e.what());
-    spdlog::error("{}: {}", c.rec.client, e.what());
+    spdlog::error("{}: {}", c.rec.client, observe::printable(e.what()));
   }
   if (!c.relayed) finish(c.rec);
 }
