@@ -12,6 +12,7 @@ import pytest
 
 from harness.clients import http_get, tls_connect, tls_get_name
 from harness.configs import addr, lb, router
+from harness.snigate import assert_no_sanitizer_report
 from harness.util import LOCALHOST, free_port, port_refuses, wait_until
 
 
@@ -255,6 +256,7 @@ def test_workers_share_listening_sockets_in_pairs(make_snigate, snigate_bin, pki
     # start-up, instead of silently taking part of the traffic.
     second = make_snigate(cfg, name="snigate-second", start=False)
     run = subprocess.run(second.argv, capture_output=True, text=True, timeout=15)
+    assert_no_sanitizer_report(run.stdout + run.stderr, "the second gateway")  # ASan also exits 1
     assert run.returncode == 1, run
     assert re.search(r"error entry point (web|red): cannot listen on 127\.0\.0\.1:\d+: Address already in use",
                      run.stderr), run

@@ -32,6 +32,23 @@ def snigate_bin() -> Path:
     return p if p.is_absolute() else REPO_ROOT / p
 
 
+def run_cli(args: list, timeout: float = 30.0) -> subprocess.CompletedProcess:
+    """Run `snigate ARGS...` to completion (check, explain, version, a start meant to fail) and
+    return it, text output captured. A sanitizer report in its output raises AssertionError:
+    ASan exits 1, the status a test may expect for a refusal."""
+    cp = subprocess.run([str(snigate_bin()), *map(str, args)], capture_output=True, text=True,
+                        timeout=timeout, stdin=subprocess.DEVNULL)
+    assert_no_sanitizer_report(cp.stdout + cp.stderr, f"snigate {' '.join(map(str, args))}")
+    return cp
+
+
+def assert_no_sanitizer_report(output: str, what: str) -> None:
+    reports = sanitizer_reports(output)
+    if reports:
+        raise AssertionError(f"{what} wrote a sanitizer report:\n" + "\n".join(reports[:20])
+                             + "\n" + _tail(output, 120))
+
+
 def _tail(text: str, lines: int) -> str:
     parts = text.splitlines()
     return "\n".join(parts[-lines:])
