@@ -78,7 +78,7 @@ run_fuzzer() {
   for a in "$artifacts"/*; do
     [[ -e "$a" ]] || continue
     found=1
-    echo "     crash input: $a (reproduce: $bin $a)" >&2
+    echo "     crash input: $a (reproduce: $PWD/$bin $a)" >&2
   done
   ((found)) || echo "     no crash input was written (see the log)" >&2
   return 1
