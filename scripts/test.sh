@@ -37,7 +37,7 @@ if wants e2e; then
   # Debian's interpreter, which sees the python3-* client packages.
   rc=0
   SNIGATE_BIN="$PWD/build-test/snigate" \
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+    ASAN_OPTIONS=detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     /usr/bin/python3 -m pytest -q -ra -p no:cacheprovider tests/e2e || rc=$?
   if ((rc == 5)); then

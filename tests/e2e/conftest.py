@@ -35,7 +35,7 @@ def pytest_runtest_makereport(item, call):
 # ---------------------------------------------------------------- skips are failures in CI
 
 def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
+    return os.environ.get("CI", "").lower() in ("true", "1")
 
 
 def _skip_reason(rep) -> str:
