@@ -342,12 +342,13 @@ class PostgresServer:
 def start_postgres(workdir: Path, cert: Optional[Path] = None, key: Optional[Path] = None,
                    ca: Optional[Path] = None, setup_sql: str = "", hba: Optional[str] = None,
                    extra_conf: str = "") -> PostgresServer:
-    """A PostgreSQL cluster (the newest installed: PG_BIN) on 127.0.0.1:<free port> and a unix socket, run as the postgres
-    user. With cert+key: ssl=on serving that certificate (copied into the data directory, key
-    mode 0600). Roles alice (SCRAM), bob (MD5), trusty (trust); database app owned by alice
-    (PG_SETUP_SQL, in the template), then setup_sql as postgres. hba replaces PG_HBA. Ready when
-    a connection over the socket runs SQL and one over TCP is accepted; on failure the exception
-    carries the server's log. A port taken between free_port() and the bind is retried."""
+    """A PostgreSQL cluster (the newest server installed: PG_BIN) on 127.0.0.1:<free port> and a
+    unix socket, run as the postgres user. With cert+key: ssl=on serving that certificate
+    (copied into the data directory, key mode 0600). Roles alice (SCRAM), bob (MD5), trusty
+    (trust); database app owned by alice (PG_SETUP_SQL, in the template), then setup_sql as
+    postgres. hba replaces PG_HBA. Ready when a connection over the socket runs SQL and one over
+    TCP is accepted; on failure the exception carries the server's log. A port taken between
+    free_port() and the bind is retried."""
     for attempt in range(3):
         try:
             return _start_postgres_once(workdir, cert, key, ca, setup_sql, hba, extra_conf)
