@@ -6,7 +6,7 @@ import ssl
 import threading
 import time
 
-from harness.clients import curl, curl_sha256, s_client, tls_connect, upload_sha256
+from harness.clients import curl, curl_sha256, s_client, tls_connect
 from harness.util import LOCALHOST, port_refuses, run
 
 
