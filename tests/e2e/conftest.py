@@ -25,10 +25,45 @@ def _tail(text: str, lines: int = 300) -> str:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
+    _skip_fails_in_ci(rep)
     if rep.failed and rep.when in ("setup", "call"):
         for inst in list(LIVE):
             rep.sections.append((f"{inst.name} (pid {inst.proc.pid if inst.proc else '-'}) logs",
                                  _tail(inst.logs())))
+
+
+# ---------------------------------------------------------------- skips are failures in CI
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1")
+
+
+def _skip_reason(rep) -> str:
+    lr = rep.longrepr
+    if isinstance(lr, tuple) and len(lr) == 3:
+        return str(lr[2]).removeprefix("Skipped: ")
+    return str(lr)
+
+
+def _skip_fails_in_ci(rep) -> None:
+    """Under CI=true a skipped test (or module) is a failure that says why it would have been
+    skipped: a server that did not start or a client that is missing is a broken CI, not a pass.
+    The one exception: skips that exist because SNIGATE_BIN is the harness's fake snigate
+    (tools/fake_snigate.py), which CI never uses. xfail is left alone."""
+    if not (_in_ci() and rep.skipped) or hasattr(rep, "wasxfail"):
+        return
+    reason = _skip_reason(rep)
+    if _snigate_bin().name == "fake_snigate.py" and "fake snigate" in reason:
+        return
+    rep.outcome = "failed"
+    rep.longrepr = f"skipped under CI=true, which counts as a failure: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """A whole module skipped at import (pytest.importorskip) is a failure in CI too."""
+    outcome = yield
+    _skip_fails_in_ci(outcome.get_result())
 
 
 # ---------------------------------------------------------------- PKI and files
@@ -123,10 +158,39 @@ def snigate_bin() -> Path:
     return path
 
 
+def teardown_all(instances) -> None:
+    """Tear every instance down, then fail (AssertionError) with every problem found: one
+    instance's bad exit must not leave the others running."""
+    problems = []
+    for inst in instances:
+        try:
+            inst.teardown()
+        except AssertionError as e:
+            problems.append(str(e))
+    if problems:
+        raise AssertionError("\n\n".join(problems))
+
+
+@pytest.fixture(autouse=True)
+def _no_sanitizer_report_from_live_snigates():
+    """After each test: a sanitizer report from a snigate that outlives the test (the shared
+    `gw`, module fixtures) fails that test, not only the session's last one."""
+    yield
+    errors = []
+    for inst in list(LIVE):
+        try:
+            inst.check_sanitizers()
+        except AssertionError as e:
+            errors.append(str(e))
+    if errors:
+        raise AssertionError("\n\n".join(errors))
+
+
 @pytest.fixture
 def make_snigate(snigate_bin, tmp_path):
     """Factory: make_snigate(config_dict_or_text, start=True, ports=None) -> started Snigate.
-    Stopped (SIGTERM, then SIGKILL) at the end of the test."""
+    At the end of the test each is stopped with SIGTERM and must exit 0 (or what the test
+    declared with .expect_exit()) with no sanitizer report, or the test fails."""
     made = []
 
     def make(config, name: str = "snigate", start: bool = True, **kw) -> Snigate:
@@ -135,8 +199,7 @@ def make_snigate(snigate_bin, tmp_path):
         return inst.start() if start else inst
 
     yield make
-    for inst in made:
-        inst.teardown()
+    teardown_all(made)
 
 
 @dataclass
@@ -150,7 +213,8 @@ class Gateway:
 
 @pytest.fixture(scope="session")
 def gw(request, snigate_bin, tmp_path_factory, pki, nginx, redis, s_server, hash_server, dead_port) -> Gateway:
-    """One snigate for the routing, service and throughput tests (session-wide, started lazily)."""
+    """One snigate for the routing, service and throughput tests (session-wide, started lazily).
+    Its teardown checks its exit status and output like any other instance's."""
     cfg = main_config(pki, nginx, redis, s_server, hash_server, dead_port)
     sg = Snigate(tmp_path_factory.mktemp("snigate-main"), cfg, name="snigate-main")
     request.addfinalizer(sg.teardown)

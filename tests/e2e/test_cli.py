@@ -5,8 +5,8 @@ import pytest
 
 from harness.clients import curl
 from harness.configs import addr, lb, router
-from harness.snigate import Snigate
-from harness.util import port_accepts, run, to_yaml
+from harness.snigate import Snigate, run_cli
+from harness.util import port_accepts, to_yaml
 
 
 def small_config(pki, port: int = 18443) -> dict:
@@ -34,14 +34,14 @@ def write(tmp_path, name: str, text: str):
 
 
 def test_version(snigate_bin):
-    cp = run([str(snigate_bin), "version"], timeout=10)
+    cp = run_cli(["version"], timeout=10)
     assert cp.returncode == 0, cp.stderr
     assert re.search(r"\d+\.\d+", cp.stdout + cp.stderr), cp.stdout
 
 
 def test_check_good_config(snigate_bin, pki, tmp_path):
     path = write(tmp_path, "good.yaml", to_yaml(small_config(pki)) + "\n")
-    cp = run([str(snigate_bin), "check", "--config", str(path)], timeout=10)
+    cp = run_cli(["check", "--config", path], timeout=10)
     assert cp.returncode == 0, cp.stdout + cp.stderr
 
 
@@ -51,7 +51,7 @@ def test_check_bad_config_names_file_line_and_path(snigate_bin, pki, tmp_path):
     lines.insert(at, "      bogusKey: 1")
     bad_line = at + 1                           # 1-based
     path = write(tmp_path, "bad.yaml", "\n".join(lines) + "\n")
-    cp = run([str(snigate_bin), "check", "--config", str(path)], timeout=10)
+    cp = run_cli(["check", "--config", path], timeout=10)
     out = cp.stdout + cp.stderr
     assert cp.returncode != 0, out
     hits = [ln for ln in out.splitlines() if f"{path}:{bad_line}:" in ln]
@@ -66,7 +66,7 @@ def test_check_reports_every_error(snigate_bin, pki, tmp_path):
     at = lines.index("    pass:") + 1
     lines.insert(at, "      bogusKey: 1")
     path = write(tmp_path, "bad2.yaml", "\n".join(lines) + "\n")
-    cp = run([str(snigate_bin), "check", "--config", str(path)], timeout=10)
+    cp = run_cli(["check", "--config", path], timeout=10)
     out = cp.stdout + cp.stderr
     assert cp.returncode != 0, out
     errors = [ln for ln in out.splitlines() if re.match(re.escape(str(path)) + r":\d+: ", ln)]
@@ -75,7 +75,7 @@ def test_check_reports_every_error(snigate_bin, pki, tmp_path):
 
 
 def explain(snigate_bin, path, *args):
-    cp = run([str(snigate_bin), "explain", "--config", str(path), "--entrypoint", "web", *args], timeout=10)
+    cp = run_cli(["explain", "--config", path, "--entrypoint", "web", *args], timeout=10)
     return cp.returncode, cp.stdout + cp.stderr
 
 

@@ -1,9 +1,12 @@
 """The fixtures themselves, checked directly against the backends (no snigate needed).
 If these fail, the snigate tests' failures mean nothing."""
+import re
 import socket
+import ssl
+import threading
 import time
 
-from harness.clients import curl, curl_sha256, s_client, tls_connect, upload_sha256
+from harness.clients import curl, curl_sha256, s_client, tls_connect
 from harness.util import LOCALHOST, port_refuses, run
 
 
@@ -68,10 +71,43 @@ def test_hash_server(hash_server):
     assert reply == hashlib.sha256(data).hexdigest()
 
 
-def test_unrecognized_name_alert_is_visible_to_s_client(nginx, pki):
-    # Sanity of the s_client helper: a normal handshake prints the subject and verifies.
-    r = s_client(nginx.tls_port, "backend.test", pki.ca_cert)
-    assert "CN = backend.test" in r.out and "Verify return code: 0 (ok)" in r.out, r.out
+def test_unrecognized_name_alert_is_visible_to_s_client(pki):
+    """The s_client helper shows a server's unrecognized_name alert the way
+    test_unknown_sni_gets_unrecognized_name_alert_fast looks for it, and a normal handshake
+    otherwise. The server: Python's TLS, refusing every name but backend.test."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(pki["backend"].cert), str(pki["backend"].key))
+    ctx.sni_callback = lambda _sock, name, _ctx: (None if name == "backend.test"
+                                                  else ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME)
+    listener = socket.create_server((LOCALHOST, 0))
+    listener.settimeout(10)
+    port = listener.getsockname()[1]
+
+    def serve(count: int) -> None:
+        for _ in range(count):
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(10)
+                try:
+                    with ctx.wrap_socket(conn, server_side=True) as tls:
+                        tls.recv(1)  # until s_client closes
+                except (ssl.SSLError, OSError):
+                    pass
+    server = threading.Thread(target=serve, args=(2,), daemon=True)
+    server.start()
+    try:
+        refused = s_client(port, "nope.test", pki.ca_cert, timeout=10)
+        ok = s_client(port, "backend.test", pki.ca_cert, timeout=10)
+    finally:
+        listener.close()
+        server.join(10)
+    assert refused.rc != 0
+    assert re.search(r"(alert|tlsv1) unrecognized name", refused.out), refused.out
+    assert "CN = backend.test" in ok.out and "Verify return code: 0 (ok)" in ok.out, ok.out
+    assert not re.search(r"unrecognized name", ok.out), ok.out
 
 
 def test_dead_port_refuses(dead_port):

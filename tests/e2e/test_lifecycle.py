@@ -12,6 +12,7 @@ import pytest
 
 from harness.clients import http_get, tls_connect, tls_get_name
 from harness.configs import addr, lb, router
+from harness.snigate import assert_no_sanitizer_report
 from harness.util import LOCALHOST, free_port, port_refuses, wait_until
 
 
@@ -116,9 +117,12 @@ def test_bad_reload_keeps_serving(make_snigate, pki, nginx, redis):
     good = same_ports(web_config(pki, nginx, redis, term_service="p2"), sg.config)
     text = to_yaml(sg.with_defaults(good)).replace("    term:\n", "    term:\n      bogusKey: 1\n", 1)
     assert "bogusKey" in text
-    log = sg.reload(text, expect_ok=False)
-    failed = [ln for ln in log.splitlines() if "reload failed" in ln]
-    assert any("bogusKey" in ln for ln in log.splitlines()), failed
+    mark = sg.log_mark()
+    sg.reload(text, expect_ok=False)
+    # Only what this reload wrote: one `reload failed: FILE:LINE: key.path: ...` line per error.
+    wait_until(lambda: [ln for ln in sg.log_since(mark).splitlines()
+                        if "reload failed" in ln and "tcp.routers.term.bogusKey" in ln],
+               5, "a `reload failed` line naming tcp.routers.term.bogusKey", on_timeout=sg.logs)
     assert sg.alive()
     # The old config still serves: a.test still goes to plain-1, not the bad config's plain-2.
     for _ in range(3):
@@ -219,8 +223,10 @@ def test_client_first_entry_point_defers_accept_and_follows_reload(make_snigate,
 
     # A plain router on web lets a silent client be server-first: accept at once.
     extra = {"cat": router("HostSNI(`*`)", "redis", eps=["web"])}
-    log = sg.reload(same_ports(web_config(pki, nginx, redis, extra_routers=extra), sg.config))
-    assert "entry point web: no longer client-first" in log, log
+    mark = sg.log_mark()
+    sg.reload(same_ports(web_config(pki, nginx, redis, extra_routers=extra), sg.config))
+    wait_until(lambda: "entry point web: no longer client-first" in sg.log_since(mark), 5,
+               "`entry point web: no longer client-first` after the reload", on_timeout=sg.logs)
     with socket.create_connection((LOCALHOST, web), timeout=5) as s:
         wait_until(lambda: server_side(web, "established") == 1, 1.0, "the silent connection accepted at once")
         assert server_side(web, "syn-recv") == 0
@@ -250,6 +256,7 @@ def test_workers_share_listening_sockets_in_pairs(make_snigate, snigate_bin, pki
     # start-up, instead of silently taking part of the traffic.
     second = make_snigate(cfg, name="snigate-second", start=False)
     run = subprocess.run(second.argv, capture_output=True, text=True, timeout=15)
+    assert_no_sanitizer_report(run.stdout + run.stderr, "the second gateway")  # ASan also exits 1
     assert run.returncode == 1, run
     assert re.search(r"error entry point (web|red): cannot listen on 127\.0\.0\.1:\d+: Address already in use",
                      run.stderr), run

@@ -128,14 +128,15 @@ def mariadb_cli(port, user, password="secret", sql="select @@port", tls=True, ca
 
 @pytest.mark.parametrize("name,which", [("db1.test", "db1"), ("db2.test", "db2")])
 def test_pymysql_sni_routes_to_each_server(mygw, dbpki, db1, db2, name, which):
+    mark = mygw.access_mark()
     conn = pymysql_connect(mygw, dbpki.ca_cert, name)
     try:
         assert one(conn, "select @@port") == {"db1": db1, "db2": db2}[which].port
         assert one(conn, "select current_user()") == "alice@%"
     finally:
         conn.close()
-    e = mygw.wait_access(lambda e: e.get("router") == which and e.get("mode") == "mysql" and e.get("end") == "closed")
-    assert e["sni"] == name and e["tls"] is True
+    e = mygw.wait_access(lambda e: e.get("router") == which, after=mark)
+    assert (e["mode"], e["end"], e["sni"], e["tls"]) == ("mysql", "closed", name, True), e
 
 
 @pytest.mark.parametrize("name,which", [("db1.test", "db1"), ("db2.test", "db2")])
@@ -160,13 +161,16 @@ def test_ed25519_user(mygw, dbpki, db1, db2):
 
 
 def test_wrong_password_is_the_servers_1045(mygw, dbpki):
+    mark = mygw.access_mark()
     with pytest.raises(pymysql.err.OperationalError) as ei:
         pymysql_connect(mygw, dbpki.ca_cert, "db1.test", password="wrong")
     assert ei.value.args[0] == 1045
     assert "Access denied for user 'alice'" in ei.value.args[1]
     cp = mariadb_cli(mygw.ports["mysql"], "alice@db2.test", "wrong", ca=dbpki.ca_cert)
     assert "ERROR 1045 (28000)" in cp.stderr, cp.stderr
-    mygw.wait_access(lambda e: e.get("end") == "auth_failed" and "1045" in e.get("detail", ""))
+    for router_ in ("db1", "db2"):  # one entry for each of the two refused logins
+        e = mygw.wait_access(lambda e: e.get("router") == router_, after=mark)
+        assert e["end"] == "auth_failed" and "1045" in e.get("detail", ""), e
 
 
 # ---------------------------------------------------------------- refusals explain themselves
@@ -204,12 +208,14 @@ def test_backend_down_names_router_and_server(mygw, dbpki):
 
 
 def test_plaintext_refused_unless_the_router_allows_it(mygw, db2):
+    mark = mygw.access_mark()
     cp = mariadb_cli(mygw.ports["mysql"], "alice@db1.test", tls=False)
     assert "ERROR 1045" in cp.stderr and "router db1 requires TLS" in cp.stderr, cp.stderr
     ok = mariadb_cli(mygw.ports["mysql"], "alice@db2.test", tls=False)  # db2 sets mysql.allowPlaintext
     assert ok.returncode == 0, ok.stderr
     assert int(ok.stdout.strip()) == db2.port
-    mygw.wait_access(lambda e: e.get("router") == "db2" and e.get("tls") is False and e.get("end") == "closed")
+    e = mygw.wait_access(lambda e: e.get("router") == "db2", after=mark)
+    assert (e["tls"], e["end"]) == (False, "closed"), e
 
 
 def _recv_packet(sock):

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -206,7 +206,26 @@ def start_hash_server(workdir: Path, until_eof: bool = False) -> HashServer:
 
 # ---------------------------------------------------------------- PostgreSQL
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+def find_pg_bin() -> Path:
+    """The bin directory of the newest PostgreSQL server installed: Debian's
+    /usr/lib/postgresql/<major>/bin, else `pg_config --bindir` if it holds `postgres`. A path
+    that does not exist (naming where it looked) if there is none."""
+    def major(p: Path):
+        v = p.parent.name
+        return (int(v), v) if v.isdigit() else (-1, v)
+    found = sorted((p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "postgres").is_file()),
+                   key=major)
+    if found:
+        return found[-1]
+    if shutil.which("pg_config"):
+        cp = run(["pg_config", "--bindir"], timeout=10)
+        bindir = Path(cp.stdout.strip())
+        if cp.returncode == 0 and (bindir / "postgres").is_file():
+            return bindir
+    return Path("/usr/lib/postgresql/<no version installed>/bin")
+
+
+PG_BIN = find_pg_bin()
 PG_USER = "postgres"  # the OS user the server runs as (PostgreSQL refuses to run as root)
 
 # Who may log in, and how. `host` lines match TLS and plain TCP connections alike.
@@ -323,12 +342,13 @@ class PostgresServer:
 def start_postgres(workdir: Path, cert: Optional[Path] = None, key: Optional[Path] = None,
                    ca: Optional[Path] = None, setup_sql: str = "", hba: Optional[str] = None,
                    extra_conf: str = "") -> PostgresServer:
-    """A PostgreSQL 15 cluster on 127.0.0.1:<free port> and a unix socket, run as the postgres
-    user. With cert+key: ssl=on serving that certificate (copied into the data directory, key
-    mode 0600). Roles alice (SCRAM), bob (MD5), trusty (trust); database app owned by alice
-    (PG_SETUP_SQL, in the template), then setup_sql as postgres. hba replaces PG_HBA. Ready when
-    a connection over the socket runs SQL and one over TCP is accepted; on failure the exception
-    carries the server's log. A port taken between free_port() and the bind is retried."""
+    """A PostgreSQL cluster (the newest server installed: PG_BIN) on 127.0.0.1:<free port> and a
+    unix socket, run as the postgres user. With cert+key: ssl=on serving that certificate
+    (copied into the data directory, key mode 0600). Roles alice (SCRAM), bob (MD5), trusty
+    (trust); database app owned by alice (PG_SETUP_SQL, in the template), then setup_sql as
+    postgres. hba replaces PG_HBA. Ready when a connection over the socket runs SQL and one over
+    TCP is accepted; on failure the exception carries the server's log. A port taken between
+    free_port() and the bind is retried."""
     for attempt in range(3):
         try:
             return _start_postgres_once(workdir, cert, key, ca, setup_sql, hba, extra_conf)

@@ -189,20 +189,29 @@ class App:
         svc = snap.services[rt.service]["loadBalancer"]; servers = svc["servers"]
         tr = snap.transports.get(svc.get("serversTransport", ""), {})
         n = len(servers); start = snap.rr.get(rt.service, 0); snap.rr[rt.service] = start + 1
-        backend = None
+        backend = None; why = []
         for i in range(n):
             srv = servers[(start + i) % n]; h, p = srv["address"].rsplit(":", 1)
             try:
                 backend = socket.create_connection((h, int(p)), timeout=dur(tr.get("dialTimeout", "30s")))
                 backend.settimeout(None); info["server"] = srv["address"]; break
-            except OSError:
+            except OSError as e:
+                why.append(f"{srv['address']}: {e.strerror or e}")
                 continue
+        where = f"router {rt.name}: service {rt.service}: "
         if backend is None:
-            info["end"] = "backend_unreachable"; return
+            info["end"] = "backend_unreachable"; info["detail"] = where + "; ".join(why)
+            log(f"warning {info['client']}: {info['detail']}"); return
         if servers[0].get("tls"):
             t = tr.get("tls") or {}
             bctx = ssl.create_default_context(cafile=(t.get("rootCAs") or [None])[0])
-            backend = bctx.wrap_socket(backend, server_hostname=t.get("serverName") or h)
+            name = t.get("serverName") or h
+            try:
+                backend = bctx.wrap_socket(backend, server_hostname=name)
+            except ssl.SSLError as e:
+                info["end"] = "backend_tls_failed"
+                info["detail"] = f'{where}TLS handshake with {info["server"]} (as "{name}") failed: {e} (certificate: {getattr(e, "verify_message", "")})'
+                log(f"warning {info['client']}: {info['detail']}"); return
         info["bytes_in"], info["bytes_out"] = relay(client, backend)
     def reload(s):
         try:
