@@ -11,6 +11,7 @@ raw client of harness/pg.py."""
 from __future__ import annotations
 
 import socket
+import struct
 import time
 
 import pytest
@@ -22,7 +23,7 @@ from harness.pg import (SSL_REQUEST, PgError, gw_conninfo, parse_error_fields, p
                         read_message, startup_message)
 from harness.pki import make_pki
 from harness.snigate import Snigate
-from harness.stubsrv import StubServer, sends
+from harness.stubsrv import StubServer, close_after_first_bytes, sends
 from harness.util import LOCALHOST, free_port, run
 
 HELLO_TIMEOUT_MS = 1000
@@ -31,7 +32,7 @@ HELLO_TIMEOUT_MS = 1000
 @pytest.fixture(scope="module")
 def dpki(tmp_path_factory):
     return make_pki(tmp_path_factory.mktemp("dbend-pki"), {
-        "my": ["*.my.test"], "pg": ["pgt.test", "pgtls.test"], "pgserver": ["pgserver.test"],
+        "my": ["*.my.test"], "pg": ["pgt.test", "pgtls.test", "pgclose.test", "pgbad.test"], "pgserver": ["pgserver.test"],
         "default": ["default.test"],
     })
 
@@ -40,7 +41,8 @@ def dpki(tmp_path_factory):
 def mystubs(request):
     made = {
         "refuse": StubServer(sends(mw.err_packet(1040, "08004", "Too many connections"))),
-        "garbage": StubServer(sends(b"SSH-2.0-OpenSSH_9.2\r\n")),
+        # A complete packet that is no greeting (protocol byte "H", not 10).
+        "garbage": StubServer(sends(mw.packet(0, b"HTTP/1.1 400 Bad Request\r\n\r\n"))),
         "clear": StubServer(sends(mw.greeting(plugin=b"mysql_clear_password"))),
         "old": StubServer(sends(mw.greeting(caps=mw.ALL_BUT_SSL & ~mw.CLIENT_PLUGIN_AUTH))),
     }
@@ -72,7 +74,8 @@ def mysg(request, snigate_bin, tmp_path_factory, dpki, mystubs):
     cfg = {
         "entryPoints": {"mysql": ep},
         "tcp": {"routers": routers,
-                "services": {name: lb(s.address) for name, s in mystubs.items()}},
+                "services": {name: lb(s.address, transport="quick") for name, s in mystubs.items()},
+                "serversTransports": {"quick": {"dialTimeout": "2s"}}},
         "tls": {"certificates": [{"certFile": str(dpki["my"].cert), "keyFile": str(dpki["my"].key)}],
                 "stores": {"default": {"defaultCertificate": {"certFile": str(dpki["default"].cert),
                                                               "keyFile": str(dpki["default"].key)}}}},
@@ -83,7 +86,18 @@ def mysg(request, snigate_bin, tmp_path_factory, dpki, mystubs):
 
 
 @pytest.fixture(scope="module")
-def pgsg(request, snigate_bin, tmp_path_factory, dpki, pgdb):
+def pgstubs(request):
+    """PostgreSQL servers that misbehave during the login: one closes after the StartupMessage,
+    one answers it with an authentication request too short to hold its code."""
+    made = {"pgclose": StubServer(close_after_first_bytes),
+            "pgbad": StubServer(sends(b"R" + struct.pack("!I", 6) + b"\0\0"))}
+    for s in made.values():
+        request.addfinalizer(s.close)
+    return made
+
+
+@pytest.fixture(scope="module")
+def pgsg(request, snigate_bin, tmp_path_factory, dpki, pgdb, pgstubs):
     cfg = {
         "entryPoints": {"pg": {"address": addr(free_port()), "protocol": "postgres",
                                "clientHelloTimeout": f"{HELLO_TIMEOUT_MS}ms"}},
@@ -91,8 +105,10 @@ def pgsg(request, snigate_bin, tmp_path_factory, dpki, pgdb):
             "routers": {
                 "pgt": router("HostSNI(`pgt.test`)", "plainlink", eps=["pg"], tls={}),
                 "pgtls": router("HostSNI(`pgtls.test`)", "tlslink", eps=["pg"], tls={}),
+                **{name: router(f"HostSNI(`{name}.test`)", name, eps=["pg"], tls={}) for name in pgstubs},
             },
-            "services": {"plainlink": lb(addr(pgdb.port)),
+            "services": {**{name: lb(stub.address) for name, stub in pgstubs.items()},
+                         "plainlink": lb(addr(pgdb.port)),
                          "tlslink": lb(addr(pgdb.port), tls=True, transport="pgserver")},
             "serversTransports": {"pgserver": {"dialTimeout": "2s", "tls": {
                 "serverName": "pgserver.test", "rootCAs": [str(dpki.ca_cert)]}}},
@@ -306,3 +322,13 @@ def test_pg_client_closed(pgsg):
     s.close()
     assert by_client(pgsg, client)["end"] == "client_closed"
 
+
+@pytest.mark.parametrize("name,end,said", [
+    ("pgclose", "backend_closed", "during the login"),
+    ("pgbad", "backend_bad_message", "malformed authentication request"),
+])
+def test_pg_server_misbehaving_during_the_login(pgsg, pgstubs, name, end, said):
+    r = gw_psql(pgsg, f"{name}.test", None, sslmode="require")
+    assert not r.ok and f"snigate: router {name}: server {pgstubs[name].address}" in r.err and said in r.err, r
+    e = by_name(pgsg, f"{name}.test", end)
+    assert e["server"] == pgstubs[name].address, e

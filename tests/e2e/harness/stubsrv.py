@@ -78,6 +78,12 @@ def reset_after_first_bytes(conn: socket.socket) -> None:
     conn.close()
 
 
+def close_after_first_bytes(conn: socket.socket) -> None:
+    """Read the client's first bytes, then close normally (FIN)."""
+    conn.recv(65536)
+    conn.close()
+
+
 def sends(data: bytes) -> Callable[[socket.socket], None]:
     """Send data at once, then hold the connection."""
     def handle(conn: socket.socket) -> None:
