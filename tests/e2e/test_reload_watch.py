@@ -87,7 +87,7 @@ def test_bad_edit_keeps_the_previous_configuration(sg, pki, provider_file):
     new = log_after(sg, offset, "reload failed: ")
     assert re.search(r"reload failed \(file changed\): \d+ error\(s\); the previous configuration keeps serving",
                      new), new
-    assert re.search(re.escape(str(provider_file)) + r":\d+: tcp\.routers\.third: unknown key \"servce\"", new), new
+    assert re.search(re.escape(str(provider_file)) + r":\d+: tcp\.routers\.third\.servce: unknown key \"servce\"", new), new
     assert "config reloaded" not in new
     assert router_for(sg, pki, "second.wild.test") == "second", "the previous configuration must keep serving"
     assert "UNRECOGNIZED_NAME" in router_for(sg, pki, "third.wild.test")
