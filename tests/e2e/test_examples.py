@@ -174,8 +174,8 @@ def wait_line(ex, pred, what):
 def example(snigate_bin, tmp_path, request):
     started = []
 
-    def start(name, entry, backend_ports, script_args=()):
-        ex = start_example(name, tmp_path, entry, backend_ports, script_args)
+    def start(name, entry, backend_ports, script_args=(), ready_line=""):
+        ex = start_example(name, tmp_path, entry, backend_ports, script_args, ready_line)
         started.append(ex)
         return ex
     yield start
@@ -242,7 +242,8 @@ def test_termination_example(example, tmp_path):
 def test_postgres_example(example, tmp_path):
     if not any(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
         pytest.skip("no PostgreSQL server binaries in /usr/lib/postgresql")
-    ex = example("postgres", "pg", [18551, 18552, 18553], [str(Path("/tmp") / f"snigate-e2e-{tmp_path.name}")])
+    ex = example("postgres", "pg", [18551, 18552, 18553], [str(Path("/tmp") / f"snigate-e2e-{tmp_path.name}")],
+                 ready_line="backends ready")  # the role and database exist
     ca = ex.dir / "certs" / "ca.pem"
     sql = "select current_user || ' ' || inet_server_port()"
 
@@ -254,8 +255,9 @@ def test_postgres_example(example, tmp_path):
                   f"sslrootcert={ca} user=alice",
         "billing": f"host=billing.db.example.test hostaddr=127.0.0.1 port={ex.port} sslmode=verify-full "
                    f"sslrootcert={ca} user=alice",
-        "legacy": f"host=127.0.0.1 port={ex.port} sslmode=require user=alice@legacy.db.example.test",
-        "legacy-plain": f"host=127.0.0.1 port={ex.port} sslmode=disable user=alice@legacy.db.example.test",
+        "legacy": f"host=127.0.0.1 port={ex.port} sslmode=require user=alice@legacy.db.example.test dbname=alice",
+        "legacy-plain": f"host=127.0.0.1 port={ex.port} sslmode=disable user=alice@legacy.db.example.test "
+                        "dbname=alice",
     }.items():
         cp = psql(dsn)
         assert cp.returncode == 0, (label, cp.stderr)
@@ -284,21 +286,21 @@ def test_directory_provider_example(example, tmp_path):
     assert "router: whoami\n" in curl_k("any.localhost").stdout
     assert "s_server" in curl_k("echo.localhost").stdout
     extra = ex.dir / "dynamic" / "extra.yaml"
-    offset = len(ex.sg.log())
+    offset = len(ex.errlog())
 
     def log_since(needle):
-        return wait_until(lambda: needle in ex.sg.log()[offset:] and ex.sg.log()[offset:], 5,
+        return wait_until(lambda: needle in ex.errlog()[offset:] and ex.errlog()[offset:], 5,
                           f"{needle!r} in the log", on_timeout=ex.sg.logs)
     write_atomically(extra, 'tcp:\n  routers:\n    extra:\n      entryPoints: [websecure]\n'
                      '      rule: "HostSNI(`extra.localhost`)"\n      service: whoami@internal\n      tls: {}\n')
     assert "config reloaded (file changed): generation 2, 3 router(s)" in log_since("config reloaded")
     assert "router: extra\n" in curl_k("extra.localhost").stdout
-    offset = len(ex.sg.log())
+    offset = len(ex.errlog())
     write_atomically(extra, extra.read_text().replace("service: whoami@internal", "servce: whoami@internal"))
     new = log_since('unknown key "servce"')
     assert "reload failed (file changed)" in new and "tcp.routers.extra" in new, new
     assert "router: extra\n" in curl_k("extra.localhost").stdout  # still the previous configuration
-    offset = len(ex.sg.log())
+    offset = len(ex.errlog())
     extra.unlink()
     assert "config reloaded (file changed): generation 3, 2 router(s)" in log_since("config reloaded")
     assert "router: whoami\n" in curl_k("extra.localhost").stdout

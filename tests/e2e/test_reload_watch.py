@@ -15,7 +15,7 @@ import pytest
 from harness.configs import addr, router
 from harness.snigate import Snigate
 from harness.tlsprobe import attempt, client_context, fields
-from harness.util import free_port, to_yaml, wait_until
+from harness.util import free_port, read_text, to_yaml, wait_until
 
 WHO = "whoami@internal"
 
@@ -55,17 +55,22 @@ def router_for(sg, pki, sni):
     return fields(a.reply).get("router") if a.error is None else str(a.error)
 
 
+def errlog(sg) -> str:
+    """Standard error only (sg.log() appends stdout after it, so offsets into that would move)."""
+    return read_text(sg.proc.stderr_path)
+
+
 def log_after(sg, offset: int, needle: str, timeout: float = 5.0) -> str:
-    """The log written since `offset` (a length of sg.log()), once it contains needle. The check
+    """The log written since `offset` (a length of errlog()), once it contains needle. The check
     runs once a second, so a change shows within about two."""
-    return wait_until(lambda: (lambda new: new if needle in new else None)(sg.log()[offset:]), timeout,
+    return wait_until(lambda: (lambda new: new if needle in new else None)(errlog(sg)[offset:]), timeout,
                       f"{needle!r} in the log after offset {offset}", on_timeout=sg.logs)
 
 
 def test_edit_adds_a_route_without_a_signal(sg, pki, provider_file):
     assert router_for(sg, pki, "first.wild.test") == "first"
     assert "UNRECOGNIZED_NAME" in router_for(sg, pki, "second.wild.test")
-    offset = len(sg.log())
+    offset = len(errlog(sg))
     write_atomically(provider_file, dynamic({
         "first": router("HostSNI(`first.wild.test`)", WHO, tls={}),
         "second": router("HostSNI(`second.wild.test`)", WHO, tls={}),
@@ -78,7 +83,7 @@ def test_edit_adds_a_route_without_a_signal(sg, pki, provider_file):
 
 
 def test_bad_edit_keeps_the_previous_configuration(sg, pki, provider_file):
-    offset = len(sg.log())
+    offset = len(errlog(sg))
     bad = dynamic({
         "first": router("HostSNI(`first.wild.test`)", WHO, tls={}),
         "third": {"entryPoints": ["web"], "rule": "HostSNI(`third.wild.test`)", "servce": WHO, "tls": {}},
@@ -94,7 +99,7 @@ def test_bad_edit_keeps_the_previous_configuration(sg, pki, provider_file):
 
 
 def test_fixing_the_file_reloads_again(sg, pki, provider_file):
-    offset = len(sg.log())
+    offset = len(errlog(sg))
     write_atomically(provider_file, dynamic({
         "third": router("HostSNI(`third.wild.test`)", WHO, tls={}),
     }))

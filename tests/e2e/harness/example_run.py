@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .snigate import REPO_ROOT, Snigate, snigate_bin
-from .util import LOCALHOST, Proc, wait_port
+from .util import LOCALHOST, Proc, read_text, wait_port, wait_until
 
 EXAMPLES = REPO_ROOT / "examples"
 PORT_RE = re.compile(r"127\.0\.0\.1:(1[89]\d\d\d)\b")
@@ -61,6 +61,11 @@ class RunningExample:
         """accessLog: {} writes to stdout: the JSON lines of snigate's output."""
         return [json.loads(ln) for ln in self.sg.log().splitlines() if ln.strip().startswith("{")]
 
+    def errlog(self) -> str:
+        """snigate's standard error only: the log, without the access lines of stdout, so an
+        offset into it stays valid as both grow."""
+        return read_text(self.sg.proc.stderr_path)
+
     def stop(self) -> tuple:
         """(snigate's exit code, the backends script's exit code)."""
         rc = self.sg.stop()
@@ -70,9 +75,10 @@ class RunningExample:
 
 
 def start_example(name: str, workdir: Path, entry: str, backend_ports: list, script_args=(),
-                  backend_timeout: float = 30.0) -> RunningExample:
+                  ready_line: str = "", backend_timeout: float = 30.0) -> RunningExample:
     """Copy, check that every port the example uses is free (a clear failure otherwise), start
-    start-backends.sh and wait for backend_ports, then snigate --config <copy>/snigate.yaml."""
+    start-backends.sh and wait for backend_ports (and for ready_line in its output, when the
+    script prepares more after its servers listen), then snigate --config <copy>/snigate.yaml."""
     busy = sorted(p for p in example_ports(name) if port_in_use(p))
     assert not busy, (f"examples/{name} needs 127.0.0.1 ports {sorted(example_ports(name))}, and "
                       f"{busy} are in use: stop what listens there (another snigate, a backend of the example "
@@ -83,6 +89,12 @@ def start_example(name: str, workdir: Path, entry: str, backend_ports: list, scr
     try:
         for p in backend_ports:
             wait_port(p, backend_timeout, f"examples/{name}/start-backends.sh", backends.proc, backends.logs)
+        if ready_line:
+            def ready():
+                if not backends.alive():
+                    raise RuntimeError(f"start-backends.sh exited {backends.proc.returncode}\n{backends.logs()}")
+                return ready_line in read_text(backends.stdout_path)
+            wait_until(ready, backend_timeout, f"{ready_line!r} from start-backends.sh", on_timeout=backends.logs)
         config = folder / "snigate.yaml"
         port = int(re.search(r'address: "127\.0\.0\.1:(\d+)"', config.read_text()).group(1))
         sg = Snigate(workdir / "snigate", {}, name=f"example-{name}", ports={entry: port},
