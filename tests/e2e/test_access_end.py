@@ -16,6 +16,7 @@ import pytest
 from harness.configs import addr, lb, router
 from harness.snigate import Snigate
 from harness.stubsrv import StubServer, greet_then_half_close, hold, reset_after_first_bytes
+from harness.tlsprobe import client_hello
 from harness.util import LOCALHOST, free_port
 
 HELLO_TIMEOUT_MS = 1000
@@ -118,6 +119,35 @@ def test_timeout_on_an_incomplete_hello(sg):
     assert "ClientHello" in e["detail"] and str(HELLO_TIMEOUT_MS) in e["detail"], e
     log = sg.wait_log(client)
     assert any(client in ln and " info " in ln and "ClientHello" in ln for ln in log.splitlines()), log
+
+
+def test_timeout_on_an_unfinished_handshake(sg):
+    """A whole ClientHello, then nothing: snigate, terminating, waits for the rest of the
+    handshake until clientHelloTimeout (counted from accept)."""
+    s, client = connect(sg, "tls")
+    with s:
+        t0 = time.monotonic()
+        s.sendall(client_hello("a.test"))
+        read_to_end(s)  # snigate's ServerHello flight, then its close
+        took = time.monotonic() - t0
+    assert 0.8 <= took <= 4.0, f"closed after {took:.2f}s; clientHelloTimeout is {HELLO_TIMEOUT_MS} ms"
+    e = line_of(sg, client)
+    assert (e["end"], e["router"], e["sni"]) == ("timeout", "who", "a.test"), e
+    assert "handshake" in e["detail"], e
+
+
+def test_timeout_on_a_silent_client(sg):
+    """Nothing at all: the kernel hands the connection over about a second after the connect
+    (TCP_DEFER_ACCEPT), and clientHelloTimeout runs from then (docs/configuration.md)."""
+    s, client = connect(sg, "tls")
+    with s:
+        t0 = time.monotonic()
+        data, _ = read_to_end(s)
+        took = time.monotonic() - t0
+    assert data == b"", data
+    assert 1.5 <= took <= 6.0, f"closed after {took:.2f}s; expected about 1 s + clientHelloTimeout"
+    e = line_of(sg, client)
+    assert (e["end"], e["tls"]) == ("timeout", False), e
 
 
 def test_bad_hello_gets_decode_error(sg):

@@ -83,3 +83,14 @@ def fields(whoami_text: str) -> dict:
         if sep:
             out[k.strip()] = v.strip()
     return out
+
+
+def client_hello(sni: str) -> bytes:
+    """The first flight (ClientHello) Python's TLS client sends, to play a client that stops there."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ssl.create_default_context().wrap_bio(incoming, outgoing, server_hostname=sni)
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        return outgoing.read()
+    raise AssertionError("a TLS handshake cannot complete without the server")
