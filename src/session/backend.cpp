@@ -22,7 +22,9 @@ awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& s
     const Server& server = svc.servers[(first + i) % n];
     // Share what is left of the budget among the servers not yet tried, so
     // one black-holed server cannot use all of it.
-    const auto left = std::chrono::duration_cast<net::Duration>(deadline - net::Clock::now());
+    // Rounded up: the first server gets the whole dialTimeout (1000 ms, not
+    // the 999 ms left a microsecond after the deadline was set).
+    const auto left = std::chrono::ceil<net::Duration>(deadline - net::Clock::now());
     if (left.count() <= 0) {
       why += fmt::format("{}{}: not tried, dialTimeout spent", why.empty() ? "" : "; ", server.address);
       continue;

@@ -1,37 +1,34 @@
-"""The configurations under examples/ stay valid and the quickstart works as its README says.
+"""The configurations under examples/ stay valid, and the examples work as their READMEs say.
 
 Every examples/*/snigate.yaml must pass `snigate check`. Each example folder is copied to a
-temporary directory first (termination/ also gets its certificates there from make-certs.sh),
-so nothing is written into the source tree. Examples that are started get a free port in
-place of their fixed 18xxx one.
+temporary directory first (termination/ and postgres/ also get their certificates there from
+make-certs.sh), so nothing is written into the source tree. The quickstart and mixed examples
+get a free port in place of their fixed 18xxx one; passthrough, termination, postgres and
+directory-provider run on their own fixed ports with their start-backends.sh, after a check
+that those ports are free (and that no two examples share one).
 """
 from __future__ import annotations
 
 import json
 import re
-import shutil
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from harness.clients import curl
+from harness.example_run import EXAMPLES, copy_example, example_ports, start_example
+from harness.servers import pg_env
 from harness.snigate import REPO_ROOT, Snigate
 from harness.util import LOCALHOST, free_port, wait_until
 
-EXAMPLES = REPO_ROOT / "examples"
 CONFIGS = sorted(EXAMPLES.glob("*/snigate.yaml"))
 
 
-def copy_example(name: str, dest: Path) -> Path:
-    """examples/NAME copied to dest/NAME, with certificates made when the example needs them."""
-    target = dest / name
-    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns("certs"))
-    script = target / "make-certs.sh"
-    if script.exists():
-        cp = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=60)
-        assert cp.returncode == 0, f"make-certs.sh failed:\n{cp.stdout}\n{cp.stderr}"
-    return target / "snigate.yaml"
+def copy_config(name: str, dest: Path) -> Path:
+    """examples/NAME copied to dest/NAME (certificates made); its snigate.yaml."""
+    return copy_example(name, dest) / "snigate.yaml"
 
 
 def with_free_port(text: str) -> tuple[str, int]:
@@ -52,7 +49,7 @@ def test_every_example_has_a_config_and_a_readme():
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[p.parent.name for p in CONFIGS])
 def test_example_passes_check(snigate_bin, tmp_path, config):
-    copied = copy_example(config.parent.name, tmp_path)
+    copied = copy_config(config.parent.name, tmp_path)
     cp = subprocess.run([str(snigate_bin), "check", "--config", str(copied)],
                         capture_output=True, text=True, timeout=30)
     assert cp.returncode == 0, f"snigate check {config}:\n{cp.stdout}\n{cp.stderr}"
@@ -62,7 +59,7 @@ def test_example_passes_check(snigate_bin, tmp_path, config):
 
 def test_quickstart_passthrough_block_is_valid_when_uncommented(snigate_bin, tmp_path):
     """The README says: remove the "# " in front of the app router and the services block."""
-    config = copy_example("quickstart", tmp_path)
+    config = copy_config("quickstart", tmp_path)
     text = config.read_text()
     start = text.index("    # app:")
     text = text[:start] + re.sub(r"^(\s*)# ", r"\1", text[start:], flags=re.M)
@@ -73,9 +70,13 @@ def test_quickstart_passthrough_block_is_valid_when_uncommented(snigate_bin, tmp
     assert "2 router(s), 1 service(s)" in cp.stdout, cp.stdout
 
 
-def test_termination_certificates_are_not_committed():
-    tracked = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "examples/termination"],
-                             capture_output=True, text=True).stdout.split()
+@pytest.mark.parametrize("name", ["termination", "postgres"])
+def test_example_certificates_are_not_committed(name):
+    cp = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "--error-unmatch", f"examples/{name}"],
+                        capture_output=True, text=True, timeout=30)
+    assert cp.returncode == 0, f"git ls-files failed (not a git checkout?):\n{cp.stderr}"
+    tracked = cp.stdout.split()
+    assert f"examples/{name}/snigate.yaml" in tracked, tracked  # the listing is real
     assert not [f for f in tracked if f.endswith((".pem", ".key"))], tracked
 
 
@@ -90,7 +91,7 @@ def _access_lines(sg: Snigate) -> list:
 
 
 def test_quickstart_answers_with_whoami(tmp_path):
-    config = copy_example("quickstart", tmp_path)
+    config = copy_config("quickstart", tmp_path)
     text, port = with_free_port(config.read_text())
     sg = Snigate(tmp_path / "run", text, name="quickstart", ports={"websecure": port})
     sg.start()
@@ -125,7 +126,7 @@ def sg_wait(sg: Snigate, pred, timeout: float = 5.0) -> dict:
 
 
 def test_mixed_routes_redis_and_tls_on_one_port(tmp_path, redis):
-    config = copy_example("mixed", tmp_path)
+    config = copy_config("mixed", tmp_path)
     text, port = with_free_port(config.read_text())
     text = text.replace('address: "127.0.0.1:18779"', f'address: "{LOCALHOST}:{redis.port}"')
     sg = Snigate(tmp_path / "run", text, name="mixed", ports={"shared": port})
@@ -140,3 +141,166 @@ def test_mixed_routes_redis_and_tls_on_one_port(tmp_path, redis):
         assert plain["router"] == "redis" and plain["server"] == f"{LOCALHOST}:{redis.port}", plain
     finally:
         assert sg.stop() == 0
+
+
+# ---------------------------------------------------------------- examples started and used
+# These run on the examples' own fixed ports, with their start-backends.sh, as a user would.
+
+def test_examples_use_distinct_ports():
+    seen = {}
+    for folder in sorted(p for p in EXAMPLES.iterdir() if p.is_dir()):
+        for port in example_ports(folder.name):
+            assert port not in seen, f"127.0.0.1:{port} is used by examples/{seen[port]} and examples/{folder.name}"
+            seen[port] = folder.name
+    assert len(seen) >= 12, seen  # the scan found the ports
+
+
+def run_cmd(argv, cwd=None, timeout=20, **kw):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                          stdin=subprocess.DEVNULL, **kw)
+
+
+def s_client_subject(port, name):
+    cp = run_cmd(["openssl", "s_client", "-connect", f"{LOCALHOST}:{port}", "-servername", name])
+    return cp.returncode, cp.stdout + cp.stderr
+
+
+def wait_line(ex, pred, what):
+    return wait_until(lambda: next((e for e in ex.access_lines() if pred(e)), None), 5, what,
+                      on_timeout=ex.sg.logs)
+
+
+@pytest.fixture
+def example(snigate_bin, tmp_path, request):
+    started = []
+
+    def start(name, entry, backend_ports, script_args=(), ready_line=""):
+        ex = start_example(name, tmp_path, entry, backend_ports, script_args, ready_line)
+        started.append(ex)
+        return ex
+    yield start
+    for ex in started:
+        rc, _ = ex.stop()
+        assert rc == 0, f"snigate exited {rc}\n{ex.sg.logs()}"
+
+
+def test_passthrough_example(example, tmp_path, snigate_bin):
+    certs = tmp_path / "passthrough-certs"
+    ex = example("passthrough", "websecure", [18544, 18545], [str(certs)])
+    for name in ("alpha", "beta"):
+        _, out = s_client_subject(ex.port, f"{name}.localhost")
+        assert re.search(rf"subject=\s*CN\s*=\s*{name}\.localhost", out), out
+    cp = run_cmd(["curl", "-sS", "--noproxy", "*", "--max-time", "10", "--cacert", str(certs / "beta.pem"),
+                  "--resolve", f"beta.localhost:{ex.port}:127.0.0.1", f"https://beta.localhost:{ex.port}/"])
+    assert cp.returncode == 0 and "s_server" in cp.stdout, cp  # s_server -www's status page, verified end to end
+    rc, out = s_client_subject(ex.port, "gamma.localhost")
+    assert rc != 0 and "unrecognized name" in out, out
+    line = wait_line(ex, lambda e: e["sni"] == "gamma.localhost", "the gamma line")
+    assert line["end"] == "no_route" and "router alpha" in line["detail"], line
+    beta = wait_line(ex, lambda e: e["sni"] == "beta.localhost" and e["end"] == "closed", "a beta line")
+    assert (beta["mode"], beta["server"]) == ("passthrough", "127.0.0.1:18545"), beta
+    cp = run_cmd([str(snigate_bin), "explain", "--config", str(ex.dir / "snigate.yaml"), "-e", "websecure",
+                  "--sni", "beta.localhost"])
+    assert cp.returncode == 0 and "match: beta" in cp.stdout, cp
+
+
+def test_termination_example(example, tmp_path):
+    ex = example("termination", "websecure", [18651, 18652, 18653], [str(tmp_path / "pages")])
+    names = ["app.example.test", "x.apps.example.test", "legacy.example.test", "secure.example.test"]
+
+    def curl_example(name, *extra):
+        argv = ["curl", "-sS", "--noproxy", "*", "--max-time", "10", "--cacert", "certs/ca.pem"]
+        for n in names:
+            argv += ["--resolve", f"{n}:{ex.port}:127.0.0.1"]
+        return run_cmd(argv + list(extra) + [f"https://{name}:{ex.port}/"], cwd=ex.dir)
+
+    assert curl_example("app.example.test").stdout == "app backend\n"
+    assert curl_example("x.apps.example.test").stdout == "tenants backend\n"
+    verbose = curl_example("x.apps.example.test", "-v")
+    assert "*.apps.example.test" in verbose.stderr and "TLSv1.3" in verbose.stderr, verbose.stderr
+    old = curl_example("x.apps.example.test", "--tls-max", "1.2")
+    assert old.returncode == 35 and "protocol version" in old.stderr, old
+    strict = curl_example("legacy.example.test")
+    assert strict.returncode == 35 and "unrecognized name" in strict.stderr, strict
+    secure = curl_example("secure.example.test")
+    assert secure.returncode == 0 and "s_server" in secure.stdout, secure  # over a second TLS connection
+    assert wait_line(ex, lambda e: e["sni"] == "legacy.example.test", "legacy")["end"] == "no_certificate"
+    assert wait_line(ex, lambda e: e["sni"] == "x.apps.example.test" and e["end"] != "closed",
+                     "the TLS 1.2 refusal")["end"] == "tls_handshake_failed"
+    # The README's last step: a serverName the backend's certificate lacks, then SIGHUP.
+    config = ex.dir / "snigate.yaml"
+    config.write_text(config.read_text().replace("serverName: backend.example.test", "serverName: wrong.example.test"))
+    before = ex.sg.log().count("config reloaded (SIGHUP)")
+    ex.sg.signal(signal.SIGHUP)
+    wait_until(lambda: ex.sg.log().count("config reloaded (SIGHUP)") > before, 5, "the reload", on_timeout=ex.sg.logs)
+    broken = curl_example("secure.example.test")
+    assert "s_server" not in broken.stdout, broken
+    line = wait_line(ex, lambda e: e["sni"] == "secure.example.test" and e["end"] != "closed", "the failure")
+    assert line["end"] == "backend_tls_failed" and "certificate" in line["detail"], line
+
+
+def test_postgres_example(example, tmp_path):
+    if not any(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        pytest.skip("no PostgreSQL server binaries in /usr/lib/postgresql")
+    ex = example("postgres", "pg", [18551, 18552, 18553], [str(Path("/tmp") / f"snigate-e2e-{tmp_path.name}")],
+                 ready_line="backends ready")  # the role and database exist
+    ca = ex.dir / "certs" / "ca.pem"
+    sql = "select current_user || ' ' || inet_server_port()"
+
+    def psql(dsn):
+        return run_cmd(["psql", "-X", "-A", "-t", "-d", dsn, "-c", sql], env=pg_env())
+    got = {}
+    for label, dsn in {
+        "orders": f"host=orders.db.example.test hostaddr=127.0.0.1 port={ex.port} sslmode=verify-full "
+                  f"sslrootcert={ca} user=alice",
+        "billing": f"host=billing.db.example.test hostaddr=127.0.0.1 port={ex.port} sslmode=verify-full "
+                   f"sslrootcert={ca} user=alice",
+        "legacy": f"host=127.0.0.1 port={ex.port} sslmode=require user=alice@legacy.db.example.test dbname=alice",
+        "legacy-plain": f"host=127.0.0.1 port={ex.port} sslmode=disable user=alice@legacy.db.example.test "
+                        "dbname=alice",
+    }.items():
+        cp = psql(dsn)
+        assert cp.returncode == 0, (label, cp.stderr)
+        got[label] = cp.stdout.strip()
+    assert got == {"orders": "alice 18551", "billing": "alice 18552", "legacy": "alice 18553",
+                   "legacy-plain": "alice 18553"}, got
+    nope = psql(f"host=nope.db.example.test hostaddr=127.0.0.1 port={ex.port} sslmode=require user=alice")
+    assert nope.returncode != 0 and 'no route on entry point pg for "nope.db.example.test"' in nope.stderr, nope
+    modes = {e["router"]: e["mode"] for e in ex.access_lines() if e["end"] in ("closed", "reset")}
+    assert modes.get("orders") == "postgres" and modes.get("billing") == "passthrough", modes
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """As `sed -i` saves: the once-a-second check never sees a half-written file."""
+    tmp = path.with_name(path.name + ".tmp")  # not *.yaml: the provider skips it
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def test_directory_provider_example(example, tmp_path):
+    ex = example("directory-provider", "websecure", [18844], [str(tmp_path / "echo-cert")])
+
+    def curl_k(name):
+        return run_cmd(["curl", "-sS", "-k", "--noproxy", "*", "--max-time", "10", "--resolve",
+                        f"{name}:{ex.port}:127.0.0.1", f"https://{name}:{ex.port}/"])
+    assert "router: whoami\n" in curl_k("any.localhost").stdout
+    assert "s_server" in curl_k("echo.localhost").stdout
+    extra = ex.dir / "dynamic" / "extra.yaml"
+    offset = len(ex.errlog())
+
+    def log_since(needle):
+        return wait_until(lambda: needle in ex.errlog()[offset:] and ex.errlog()[offset:], 5,
+                          f"{needle!r} in the log", on_timeout=ex.sg.logs)
+    write_atomically(extra, 'tcp:\n  routers:\n    extra:\n      entryPoints: [websecure]\n'
+                     '      rule: "HostSNI(`extra.localhost`)"\n      service: whoami@internal\n      tls: {}\n')
+    assert "config reloaded (file changed): generation 2, 3 router(s)" in log_since("config reloaded")
+    assert "router: extra\n" in curl_k("extra.localhost").stdout
+    offset = len(ex.errlog())
+    write_atomically(extra, extra.read_text().replace("service: whoami@internal", "servce: whoami@internal"))
+    new = log_since('unknown key "servce"')
+    assert "reload failed (file changed)" in new and "tcp.routers.extra" in new, new
+    assert "router: extra\n" in curl_k("extra.localhost").stdout  # still the previous configuration
+    offset = len(ex.errlog())
+    extra.unlink()
+    assert "config reloaded (file changed): generation 3, 2 router(s)" in log_since("config reloaded")
+    assert "router: whoami\n" in curl_k("extra.localhost").stdout
