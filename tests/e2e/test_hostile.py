@@ -135,6 +135,16 @@ def hostile_config(pki, ports: dict, answer: int, stall: int, stream: int, flood
     }
 
 
+def stop_cleanly(sg: Snigate) -> None:
+    """SIGTERM: snigate must exit 0, with no sanitizer report, after all it went through."""
+    rc = sg.stop()
+    log = sg.log()
+    sg.teardown()
+    assert rc == 0, f"{sg.name} exited {rc} after SIGTERM\n{log[-3000:]}"
+    for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        assert bad not in log, f"{sg.name}: {bad}\n{log[-3000:]}"
+
+
 @pytest.fixture(scope="module")
 def hg(request, snigate_bin, tmp_path_factory, pki) -> Hostile:
     if snigate_bin.name == "fake_snigate.py":
@@ -148,7 +158,7 @@ def hg(request, snigate_bin, tmp_path_factory, pki) -> Hostile:
     cfg = hostile_config(pki, ports, answer.port, stall.port, stream_port, flood.port, sink.port)
     work = tmp_path_factory.mktemp("snigate-hostile")
     sg = Snigate(work, cfg, name="snigate-hostile", argv=snigate_argv(snigate_bin, work / "snigate.yaml"))
-    request.addfinalizer(sg.teardown)
+    request.addfinalizer(lambda: stop_cleanly(sg))
     sg.start()
     h = Hostile(sg, ports, answer, stall, sink, stream_port, pki.ca_cert)
     normal_clients_ok(h)  # warm up: first-use allocations are not a leak
@@ -525,6 +535,7 @@ def test_descriptor_exhaustion_is_logged_once_a_second_and_recovers(snigate_bin,
         assert rss_kib(pid) <= base.rss + RSS_SLACK_KIB
         assert sg.alive()
         print(f"{len(lines)} accept-error lines in {elapsed:.1f} s")
+        stop_cleanly(sg)
     finally:
         for s in socks:
             s.close()
