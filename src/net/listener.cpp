@@ -9,12 +9,14 @@
 #include <cerrno>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "net/adopt.hpp"
 #include "net/dial.hpp"
 #include "net/edge_wait.hpp"
 #include "net/keep_alive.hpp"
 #include "net/recv_drained.hpp"
+#include "observe/log_throttle.hpp"
 
 namespace snigate::net {
 
@@ -115,6 +117,16 @@ awaitable<std::error_code> accept_next(tcp::acceptor& acc, tcp::socket& sock, tc
     ec = accept_now(acc, sock, peer);
     if (ec != asio::error::would_block) co_return ec;
   }
+}
+
+awaitable<void> pause_after_accept_error(std::string_view entry_point, std::error_code ec) {
+  static observe::LogThrottle throttle(std::chrono::seconds(1));
+  std::uint64_t held_back = 0;
+  if (throttle.pass(observe::LogThrottle::Clock::now(), held_back))
+    spdlog::error("entry point {}: accept: {}; {} more accept error(s) since the last such line; each pauses its "
+                  "listener for {} ms, and the connection waits in the backlog",
+                  entry_point, ec.message(), held_back, kAcceptErrorPause.count());
+  co_await sleep_for(kAcceptErrorPause);
 }
 
 }  // namespace snigate::net

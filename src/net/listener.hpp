@@ -47,4 +47,12 @@ std::error_code accept_now(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint&
 // After accept_now said would_block: waits for the listener, then accepts.
 awaitable<std::error_code> accept_next(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint& peer);
 
+// After accept failed for want of descriptors (EMFILE, ENFILE) or memory:
+// the connection stays in the backlog, and accepting again at once would
+// fail again, so the listener waits kAcceptErrorPause. Such errors repeat for
+// every waiting connection: one log line a second at most for the whole
+// process, counting the errors in between.
+inline constexpr Duration kAcceptErrorPause{100};
+awaitable<void> pause_after_accept_error(std::string_view entry_point, std::error_code ec);
+
 }  // namespace snigate::net

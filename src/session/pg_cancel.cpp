@@ -1,8 +1,11 @@
 #include "session/pg_cancel.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+
+#include "observe/log_throttle.hpp"
 
 namespace snigate::session {
 
@@ -87,6 +90,27 @@ net::awaitable<std::size_t> forward_cancel(const std::vector<CancelTarget>& targ
     co_await net::within(t.dial_timeout, sock.async_read_some(asio::buffer(&b, 1), net::nothrow));
   }
   co_return sent;
+}
+
+bool admit_cancel(Conn& c, bool fan_out, CancelLimiter::Permit& permit) {
+  CancelLimiter& limiter = cancel_limiter();
+  const CancelVerdict v = limiter.admit(c.facts.client_ip.value_or(IpAddress{}), fan_out, CancelLimiter::Clock::now(),
+                                        permit);
+  if (v == CancelVerdict::admitted) return true;
+  const CancelLimits& l = limiter.limits();
+  refuse(c, "cancel_dropped",
+         v == CancelVerdict::source_over_rate
+             ? fmt::format("CancelRequest dropped: this source sent more than {} cancels (burst {}) a second that "
+                           "snigate could not attribute, each of which goes to every passthrough server",
+                           l.per_source_rate, l.per_source_burst)
+             : fmt::format("CancelRequest dropped: {} cancels are being forwarded already (the process-wide limit)",
+                           l.in_flight));
+  static observe::LogThrottle throttle(std::chrono::seconds(1));
+  std::uint64_t held_back = 0;
+  if (throttle.pass(observe::LogThrottle::Clock::now(), held_back))
+    spdlog::warn("{}: {}; {} more CancelRequest(s) dropped since the last such line", c.rec.client, c.rec.detail,
+                 held_back);
+  return false;
 }
 
 }  // namespace snigate::session

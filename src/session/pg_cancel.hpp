@@ -15,6 +15,8 @@
 
 #include "net/asio.hpp"
 #include "net/dial.hpp"
+#include "session/cancel_limit.hpp"
+#include "session/conn.hpp"
 #include "session/snapshot.hpp"
 #include "wire/postgres.hpp"
 
@@ -72,5 +74,12 @@ std::vector<CancelTarget> passthrough_cancel_targets(const EntryRoutes& entry);
 // it); returns how many took it.
 net::awaitable<std::size_t> forward_cancel(const std::vector<CancelTarget>& targets,
                                            const wire::postgres::CancelRequest& req, std::string& why);
+
+// Whether a cancel from this connection may be forwarded now, by the
+// process's CancelLimiter; fan_out: it goes to every passthrough server.
+// When not, the access record ends cancel_dropped with the reason (the client
+// gets no answer, as from a server: the protocol has none for a cancel), and
+// the log has one line a second at most, counting the drops in between.
+bool admit_cancel(Conn& c, bool fan_out, CancelLimiter::Permit& permit);
 
 }  // namespace snigate::session

@@ -20,6 +20,13 @@ using net::tcp;
 
 constexpr std::string_view kScramPlus = "SCRAM-SHA-256-PLUS";
 
+// What the server may send before the client must answer, held until then.
+// A real login sends a few KiB at most (ParameterStatus, BackendKeyData, the
+// odd notice) around one authentication request, which may itself be as large
+// as a setup message can be (a GSSAPI token): twice that leaves room for both
+// and stops a server that never asks the client anything from growing it.
+constexpr std::size_t kMaxLoginPending = 2 * wp::kMaxSetupMessage;
+
 // SCRAM channel binding (tls-server-end-point) hashes the certificate the
 // client saw; the server checks it against its own. Through snigate both
 // hold only when snigate presented the very certificate the server has.
@@ -166,6 +173,16 @@ awaitable<bool> relay_login(Conn& c, Leg& cl, Upstream& up, const Route& r, cons
     }
     const char type = static_cast<char>(msg[0]);
     const wp::ByteView body(msg.data() + 5, msg.size() - 5);
+    if (pending.size() + msg.size() > kMaxLoginPending) {
+      const wp::Bytes err = refusal(
+          c, kConnectionFailure,
+          fmt::format("snigate: router {}: server {} sent more than {} KiB during the login without asking the client "
+                      "anything",
+                      r.name, server.address, kMaxLoginPending / 1024),
+          "backend_bad_message");
+      co_await answer(cl, err);
+      co_return false;
+    }
     pending.insert(pending.end(), msg.begin(), msg.end());
     if (type == 'K') {
       wp::CancelRequest k;

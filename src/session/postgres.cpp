@@ -85,6 +85,8 @@ awaitable<void> cancel(Conn& c, const wp::Bytes& packet) {
     log_refusal(c);
     co_return;
   }
+  CancelLimiter::Permit permit;
+  if (!admit_cancel(c, !attributed, permit)) co_return;
   std::string why;
   const std::size_t sent = co_await forward_cancel(targets, req, why);
   if (attributed) c.rec.server = known.address;

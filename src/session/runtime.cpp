@@ -66,9 +66,7 @@ awaitable<void> accept_loop(tcp::acceptor& acc, std::string ep_name, Gateway& gw
     }
     if (ec) {
       if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
-      // Out of descriptors or memory: pause instead of spinning on the error.
-      spdlog::error("entry point {}: accept: {}", ep_name, ec.message());
-      co_await net::sleep_for(net::Duration(100));
+      co_await net::pause_after_accept_error(ep_name, ec);
       continue;
     }
     std::shared_ptr<const Snapshot> snap = gw.current.load(std::memory_order_acquire);
