@@ -17,7 +17,7 @@ from harness.configs import addr, lb, router
 from harness.pg import gw_conninfo, psql
 from harness.pki import make_pki
 from harness.snigate import Snigate
-from harness.util import LOCALHOST, free_port, run, wait_until
+from harness.util import LOCALHOST, free_port, run
 
 
 @pytest.fixture(scope="module")
@@ -82,13 +82,6 @@ def gw(request, snigate_bin, tmp_path_factory, tpki, maria, pg):
     return sg.start()
 
 
-def access_after(sg, before: int, pred, what: str) -> dict:
-    """The first access-log entry after the first `before` ones that satisfies pred: the module's
-    snigate serves every test here, so an earlier test's line must not count."""
-    return wait_until(lambda: next((e for e in sg.access_entries()[before:] if pred(e)), None), 5.0, what,
-                      on_timeout=sg.logs)
-
-
 def mariadb(port: int, user: str, ca, cert=None, key=None):
     argv = ["mariadb", "--no-defaults", "-h", LOCALHOST, "-P", str(port), "-u", user, "-psecret",
             "--connect-timeout=5", "-N", "-B", "-e", "select 40 + 2", "--ssl", f"--ssl-ca={ca}"]
@@ -103,13 +96,13 @@ def mariadb(port: int, user: str, ca, cert=None, key=None):
 def test_mysql_user_at_host_cannot_reach_a_router_that_requires_client_certs(gw, tpki, with_cert):
     """The mariadb client sends no SNI: its handshake used the default options, which ask for no
     certificate, so even a client holding a good one was not verified and must be refused."""
-    before = len(gw.access_entries())
+    mark = gw.access_mark()
     cert = tpki["client"] if with_cert else None
     cp = mariadb(gw.ports["my"], "alice@secure.test", tpki.ca_cert, cert and cert.cert, cert and cert.key)
     assert cp.returncode != 0, cp.stdout
     assert 'router mysecure requires tls.options "mtls"' in cp.stderr, cp.stderr
     assert 'used tls.options "default"' in cp.stderr and "--tls-sni-servername" in cp.stderr, cp.stderr
-    e = access_after(gw, before, lambda e: e.get("end") == "tls_options_mismatch", "the refusal's access entry")
+    e = gw.wait_access(lambda e: e.get("end") == "tls_options_mismatch", what="the refusal's access entry", after=mark)
     assert e["router"] == "mysecure" and e["sni"] == "secure.test", e
     assert "42" not in cp.stdout
 
@@ -140,24 +133,24 @@ def test_mysql_with_sni_gets_the_routers_options(gw, tpki, stranger):
     finally:
         conn.close()
     for cert in (None, stranger["client"]):
-        before = len(gw.access_entries())
+        mark = gw.access_mark()
         with pytest.raises(pymysql.err.OperationalError):
             _pymysql(gw, tpki, cert).close()
-        e = access_after(gw, before, lambda e: e.get("end") == "tls_handshake_failed", "the failed handshake")
+        e = gw.wait_access(lambda e: e.get("end") == "tls_handshake_failed", what="the failed handshake", after=mark)
         assert e["sni"] == "secure.test", e
 
 
 # ---------------------------------------------------------------- PostgreSQL
 
 def test_postgres_user_at_host_cannot_reach_a_router_that_requires_client_certs(gw, tpki):
-    before = len(gw.access_entries())
+    mark = gw.access_mark()
     dsn = gw_conninfo(gw.ports["pg"], None, user="alice@secure.test", sslmode="require", sslsni=0,
                       sslcert=tpki["client"].cert, sslkey=tpki["client"].key)
     cp = psql(dsn, "select 40 + 2", password="secret")
     assert not cp.ok, cp
     assert 'router pgsecure requires tls.options "mtls"' in cp.err, cp
     assert "sslsni=1" in cp.err, cp
-    e = access_after(gw, before, lambda e: e.get("end") == "tls_options_mismatch", "the refusal's access entry")
+    e = gw.wait_access(lambda e: e.get("end") == "tls_options_mismatch", what="the refusal's access entry", after=mark)
     assert e["router"] == "pgsecure", e
 
 
@@ -173,11 +166,11 @@ def test_postgres_with_sni_gets_the_routers_options(gw, tpki, stranger):
     cp = psql(good, "select 40 + 2", password="secret")
     assert cp.ok and cp.out == "42", cp
     for cert in (None, stranger["client"]):
-        before = len(gw.access_entries())
+        mark = gw.access_mark()
         # Without sslcert, libpq would look in ~/.postgresql; point it at nothing.
         dsn = gw_conninfo(gw.ports["pg"], "secure.test", tpki.ca_cert,
                           sslcert=cert.cert if cert else "/nonexistent", sslkey=cert.key if cert else "/nonexistent")
         cp = psql(dsn, "select 40 + 2", password="secret")
         assert not cp.ok, cp
-        e = access_after(gw, before, lambda e: e.get("end") == "tls_handshake_failed", "the failed handshake")
+        e = gw.wait_access(lambda e: e.get("end") == "tls_handshake_failed", what="the failed handshake", after=mark)
         assert e["sni"] == "secure.test", e

@@ -16,6 +16,7 @@ import pytest
 
 from harness import servers
 from harness.configs import addr, lb, router
+from harness.mysqlwire import recv_packet
 from harness.pki import make_pki
 from harness.snigate import Snigate
 from harness.util import LOCALHOST, free_port, run, wait_until
@@ -218,28 +219,11 @@ def test_plaintext_refused_unless_the_router_allows_it(mygw, db2):
     assert (e["tls"], e["end"]) == (False, "closed"), e
 
 
-def _recv_packet(sock):
-    head = b""
-    while len(head) < 4:
-        chunk = sock.recv(4 - len(head))
-        if not chunk:
-            return None
-        head += chunk
-    n = head[0] | head[1] << 8 | head[2] << 16
-    body = b""
-    while len(body) < n:
-        chunk = sock.recv(n - len(body))
-        if not chunk:
-            return None
-        body += chunk
-    return head[3], body
-
-
 def test_silent_client_gets_a_timeout_err(mygw):
     with socket.create_connection((LOCALHOST, mygw.ports["slow"]), timeout=5) as s:
-        seq, greeting = _recv_packet(s)
+        seq, greeting = recv_packet(s)
         assert seq == 0 and greeting[0] == 10 and b"snigate" in greeting
-        seq, err = _recv_packet(s)  # nothing sent: clientHelloTimeout is 1s
+        seq, err = recv_packet(s)  # nothing sent: clientHelloTimeout is 1s
         assert seq == 1 and err[0] == 0xFF
         assert struct.unpack("<H", err[1:3])[0] == 1159
         assert b"clientHelloTimeout" in err
