@@ -13,7 +13,8 @@ namespace {
 
 constexpr std::string_view kNoMiddlewares =
     "TCP middlewares (ipAllowList, inFlightConn) are not supported yet; snigate refuses them rather than "
-    "serve the route without the restriction";
+    "serve the route without the restriction: remove them and restrict access in front of snigate (a "
+    "firewall), or with client certificates (tls.options clientAuth)";
 
 void parse_router_tls(Ctx& ctx, const Item& it, RouterTls& out) {
   walk::walk_map(ctx, it, {

@@ -222,7 +222,7 @@ void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
     skip("tcp"), skip("tls"), skip("tcpServersTransport"),
     walk::ignored(ctx, "http", "HTTP routing is not part of snigate"),
     walk::ignored(ctx, "udp", "UDP is not part of snigate"),
-    walk::ignored(ctx, "api", "the admin API is configured separately"),
+    walk::ignored(ctx, "api", "snigate has no admin API yet"),
     walk::ignored(ctx, "ping", not_tcp), walk::ignored(ctx, "metrics", not_tcp),
     walk::ignored(ctx, "tracing", not_tcp),
     walk::ignored(ctx, "serversTransport", "the HTTP servers transport; TCP uses tcp.serversTransports"),
