@@ -6,6 +6,20 @@
 #include "session/refuse.hpp"
 
 namespace snigate::app {
+namespace {
+
+// The effective priority and where it came from: a catch-all sinking below
+// everything is the usual surprise for a Traefik user.
+std::string priority_text(const session::Route& r) {
+  switch (r.priority_from) {
+    case session::PriorityFrom::set: return fmt::format("{} (set)", r.priority);
+    case session::PriorityFrom::catch_all: return fmt::format("{} (default for HostSNI(`*`))", r.priority);
+    case session::PriorityFrom::rule_length: break;
+  }
+  return fmt::format("{} (rule length)", r.priority);
+}
+
+}  // namespace
 
 int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& out) {
   const session::EntryRoutes* entry = snap.entry(q.entry_point);
@@ -52,14 +66,14 @@ int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& 
                    ? "; REFUSED by sniStrict: no certificate names this SNI"
                    : fmt::format("; certificate {} ({} match)", choice.cert->origin, how);
       }
-      fmt::print(out, "match: {}  rule {}  priority {}  -> service {} ({}{})\n", r.name, r.rule.text, r.priority,
-                 r.service->name, mode, cert);
+      fmt::print(out, "match: {}  rule {}  priority {}  -> service {} ({}{})\n", r.name, r.rule.text,
+                 priority_text(r), r.service->name, mode, cert);
       continue;
     }
     std::string why = r.tls != facts.tls ? (r.tls ? "is for TLS clients" : "is for plain (non-TLS) clients")
                                          : rule::explain_mismatch(r.rule, facts);
     if (why.empty()) why = "would match, but router " + (chosen ? chosen->name : std::string("?")) + " comes first";
-    fmt::print(out, "  no: {}  rule {}  priority {}: {}\n", r.name, r.rule.text, r.priority, why);
+    fmt::print(out, "  no: {}  rule {}  priority {}: {}\n", r.name, r.rule.text, priority_text(r), why);
   }
   if (chosen && mysql && q.plain && !chosen->allow_plaintext) {
     fmt::print(out, "REFUSED: router {} requires TLS (mysql.allowPlaintext is not set)\n", chosen->name);

@@ -163,7 +163,19 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
     Route route;
     route.name = name;
     route.rule = std::get<rule::Rule>(std::move(parsed));
-    route.priority = r.priority.value_or(static_cast<int>(r.rule.size()));
+    // Traefik's defaults: priority 0 means "not set"; unset, a lone
+    // HostSNI(`*`) gets -1 so that every other router is tried first, and any
+    // other rule its length.
+    if (r.priority && *r.priority != 0) {
+      route.priority = *r.priority;
+      route.priority_from = PriorityFrom::set;
+    } else if (rule::is_catch_all(route.rule)) {
+      route.priority = -1;
+      route.priority_from = PriorityFrom::catch_all;
+    } else {
+      route.priority = static_cast<int>(r.rule.size());
+      route.priority_from = PriorityFrom::rule_length;
+    }
     route.tls = r.tls.has_value();
     route.passthrough = r.tls && r.tls->passthrough;
     route.allow_plaintext = r.mysql_allow_plaintext;

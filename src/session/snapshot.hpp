@@ -37,10 +37,14 @@ struct Service {
   mutable std::atomic<bool> postgres_passthrough{false};
 };
 
+// Where a router's priority came from, for explain.
+enum class PriorityFrom { set, rule_length, catch_all };
+
 struct Route {
   std::string name;
   rule::Rule rule;
   int priority = 0;
+  PriorityFrom priority_from = PriorityFrom::rule_length;
   bool tls = false;          // matches TLS clients only; otherwise plain clients only
   bool passthrough = false;
   bool allow_plaintext = false;  // mysql.allowPlaintext: MySQL clients without SSLRequest may use it

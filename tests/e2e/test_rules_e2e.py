@@ -11,7 +11,7 @@ import pytest
 
 from harness.configs import addr, router
 from harness.pki import make_pki
-from harness.snigate import Snigate
+from harness.snigate import Snigate, run_cli
 from harness.tlsprobe import attempt, client_context, fields
 from harness.util import free_port, wait_until
 
@@ -39,10 +39,11 @@ def sg(request, snigate_bin, tmp_path_factory, rpki):
         v6 = free_port_v6()
     except OSError as e:
         pytest.skip(f"no IPv6 loopback here: {e}")
-    web = free_port()
+    web, prio = free_port(), free_port()
     who = "whoami@internal"
     cfg = {
-        "entryPoints": {"web": {"address": addr(web)}, "v6": {"address": f"[::1]:{v6}"}},
+        "entryPoints": {"web": {"address": addr(web)}, "v6": {"address": f"[::1]:{v6}"},
+                        "prio": {"address": addr(prio)}},
         "tcp": {
             "routers": {
                 "regex": router(r"HostSNIRegexp(`^[a-z0-9-]+\.tenant\.test$`)", who, eps=EPS, tls={}),
@@ -54,6 +55,10 @@ def sg(request, snigate_bin, tmp_path_factory, rpki):
                 "alpnh2": router("HostSNI(`alpn.test`) && ALPN(`h2`)", who, eps=EPS, tls={}, priority=20),
                 "alpnother": router("HostSNI(`alpn.test`)", who, eps=EPS, tls={}, priority=10),
                 "v6": router("HostSNI(`v6.test`)", who, eps=["v6"], tls={}),
+                # A catch-all without priority (-1, as in Traefik) beside explicit priorities.
+                "prioany": router("HostSNI(`*`)", who, eps=["prio"], tls={}),
+                "prioapi": router("HostSNI(`api.prio.test`)", who, eps=["prio"], tls={}, priority=5),
+                "prioneg": router("HostSNI(`neg.prio.test`)", who, eps=["prio"], tls={}, priority=-5),
             },
         },
         "tls": {
@@ -63,7 +68,8 @@ def sg(request, snigate_bin, tmp_path_factory, rpki):
         },
     }
     # The harness's readiness probe connects to 127.0.0.1; the [::1] entry point is probed below.
-    inst = Snigate(tmp_path_factory.mktemp("snigate-rules"), cfg, name="snigate-rules", ports={"web": web})
+    inst = Snigate(tmp_path_factory.mktemp("snigate-rules"), cfg, name="snigate-rules",
+                   ports={"web": web, "prio": prio})
     request.addfinalizer(inst.teardown)
     inst.start()
     wait_port_v6(v6)
@@ -171,3 +177,25 @@ def test_ipv4_only_router_is_not_on_the_v6_entry_point(sg, rpki):
     assert a.error is None and fields(a.reply).get("router") == "regex", a  # regex is on both
     b = attempt(sg.ports["web"], "v6.test", client_context(rpki.ca_cert))
     assert isinstance(b.error, ssl.SSLError) and "UNRECOGNIZED_NAME" in str(b.error), b
+
+
+# ---------------------------------------------------------------- priority
+
+@pytest.mark.parametrize("sni,expected", [("api.prio.test", "prioapi"), ("other.prio.test", "prioany"),
+                                          ("neg.prio.test", "prioany")])
+def test_catch_all_without_priority_comes_after_explicit_priorities(sg, rpki, sni, expected):
+    """HostSNI(`*`) with no priority is -1: it loses to priority 5 (shorter than its rule length
+    would be), takes the names no router serves, and wins over an explicit -5."""
+    ctx = client_context(rpki.ca_cert, check_hostname=False)  # the default certificate answers
+    a = attempt(sg.ports["prio"], sni, ctx)
+    assert a.error is None, a
+    assert fields(a.reply).get("router") == expected, a
+    assert line_of(sg, a)["router"] == expected
+
+
+def test_explain_shows_the_effective_priority_and_its_source(sg):
+    cp = run_cli(["explain", "--config", sg.config_path, "--entrypoint", "prio", "--sni", "api.prio.test"])
+    assert cp.returncode == 0, cp.stderr
+    assert "match: prioapi  rule HostSNI(`api.prio.test`)  priority 5 (set)" in cp.stdout, cp.stdout
+    assert "no: prioany  rule HostSNI(`*`)  priority -1 (default for HostSNI(`*`))" in cp.stdout, cp.stdout
+    assert "priority -5 (set)" in cp.stdout, cp.stdout

@@ -124,13 +124,49 @@ TEST(SessionSnapshot, ExplicitPriorityWins) {
 TEST(SessionSnapshot, TiesBrokenByNameAscending) {
   Cfg cfg;
   cfg.entry("web").service("svc");
-  cfg.tls_router("zeta", "HostSNI(`*`)");
-  cfg.tls_router("alpha", "HostSNI(`*`)");
-  cfg.tls_router("mid", "HostSNI(`x`)").priority = 12;  // same as the length of HostSNI(`*`)
+  cfg.tls_router("zeta", "HostSNI(`x.io`)");
+  cfg.tls_router("alpha", "HostSNI(`*.io`)");
+  cfg.tls_router("mid", "HostSNI(`y`)").priority = 15;  // the length of the other two rules
   auto snap = compile_ok(cfg);
   ASSERT_NE(snap, nullptr);
   EXPECT_EQ(route_names(*snap->entry("web")), (std::vector<std::string>{"alpha", "mid", "zeta"}));
-  EXPECT_EQ(matched(*snap->entry("web"), Client{true, "x"}), "alpha");
+  EXPECT_EQ(matched(*snap->entry("web"), Client{true, "x.io"}), "alpha");
+}
+
+// Traefik: a router whose rule is a lone HostSNI(`*`) and that sets no
+// priority gets -1, so a catch-all never takes a name another router serves,
+// even one with a small explicit priority.
+TEST(SessionSnapshot, CatchAllWithoutPriorityComesLast) {
+  Cfg cfg;
+  cfg.entry("web").service("svc");
+  cfg.tls_router("any", "HostSNI(`*`)");
+  cfg.tls_router("spaced", " ( HostSNI( `*` ) ) ");
+  cfg.tls_router("api", "HostSNI(`api.example.com`)").priority = 5;
+  cfg.tls_router("neg", "HostSNI(`neg.example.com`)").priority = -5;
+  auto snap = compile_ok(cfg);
+  ASSERT_NE(snap, nullptr);
+  const EntryRoutes& web = *snap->entry("web");
+  EXPECT_EQ(route_names(web), (std::vector<std::string>{"api", "any", "spaced", "neg"}));
+  EXPECT_EQ(web.routes[1].priority, -1);
+  EXPECT_EQ(web.routes[1].priority_from, PriorityFrom::catch_all);
+  EXPECT_EQ(matched(web, Client{true, "api.example.com"}), "api");
+  EXPECT_EQ(matched(web, Client{true, "other.example.com"}), "any");
+  EXPECT_EQ(matched(web, Client{true, "neg.example.com"}), "any") << "an explicit -5 stays below the catch-all's -1";
+}
+
+// Traefik reads priority: 0 as "not set".
+TEST(SessionSnapshot, PriorityZeroMeansTheDefault) {
+  Cfg cfg;
+  cfg.entry("web").service("svc");
+  cfg.tls_router("any", "HostSNI(`*`)").priority = 0;
+  cfg.tls_router("api", "HostSNI(`api.example.com`)").priority = 0;
+  auto snap = compile_ok(cfg);
+  ASSERT_NE(snap, nullptr);
+  const EntryRoutes& web = *snap->entry("web");
+  EXPECT_EQ(route_names(web), (std::vector<std::string>{"api", "any"}));
+  EXPECT_EQ(web.routes[0].priority, 26);
+  EXPECT_EQ(web.routes[0].priority_from, PriorityFrom::rule_length);
+  EXPECT_EQ(web.routes[1].priority, -1);
 }
 
 // ---- entry points ----------------------------------------------------------
