@@ -75,17 +75,39 @@ std::variant<Node, ParseError> alpn(std::vector<Arg> args, Node node) {
   return node;
 }
 
+// Traefik registers each matcher under four spellings: as written, all lower
+// case, ALL UPPER CASE and Title case (first letter upper, the rest lower):
+// HostSNI, hostsni, HOSTSNI, Hostsni. Other mixtures are not the matcher.
+bool traefik_spelling(std::string_view canonical, std::string_view name) {
+  if (name == canonical) return true;
+  if (!equal_nocase(canonical, name)) return false;
+  auto is_upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  auto is_lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  bool lower = true, upper = true, title = !name.empty() && !is_lower(name[0]);
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    lower = lower && !is_upper(name[i]);
+    upper = upper && !is_lower(name[i]);
+    title = title && (i == 0 || !is_upper(name[i]));
+  }
+  return lower || upper || title;
+}
+
 }  // namespace
 
+std::optional<std::string_view> canonical_matcher(std::string_view name) {
+  for (auto m : kMatchers)
+    if (traefik_spelling(m, name)) return m;
+  return std::nullopt;
+}
+
 std::optional<ParseError> check_matcher_name(std::string_view name, std::size_t offset) {
-  for (auto m : kMatchers) {
-    if (m == name) return std::nullopt;
-  }
+  if (canonical_matcher(name)) return std::nullopt;
   const std::string quoted = "`" + std::string(name) + "`";
   for (auto m : kMatchers) {
     if (equal_nocase(m, name)) {
-      return ParseError{offset, "unknown matcher " + quoted + "; matchers are case-sensitive: did you mean `" +
-                                    std::string(m) + "`?"};
+      return ParseError{offset, "unknown matcher " + quoted + "; a matcher is written as `" + std::string(m) +
+                                    "`, or all in lower case, all in upper case, or with only its first letter "
+                                    "upper case: did you mean `" + std::string(m) + "`?"};
     }
   }
   if (equal_nocase(name, "and") || equal_nocase(name, "or") || equal_nocase(name, "not")) {
@@ -102,8 +124,9 @@ std::optional<ParseError> check_matcher_name(std::string_view name, std::size_t 
   return ParseError{offset, "unknown matcher " + quoted + "; TCP matchers are " + std::string(kMatcherList)};
 }
 
-std::variant<Node, ParseError> make_matcher(std::string_view name, std::size_t offset, std::vector<Arg> args,
+std::variant<Node, ParseError> make_matcher(std::string_view spelled, std::size_t offset, std::vector<Arg> args,
                                             std::string text) {
+  const std::string_view name = canonical_matcher(spelled).value_or(spelled);
   if (args.empty()) {
     const char* example = name == "HostSNI"         ? "HostSNI(`example.com`)"
                           : name == "HostSNIRegexp" ? "HostSNIRegexp(`^.+\\.example\\.com$`)"

@@ -16,6 +16,10 @@ struct Arg {
   std::size_t offset = 0;  // of the opening quote
 };
 
+// The matcher's own name (HostSNI, ...) for any spelling Traefik accepts:
+// as written, lower case, upper case or Title case; nullopt otherwise.
+std::optional<std::string_view> canonical_matcher(std::string_view name);
+
 // Why `name` (at `offset`) is not a TCP matcher, if it is not.
 std::optional<ParseError> check_matcher_name(std::string_view name, std::size_t offset);
 

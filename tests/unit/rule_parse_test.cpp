@@ -101,12 +101,23 @@ TEST(RuleParse, HttpMatchersPointToHostSni) {
   expect_error("Headers(`a`, `b`)", 0, "is an HTTP matcher");
 }
 
-TEST(RuleParse, MatchersAreCaseSensitive) {
-  expect_error("hostsni(`a`)", 0, "did you mean `HostSNI`?");
+// Traefik's four spellings of each matcher, and no other mixture.
+TEST(RuleParse, MatchersInTraefiksSpellings) {
+  for (const char* r : {"hostsni(`a`)", "HOSTSNI(`a`)", "Hostsni(`a`)", "hostsniregexp(`^a$`)", "HOSTSNIREGEXP(`^a$`)",
+                        "Hostsniregexp(`^a$`)", "clientip(`::1`)", "CLIENTIP(`::1`)", "Clientip(`::1`)", "alpn(`h2`)",
+                        "Alpn(`h2`)"}) {
+    ok(r);
+  }
+  Facts f;
+  f.tls = true;
+  f.sni = "a.example.com";
+  EXPECT_TRUE(match(ok("hostsni(`a.example.com`)"), f)) << "a spelling is the matcher itself";
+  EXPECT_FALSE(match(ok("HOSTSNI(`b.example.com`)"), f));
+  EXPECT_TRUE(is_catch_all(ok("hostsni(`*`)")));
   expect_error("HostSni(`a`)", 0, "did you mean `HostSNI`?");
-  expect_error("hostsniregexp(`a`)", 0, "did you mean `HostSNIRegexp`?");
-  expect_error("clientip(`::1`)", 0, "did you mean `ClientIP`?");
-  expect_error("alpn(`h2`)", 0, "did you mean `ALPN`?");
+  expect_error("hostSNI(`a`)", 0, "all in lower case, all in upper case");
+  expect_error("ClientIp(`::1`)", 0, "did you mean `ClientIP`?");
+  expect_error("aLPN(`h2`)", 0, "did you mean `ALPN`?");
 }
 
 TEST(RuleParse, WordOperators) {
