@@ -20,6 +20,29 @@ std::mutex access_mutex;
 std::shared_ptr<spdlog::logger> access;  // guarded by access_mutex for swaps only
 std::atomic<bool> access_open{false};
 
+// The code point of the well-formed UTF-8 sequence at the start of s (RFC
+// 3629: no overlong forms, no surrogates, nothing past U+10FFFF) and its
+// length; length 0 when s does not start with one.
+struct Utf8 {
+  char32_t cp = 0;
+  std::size_t length = 0;
+};
+
+Utf8 utf8_at(std::string_view s) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char lead = b(0);
+  const std::size_t n = lead >= 0xf0 && lead <= 0xf4 ? 4 : lead >= 0xe0 ? (lead < 0xf0 ? 3 : 0) : lead >= 0xc2 ? 2 : 0;
+  if (n == 0 || s.size() < n) return {};
+  char32_t cp = lead & (0x7f >> n);
+  for (std::size_t i = 1; i < n; ++i) {
+    if ((b(i) & 0xc0) != 0x80) return {};
+    cp = cp << 6 | (b(i) & 0x3f);
+  }
+  const char32_t min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return {};
+  return {cp, n};
+}
+
 }  // namespace
 
 void setup_logging(std::string_view level) {
@@ -61,19 +84,29 @@ bool access_log_open() { return access_open.load(std::memory_order_relaxed); }
 std::string json_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
-  for (unsigned char c : s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        // Control bytes and anything non-ASCII a client sent (an SNI is not
-        // trusted to be UTF-8) are escaped, so every line parses.
-        if (c < 0x20 || c >= 0x7f) out += fmt::format("\\u{:04x}", c);
-        else out += static_cast<char>(c);
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      default: break;
     }
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // Well-formed UTF-8 stays as it is, so a name reads back as sent; C1
+    // controls are escaped as their code points. What a client sent is not
+    // trusted to be UTF-8: a byte that starts no well-formed sequence, and
+    // any control byte, is escaped as \u00XX, so every line parses.
+    const Utf8 u = c >= 0x80 ? utf8_at(s.substr(i)) : Utf8{};
+    if (u.length && u.cp >= 0xa0) out.append(s.substr(i, u.length));
+    else out += fmt::format("\\u{:04x}", u.length ? static_cast<unsigned>(u.cp) : c);
+    i += u.length ? u.length : 1;
   }
   return out;
 }

@@ -92,3 +92,16 @@ def test_postgres_user_at_host_with_a_newline(lgw):
     cp = psql(dsn, password="x")
     assert not cp.ok and "no route" in cp.err, cp
     assert_escaped(lgw, mark, "evil-pg")
+
+
+def test_utf8_sni_reads_back_as_sent(lgw):
+    """Well-formed UTF-8 stays as it is in the JSON access log (the text log shows its bytes)."""
+    mark, before = lgw.log_mark(), lgw.access_mark()
+    sni = "utf8-café.test".encode()
+    with socket.create_connection((LOCALHOST, lgw.ports["web"]), timeout=5) as c:
+        c.sendall(hello_with_sni(sni))
+        assert c.recv(64)[:1] == b"\x15", "a TLS alert"
+    e = lgw.wait_access(lambda e: e["sni"].startswith("utf8-"), what="the access entry", after=before)
+    assert e["sni"] == "utf8-café.test" and e["end"] == "no_route", e
+    wait_until(lambda: "utf8-caf\\xc3\\xa9.test" in lgw.log_since(mark), 5.0, "the escaped name in the log",
+               on_timeout=lgw.logs)

@@ -32,7 +32,20 @@ TEST(ObserveLog, PrintableEscapesEveryByteAClientCouldAbuse) {
 
 TEST(ObserveLog, JsonEscapeKeepsEveryLineOneObject) {
   EXPECT_EQ(json_escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-  EXPECT_EQ(json_escape("\x01\xff"), "\\u0001\\u00ff");
+  EXPECT_EQ(json_escape("\x01\x7f\xff"), "\\u0001\\u007f\\u00ff");
+}
+
+// A UTF-8 name reads back as the client sent it; bytes that are not UTF-8
+// are escaped one by one.
+TEST(ObserveLog, JsonEscapeKeepsWellFormedUtf8) {
+  EXPECT_EQ(json_escape("caf\xc3\xa9.test"), "caf\xc3\xa9.test");
+  EXPECT_EQ(json_escape("\xe2\x82\xac \xf0\x9f\x98\x80"), "\xe2\x82\xac \xf0\x9f\x98\x80");
+  EXPECT_EQ(json_escape("\xc2\x85"), "\\u0085") << "a C1 control, as its code point";
+  EXPECT_EQ(json_escape("caf\xc3"), "caf\\u00c3") << "cut short";
+  EXPECT_EQ(json_escape("\xc0\xaf"), "\\u00c0\\u00af") << "overlong";
+  EXPECT_EQ(json_escape("\xed\xa0\x80"), "\\u00ed\\u00a0\\u0080") << "a surrogate";
+  EXPECT_EQ(json_escape("\xf4\x90\x80\x80"), "\\u00f4\\u0090\\u0080\\u0080") << "past U+10FFFF";
+  EXPECT_EQ(json_escape("\xc3\x28"), "\\u00c3(") << "a lead byte without its continuation";
 }
 
 }  // namespace
