@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
   cli.require_subcommand(0, 1);
   std::string config_path, log_level;
   cli.add_option("-c,--config", config_path, "configuration file (Traefik file-provider YAML)")->check(CLI::ExistingFile);
-  cli.add_option("--log-level", log_level, "DEBUG, INFO, WARN or ERROR (overrides log.level)");
+  // Validated as log.level is: a typo must not quietly leave the level at INFO.
+  cli.add_option("--log-level", log_level, "DEBUG, INFO, WARN or ERROR (overrides log.level)")
+      ->check(CLI::IsMember({"DEBUG", "INFO", "WARN", "ERROR", "TRACE", "WARNING", "FATAL", "PANIC"}, CLI::ignore_case));
 
   auto* check = cli.add_subcommand("check", "validate a configuration and print every error");
   check->add_option("-c,--config", config_path, "configuration file")->required()->check(CLI::ExistingFile);

@@ -39,6 +39,17 @@ def test_version(snigate_bin):
     assert re.search(r"\d+\.\d+", cp.stdout + cp.stderr), cp.stdout
 
 
+@pytest.mark.parametrize("level,ok", [("bogus", False), ("debug", True), ("Warning", True)])
+def test_log_level_option_is_validated(snigate_bin, pki, tmp_path, level, ok):
+    """--log-level is checked as log.level is: an unknown level stops snigate before it starts."""
+    path = write(tmp_path, "good.yaml", to_yaml(small_config(pki)) + "\n")
+    cp = run_cli(["--log-level", level, "check", "--config", path], timeout=10)
+    if ok:
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+    else:
+        assert cp.returncode != 0 and "--log-level" in cp.stderr and "bogus" in cp.stderr, cp.stdout + cp.stderr
+
+
 def test_check_good_config(snigate_bin, pki, tmp_path):
     path = write(tmp_path, "good.yaml", to_yaml(small_config(pki)) + "\n")
     cp = run_cli(["check", "--config", path], timeout=10)
