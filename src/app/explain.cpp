@@ -22,7 +22,14 @@ std::string priority_text(const session::Route& r) {
 }  // namespace
 
 int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& out) {
-  const session::EntryRoutes* entry = snap.entry(q.entry_point);
+  const bool only_one = q.entry_point.empty() && snap.entries.size() == 1;
+  const session::EntryRoutes* entry = only_one ? &snap.entries.begin()->second : snap.entry(q.entry_point);
+  if (!entry && q.entry_point.empty()) {
+    std::string known;
+    for (const auto& [name, e] : snap.entries) known += (known.empty() ? "" : ", ") + name;
+    fmt::print(out, "--entrypoint is needed: this configuration has {} entry points ({})\n", snap.entries.size(), known);
+    return 2;
+  }
   if (!entry) {
     std::string known;
     for (const auto& [name, e] : snap.entries) known += (known.empty() ? "" : ", ") + name;

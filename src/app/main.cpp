@@ -16,6 +16,26 @@ namespace {
 
 using namespace snigate;
 
+#ifdef __clang__
+constexpr const char* kCompiler = "clang";
+#else
+constexpr const char* kCompiler = "GCC";
+#endif
+
+constexpr const char* kFooter = R"(
+Without a subcommand, snigate runs. Without --config it serves its built-in
+default: TLS on 127.0.0.1:8443 with a self-signed certificate, every connection
+answered by whoami@internal (try: curl -k https://127.0.0.1:8443/).
+SIGHUP reloads the configuration; SIGTERM drains and exits.
+
+Exit codes:
+  run       0 stopped by SIGTERM or SIGINT; 1 an entry point cannot listen;
+            2 the configuration has errors (each printed as file:line: key: message)
+  check     0 the configuration is valid; 1 it has errors
+  explain   0 a router matches; 1 none does; 2 a bad query or configuration
+  any       105 to 114: the command line itself is wrong (unknown option, bad value)
+)";
+
 // Loads and compiles; prints every warning and error. nullptr when invalid.
 std::shared_ptr<const session::Snapshot> load_checked(const std::string& path, config::Loaded& cfg, bool quiet_ok,
                                                       bool print_warnings = true) {
@@ -48,17 +68,25 @@ int main(int argc, char** argv) {
   app::ExplainQuery q;
   auto* explain = cli.add_subcommand("explain", "show which router would take a client, and why the others would not");
   explain->add_option("-c,--config", config_path, "configuration file")->required()->check(CLI::ExistingFile);
-  explain->add_option("-e,--entrypoint", q.entry_point, "entry point name")->required();
+  explain->add_option("-e,--entrypoint", q.entry_point, "entry point name (needed when there are several)");
   explain->add_option("--sni", q.sni, "server name the client sends");
   explain->add_option("--alpn", q.alpn, "ALPN protocol the client offers (repeatable)");
   explain->add_option("--client-ip", q.client_ip, "client address");
   explain->add_flag("--plain", q.plain, "the client does not start TLS");
 
   auto* version = cli.add_subcommand("version", "print the version");
+  bool version_flag = false;
+  cli.add_flag("--version", version_flag, "print the version");
+  auto* help = cli.add_subcommand("help", "print this help");
+  cli.footer(kFooter);
   CLI11_PARSE(cli, argc, argv);
 
-  if (version->parsed()) {
-    fmt::print("snigate {} ({}, built with {})\n", SNIGATE_VERSION, __VERSION__, OPENSSL_VERSION_TEXT);
+  if (help->parsed()) {
+    fmt::print("{}", cli.get_formatter()->make_help(&cli, argv[0], CLI::AppFormatMode::Normal));
+    return 0;
+  }
+  if (version->parsed() || version_flag) {
+    fmt::print("snigate {}\nbuilt with {} {}, {}\n", SNIGATE_VERSION, kCompiler, __VERSION__, OPENSSL_VERSION_TEXT);
     return 0;
   }
   config::Loaded cfg;

@@ -2,6 +2,10 @@
 // service, entry points and TLS options, a service's servers transport.
 #include <fmt/core.h>
 
+#include <cctype>
+#include <iterator>
+#include <utility>
+
 #include "config/loader.hpp"
 
 namespace snigate::config::detail {
@@ -49,9 +53,40 @@ void check_service(Router& r, const Dynamic& dyn, std::vector<Error>& errors) {
     errors.push_back(Error{r.service_loc, path, unknown("service", r.service, dyn.services, "tcp.services")});
 }
 
+// (host, port) of a listen address that check_address accepted; the host is
+// empty for every address of the machine.
+std::pair<std::string, std::string_view> host_port(std::string_view a) {
+  const auto colon = a.rfind(':');
+  std::string host(a.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (host == "0.0.0.0" || host == "::") host.clear();
+  return {host, a.substr(colon + 1)};
+}
+
+// Two entry points on one address would otherwise fail at start with "Address
+// already in use", as if another process held the port (or, both with
+// reusePort, silently share its clients).
+void check_shared_addresses(const Static& stat, std::vector<Error>& errors) {
+  for (auto a = stat.entry_points.begin(); a != stat.entry_points.end(); ++a) {
+    if (!walk::check_address(a->second.address, true).empty()) continue;  // reported already
+    const auto [ha, pa] = host_port(a->second.address);
+    for (auto b = std::next(a); b != stat.entry_points.end(); ++b) {
+      if (!walk::check_address(b->second.address, true).empty()) continue;
+      const auto [hb, pb] = host_port(b->second.address);
+      if (pa != pb || !(ha == hb || ha.empty() || hb.empty())) continue;
+      errors.push_back(Error{b->second.loc, fmt::format("entryPoints.{}.address", b->first),
+                             fmt::format("\"{}\" overlaps entry point {}'s \"{}\" (line {}): two entry points cannot "
+                                         "listen on one address; give each its own port or address",
+                                         b->second.address, a->first, a->second.address, a->second.loc.line)});
+    }
+  }
+}
+
 }  // namespace
 
 void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std::vector<Error>& warnings) {
+  check_shared_addresses(stat, errors);
   for (auto& [name, r] : dyn.routers) {
     check_service(r, dyn, errors);
     for (std::size_t i = 0; i < r.entry_points.size(); ++i) {

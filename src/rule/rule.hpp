@@ -40,4 +40,9 @@ bool is_catch_all(const Rule& rule);
 // the route needs a server name from the client.
 bool needs_sni(const Rule& rule);
 
+// False when no plain (non-TLS) client can ever match: such a client sends no
+// name and no ALPN, so a rule that needs one of them, whatever its client IP
+// test, is a mistake on a router without tls.
+bool can_match_plain(const Rule& rule);
+
 }  // namespace snigate::rule

@@ -13,6 +13,7 @@
 
 #include "net/asio.hpp"
 #include "net/listener.hpp"
+#include "net/port_owner.hpp"
 #include "observe/log.hpp"
 #include "session/session.hpp"
 #include "session/snapshot.hpp"
@@ -22,6 +23,16 @@ namespace {
 
 using net::awaitable;
 using net::tcp;
+
+// When the port is taken: by whom, if /proc says, and the way to share it.
+std::string in_use_hint(const std::error_code& ec, std::uint16_t port, bool reuse_port) {
+  if (ec != asio::error::address_in_use) return {};
+  const std::string owner = net::port_owner(port);
+  std::string hint = owner.empty() ? "" : fmt::format(" (port {} is held by {})", port, owner);
+  if (!reuse_port)
+    hint += "; two snigate processes share an address only when both set reusePort: true (during an upgrade)";
+  return hint;
+}
 
 struct Listener {
   std::string entry;  // entry point name
@@ -237,7 +248,8 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
               : net::open_listener(w->io, at, port_share(ep.reuse_port, i, n), ec);
       w->listeners.push_back(Listener{name, std::move(acc)});
       if (ec) {
-        spdlog::error("entry point {}: cannot listen on {}: {}", name, ep.address, ec.message());
+        spdlog::error("entry point {}: cannot listen on {}: {}{}", name, ep.address, ec.message(),
+                      in_use_hint(ec, at.port(), ep.reuse_port));
         return 1;
       }
       net::defer_accept(w->listeners.back().acc, snap->entry(name)->client_first);

@@ -178,6 +178,12 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
     }
     route.tls = r.tls.has_value();
     route.passthrough = r.tls && r.tls->passthrough;
+    if (!route.tls && !rule::can_match_plain(route.rule))
+      errors.push_back(error_at(r.rule_loc, path + ".rule",
+                                fmt::format("`{}` can never match: a router without tls takes only plain clients, "
+                                            "which send no server name or ALPN; add `tls: {{}}` (terminate) or "
+                                            "`tls: {{passthrough: true}}`, or use HostSNI(`*`)",
+                                            r.rule)));
     route.allow_plaintext = r.mysql_allow_plaintext;
     route.pg_allow_plaintext = r.postgres_allow_plaintext;
     if (r.postgres_allow_plaintext && !(route.tls && !route.passthrough))

@@ -1,5 +1,7 @@
 """Command line: version, check, explain, and the built-in default (no --config)."""
+import os
 import re
+import socket
 
 import pytest
 
@@ -33,10 +35,19 @@ def write(tmp_path, name: str, text: str):
     return p
 
 
-def test_version(snigate_bin):
-    cp = run_cli(["version"], timeout=10)
+@pytest.mark.parametrize("args", [["version"], ["--version"]])
+def test_version(snigate_bin, args):
+    cp = run_cli(args, timeout=10)
     assert cp.returncode == 0, cp.stderr
-    assert re.search(r"\d+\.\d+", cp.stdout + cp.stderr), cp.stdout
+    assert re.match(r"snigate \d+\.\d+\S*\nbuilt with (GCC|clang) \S+, OpenSSL ", cp.stdout), cp.stdout
+
+
+@pytest.mark.parametrize("args", [["help"], ["--help"]])
+def test_help_says_what_a_bare_snigate_does_and_the_exit_codes(snigate_bin, args):
+    cp = run_cli(args, timeout=10)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    for words in ("127.0.0.1:8443", "whoami@internal", "Exit codes", "check", "explain", "105"):
+        assert words in cp.stdout, f"{words!r} missing in:\n{cp.stdout}"
 
 
 @pytest.mark.parametrize("level,ok", [("bogus", False), ("debug", True), ("Warning", True)])
@@ -106,6 +117,56 @@ def test_explain_no_match_explains_why_not(snigate_bin, pki, tmp_path):
     assert not re.search(r"(?<!no )match:\s*(term|pass|wild|rr|plain)\b", out), out
     for name in ("term", "pass", "wild", "rr"):
         assert name in out, f"router {name} not explained:\n{out}"
+
+
+def test_explain_needs_no_entrypoint_when_there_is_one(snigate_bin, pki, tmp_path):
+    path = write(tmp_path, "cfg.yaml", to_yaml(small_config(pki)) + "\n")
+    cp = run_cli(["explain", "--config", path, "--sni", "a.test"], timeout=10)
+    assert cp.returncode == 0 and re.search(r"(?<!no )match:\s*term\b", cp.stdout), cp.stdout + cp.stderr
+    two = small_config(pki)
+    two["entryPoints"]["other"] = {"address": addr(18444)}
+    path = write(tmp_path, "two.yaml", to_yaml(two) + "\n")
+    cp = run_cli(["explain", "--config", path, "--sni", "a.test"], timeout=10)
+    assert cp.returncode == 2 and "--entrypoint is needed" in cp.stdout and "other, web" in cp.stdout, \
+        cp.stdout + cp.stderr
+
+
+def test_check_refuses_a_plain_router_that_needs_a_name(snigate_bin, pki, tmp_path):
+    """A router without tls sees only plain clients, which send no name: HostSNI(`a.test`) there
+    can never match, so it is an error that says how to fix it, not a silent dead route."""
+    cfg = small_config(pki)
+    cfg["tcp"]["routers"]["plain"] = router("HostSNI(`plain.test`)", "web")
+    path = write(tmp_path, "cfg.yaml", to_yaml(cfg) + "\n")
+    cp = run_cli(["check", "--config", path], timeout=10)
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    assert re.search(r"tcp\.routers\.plain\.rule: `HostSNI\(`plain\.test`\)` can never match: a router "
+                     r"without tls .*add `tls: \{\}`", cp.stderr), cp.stderr
+
+
+def test_check_refuses_two_entry_points_on_one_address(snigate_bin, pki, tmp_path):
+    cfg = small_config(pki)
+    cfg["entryPoints"]["again"] = {"address": ":18443"}  # every address, so it overlaps 127.0.0.1:18443
+    path = write(tmp_path, "cfg.yaml", to_yaml(cfg) + "\n")
+    cp = run_cli(["check", "--config", path], timeout=10)
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    assert re.search(r"entryPoints\.web\.address: \"127\.0\.0\.1:18443\" overlaps entry point again's "
+                     r"\":18443\"", cp.stderr), cp.stderr
+
+
+def test_a_port_held_by_another_process_names_it(snigate_bin, pki, tmp_path):
+    """"Address already in use" says who holds the port, from /proc, and how two snigates share one."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    try:
+        port = holder.getsockname()[1]
+        path = write(tmp_path, "cfg.yaml", to_yaml(small_config(pki, port)) + "\n")
+        cp = run_cli(["--config", path], timeout=30)
+        assert cp.returncode == 1, cp.stdout + cp.stderr
+        assert f"cannot listen on 127.0.0.1:{port}" in cp.stderr, cp.stderr
+        assert f"held by pid {os.getpid()} (" in cp.stderr and "reusePort" in cp.stderr, cp.stderr
+    finally:
+        holder.close()
 
 
 def test_builtin_default_whoami(snigate_bin, tmp_path):

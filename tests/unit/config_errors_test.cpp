@@ -164,8 +164,8 @@ TEST(ConfigErrors, EntryPointAddresses) {
   g: {address: ""}
   h: {}
   ok1: {address: ":443"}
-  ok2: {address: "0.0.0.0:443"}
-  ok3: {address: "[::]:443"}
+  ok2: {address: "0.0.0.0:444"}
+  ok3: {address: "[::]:445"}
   ok4: {address: "gw.example.com:8443"}
 )y");
   expect_error(l, "entryPoints.a.address", 2, "has no port");
@@ -177,6 +177,21 @@ TEST(ConfigErrors, EntryPointAddresses) {
   expect_error(l, "entryPoints.g.address", 8, "must not be empty");
   expect_error(l, "entryPoints.h.address", 9, "is required");
   EXPECT_EQ(l.errors.size(), 8u) << dump(l.errors);
+}
+
+TEST(ConfigErrors, TwoEntryPointsOnOneAddress) {
+  TempDir dir;
+  Loaded l = load_text(dir, R"y(entryPoints:
+  a: {address: ":443"}
+  b: {address: "127.0.0.1:443"}
+  c: {address: "127.0.0.1:8443"}
+  d: {address: "127.0.0.2:8443"}
+  e: {address: "[::]:9443"}
+  f: {address: "0.0.0.0:9443"}
+)y");
+  expect_error(l, "entryPoints.b.address", 3, "overlaps entry point a's \":443\" (line 2)");
+  expect_error(l, "entryPoints.f.address", 7, "overlaps entry point e's");
+  EXPECT_EQ(l.errors.size(), 2u) << dump(l.errors);
 }
 
 TEST(ConfigErrors, RouterReferences) {

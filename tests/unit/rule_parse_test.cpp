@@ -84,6 +84,21 @@ TEST(RuleParse, NeedsSni) {
   EXPECT_FALSE(needs_sni(Rule{}));
 }
 
+TEST(RuleParse, CanMatchPlain) {
+  EXPECT_TRUE(can_match_plain(ok("HostSNI(`*`)")));
+  EXPECT_TRUE(can_match_plain(ok("ClientIP(`10.0.0.0/8`)")));
+  EXPECT_TRUE(can_match_plain(ok("HostSNI(`a.test`) || ClientIP(`::1`)")));
+  EXPECT_TRUE(can_match_plain(ok("!HostSNI(`a.test`)")));
+  EXPECT_TRUE(can_match_plain(ok("!ALPN(`h2`) && HostSNI(`*`)")));
+  EXPECT_TRUE(can_match_plain(ok("!(ClientIP(`::1`) && HostSNI(`a`))")));
+  EXPECT_FALSE(can_match_plain(ok("HostSNI(`a.test`)")));
+  EXPECT_FALSE(can_match_plain(ok("HostSNIRegexp(`^.*$`)")));
+  EXPECT_FALSE(can_match_plain(ok("ALPN(`h2`) && HostSNI(`*`)")));
+  EXPECT_FALSE(can_match_plain(ok("ClientIP(`::1`) && HostSNI(`a.test`)")));
+  EXPECT_FALSE(can_match_plain(ok("!HostSNI(`*`)")));
+  EXPECT_FALSE(can_match_plain(Rule{}));
+}
+
 TEST(RuleParse, EmptyRule) {
   expect_error("", 0, "empty rule");
   expect_error("  \n\t ", 0, "empty rule");
