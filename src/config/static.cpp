@@ -228,6 +228,7 @@ void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
     walk::ignored(ctx, "http", "HTTP routing is not part of snigate"),
     walk::ignored(ctx, "udp", "UDP is not part of snigate"),
     walk::ignored(ctx, "api", "snigate has no admin API yet"),
+    walk::ignored(ctx, "hub", "Traefik Hub is not part of snigate"),
     walk::ignored(ctx, "ping", not_tcp), walk::ignored(ctx, "metrics", not_tcp),
     walk::ignored(ctx, "tracing", not_tcp),
     walk::ignored(ctx, "serversTransport", "the HTTP servers transport; TCP uses tcp.serversTransports"),
@@ -236,7 +237,6 @@ void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
     walk::ignored(ctx, "hostResolver", not_tcp), walk::ignored(ctx, "spiffe", "SPIFFE is not supported"),
     walk::ignored(ctx, "pilot", not_tcp), walk::ignored(ctx, "ocsp", "OCSP stapling is not supported yet"),
     walk::ignored(ctx, "core", "snigate reads rules in Traefik v3 syntax"),
-    walk::ignored(ctx, "hub", "Traefik Hub is not part of snigate"),
   });
   if (out.entry_points.empty() && (root.IsNull() || root.IsMap()))
     ctx.warn(entry_points_at, "entryPoints",

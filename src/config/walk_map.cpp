@@ -47,10 +47,11 @@ bool is_merge_key(const YAML::Node& k) { return k.IsScalar() && k.Scalar() == "<
 
 std::string name_of(const YAML::Node& k) { return k.IsScalar() ? k.Scalar() : std::string("?"); }
 
-// A map nested this deep in merge keys is taken to be an alias loop.
-constexpr int kMaxMergeDepth = 16;
+// Aliases are shared nodes, so merge keys could name the same maps over and
+// over (or an anchor could merge itself): a map brings in at most this many.
+constexpr int kMaxMergedMaps = 256;
 
-void collect_entries(Ctx& ctx, const Item& it, const YAML::Node& map, bool fold_case, int depth,
+void collect_entries(Ctx& ctx, const Item& it, const YAML::Node& map, bool fold_case, int& maps_left,
                      std::vector<Entry>& out, std::set<std::string>& names) {
   auto norm = [&](const YAML::Node& k) { return fold_case ? lowered(name_of(k)) : name_of(k); };
   std::vector<YAML::Node> merged;  // maps named by merge keys, in order
@@ -78,15 +79,17 @@ void collect_entries(Ctx& ctx, const Item& it, const YAML::Node& map, bool fold_
     else
       for (const auto& m : v) merged.push_back(m);
   }
-  if (merged.empty()) return;
-  if (depth >= kMaxMergeDepth) {
-    ctx.error(it.loc(ctx), it.path, "merge keys nest too deep (an anchor that merges itself?)");
-    return;
-  }
   for (const YAML::Node& m : merged) {
+    if (maps_left <= 0) return;  // reported once, by the call that ran out
+    if (--maps_left == 0) {
+      ctx.error(it.loc(ctx), it.path,
+                fmt::format("merge keys bring in more than {} maps here (an anchor that merges itself?)",
+                            kMaxMergedMaps - 1));
+      return;
+    }
     std::vector<Entry> sub;
     std::set<std::string> sub_names;
-    collect_entries(ctx, it, m, fold_case, depth + 1, sub, sub_names);
+    collect_entries(ctx, it, m, fold_case, maps_left, sub, sub_names);
     for (Entry& e : sub) {
       if (!names.insert(norm(e.key)).second) continue;  // set here, or by an earlier merged map
       out.push_back(std::move(e));
@@ -107,7 +110,8 @@ std::vector<Entry> map_entries(Ctx& ctx, const Item& it, bool fold_case) {
   std::vector<Entry> out;
   if (!it.value.IsMap()) return out;
   std::set<std::string> names;
-  collect_entries(ctx, it, it.value, fold_case, 0, out, names);
+  int maps_left = kMaxMergedMaps;
+  collect_entries(ctx, it, it.value, fold_case, maps_left, out, names);
   return out;
 }
 

@@ -232,6 +232,22 @@ tcp:
                 "(<<: [*a, *b]), found \"oops\"");
 }
 
+TEST(ConfigKeys, AnAnchorThatMergesItselfIsAnError) {
+  TempDir dir;
+  std::string s = dir.write("s.yml", std::string(test::kEntry) + R"y(tcp:
+  services:
+    s:
+      loadBalancer: &self
+        servers: [{address: "a:1"}]
+        <<: [*self, *self]
+)y");
+  Loaded l = load(s);
+  Error e = one(l.errors, "tcp.services.s.loadBalancer");
+  EXPECT_EQ(e.loc.line, 7);
+  EXPECT_EQ(e.message, "merge keys bring in more than 255 maps here (an anchor that merges itself?)");
+  EXPECT_EQ(l.errors.size(), 1u) << dump(l.errors);
+}
+
 TEST(ConfigKeys, MergeKeysForUserNamedEntries) {
   TempDir dir;
   Loaded l = load(dir.write("s.yml", std::string(test::kEntry) + R"y(x-routers: &common
