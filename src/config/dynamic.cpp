@@ -120,6 +120,10 @@ void parse_load_balancer(Ctx& ctx, const Item& it, Service& svc) {
     walk::ignored(ctx, "terminationDelay",
                   "deprecated since Traefik v3: set terminationDelay on a tcp.serversTransports entry"),
     walk::rejected(ctx, "proxyProtocol", "PROXY protocol to servers is not supported yet"),
+    // Not a typo of anything: Traefik v3 probes TCP servers; snigate does not yet.
+    walk::ignored(ctx, "healthCheck",
+                  "health checks are not supported yet, so all servers keep receiving connections (a "
+                  "server that refuses one is passed over for the next server, connection by connection)"),
   });
   if (svc.servers.empty() && (!servers_item.value.IsDefined() || servers_item.is_null() ||
                               (servers_item.value.IsSequence() && servers_item.value.size() == 0)))

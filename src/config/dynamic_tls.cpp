@@ -109,7 +109,7 @@ constexpr std::string_view kStaticOnly =
 void parse_dynamic_root(Ctx& ctx, const YAML::Node& root, Dynamic& out, bool only_dynamic) {
   Item top = walk::root(root);
   if (!only_dynamic) {
-    walk::walk_map(ctx, top, {
+    walk::walk_top_map(ctx, top, {
       {"tcp", [&](const Item& v) { parse_tcp(ctx, v, out); }},
       {"tls", [&](const Item& v) { parse_tls(ctx, v, out); }},
       walk::ignored(ctx, "http", "HTTP routing is not part of snigate"),
@@ -122,13 +122,14 @@ void parse_dynamic_root(Ctx& ctx, const YAML::Node& root, Dynamic& out, bool onl
   }
   if (!root.IsMap()) return;  // parse_static has said so
   Dynamic from_static;
-  for (const auto& kv : root) {  // range-for: yaml-cpp's operator-> proxy upsets GCC's flow warnings
-    if (!kv.first.IsScalar()) continue;
-    const std::string& k = kv.first.Scalar();
-    Item item = top.child(kv.first, kv.second, k);
-    if (k == "tcp") parse_tcp(ctx, item, out);
-    else if (k == "tls") parse_tls(ctx, item, out);
-    else if (k == "tcpServersTransport") {
+  // Key names in any case, as parse_static reads them (and has reported their spelling).
+  for (const walk::Entry& e : walk::map_entries(ctx, top, true)) {
+    if (!e.key.IsScalar()) continue;
+    const std::string& k = e.key.Scalar();
+    if (walk::iequal(k, "tcp")) parse_tcp(ctx, top.child(e.key, e.value, "tcp"), out);
+    else if (walk::iequal(k, "tls")) parse_tls(ctx, top.child(e.key, e.value, "tls"), out);
+    else if (walk::iequal(k, "tcpServersTransport")) {
+      Item item = top.child(e.key, e.value, "tcpServersTransport");
       // Traefik's static default for TCP servers: snigate's transport "default".
       ServersTransport st;
       st.name = "default";

@@ -62,13 +62,18 @@ namespace {
 
 template <class T>
 void merge_map(std::map<std::string, T>& into, std::map<std::string, T>& from, std::string_view prefix,
-               std::vector<Error>& errors) {
+               std::vector<Error>& findings, OnTwice twice) {
   for (auto& [name, item] : from) {
     auto [pos, fresh] = into.try_emplace(name, std::move(item));
     if (fresh) continue;
     const Loc& first = pos->second.loc;
-    push(errors, item.loc, fmt::format("{}.{}", prefix, name),
-         fmt::format("\"{}\" is defined twice: here and at {}:{}", name, first.file, first.line));
+    std::string message =
+        twice == OnTwice::error
+            ? fmt::format("\"{}\" is defined twice: here and at {}:{}", name, first.file, first.line)
+            : fmt::format("ignored: \"{}\" is defined in two files; the first, at {}:{}, is kept (files are "
+                          "read in name order, as Traefik does)",
+                          name, first.file, first.line);
+    push(findings, item.loc, fmt::format("{}.{}", prefix, name), std::move(message));
   }
 }
 
@@ -88,32 +93,36 @@ void collect(const fs::path& dir, std::vector<std::string>& files, std::vector<E
   }
 }
 
-void load_file(const std::string& path, Dynamic& acc, Loaded& into, bool only_dynamic) {
+void load_file(const std::string& path, Dynamic& acc, Loaded& into, bool only_dynamic,
+               OnTwice twice = OnTwice::error) {
   auto doc = read_yaml(path, into.errors);
   if (!doc) return;
   walk::Ctx ctx(path, into.errors, into.warnings);
   Dynamic d;
   parse_dynamic_root(ctx, *doc, d, only_dynamic);
-  merge(acc, std::move(d), into.errors);
+  merge(acc, std::move(d), twice == OnTwice::error ? into.errors : into.warnings, twice);
 }
 
 }  // namespace
 
-void merge(Dynamic& into, Dynamic&& from, std::vector<Error>& errors) {
-  merge_map(into.routers, from.routers, "tcp.routers", errors);
-  merge_map(into.services, from.services, "tcp.services", errors);
-  merge_map(into.servers_transports, from.servers_transports, "tcp.serversTransports", errors);
-  merge_map(into.tls_options, from.tls_options, "tls.options", errors);
+void merge(Dynamic& into, Dynamic&& from, std::vector<Error>& findings, OnTwice twice) {
+  merge_map(into.routers, from.routers, "tcp.routers", findings, twice);
+  merge_map(into.services, from.services, "tcp.services", findings, twice);
+  merge_map(into.servers_transports, from.servers_transports, "tcp.serversTransports", findings, twice);
+  merge_map(into.tls_options, from.tls_options, "tls.options", findings, twice);
   for (CertFiles& c : from.certificates) into.certificates.push_back(std::move(c));
-  if (from.default_certificate) {
-    if (into.default_certificate) {
-      const Loc& first = into.default_certificate->loc;
-      push(errors, from.default_certificate->loc, "tls.stores.default.defaultCertificate",
-           fmt::format("is defined twice: here and at {}:{}", first.file, first.line));
-    } else {
-      into.default_certificate = std::move(from.default_certificate);
-    }
+  if (!from.default_certificate) return;
+  if (!into.default_certificate) {
+    into.default_certificate = std::move(from.default_certificate);
+    return;
   }
+  const Loc& first = into.default_certificate->loc;
+  push(findings, from.default_certificate->loc, "tls.stores.default.defaultCertificate",
+       twice == OnTwice::error
+           ? fmt::format("is defined twice: here and at {}:{}", first.file, first.line)
+           : fmt::format("ignored: defined in two files; the first, at {}:{}, is kept (files are read in name "
+                         "order, as Traefik does)",
+                         first.file, first.line));
 }
 
 }  // namespace detail
@@ -137,10 +146,14 @@ void load_dynamic(const Static& stat, Loaded& into) {
       detail::push(into.errors, stat.provider_loc, "providers.file.directory",
                    fmt::format("\"{}\" is not a directory", stat.file_directory));
     } else {
+      // Within the directory a name defined again keeps its first definition,
+      // as in Traefik; against the static file's own tcp/tls it is an error.
       std::vector<std::string> files;
       detail::collect(stat.file_directory, files, into.warnings);
+      Dynamic from_dir;
       for (const std::string& f : files)
-        if (!same_as_static(f)) detail::load_file(f, acc, into, false);
+        if (!same_as_static(f)) detail::load_file(f, from_dir, into, false, detail::OnTwice::keep_first);
+      detail::merge(acc, std::move(from_dir), into.errors);
     }
   }
   detail::validate(stat, acc, into.errors, into.warnings);

@@ -29,9 +29,15 @@ void parse_tls(walk::Ctx& ctx, const walk::Item& it, Dynamic& out);
 void parse_cert_files(walk::Ctx& ctx, const walk::Item& it, CertFiles& out, const walk::Key* extra = nullptr);
 void parse_transport(walk::Ctx& ctx, const walk::Item& it, ServersTransport& out);
 
-// Adds one file's dynamic part to `into`; a name defined in both is an error
-// naming both places.
-void merge(Dynamic& into, Dynamic&& from, std::vector<Error>& errors);
+// What merge() does with a name that `into` already has.
+enum class OnTwice {
+  error,       // an error naming both places
+  keep_first,  // the first definition stays, a warning names both places (Traefik's directory provider)
+};
+
+// Adds one file's dynamic part to `into`. `findings` gets the errors or the
+// warnings, as `twice` says.
+void merge(Dynamic& into, Dynamic&& from, std::vector<Error>& findings, OnTwice twice = OnTwice::error);
 
 // Cross references: services, entry points, TLS options, transports.
 void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std::vector<Error>& warnings);

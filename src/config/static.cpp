@@ -141,7 +141,7 @@ void parse_providers(Ctx& ctx, const Item& it, Static& out) {
     walk::ignored(ctx, "zooKeeper", other), walk::ignored(ctx, "redis", other),
     walk::ignored(ctx, "http", other), walk::ignored(ctx, "rest", other),
     walk::ignored(ctx, "plugin", other), walk::ignored(ctx, "marathon", other),
-    walk::ignored(ctx, "rancher", other),
+    walk::ignored(ctx, "rancher", other), walk::ignored(ctx, "kubernetesIngressNGINX", other),
   });
 }
 
@@ -169,6 +169,7 @@ void parse_log(Ctx& ctx, const Item& it, Static& out) {
     walk::ignored(ctx, "noColor", why), walk::ignored(ctx, "maxSize", why),
     walk::ignored(ctx, "maxAge", why), walk::ignored(ctx, "maxBackups", why),
     walk::ignored(ctx, "compress", why),
+    walk::ignored(ctx, "otlp", "snigate logs text to stderr; OpenTelemetry export is not supported"),
   });
 }
 
@@ -183,8 +184,11 @@ void parse_access_log(Ctx& ctx, const Item& it, Static& out) {
     {"format", [&](const Item& v) {
        std::string s;
        if (!walk::get_string(ctx, v, s) || s.empty() || s == "json") return;
+       // Traefik's default; it describes HTTP requests, so a TCP connection has no line in it.
        if (s == "common")
-         ctx.error(v.loc(ctx), v.path, "the TCP access log is JSON: use format: json (or leave format out)");
+         ctx.warn(v.loc(ctx), v.path,
+                  "ignored: \"common\" is Traefik's format for HTTP requests; snigate writes its TCP "
+                  "access log as JSON lines");
        else
          ctx.error(v.loc(ctx), v.path, fmt::format("unknown format \"{}\": the TCP access log is JSON", s));
      }},
@@ -192,6 +196,7 @@ void parse_access_log(Ctx& ctx, const Item& it, Static& out) {
     walk::ignored(ctx, "filters", "HTTP status and duration filters do not apply to TCP"),
     walk::ignored(ctx, "fields", "the TCP access log has a fixed set of JSON fields"),
     walk::ignored(ctx, "addInternals", "snigate has no internal HTTP routers to log"),
+    walk::ignored(ctx, "otlp", "OpenTelemetry export is not supported; the access log is written to filePath"),
   });
 }
 
@@ -201,7 +206,7 @@ void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
   constexpr std::string_view not_tcp = "does not concern TCP routing";
   auto skip = [](std::string_view name) { return Key{name, [](const Item&) {}}; };
   Loc entry_points_at{ctx.file(), 0};
-  walk::walk_map(ctx, walk::root(root), {
+  walk::walk_top_map(ctx, walk::root(root), {
     {"entryPoints", [&](const Item& v) {
        entry_points_at = v.loc(ctx);
        walk::for_each_entry(ctx, v, [&](const std::string& name, const Item& e) { parse_entry_point(ctx, name, e, out); });
@@ -223,6 +228,7 @@ void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
     walk::ignored(ctx, "http", "HTTP routing is not part of snigate"),
     walk::ignored(ctx, "udp", "UDP is not part of snigate"),
     walk::ignored(ctx, "api", "snigate has no admin API yet"),
+    walk::ignored(ctx, "hub", "Traefik Hub is not part of snigate"),
     walk::ignored(ctx, "ping", not_tcp), walk::ignored(ctx, "metrics", not_tcp),
     walk::ignored(ctx, "tracing", not_tcp),
     walk::ignored(ctx, "serversTransport", "the HTTP servers transport; TCP uses tcp.serversTransports"),

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <map>
+#include <set>
 
 #include "config/yaml_walk.hpp"
 
@@ -12,10 +13,12 @@ namespace snigate::config::walk {
 
 namespace {
 
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
+char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
+std::string lowered(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = lower(c);
+  return out;
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -34,78 +37,197 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// Reports a duplicate key; returns true when `name` was seen before.
-bool duplicate(Ctx& ctx, const Item& it, std::map<std::string, int>& seen, const YAML::Node& key,
-               const std::string& name) {
-  int line = ctx.loc(key).line;
-  auto [pos, fresh] = seen.emplace(name, line);
-  if (fresh) return false;
-  ctx.error(ctx.loc(key), it.child(key, YAML::Node(), name).path,
-            fmt::format("duplicate key \"{}\" (first at line {})", name, pos->second));
-  return true;
-}
-
 bool expect_map(Ctx& ctx, const Item& it) {
   if (it.is_null() || it.value.IsMap()) return true;
   ctx.error(it.loc(ctx), it.path, fmt::format("expected a map, found {}", describe(it.value)));
   return false;
 }
 
+bool is_merge_key(const YAML::Node& k) { return k.IsScalar() && k.Scalar() == "<<"; }
+
+std::string name_of(const YAML::Node& k) { return k.IsScalar() ? k.Scalar() : std::string("?"); }
+
+// Aliases are shared nodes, so merge keys could name the same maps over and
+// over (or an anchor could merge itself): a map brings in at most this many.
+constexpr int kMaxMergedMaps = 256;
+
+void collect_entries(Ctx& ctx, const Item& it, const YAML::Node& map, bool fold_case, int& maps_left,
+                     std::vector<Entry>& out, std::set<std::string>& names) {
+  auto norm = [&](const YAML::Node& k) { return fold_case ? lowered(name_of(k)) : name_of(k); };
+  std::vector<YAML::Node> merged;  // maps named by merge keys, in order
+  for (const auto& kv : map) {
+    if (!is_merge_key(kv.first)) {
+      // Within one map every entry is kept, so duplicates can be reported; an
+      // entry only hides those merged in from elsewhere.
+      names.insert(norm(kv.first));
+      out.push_back(Entry{kv.first, kv.second});
+      continue;
+    }
+    const YAML::Node& v = kv.second;
+    bool good = v.IsMap();
+    if (v.IsSequence()) {
+      good = v.size() > 0;
+      for (const auto& m : v) good = good && m.IsMap();
+    }
+    if (!good) {
+      ctx.error(ctx.loc(kv.first), it.path.empty() ? "<<" : it.path + ".<<",
+                fmt::format("a merge key takes a map (<<: *anchor) or a list of maps (<<: [*a, *b]), found {}",
+                            describe(v)));
+      continue;
+    }
+    if (v.IsMap()) merged.push_back(v);
+    else
+      for (const auto& m : v) merged.push_back(m);
+  }
+  for (const YAML::Node& m : merged) {
+    if (maps_left <= 0) return;  // reported once, by the call that ran out
+    if (--maps_left == 0) {
+      ctx.error(it.loc(ctx), it.path,
+                fmt::format("merge keys bring in more than {} maps here (an anchor that merges itself?)",
+                            kMaxMergedMaps - 1));
+      return;
+    }
+    std::vector<Entry> sub;
+    std::set<std::string> sub_names;
+    collect_entries(ctx, it, m, fold_case, maps_left, sub, sub_names);
+    for (Entry& e : sub) {
+      if (!names.insert(norm(e.key)).second) continue;  // set here, or by an earlier merged map
+      out.push_back(std::move(e));
+    }
+  }
+}
+
 }  // namespace
+
+bool iequal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+}
+
+bool is_extension_key(std::string_view name) { return name.size() > 2 && iequal(name.substr(0, 2), "x-"); }
+
+std::vector<Entry> map_entries(Ctx& ctx, const Item& it, bool fold_case) {
+  std::vector<Entry> out;
+  if (!it.value.IsMap()) return out;
+  std::set<std::string> names;
+  int maps_left = kMaxMergedMaps;
+  collect_entries(ctx, it, it.value, fold_case, maps_left, out, names);
+  return out;
+}
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& known) {
   std::string_view best;
   std::size_t best_d = 3;
+  std::string w = lowered(word);
   for (std::string_view k : known) {
     if (iequal(word, k)) return std::string(k);
-    std::size_t d = edit_distance(word, k);
+    std::size_t d = edit_distance(w, lowered(k));
     if (d < best_d) {
       best_d = d;
       best = k;
     }
   }
-  // Two edits turn any two-letter word into any other: ask for a longer word.
-  if (best_d == 2 && word.size() <= 3) return {};
+  // Two edits turn any short word into many others: ask for a longer word.
+  if (best_d == 2 && word.size() <= 4) return {};
   return std::string(best);
 }
 
-bool walk_map(Ctx& ctx, const Item& it, std::span<const Key> keys) {
+namespace {
+
+// Where a key was first seen in a map, and how it was spelled there.
+struct Seen {
+  int line = 0;
+  std::string spelling;
+};
+
+void report_duplicate(Ctx& ctx, const Item& it, const YAML::Node& key, const std::string& spelling,
+                      const std::string& canonical, const Seen& first) {
+  std::string msg = first.spelling == spelling
+                        ? fmt::format("duplicate key \"{}\" (first at line {})", spelling, first.line)
+                        : fmt::format("duplicate key \"{}\": the same key as \"{}\" at line {} (key names "
+                                      "ignore case)",
+                                      spelling, first.spelling, first.line);
+  ctx.error(ctx.loc(key), it.child(key, YAML::Node(), canonical).path, std::move(msg));
+}
+
+void report_unknown(Ctx& ctx, const Item& it, const YAML::Node& k, const std::string& name,
+                    std::span<const Key> keys) {
+  std::vector<std::string_view> names;
+  for (const Key& key : keys) names.push_back(key.name);
+  std::string msg = fmt::format("unknown key \"{}\"", name);
+  if (std::string hint = did_you_mean(name, names); !hint.empty())
+    msg += fmt::format(" (did you mean \"{}\"?)", hint);
+  // The path names the unknown key itself, so the message reads like any other.
+  ctx.error(ctx.loc(k), it.path.empty() ? name : it.path + "." + name, std::move(msg));
+}
+
+const Key* find_key(std::span<const Key> keys, const std::string& name) {
+  for (const Key& key : keys)
+    if (key.name == name) return &key;
+  for (const Key& key : keys)
+    if (iequal(key.name, name)) return &key;
+  return nullptr;
+}
+
+bool walk_map_impl(Ctx& ctx, const Item& it, std::span<const Key> keys, bool top_level) {
   if (!expect_map(ctx, it)) return false;
   if (it.is_null()) return true;
-  std::map<std::string, int> seen;
-  for (const auto& kv : it.value) {
-    const YAML::Node& k = kv.first;
-    std::string name = k.IsScalar() ? k.Scalar() : std::string("?");
-    if (duplicate(ctx, it, seen, k, name)) continue;
-    auto found = std::find_if(keys.begin(), keys.end(), [&](const Key& key) { return key.name == name; });
-    if (found != keys.end()) {
-      found->handle(it.child(k, kv.second, name));
+  std::map<std::string, Seen> seen;  // by canonical name, or as written for unknown keys
+  for (const Entry& e : map_entries(ctx, it, true)) {
+    const YAML::Node& k = e.key;
+    std::string name = name_of(k);
+    const Key* found = find_key(keys, name);
+    std::string canonical = found ? std::string(found->name) : name;
+    auto [pos, fresh] = seen.emplace(canonical, Seen{ctx.loc(k).line, name});
+    if (!fresh) {
+      report_duplicate(ctx, it, k, name, canonical, pos->second);
       continue;
     }
-    std::vector<std::string_view> names;
-    for (const Key& key : keys) names.push_back(key.name);
-    std::string msg = fmt::format("unknown key \"{}\"", name);
-    if (std::string hint = did_you_mean(name, names); !hint.empty())
-      msg += fmt::format(" (did you mean \"{}\"?)", hint);
-    // The path names the unknown key itself, so the message reads like any other.
-    ctx.error(ctx.loc(k), it.path.empty() ? name : it.path + "." + name, std::move(msg));
+    if (found) {
+      Item child = it.child(k, e.value, canonical);
+      if (name != canonical)
+        ctx.warn_once(ctx.loc(k), child.path,
+                      fmt::format("\"{}\" read as \"{}\" (key names ignore case, as in Traefik; this "
+                                  "spelling is reported once per file)",
+                                  name, canonical));
+      found->handle(child);
+    } else if (top_level && is_extension_key(name)) {
+      ctx.warn(ctx.loc(k), name,
+               "ignored: a top-level key starting with \"x-\" is taken to hold YAML anchors for the rest "
+               "of the file");
+    } else {
+      report_unknown(ctx, it, k, name, keys);
+    }
   }
   return true;
+}
+
+}  // namespace
+
+bool walk_map(Ctx& ctx, const Item& it, std::span<const Key> keys) { return walk_map_impl(ctx, it, keys, false); }
+
+bool walk_top_map(Ctx& ctx, const Item& it, std::initializer_list<Key> keys) {
+  return walk_map_impl(ctx, it, std::span<const Key>(keys.begin(), keys.size()), true);
 }
 
 bool for_each_entry(Ctx& ctx, const Item& it,
                     const std::function<void(const std::string&, const Item&)>& fn) {
   if (!expect_map(ctx, it)) return false;
   if (it.is_null()) return true;
-  std::map<std::string, int> seen;
-  for (const auto& kv : it.value) {
-    const YAML::Node& k = kv.first;
+  std::map<std::string, Seen> seen;
+  for (const Entry& e : map_entries(ctx, it, false)) {
+    const YAML::Node& k = e.key;
     if (!k.IsScalar() || k.Scalar().empty()) {
       ctx.error(ctx.loc(k), it.path, "a name must be a non-empty string");
       continue;
     }
-    if (duplicate(ctx, it, seen, k, k.Scalar())) continue;
-    fn(k.Scalar(), it.child(k, kv.second, k.Scalar()));
+    // A user-chosen name is taken as written: "Web" and "web" are two names.
+    auto [pos, fresh] = seen.emplace(k.Scalar(), Seen{ctx.loc(k).line, k.Scalar()});
+    if (!fresh) {
+      report_duplicate(ctx, it, k, k.Scalar(), k.Scalar(), pos->second);
+      continue;
+    }
+    fn(k.Scalar(), it.child(k, e.value, k.Scalar()));
   }
   return true;
 }

@@ -31,6 +31,14 @@ void Ctx::warn(Loc at, std::string path, std::string message) {
   warnings_->push_back(Error{std::move(at), std::move(path), std::move(message)});
 }
 
+void Ctx::warn_once(Loc at, std::string path, std::string message) {
+  // Scanning is fine: a file has few warnings. Other contexts over the same
+  // file (the static file is read twice) share the list, so they count too.
+  for (const Error& w : *warnings_)
+    if (w.loc.file == at.file && w.message == message) return;
+  warn(std::move(at), std::move(path), std::move(message));
+}
+
 std::string Ctx::resolve(const std::string& path) const {
   if (path.rfind("-----BEGIN", 0) == 0) return path;
   fs::path p(path);

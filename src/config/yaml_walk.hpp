@@ -3,8 +3,11 @@
 //
 // Every finding (error or warning) names the file, the 1-based line of the key
 // (or list element) it is about, and the dotted key path. Maps are walked with
-// a table of known keys, one handler each; a key not in the table is an error
-// with a "did you mean" hint when a known key is close.
+// a table of known keys, one handler each. As in Traefik, a key matches its
+// table entry in any case (a spelling other than the table's is reported once
+// per file); a key not in the table is an error with a "did you mean" hint when
+// a known key is close. YAML merge keys (<<: *anchor) are resolved while
+// walking: yaml-cpp 0.7 leaves them to the reader.
 #include <yaml-cpp/yaml.h>
 
 #include <functional>
@@ -29,6 +32,9 @@ class Ctx {
 
   void error(Loc at, std::string path, std::string message);
   void warn(Loc at, std::string path, std::string message);
+  // A warning that is given once per file and text: the same spelling of a
+  // key used again is not repeated.
+  void warn_once(Loc at, std::string path, std::string message);
   std::size_t error_count() const { return errors_->size(); }
 
   // A path as written: inline PEM ("-----BEGIN...") unchanged, an absolute path
@@ -83,13 +89,37 @@ struct Key {
   Handler handle;
 };
 
+// One key and its value in a map, merge keys resolved.
+struct Entry {
+  YAML::Node key;
+  YAML::Node value;
+};
+
+// The entries of a map in document order, then those brought in by merge keys
+// (<<: *a or <<: [*a, *b]) that the map does not set itself; among merged
+// maps the first one listed wins. fold_case: "set itself" ignores case (for
+// keys; user-chosen names compare exactly). A merged entry keeps its own node,
+// so its line is where the anchor wrote it. Reports a merge key whose value is
+// not a map or a list of maps.
+std::vector<Entry> map_entries(Ctx& ctx, const Item& it, bool fold_case);
+
 // Walks a map (null: empty map) with a table of known keys. Reports a value
-// that is not a map, duplicate keys, and unknown keys (with a did-you-mean).
-// Returns false when the value is not a map.
+// that is not a map, duplicate keys (two spellings of one key included), and
+// unknown keys (with a did-you-mean). Returns false when the value is not a map.
 bool walk_map(Ctx& ctx, const Item& it, std::span<const Key> keys);
 inline bool walk_map(Ctx& ctx, const Item& it, std::initializer_list<Key> keys) {
   return walk_map(ctx, it, std::span<const Key>(keys.begin(), keys.size()));
 }
+
+// walk_map for the top of a file: an unknown key that starts with "x-" is
+// ignored with a warning, as such keys hold anchors for the rest of the file.
+bool walk_top_map(Ctx& ctx, const Item& it, std::initializer_list<Key> keys);
+
+// True when the key is one of those "x-" keys.
+bool is_extension_key(std::string_view name);
+
+// ASCII comparison ignoring case.
+bool iequal(std::string_view a, std::string_view b);
 
 // Calls fn(name, item) for every entry of a map of user-named things
 // (routers, services...). Null: no entries. Reports duplicates and non-maps.
@@ -104,8 +134,9 @@ bool for_each_element(Ctx& ctx, const Item& it, const std::function<void(const I
 Key ignored(Ctx& ctx, std::string_view name, std::string_view why);
 Key rejected(Ctx& ctx, std::string_view name, std::string_view why);
 
-// The closest of `known` to `word` (edit distance <= 2, or equal ignoring
-// case); empty if none is close.
+// The closest of `known` to `word`: equal ignoring case, or a near miss (at
+// most two edits ignoring case, one for words of up to four letters); empty if
+// none is that close.
 std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& known);
 
 // Checks "host:port", ":port" (when host_optional) or "[v6]:port", port 1..65535.
