@@ -10,6 +10,7 @@
 #include "net/relay.hpp"
 #include "session/backend.hpp"
 #include "session/leg.hpp"
+#include "session/login_name.hpp"
 #include "session/mysql_auth.hpp"
 #include "session/options_check.hpp"
 #include "session/refuse.hpp"
@@ -240,7 +241,7 @@ const Route* route(Conn& c, PacketLeg& cl, const std::string& name, wm::Bytes& e
   c.rec.sni = name;
   const Route* r = match(c.entry, c.facts);
   if (!r) {
-    err = refusal(c, cl, wm::kErrNoRoute, no_route_message(c, name, c.sni.empty()), "no_route",
+    err = refusal(c, cl, wm::kErrNoRoute, no_route_message(c, name, name != c.sni), "no_route",
                   explain_no_route(c.entry, c.facts) + (name.empty() ? "; no SNI and no user@host" : ""));
     return nullptr;
   }
@@ -465,7 +466,7 @@ awaitable<void> mysql_journey(Conn& c) {
 
   const wm::UserHost uh = wm::user_at_host(login.resp.user);
   const std::string user(uh.user);  // the server sees the user without @host
-  const std::string name = !c.sni.empty() ? c.sni : lower_ascii(uh.host);
+  const std::string name = routes_by_user_host(c.sni, uh.host) ? lower_ascii(uh.host) : c.sni;
   wm::Bytes err;
   const Route* r = route(c, cl, name, err);
   if (!r) {

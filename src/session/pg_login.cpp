@@ -7,6 +7,7 @@
 
 #include "net/linger.hpp"
 #include "session/backend.hpp"
+#include "session/login_name.hpp"
 #include "session/options_check.hpp"
 #include "session/pg_cancel.hpp"
 #include "session/refuse.hpp"
@@ -35,6 +36,73 @@ bool same_certificate(const net::TlsStream* client, const net::TlsStream* server
   X509* ours = SSL_get_certificate(client->ssl());
   X509* theirs = SSL_get0_peer_certificate(server->ssl());
   return ours && theirs && X509_cmp(ours, theirs) == 0;
+}
+
+// Why SCRAM channel binding cannot hold for this client, and what would make
+// it hold: the same certificate on both legs, or TLS end to end.
+std::string binding_cannot_hold_why(const Conn& c, bool client_tls, const Route& r, const Server& server) {
+  return fmt::format("SCRAM channel binding cannot hold through router {}: {}, and server {} binds to the "
+                     "certificate of snigate's TLS link to it",
+                     r.name,
+                     !client_tls     ? "the client has no TLS session (postgres.allowPlaintext)"
+                     : c.sni.empty() ? "the client's TLS ends at snigate, with the default certificate (no SNI)"
+                                     : "the client's TLS ends at snigate, with a certificate other than the server's",
+                     server.address);
+}
+
+std::string binding_would_hold(const Conn& c, bool client_tls) {
+  return fmt::format("binding holds only when the client's TLS reaches the server: a passthrough router "
+                     "(tls.passthrough){}, or a router that presents the server's own certificate and key{}",
+                     c.sni.empty() ? ", which needs the client's SNI (sslsni=1)" : "",
+                     !client_tls ? " to a TLS client" : "");
+}
+
+// Takes SCRAM-SHA-256-PLUS out of the offer at the end of pending (the
+// server's AuthenticationSASL, offer_size bytes). false: nothing else is
+// offered, and pending is left as it was.
+bool withhold_scram_plus(wp::Authentication& offer, std::size_t offer_size, wp::Bytes& pending) {
+  std::erase(offer.mechanisms, kScramPlus);
+  if (offer.mechanisms.empty()) return false;
+  const wp::Bytes rest = wp::encode_authentication_sasl(offer.mechanisms);
+  pending.resize(pending.size() - offer_size);
+  pending.insert(pending.end(), rest.begin(), rest.end());
+  return true;
+}
+
+wp::Bytes only_plus_refusal(Conn& c, bool client_tls, const Route& r, const Server& server) {
+  return refusal(c, kAuthSpec,
+                 fmt::format("snigate: {}; server {} offers no SASL mechanism other than {}",
+                             binding_cannot_hold_why(c, client_tls, r, server), server.address, kScramPlus),
+                 "channel_binding", binding_would_hold(c, client_tls));
+}
+
+// The client answered the offer snigate withheld PLUS from by binding anyway,
+// or with the GS2 flag 'y' ("I could bind"), which the server, able to bind,
+// rejects as a downgrade (RFC 5802); it is right to, snigate being the party
+// in the middle.
+wp::Bytes binding_refusal(Conn& c, bool client_tls, const Route& r, const Server& server, bool chose_plus) {
+  const std::string message = fmt::format(
+      "snigate: {}; {}", binding_cannot_hold_why(c, client_tls, r, server),
+      chose_plus ? "the client chose SCRAM-SHA-256-PLUS anyway"
+                 : "the client can bind and so says it was not offered SCRAM-SHA-256-PLUS, which the server, able "
+                   "to bind, rejects as a downgrade");
+  const std::string hint = "connect with channel_binding=disable; " + binding_would_hold(c, client_tls);
+  return refusal(c, kAuthSpec, message, "channel_binding", hint, message + "; " + hint);
+}
+
+// For the log when the client leaves after the mechanism list: libpq with
+// channel_binding=require stops there when it was offered no PLUS.
+std::string binding_gave_up_note(const Conn& c, bool client_tls, bool plain_link, bool withheld, const Route& r,
+                                 const Server& server) {
+  if (plain_link)
+    return fmt::format(" (a client that requires channel binding gives up here: snigate's link to server {} is "
+                       "plain, so the server cannot offer SCRAM-SHA-256-PLUS)",
+                       server.address);
+  if (withheld)
+    return fmt::format(" (a client that requires channel binding gives up here: snigate withheld {}, as {}; {})",
+                       kScramPlus, binding_cannot_hold_why(c, client_tls, r, server),
+                       binding_would_hold(c, client_tls));
+  return {};
 }
 
 std::string no_route_message(const Conn& c, std::string_view name, bool from_user) {
@@ -220,6 +288,14 @@ awaitable<bool> relay_login(Conn& c, Leg& cl, Upstream& up, const Route& r, cons
       sasl_offered = awaiting_sasl_choice = true;
       binding_cannot_hold = std::ranges::find(auth.mechanisms, kScramPlus) != auth.mechanisms.end() &&
                             !same_certificate(cl.tls, up.tls.get());
+      // The client would bind to snigate's certificate (or, without TLS,
+      // refuse PLUS outright): offered only what can succeed, libpq's
+      // channel_binding=prefer logs in without binding.
+      if (binding_cannot_hold && !withhold_scram_plus(auth, msg.size(), pending)) {
+        const wp::Bytes err = only_plus_refusal(c, cl.tls != nullptr, r, server);
+        co_await answer(cl, err);
+        co_return false;
+      }
     }
     if (!wp::expects_client_reply(auth.code)) continue;
     if (!co_await write_bytes(cl, pending, deadline)) {
@@ -229,16 +305,11 @@ awaitable<bool> relay_login(Conn& c, Leg& cl, Upstream& up, const Route& r, cons
     pending.clear();
     const Got cg = co_await read_message(cl, deadline, msg, why);
     if (cg != Got::done) {
-      // libpq with channel_binding=require stops here when the server
-      // offered no SCRAM-SHA-256-PLUS, as a server behind a plain link does.
-      const bool binding = sasl_offered && cl.tls && !up.tls;
+      const std::string note = binding_gave_up_note(c, cl.tls != nullptr, sasl_offered && cl.tls && !up.tls,
+                                                    awaiting_sasl_choice && binding_cannot_hold, r, server);
       refuse(c, cg == Got::timeout ? "timeout" : "client_closed",
              fmt::format("the client {} during authentication{}", cg == Got::timeout ? "sent nothing in time" : why,
-                         binding ? fmt::format(" (a client that requires channel binding gives up here: snigate's "
-                                               "link to server {} is plain, so the server cannot offer "
-                                               "SCRAM-SHA-256-PLUS)",
-                                               server.address)
-                                 : ""));
+                         note));
       log_refusal(c);
       co_return false;
     }
@@ -249,13 +320,7 @@ awaitable<bool> relay_login(Conn& c, Leg& cl, Upstream& up, const Route& r, cons
       if (binding_cannot_hold && msg[0] == 'p' &&
           wp::parse_sasl_initial_response(reply, first) == wp::Status::complete &&
           (first.mechanism == kScramPlus || first.gs2_flag != 'n')) {
-        const wp::Bytes err = refusal(c, kAuthSpec,
-            fmt::format("snigate: SCRAM channel binding cannot hold through router {}: the client's TLS session "
-                        "ends at snigate, and server {} binds to its own, different certificate",
-                        r.name, server.address),
-            "channel_binding",
-            "give snigate the server's own certificate and key for this name, make snigate's link to the server "
-            "plain, or connect with channel_binding=disable");
+        const wp::Bytes err = binding_refusal(c, cl.tls != nullptr, r, server, first.mechanism == kScramPlus);
         co_await answer(cl, err);
         co_return false;
       }
@@ -289,19 +354,17 @@ awaitable<void> login(Conn& c, Leg& cl, const wp::Bytes& packet) {
     co_return;
   }
   // With SNI the name is known and the user name is the client's business
-  // (role names may contain '@'); without it, user@host names the server and
-  // the server sees only the user.
+  // (role names may contain '@'); without it (or with an IP address as SNI,
+  // which names no host), user@host names the server and the server sees
+  // only the user.
   std::string user = *sent_user;
   std::string name = c.sni;
   bool from_user = false;
-  if (name.empty()) {
-    const wp::UserHost uh = wp::user_at_host(user);
-    if (!uh.host.empty()) {
-      name = lower_ascii(uh.host);
-      user = std::string(uh.user);
-      sm.set("user", user);
-      from_user = true;
-    }
+  if (const wp::UserHost uh = wp::user_at_host(user); routes_by_user_host(c.sni, uh.host)) {
+    name = lower_ascii(uh.host);
+    user = std::string(uh.user);
+    wp::strip_host_from_login(sm, user);
+    from_user = true;
   }
   wp::Bytes refused;
   const Route* r = route(c, cl.tls != nullptr, name, from_user, refused);

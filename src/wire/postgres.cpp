@@ -247,6 +247,14 @@ Status parse_authentication(ByteView body, Authentication& out) {
   return Status::complete;
 }
 
+Bytes encode_authentication_sasl(const std::vector<std::string>& mechanisms) {
+  Bytes body;
+  put32(body, kAuthSasl);
+  for (const auto& m : mechanisms) put_cstr(body, m);
+  body.push_back(0);
+  return encode_message('R', body);
+}
+
 bool expects_client_reply(std::uint32_t code) { return code != kAuthOk && code != kAuthSaslFinal; }
 
 Status parse_backend_key_data(ByteView body, CancelRequest& out) {
@@ -325,6 +333,14 @@ UserHost user_at_host(std::string_view user) {
   const auto at = user.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == user.size()) return {user, {}};
   return {user.substr(0, at), user.substr(at + 1)};
+}
+
+void strip_host_from_login(StartupMessage& sm, std::string_view user) {
+  const std::string* sent_user = sm.get("user");
+  const std::string* db = sm.get("database");
+  const bool db_is_default = !db || (sent_user && *db == *sent_user);
+  sm.set("user", std::string(user));
+  if (db_is_default) sm.set("database", std::string(user));
 }
 
 }  // namespace snigate::wire::postgres

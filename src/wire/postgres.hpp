@@ -99,6 +99,9 @@ inline constexpr std::uint32_t kAuthSasl = 10;
 inline constexpr std::uint32_t kAuthSaslContinue = 11;
 inline constexpr std::uint32_t kAuthSaslFinal = 12;
 Status parse_authentication(ByteView body, Authentication& out);
+// A whole AuthenticationSASL message (type byte included) offering mechanisms
+// in the order given.
+Bytes encode_authentication_sasl(const std::vector<std::string>& mechanisms);
 // True when a server's Authentication request expects a message from the
 // client in reply (everything but Ok and SASLFinal).
 bool expects_client_reply(std::uint32_t code);
@@ -137,5 +140,10 @@ struct UserHost {
   std::string_view host;
 };
 UserHost user_at_host(std::string_view user);
+
+// The StartupMessage the server gets for a login routed by user@host: user is
+// the bare name; so is the database when the client sent none, or sent the
+// whole user@host (libpq's default dbname is the user name as given).
+void strip_host_from_login(StartupMessage& sm, std::string_view user);
 
 }  // namespace snigate::wire::postgres

@@ -255,9 +255,8 @@ def test_postgres_example(example, tmp_path):
                   f"sslrootcert={ca} user=alice",
         "billing": f"host=billing.db.example.test hostaddr=127.0.0.1 port={ex.port} sslmode=verify-full "
                    f"sslrootcert={ca} user=alice",
-        "legacy": f"host=127.0.0.1 port={ex.port} sslmode=require user=alice@legacy.db.example.test dbname=alice",
-        "legacy-plain": f"host=127.0.0.1 port={ex.port} sslmode=disable user=alice@legacy.db.example.test "
-                        "dbname=alice",
+        "legacy": f"host=127.0.0.1 port={ex.port} sslmode=require user=alice@legacy.db.example.test",
+        "legacy-plain": f"host=127.0.0.1 port={ex.port} sslmode=disable user=alice@legacy.db.example.test",
     }.items():
         cp = psql(dsn)
         assert cp.returncode == 0, (label, cp.stderr)

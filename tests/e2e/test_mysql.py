@@ -16,6 +16,7 @@ import pytest
 
 from harness import servers
 from harness.configs import addr, lb, router
+from harness.ipsni import IpSniContext
 from harness.mysqlwire import recv_packet
 from harness.pki import make_pki
 from harness.snigate import Snigate
@@ -150,6 +151,21 @@ def test_mariadb_cli_user_at_host_routes_to_each_server(mygw, dbpki, db1, db2, n
     assert int(port) == {"db1": db1, "db2": db2}[which].port
     assert user == "alice@%"  # the server saw `alice`, without @host
     assert backend_tls == ("1" if which == "db2" else "0")  # snigate -> db2 is TLS
+
+
+def test_ip_address_as_sni_routes_by_user_at_host(mygw, db1):
+    # PHP's mysqlnd sends the address it connects to as SNI (against RFC 6066): an IP address in
+    # SNI names no host, so `user@host` routes the login, as it does for clients without SNI.
+    mark = mygw.access_mark()
+    conn = pymysql.connect(host=LOCALHOST, port=mygw.ports["mysql"], user="alice@db1.test", password="secret",
+                           ssl=IpSniContext(LOCALHOST), connect_timeout=5)
+    try:
+        assert one(conn, "select @@port") == db1.port
+        assert one(conn, "select current_user()") == "alice@%"
+    finally:
+        conn.close()
+    e = mygw.wait_access(lambda e: e.get("router") == "db1", after=mark)
+    assert (e["sni"], e["tls"]) == ("db1.test", True), e
 
 
 def test_ed25519_user(mygw, dbpki, db1, db2):

@@ -11,6 +11,7 @@ server its own SSLRequest first).
     pgb      pg-b.test      passthrough to pg_b
     pgbterm  pg-b-term.test terminate with pg_b's own certificate and key, re-encrypt to pg_b
     plainok  plain.test     like pga, and postgres.allowPlaintext
+    plaintls plain-tls.test like pgatls (re-encrypt to pg_a), and postgres.allowPlaintext
     down     down.test      nothing listens
 
 Roles on both clusters: alice/secret (SCRAM-SHA-256), bob/bobsecret (MD5), trusty (trust); database
@@ -29,6 +30,7 @@ import uuid
 import pytest
 
 from harness import servers
+from harness.ipsni import IpSniSocket
 from harness.configs import addr, lb, router
 from harness.pg import (PgError, conninfo, gw_conninfo, node_pg_available, node_pg_query, one,
                         parse_error_fields, pgbench, psql, psycopg2_connect, raw_query, read_message)
@@ -85,7 +87,8 @@ def pgbench_tables(pg_a):
 
 
 def gateway_config(pgpki, a_port: int, b_port: int, ports: dict, down_port: int) -> dict:
-    """The contract: entry points pg, web, slow; routers pga, pgatls, pgb, pgbterm, plainok, down."""
+    """The contract: entry points pg, web, slow; routers pga, pgatls, pgb, pgbterm, plainok, plaintls,
+    down."""
     eps = ["pg", "web"]
     ca = str(pgpki.ca_cert)
     return {
@@ -109,6 +112,8 @@ def gateway_config(pgpki, a_port: int, b_port: int, ports: dict, down_port: int)
                 "pgbterm": router("HostSNI(`pg-b-term.test`)", "pgbterm", eps=eps, tls={}),
                 "plainok": {**router("HostSNI(`plain.test`)", "pga", eps=eps, tls={}),
                             "postgres": {"allowPlaintext": True}},
+                "plaintls": {**router("HostSNI(`plain-tls.test`)", "pgatls", eps=eps, tls={}),
+                             "postgres": {"allowPlaintext": True}},
                 "down": router("HostSNI(`down.test`)", "down", eps=eps, tls={}),
             },
             "services": {
@@ -371,6 +376,34 @@ def test_psql_user_at_host_without_sni(pggw, pgpki, pg_a):
     assert e["sni"] == "pg-a.test" and e["tls"] is True, e
 
 
+@pytest.fixture(scope="module")
+def alice_db(pg_a):
+    """A database named alice on pg_a, as libpq's default dbname for user alice would ask for."""
+    pg_a.psql("create database alice owner alice")
+    return pg_a
+
+
+@pytest.mark.parametrize("dbname", [None, "alice@pg-a.test"])
+def test_user_at_host_default_dbname_is_the_bare_user(pggw, alice_db, dbname):
+    # libpq defaults dbname to the user name as given, alice@pg-a.test; the server gets alice.
+    cp = psql(conninfo(host=LOCALHOST, port=pggw.ports["pg"], user="alice@pg-a.test", dbname=dbname,
+                       sslmode="require", sslsni=0, connect_timeout=5),
+              "select inet_server_port(), current_user, current_database()", password="secret")
+    assert cp.ok, cp
+    assert cp.out == f"{alice_db.port}|alice|alice", cp
+
+
+def test_ip_address_as_sni_routes_by_user_at_host(pggw, pg_a):
+    # PHP's mysqlnd sends the address it connects to as SNI (against RFC 6066); a PostgreSQL
+    # client doing the same is routed by user@host, as if it had sent no SNI.
+    before = len(pggw.access_entries())
+    r = raw_query(pggw.ports["pg"], None, None, user="trusty@pg-a.test",
+                  sql="select inet_server_port(), current_user", tls_wrap=lambda raw: IpSniSocket(raw, LOCALHOST))
+    assert r.rows == [[str(pg_a.port), "trusty"]], r
+    e = new_access(pggw, before, lambda e: e.get("router") == "pga")
+    assert e["sni"] == "pg-a.test" and e["tls"] is True, e
+
+
 def test_reencrypt_without_channel_binding(pggw, pgpki, pg_a):
     """pgatls: snigate's certificate for pg-a-tls.test to the client, TLS (backend-a.test) to pg_a.
     channel_binding=disable: see test_channel_binding_pg_a_tls for why SCRAM's binding cannot hold."""
@@ -576,18 +609,69 @@ def test_channel_binding_pg_a_plain_link(pggw, pgpki, pg_a):
     assert "server did not offer an authentication method that supports channel binding" in bad.err, bad
 
 
-@pytest.mark.parametrize("binding", ["require", "prefer"])
-def test_channel_binding_pg_a_tls(pggw, pgpki, binding):
+def test_channel_binding_require_pg_a_tls(pggw, pgpki):
     # Re-encryption with two certificates: pg_a sees TLS from snigate and offers
-    # SCRAM-SHA-256-PLUS; the client binds to snigate's certificate (pg-a-tls.test), pg_a checks
-    # against its own (backend-a.test): the binding cannot match. Without PLUS the client would
-    # send the 'y' flag ("I could bind but you can't"), which pg_a, being on TLS, rejects as a
-    # downgrade. So neither variant can hold; snigate explains instead of the server's bare
-    # "SCRAM channel binding check failed". (channel_binding=disable works: test_reencrypt_...)
-    bad = gw_psql(pggw, "pg", "pg-a-tls.test", pgpki.ca_cert, channel_binding=binding)
+    # SCRAM-SHA-256-PLUS, but the client would bind to snigate's certificate (pg-a-tls.test) and
+    # pg_a checks against its own (backend-a.test). snigate withholds PLUS, so libpq refuses
+    # `require` itself and closes; snigate's log says why and what would make binding hold.
+    mark, log_mark = pggw.access_mark(), pggw.log_mark()
+    bad = gw_psql(pggw, "pg", "pg-a-tls.test", pgpki.ca_cert, channel_binding="require")
+    assert not bad.ok and bad.elapsed < 5, bad
+    assert "server did not offer an authentication method that supports channel binding" in bad.err, bad
+    e = pggw.wait_access(lambda e: e.get("router") == "pgatls", after=mark)
+    assert e["end"] == "client_closed", e
+    wait_until(lambda: any("withheld SCRAM-SHA-256-PLUS" in ln and "channel binding cannot hold through router "
+                           "pgatls" in ln and "passthrough" in ln and "server's own certificate" in ln
+                           for ln in pggw.log_since(log_mark).splitlines()),
+               5, "snigate's log line on channel binding", on_timeout=pggw.logs)
+
+
+def test_channel_binding_prefer_pg_a_tls_is_refused_with_the_reason(pggw, pgpki):
+    # Offered no PLUS, libpq (TLS, channel_binding=prefer) sends the gs2 flag 'y' ("I could bind
+    # but you can't"), which pg_a, being on TLS, rejects as a downgrade: SCRAM is built to stop
+    # the party in the middle that snigate is. snigate answers first, with the reason and the
+    # ways out. (channel_binding=disable works: test_reencrypt_without_channel_binding)
+    bad = gw_psql(pggw, "pg", "pg-a-tls.test", pgpki.ca_cert, channel_binding="prefer")
     assert not bad.ok and bad.elapsed < 5, bad
     said = server_said(bad.err)
-    assert "snigate" in said and "channel binding" in said, bad
+    assert "snigate: SCRAM channel binding cannot hold through router pgatls" in said, bad
+    assert "downgrade" in said and "channel_binding=disable" in said, bad
+
+
+def test_scram_plaintext_client_reencrypted(pggw, pg_a):
+    # postgres.allowPlaintext on a router that re-encrypts: pg_a offers SCRAM-SHA-256-PLUS over
+    # snigate's TLS link, which libpq would refuse over its own plain connection ("server offered
+    # SCRAM-SHA-256-PLUS authentication over a non-SSL connection"). Withheld, it logs in.
+    before = len(pggw.access_entries())
+    ok = psql(conninfo(host=LOCALHOST, port=pggw.ports["pg"], user="alice@plain-tls.test", dbname="app",
+                       sslmode="disable", connect_timeout=5), CHECK_SQL, password="secret")
+    assert ok.ok, ok
+    assert ok.out == f"{pg_a.port}|alice|t", ok  # t: snigate's link to pg_a is TLS
+    e = new_access(pggw, before, lambda e: e.get("router") == "plaintls")
+    assert e["tls"] is False and e["end"] == "closed", e
+
+
+def test_scram_tls_client_without_sni(pggw, pg_a):
+    # No SNI: the client gets the default certificate, routed by user@host to pgatls. libpq's
+    # default channel_binding=prefer sends 'y' when not offered PLUS (see above), so only
+    # channel_binding=disable logs in; the refusal says so and does not send the user to a
+    # certificate the client without SNI would never get.
+    info = dict(host=LOCALHOST, port=pggw.ports["pg"], user="alice@pg-a-tls.test", dbname="app",
+                sslmode="require", sslsni=0, connect_timeout=5)
+    bad = psql(conninfo(**info), CHECK_SQL, password="secret")
+    assert not bad.ok and bad.elapsed < 5, bad
+    said = server_said(bad.err)
+    assert "default certificate" in said and "channel_binding=disable" in said and "sslsni=1" in said, bad
+    ok = psql(conninfo(**info, channel_binding="disable"), CHECK_SQL, password="secret")
+    assert ok.ok, ok
+    assert ok.out == f"{pg_a.port}|alice|t", ok
+
+
+def test_channel_binding_passthrough_holds(pggw, pgpki, pg_b):
+    # Passthrough: the client's TLS reaches pg_b, which offers SCRAM-SHA-256-PLUS untouched.
+    ok = gw_psql(pggw, "pg", "pg-b.test", pgpki.ca_cert, channel_binding="require")
+    assert ok.ok, ok
+    assert ok.out == f"{pg_b.port}|alice|t", ok
 
 
 def test_channel_binding_same_certificate_both_legs(pggw, pgpki, pg_b):

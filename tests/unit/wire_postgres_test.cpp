@@ -446,6 +446,22 @@ TEST(WirePostgresAuth, SaslListLayout) {
   EXPECT_TRUE(a.mechanisms.empty());
 }
 
+// What snigate sends a client when channel binding cannot hold: the server's
+// list without SCRAM-SHA-256-PLUS is byte for byte what a server offers over
+// a plain link.
+TEST(WirePostgresAuth, EncodeSaslWithoutPlusIsThePlainLinkOffer) {
+  Authentication a;
+  ASSERT_EQ(parse_authentication(body_of(load("auth_sasl_tls"), 'R'), a), Status::complete);
+  std::erase(a.mechanisms, std::string("SCRAM-SHA-256-PLUS"));
+  EXPECT_EQ(encode_authentication_sasl(a.mechanisms), load("auth_sasl"));
+  EXPECT_EQ(encode_authentication_sasl({"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"}), load("auth_sasl_tls"));
+  // An empty list is still a well-formed message (code 10, the terminator).
+  Authentication none;
+  ASSERT_EQ(parse_authentication(body_of(encode_authentication_sasl({}), 'R'), none), Status::complete);
+  EXPECT_EQ(none.code, kAuthSasl);
+  EXPECT_TRUE(none.mechanisms.empty());
+}
+
 TEST(WirePostgresAuth, ExpectsClientReply) {
   EXPECT_FALSE(expects_client_reply(kAuthOk));
   EXPECT_FALSE(expects_client_reply(kAuthSaslFinal));
@@ -607,6 +623,29 @@ TEST(WirePostgresUserHost, Splits) {
   // Views into the input, not copies.
   const std::string in = "bob@h";
   EXPECT_EQ(user_at_host(in).host.data(), in.data() + 4);
+}
+
+// libpq sends dbname = user when none is given, so user=alice@h asks for
+// database "alice@h"; the server must get alice for both.
+TEST(WirePostgresUserHost, StripHostFromLogin) {
+  auto login = [](std::vector<std::pair<std::string, std::string>> params) {
+    StartupMessage sm;
+    sm.params = std::move(params);
+    strip_host_from_login(sm, "alice");
+    return sm.params;
+  };
+  using Params = std::vector<std::pair<std::string, std::string>>;
+  // libpq's default: database equals the whole user@host.
+  EXPECT_EQ(login({{"user", "alice@db.test"}, {"database", "alice@db.test"}, {"application_name", "psql"}}),
+            (Params{{"user", "alice"}, {"database", "alice"}, {"application_name", "psql"}}));
+  // No database at all (the server would default it to the user name it is given).
+  EXPECT_EQ(login({{"user", "alice@db.test"}}), (Params{{"user", "alice"}, {"database", "alice"}}));
+  // A database the client chose stays, even one that looks like user@host.
+  EXPECT_EQ(login({{"user", "alice@db.test"}, {"database", "app"}}), (Params{{"user", "alice"}, {"database", "app"}}));
+  EXPECT_EQ(login({{"user", "alice@db.test"}, {"database", "alice@other.test"}}),
+            (Params{{"user", "alice"}, {"database", "alice@other.test"}}));
+  EXPECT_EQ(login({{"user", "alice@db.test"}, {"database", "alice"}}),
+            (Params{{"user", "alice"}, {"database", "alice"}}));
 }
 
 // ------------------------------------------------------------ robustness

@@ -221,12 +221,14 @@ def tls_client_context(ca: Optional[Path], alpn=("postgresql",)) -> ssl.SSLConte
 
 def raw_query(port: int, sni: Optional[str], ca: Optional[Path], mode: str = "ssl_request",
               sql: str = "select inet_server_port()", user: str = "trusty", database: str = "postgres",
-              alpn=("postgresql",), gssenc_first: bool = False, timeout: float = 5.0) -> RawResult:
+              alpn=("postgresql",), gssenc_first: bool = False, timeout: float = 5.0,
+              tls_wrap=None) -> RawResult:
     """Log in (trust auth only) and run one simple Query; returns its rows as text.
     mode: "ssl_request" (SSLRequest, expect b"S", then TLS: what libpq does), "direct" (TLS from
     the first byte, PostgreSQL 17's sslnegotiation=direct; ALPN "postgresql" is mandatory there),
     "plain" (no TLS). gssenc_first: send a GSSENCRequest first and expect exactly b"N" (the reply
-    is in gssenc_reply). Raises PgError on an ErrorResponse, ConnectionError on a close,
+    is in gssenc_reply). tls_wrap(raw socket): another TLS client instead of Python's (e.g.
+    harness.ipsni.IpSniSocket, to send an IP address as SNI). Raises PgError on an ErrorResponse, ConnectionError on a close,
     ssl.SSLError on a TLS failure, AssertionError on an unexpected reply."""
     raw = socket.create_connection((LOCALHOST, port), timeout=timeout)
     sock = raw
@@ -244,12 +246,12 @@ def raw_query(port: int, sni: Optional[str], ca: Optional[Path], mode: str = "ss
                 raise AssertionError(f"SSLRequest answered {answer!r}, expected b'S'"
                                      + (f": {raw.recv(4096)!r}" if answer else " (closed)"))
         if mode in ("ssl_request", "direct"):
-            sock = tls_client_context(ca, alpn).wrap_socket(raw, server_hostname=sni)
+            sock = tls_wrap(raw) if tls_wrap else tls_client_context(ca, alpn).wrap_socket(raw, server_hostname=sni)
         elif mode != "plain":
             raise ValueError(f"mode {mode!r}")
         sock.sendall(startup_message({"user": user, "database": database, "application_name": "snigate-e2e-raw"}))
         result = RawResult([], None, None, None, gssenc_reply=gss)
-        if sock is not raw:
+        if isinstance(sock, ssl.SSLSocket):
             result.alpn, result.tls_version, result.peer_cert = \
                 sock.selected_alpn_protocol(), sock.version(), sock.getpeercert()
         while True:
