@@ -143,6 +143,7 @@ void load_dynamic(const Static& stat, Loaded& into) {
         if (!same_as_static(f)) detail::load_file(f, acc, into, false);
     }
   }
+  detail::apply_rule_syntax(stat, acc, into.errors, into.warnings);
   detail::validate(stat, acc, into.errors, into.warnings);
   into.dyn = std::move(acc);
 }

@@ -33,6 +33,10 @@ void parse_transport(walk::Ctx& ctx, const walk::Item& it, ServersTransport& out
 // naming both places.
 void merge(Dynamic& into, Dynamic&& from, std::vector<Error>& errors);
 
+// Routers in Traefik v2 rule syntax (ruleSyntax, core.defaultRuleSyntax): each
+// rule is rewritten to v3, with a deprecation warning that shows the v3 spelling.
+void apply_rule_syntax(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std::vector<Error>& warnings);
+
 // Cross references: services, entry points, TLS options, transports.
 void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std::vector<Error>& warnings);
 
