@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -33,14 +34,15 @@ bool iequals(std::string_view a, std::string_view b) {
   return std::ranges::equal(a, b, [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y)); });
 }
 
+// The value of `key` in any case (Traefik reads keys so), or an undefined node.
 YAML::Node child(const YAML::Node& map, std::string_view key, YAML::Node* key_node = nullptr) {
-  if (!map.IsMap()) return {};
+  if (!map.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
   for (const auto& kv : map)
     if (kv.first.IsScalar() && iequals(kv.first.Scalar(), key)) {
       if (key_node) *key_node = kv.first;
       return kv.second;
     }
-  return {};
+  return YAML::Node(YAML::NodeType::Undefined);
 }
 
 // Where a one-line scalar starting at `pos` ends, and its style (0: plain),
@@ -162,7 +164,8 @@ int print_v3(const std::string& path, const config::Static& stat, std::ostream& 
     const YAML::Node back = child(child(YAML::Load(result), "tcp"), "routers");
     for (const Converted& c : converted) {
       const YAML::Node r = child(back, c.router);
-      if (child(r, "rule").as<std::string>("") != c.v3 || child(r, "ruleSyntax").IsDefined()) throw YAML::Exception({}, "tcp.routers." + c.router + " reads back differently");
+      if (child(r, "rule").as<std::string>("") != c.v3 || child(r, "ruleSyntax").IsDefined())
+        throw YAML::Exception(YAML::Mark::null_mark(), "tcp.routers." + c.router + " reads back differently");
     }
   } catch (const YAML::Exception& e) {
     err << path << ": the rewritten file does not read back as intended (" << e.what() << "); nothing printed\n";

@@ -2,6 +2,8 @@
 // one parser for both); only the matchers differ. Several arguments become
 // several v3 matchers joined by `||`, and HostSNIRegexp templates become
 // anchored regexes. Text between matchers is copied, so the rule keeps its shape.
+#include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "rule/lexer.hpp"

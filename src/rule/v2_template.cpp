@@ -1,5 +1,6 @@
 // v2 HostSNIRegexp templates: `{name}` and `{name:regex}` variables between
 // literal text, as Traefik v2 read them. The whole name is matched (anchored).
+#include <string>
 #include <vector>
 
 #include "rule/v2_syntax.hpp"

@@ -134,7 +134,7 @@ TEST(RuleV2Syntax, TemplateErrorsNameThePlace) {
 }
 
 TEST(RuleV2Syntax, RuleErrorsNameThePlace) {
-  expect_error("Host(`a.test`)", 0, "unknown matcher");
+  expect_error("Host(`a.test`)", 0, "HTTP matcher");
   expect_error("HostSNI()", 8, "needs at least one");
   expect_error("HostSNI(`a.test`", 16, "expected `,` or `)`");
   expect_error("HostSNI(`a.test`, `b.test`) &&", 30, "");
