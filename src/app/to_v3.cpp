@@ -103,6 +103,43 @@ std::optional<Edit> remove_line(std::string_view text, std::size_t key_pos) {
   return Edit{begin, end, ""};
 }
 
+// The edits for one router in v2 syntax, or false after saying on `err` why
+// it cannot be rewritten in place.
+bool router_edits(const std::string& text, const YAML::Node& router, const std::string& where, const std::string& v3,
+                  std::vector<Edit>& edits, std::ostream& err, const std::string& path) {
+  auto refuse = [&](const YAML::Node& at, const std::string& what, const std::string& why) {
+    err << fmt::format("{}:{}: {}: {}\n", path, at.Mark().line + 1, what, why);
+    return false;
+  };
+  const YAML::Node rule = child(router, "rule");
+  YAML::Node syntax_key;
+  const YAML::Node syntax = child(router, "ruleSyntax", &syntax_key);
+  const auto pos = static_cast<std::size_t>(rule.Mark().pos);
+  const auto span = scalar_end(text, pos, rule.Scalar());
+  if (!span)
+    return refuse(rule, where + ".rule",
+                  "cannot be rewritten in place (a multi-line, block or escaped scalar): rewrite it by hand as " + v3);
+  std::optional<Edit> line;
+  if (syntax.IsDefined() && !(line = remove_line(text, static_cast<std::size_t>(syntax_key.Mark().pos))))
+    return refuse(syntax_key, where + ".ruleSyntax", "shares its line with other YAML: remove `ruleSyntax: v2` by hand");
+  edits.push_back({pos, span->first, as_scalar(v3, span->second)});
+  if (line) edits.push_back(*line);
+  return true;
+}
+
+// Whether each rewritten rule reads back as its v3 text, without ruleSyntax.
+bool reads_back(const std::string& result, const std::vector<Converted>& converted) {
+  try {
+    const YAML::Node back = child(child(YAML::Load(result), "tcp"), "routers");
+    return std::ranges::all_of(converted, [&](const Converted& c) {
+      const YAML::Node r = child(back, c.router);
+      return child(r, "rule").as<std::string>("") == c.v3 && !child(r, "ruleSyntax").IsDefined();
+    });
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 int print_v3(const std::string& path, const config::Static& stat, std::ostream& out, std::ostream& err) {
@@ -120,36 +157,21 @@ int print_v3(const std::string& path, const config::Static& stat, std::ostream& 
   std::vector<Edit> edits;
   std::vector<Converted> converted;
   int refused = 0;
-  auto refuse = [&](const YAML::Node& at, const std::string& what, const std::string& why) {
-    err << fmt::format("{}:{}: {}: {}\n", path, at.Mark().line + 1, what, why);
-    ++refused;
-  };
   const YAML::Node routers = child(child(root, "tcp"), "routers");
-  if (routers.IsMap()) {
-    for (const auto& kv : routers) {
-      const std::string name = kv.first.Scalar();
-      const std::string where = "tcp.routers." + name;
-      YAML::Node syntax_key;
-      const YAML::Node rule = child(kv.second, "rule");
-      const YAML::Node syntax = child(kv.second, "ruleSyntax", &syntax_key);
-      const std::string wanted = syntax.IsScalar() ? syntax.Scalar() : stat.default_rule_syntax;
-      if (wanted != "v2" || !rule.IsScalar()) continue;
-      auto v3 = rule::v2_to_v3(rule.Scalar());
-      if (auto* e = std::get_if<rule::ParseError>(&v3)) {
-        refuse(rule, where + ".rule", fmt::format("{} (at character {} of `{}`)", e->message, e->offset + 1, rule.Scalar()));
-        continue;
-      }
-      const auto pos = static_cast<std::size_t>(rule.Mark().pos);
-      const auto span = scalar_end(text, pos, rule.Scalar());
-      if (!span) {
-        refuse(rule, where + ".rule", "cannot be rewritten in place (a multi-line, block or escaped scalar): rewrite it by hand as " + std::get<std::string>(v3));
-        continue;
-      }
-      edits.push_back({pos, span->first, as_scalar(std::get<std::string>(v3), span->second)});
-      converted.push_back({name, std::get<std::string>(v3)});
-      if (!syntax.IsDefined()) continue;
-      if (auto line = remove_line(text, static_cast<std::size_t>(syntax_key.Mark().pos))) edits.push_back(*line);
-      else refuse(syntax_key, where + ".ruleSyntax", "shares its line with other YAML: remove `ruleSyntax: v2` by hand");
+  for (const auto& kv : routers.IsMap() ? routers : YAML::Node(YAML::NodeType::Map)) {
+    const std::string where = "tcp.routers." + kv.first.Scalar();
+    const YAML::Node rule = child(kv.second, "rule");
+    const YAML::Node syntax = child(kv.second, "ruleSyntax");
+    if ((syntax.IsScalar() ? syntax.Scalar() : stat.default_rule_syntax) != "v2" || !rule.IsScalar()) continue;
+    auto v3 = rule::v2_to_v3(rule.Scalar());
+    if (auto* e = std::get_if<rule::ParseError>(&v3)) {
+      err << fmt::format("{}:{}: {}.rule: {} (at character {} of `{}`)\n", path, rule.Mark().line + 1, where,
+                         e->message, e->offset + 1, rule.Scalar());
+      ++refused;
+    } else if (!router_edits(text, kv.second, where, std::get<std::string>(v3), edits, err, path)) {
+      ++refused;
+    } else {
+      converted.push_back({kv.first.Scalar(), std::get<std::string>(v3)});
     }
   }
   if (refused) {
@@ -159,16 +181,8 @@ int print_v3(const std::string& path, const config::Static& stat, std::ostream& 
   std::string result = text;
   std::ranges::sort(edits, [](const Edit& a, const Edit& b) { return a.begin > b.begin; });
   for (const Edit& e : edits) result.replace(e.begin, e.end - e.begin, e.text);
-  // Read back: each rewritten rule must decode to its v3 text.
-  try {
-    const YAML::Node back = child(child(YAML::Load(result), "tcp"), "routers");
-    for (const Converted& c : converted) {
-      const YAML::Node r = child(back, c.router);
-      if (child(r, "rule").as<std::string>("") != c.v3 || child(r, "ruleSyntax").IsDefined())
-        throw YAML::Exception(YAML::Mark::null_mark(), "tcp.routers." + c.router + " reads back differently");
-    }
-  } catch (const YAML::Exception& e) {
-    err << path << ": the rewritten file does not read back as intended (" << e.what() << "); nothing printed\n";
+  if (!reads_back(result, converted)) {
+    err << path << ": the rewritten file does not read back as intended; nothing printed\n";
     return 1;
   }
   out << result;

@@ -36,11 +36,12 @@ std::string call(std::string_view matcher, std::string_view arg) { return std::s
 // One v2 matcher call as the v3 matchers it stands for (any of them matches).
 std::variant<std::vector<std::string>, ParseError> v3_terms(std::string_view matcher, const std::vector<Arg>& args) {
   std::vector<std::string> terms;
-  if (matcher == "HostSNI" && args[0].value == "*") return std::vector{call(matcher, "*")};  // v2: every client
   for (const Arg& a : args) {
-    if (matcher == "HostSNI" && a.value == "*") {
-      // Not first, v2's `*` matched every client that sent a name, not the
-      // nameless ones; a regex never matches a client without SNI.
+    if (matcher == "HostSNI" && a.value == "*" && !terms.empty()) {
+      // First, v2's `*` matched every client; later, every client that sent
+      // a name, and a regex never matches a client without SNI. The
+      // alternatives stay even after a first `*`: like Traefik, snigate gives
+      // only a lone HostSNI(`*`) the catch-all's priority.
       terms.push_back(call("HostSNIRegexp", "^.+$"));
     } else if (matcher == "HostSNIRegexp") {
       auto re = v2_template_regex(a.value, a.offset + 1);

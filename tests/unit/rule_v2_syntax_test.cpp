@@ -75,8 +75,12 @@ TEST(RuleV2Syntax, MatcherNamesInTraefiksFourSpellings) {
 }
 
 TEST(RuleV2Syntax, LeadingStarMatchesEveryClient) {
-  // v2 checks the first argument for `*` before anything else.
-  EXPECT_EQ(v3("HostSNI(`*`, `a.test`)"), "HostSNI(`*`)");
+  // v2 checks the first argument for `*` before anything else; the rule is
+  // still not a lone HostSNI(`*`), which Traefik's priority default tells apart.
+  EXPECT_EQ(v3("HostSNI(`*`, `a.test`)"), "HostSNI(`*`) || HostSNI(`a.test`)");
+  EXPECT_TRUE(matches_sni("HostSNI(`*`, `a.test`)", ""));
+  EXPECT_FALSE(is_catch_all(std::get<Rule>(parse(v3("HostSNI(`*`, `a.test`)")))));
+  EXPECT_TRUE(is_catch_all(std::get<Rule>(parse(v3("hostsni( `*` )")))));
   // A later `*` matches every client that sent a name.
   EXPECT_EQ(v3("HostSNI(`a.test`, `*`)"), "HostSNI(`a.test`) || HostSNIRegexp(`^.+$`)");
   EXPECT_TRUE(matches_sni("HostSNI(`a.test`, `*`)", "z.test"));
