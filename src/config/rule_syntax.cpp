@@ -23,8 +23,8 @@ void apply_rule_syntax(const Static& stat, Dynamic& dyn, std::vector<Error>& err
     }
     const Loc& at = r.rule_syntax.empty() ? r.rule_loc : r.rule_syntax_loc;
     const std::string why = r.rule_syntax.empty()
-                                ? fmt::format("read in Traefik v2 syntax (core.defaultRuleSyntax: v2 at {}:{})",
-                                              stat.default_rule_syntax_loc.file, stat.default_rule_syntax_loc.line)
+                                ? fmt::format("core.defaultRuleSyntax: v2 (at {}:{})", stat.default_rule_syntax_loc.file,
+                                              stat.default_rule_syntax_loc.line)
                                 : std::string("ruleSyntax: v2");
     r.rule_as_written = std::exchange(r.rule, std::get<std::string>(std::move(v3)));
     warnings.push_back(Error{at, path,

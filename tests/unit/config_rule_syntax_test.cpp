@@ -48,7 +48,7 @@ TEST(ConfigRuleSyntax, DefaultRuleSyntaxV2AndARouterThatSaysV3) {
   EXPECT_EQ(l.dyn.routers.at("old").rule, "HostSNIRegexp(`^(?:[^.]+)\\.test$`)");
   EXPECT_EQ(l.dyn.routers.at("new").rule, "HostSNIRegexp(`^[a-z]+\\.test$`)");
   const Error w = one(l.warnings, "tcp.routers.old");
-  EXPECT_NE(w.message.find("core.defaultRuleSyntax: v2 at"), std::string::npos) << w.message;
+  EXPECT_NE(w.message.find("router old: core.defaultRuleSyntax: v2 (at "), std::string::npos) << w.message;
   EXPECT_FALSE(has(l.warnings, "tcp.routers.new", ""));
 }
 
