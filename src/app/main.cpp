@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/explain.hpp"
+#include "app/to_v3.hpp"
 #include "config/config.hpp"
 #include "observe/log.hpp"
 #include "session/runtime.hpp"
@@ -64,6 +65,10 @@ int main(int argc, char** argv) {
 
   auto* check = cli.add_subcommand("check", "validate a configuration and print every error");
   check->add_option("-c,--config", config_path, "configuration file")->required()->check(CLI::ExistingFile);
+  std::string to_v3_path;
+  check->add_option("--to-v3", to_v3_path,
+                    "print this dynamic configuration file with its Traefik v2 rules rewritten to v3 syntax")
+      ->check(CLI::ExistingFile);
 
   app::ExplainQuery q;
   auto* explain = cli.add_subcommand("explain", "show which router would take a client, and why the others would not");
@@ -90,6 +95,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   config::Loaded cfg;
+  if (check->parsed() && !to_v3_path.empty()) {
+    // The configuration says which routers are v2 (core.defaultRuleSyntax).
+    if (!load_checked(config_path, cfg, true)) return 1;
+    return app::print_v3(to_v3_path, cfg.stat, std::cout, std::cerr);
+  }
   if (check->parsed()) return load_checked(config_path, cfg, false) ? 0 : 1;
   if (explain->parsed()) {
     auto snap = load_checked(config_path, cfg, true);

@@ -57,6 +57,8 @@ struct Static {
   std::string access_log_path;     // accessLog.filePath; empty: no access log ("-": stdout)
   bool access_log = false;         // accessLog present
   int workers = 0;                 // snigate.workers (extension); 0: one per core
+  std::string default_rule_syntax = "v3";  // core.defaultRuleSyntax: v2 or v3
+  Loc default_rule_syntax_loc;
   std::string static_file;         // the file load() read (absolute): its tcp/tls parts are
                                    // dynamic too, and load_dynamic() reads them again
   Loc provider_loc;                // where providers.file.filename/directory was written
@@ -78,6 +80,12 @@ struct Router {
   std::string rule;
   Loc rule_loc;
   std::optional<int> priority;  // default: rule length
+  // ruleSyntax: "v2" or "v3"; empty: core.defaultRuleSyntax. After load, a
+  // router in v2 syntax has `rule` in its v3 spelling and the rule as written
+  // in `rule_as_written`, whose length is its default priority (as in Traefik).
+  std::string rule_syntax;
+  Loc rule_syntax_loc;
+  std::string rule_as_written;
   std::string service;
   Loc service_loc;
   std::optional<RouterTls> tls;  // present: the router matches TLS clients only

@@ -80,7 +80,11 @@ void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& ou
        if (walk::get_string_list(ctx, v, names) && !names.empty())
          ctx.error(v.loc(ctx), v.path, std::string(kNoMiddlewares));
      }},
-    walk::ignored(ctx, "ruleSyntax", "snigate reads rules in Traefik v3 syntax"),
+    {"ruleSyntax", [&](const Item& v) {
+       r.rule_syntax_loc = v.loc(ctx);
+       if (walk::get_string(ctx, v, r.rule_syntax) && r.rule_syntax != "v2" && r.rule_syntax != "v3")
+         ctx.error(r.rule_syntax_loc, v.path, "must be v2 or v3, not \"" + r.rule_syntax + "\"");
+     }},
   });
   if (!is_map) return;
   if (!has_rule) ctx.error(r.loc, it.path + ".rule", "is required: e.g. rule: HostSNI(`example.com`)");

@@ -116,7 +116,7 @@ void parse_dynamic_root(Ctx& ctx, const YAML::Node& root, Dynamic& out, bool onl
       walk::ignored(ctx, "udp", "UDP is not part of snigate"),
       walk::rejected(ctx, "entryPoints", kStaticOnly), walk::rejected(ctx, "providers", kStaticOnly),
       walk::rejected(ctx, "log", kStaticOnly), walk::rejected(ctx, "accessLog", kStaticOnly),
-      walk::rejected(ctx, "snigate", kStaticOnly),
+      walk::rejected(ctx, "snigate", kStaticOnly), walk::rejected(ctx, "core", kStaticOnly),
     });
     return;
   }

@@ -156,6 +156,7 @@ void load_dynamic(const Static& stat, Loaded& into) {
       detail::merge(acc, std::move(from_dir), into.errors);
     }
   }
+  detail::apply_rule_syntax(stat, acc, into.errors, into.warnings);
   detail::validate(stat, acc, into.errors, into.warnings);
   into.dyn = std::move(acc);
 }

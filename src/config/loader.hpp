@@ -39,6 +39,10 @@ enum class OnTwice {
 // warnings, as `twice` says.
 void merge(Dynamic& into, Dynamic&& from, std::vector<Error>& findings, OnTwice twice = OnTwice::error);
 
+// Routers in Traefik v2 rule syntax (ruleSyntax, core.defaultRuleSyntax): each
+// rule is rewritten to v3, with a deprecation warning that shows the v3 spelling.
+void apply_rule_syntax(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std::vector<Error>& warnings);
+
 // Cross references: services, entry points, TLS options, transports.
 void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std::vector<Error>& warnings);
 

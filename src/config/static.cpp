@@ -236,7 +236,17 @@ void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
     walk::ignored(ctx, "global", not_tcp), walk::ignored(ctx, "experimental", not_tcp),
     walk::ignored(ctx, "hostResolver", not_tcp), walk::ignored(ctx, "spiffe", "SPIFFE is not supported"),
     walk::ignored(ctx, "pilot", not_tcp), walk::ignored(ctx, "ocsp", "OCSP stapling is not supported yet"),
-    walk::ignored(ctx, "core", "snigate reads rules in Traefik v3 syntax"),
+    {"core", [&](const Item& v) {
+       walk::walk_map(ctx, v, {
+         {"defaultRuleSyntax", [&](const Item& s) {
+            out.default_rule_syntax_loc = s.loc(ctx);
+            std::string syntax;
+            if (!walk::get_string(ctx, s, syntax)) return;
+            if (syntax == "v2" || syntax == "v3") out.default_rule_syntax = syntax;
+            else ctx.error(out.default_rule_syntax_loc, s.path, "must be v2 or v3, not \"" + syntax + "\"");
+          }},
+       });
+     }},
   });
   if (out.entry_points.empty() && (root.IsNull() || root.IsMap()))
     ctx.warn(entry_points_at, "entryPoints",

@@ -173,7 +173,7 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
       route.priority = -1;
       route.priority_from = PriorityFrom::catch_all;
     } else {
-      route.priority = static_cast<int>(r.rule.size());
+      route.priority = static_cast<int>((r.rule_as_written.empty() ? r.rule : r.rule_as_written).size());
       route.priority_from = PriorityFrom::rule_length;
     }
     route.tls = r.tls.has_value();
