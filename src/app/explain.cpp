@@ -3,10 +3,17 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "session/login_name.hpp"
 #include "session/refuse.hpp"
+#include "wire/postgres.hpp"
 
 namespace snigate::app {
 namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 
 // The effective priority and where it came from: a catch-all sinking below
 // everything is the usual surprise for a Traefik user.
@@ -36,13 +43,31 @@ int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& 
     fmt::print(out, "no entry point named \"{}\" (entry points: {})\n", q.entry_point, known);
     return 2;
   }
-  std::string sni = q.sni;
-  for (char& c : sni) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  // On a MySQL entry point every router has tls and the name is the SNI or
-  // the @host part of the user name; a plain client needs mysql.allowPlaintext.
+  std::string sni = lower(q.sni);
+  // On a MySQL or PostgreSQL entry point the name is the SNI or the @host part
+  // of the user name, and a plain client goes to a TLS-terminating router that
+  // allows plaintext.
   const bool mysql = entry->ep.protocol == config::Protocol::mysql;
+  const bool postgres = entry->ep.protocol == config::Protocol::postgres;
+  std::string name_note;
+  if (!q.user.empty()) {
+    if (!mysql && !postgres) {
+      fmt::print(out, "--user: entry point {} has protocol tcp; user@host routing is for protocol mysql or postgres\n",
+                 entry->ep.name);
+      return 2;
+    }
+    const wire::postgres::UserHost uh = wire::postgres::user_at_host(q.user);
+    if (uh.host.empty()) name_note = fmt::format("user \"{}\" has no @host part", q.user);
+    else if (!session::routes_by_user_host(sni, uh.host))
+      name_note = fmt::format("the SNI names the route; the @host of \"{}\" is not used", q.user);
+    else {
+      name_note = fmt::format("the name comes from user \"{}\": \"{}\"; the server sees user \"{}\"", q.user,
+                              lower(uh.host), uh.user);
+      sni = lower(uh.host);
+    }
+  }
   Facts facts;
-  facts.tls = !q.plain || mysql;
+  facts.tls = !q.plain || mysql || postgres;
   facts.sni = sni;
   facts.alpn = q.alpn;
   if (!q.client_ip.empty()) {
@@ -56,8 +81,9 @@ int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& 
   fmt::print(out, "entry point {} ({}): {} client, SNI {}, ALPN [{}], client IP {}\n", entry->ep.name,
              entry->ep.address, q.plain ? "plain" : "TLS", sni.empty() ? "none" : "\"" + sni + "\"", alpn,
              q.client_ip.empty() ? "any" : q.client_ip);
-  if (mysql)
-    fmt::print(out, "MySQL entry point: the name is the client's SNI, or else the host of a user name user@host\n");
+  if (mysql || postgres)
+    fmt::print(out, "{} entry point: the name is the client's SNI, or else the host of a user name user@host{}\n",
+               mysql ? "MySQL" : "PostgreSQL", name_note.empty() ? "" : " (" + name_note + ")");
   if (entry->server_first)
     fmt::print(out, "every router here is a plain HostSNI(`*`): the backend is connected as soon as a client arrives\n");
 
@@ -82,8 +108,9 @@ int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& 
     if (why.empty()) why = "would match, but router " + (chosen ? chosen->name : std::string("?")) + " comes first";
     fmt::print(out, "  no: {}  rule {}  priority {}: {}\n", r.name, r.rule.text, priority_text(r), why);
   }
-  if (chosen && mysql && q.plain && !chosen->allow_plaintext) {
-    fmt::print(out, "REFUSED: router {} requires TLS (mysql.allowPlaintext is not set)\n", chosen->name);
+  if (chosen && q.plain && (mysql || postgres) && !(mysql ? chosen->allow_plaintext : chosen->pg_allow_plaintext)) {
+    fmt::print(out, "REFUSED: router {} requires TLS ({}.allowPlaintext is not set)\n", chosen->name,
+               mysql ? "mysql" : "postgres");
     return 1;
   }
   if (!chosen) {

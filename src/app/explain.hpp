@@ -16,6 +16,7 @@ struct ExplainQuery {
   std::string sni;
   std::vector<std::string> alpn;
   std::string client_ip;
+  std::string user;  // a MySQL or PostgreSQL login's user name, maybe user@host
 };
 
 // Returns 0 when a router matches, 1 when none does, 2 on a bad query.

@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   explain->add_option("--alpn", q.alpn, "ALPN protocol the client offers (repeatable)");
   explain->add_option("--client-ip", q.client_ip, "client address");
   explain->add_flag("--plain", q.plain, "the client does not start TLS");
+  explain->add_option("--user", q.user, "MySQL or PostgreSQL user name the client logs in with (user@host routes)");
 
   auto* version = cli.add_subcommand("version", "print the version");
   bool version_flag = false;

@@ -115,12 +115,34 @@ std::vector<Entry> map_entries(Ctx& ctx, const Item& it, bool fold_case) {
   return out;
 }
 
+namespace {
+
+std::string without_digits(std::string s) {
+  std::erase_if(s, [](char c) { return c >= '0' && c <= '9'; });
+  return s;
+}
+
+// Names that differ only in their digits (site1, site3) or by a suffix after
+// a separator or digit (pg, pg-old, pg2) are different objects on purpose:
+// following such a hint would send traffic to the wrong backend.
+bool a_sibling(const std::string& a, const std::string& b) {
+  if (without_digits(a) == without_digits(b)) return true;
+  const std::string& shorter = a.size() < b.size() ? a : b;
+  const std::string& longer = a.size() < b.size() ? b : a;
+  if (shorter.empty() || longer.compare(0, shorter.size(), shorter) != 0) return false;
+  const char next = longer[shorter.size()];
+  return next == '-' || next == '_' || next == '.' || next == '@' || (next >= '0' && next <= '9');
+}
+
+}  // namespace
+
 std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& known) {
   std::string_view best;
   std::size_t best_d = 3;
   std::string w = lowered(word);
   for (std::string_view k : known) {
     if (iequal(word, k)) return std::string(k);
+    if (a_sibling(w, lowered(k))) continue;
     std::size_t d = edit_distance(w, lowered(k));
     if (d < best_d) {
       best_d = d;

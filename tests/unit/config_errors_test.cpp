@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "config/yaml_walk.hpp"
 #include "config_test_util.hpp"
 
 namespace snigate::config {
@@ -193,6 +194,19 @@ TEST(ConfigErrors, TwoEntryPointsOnOneAddress) {
   expect_error(l, "entryPoints.b.address", 3, "overlaps entry point a's \":443\" (line 2)");
   expect_error(l, "entryPoints.f.address", 7, "overlaps entry point e's");
   EXPECT_EQ(l.errors.size(), 2u) << dump(l.errors);
+}
+
+TEST(ConfigErrors, DidYouMeanOnlyForMisspellings) {
+  // A deleted site3 must not be "corrected" to a different, existing site1.
+  const std::vector<std::string_view> services{"site1", "site2", "postgres", "pg-old", "web"};
+  EXPECT_EQ(walk::did_you_mean("site3", services), "");
+  EXPECT_EQ(walk::did_you_mean("site", services), "");
+  EXPECT_EQ(walk::did_you_mean("pg", services), "");
+  EXPECT_EQ(walk::did_you_mean("web2", services), "");
+  EXPECT_EQ(walk::did_you_mean("web-canary", services), "");
+  EXPECT_EQ(walk::did_you_mean("postgress", services), "postgres");
+  EXPECT_EQ(walk::did_you_mean("postgers", services), "postgres");
+  EXPECT_EQ(walk::did_you_mean("Site1", services), "site1");
 }
 
 TEST(ConfigErrors, RouterReferences) {
