@@ -367,6 +367,26 @@ def test_pymysql_kill_by_thread_id_ends_that_connection(mygw, dbpki, direct_db1)
         killer.close()
 
 
+def test_kill_from_a_plaintext_client_reaches_a_tls_client_session(mygw, dbpki, db2):
+    """Router db2 allows plaintext clients: the filter sits on that relay too (plain client,
+    TLS server), and the session killed is a TLS client's."""
+    watcher = pymysql.connect(host=LOCALHOST, port=db2.port, user="alice", password="secret",
+                              connect_timeout=5, autocommit=True)
+    victim = pymysql_connect(mygw, dbpki.ca_cert, "db2.test")
+    killer = pymysql.connect(host=LOCALHOST, port=mygw.ports["mysql"], user="alice@db2.test",
+                             password="secret", connect_timeout=5)
+    try:
+        q = SleepingQuery(victim).start(watcher)
+        killer.cursor().execute(f"KILL QUERY {victim.thread_id()}")
+        r = q.outcome()
+        assert isinstance(r, pymysql.err.OperationalError) and r.args[0] == 1317, r
+        assert one(watcher, "select 6*7") == 42
+    finally:
+        victim.close()
+        killer.close()
+        watcher.close()
+
+
 def test_kill_of_an_id_snigate_did_not_issue_is_the_servers_unknown_thread(mygw, dbpki, direct_db1):
     killer = pymysql_connect(mygw, dbpki.ca_cert, "db1.test")
     try:
