@@ -84,6 +84,8 @@ struct Relay {
   bool timer_armed = false;
   RelayEnd end = RelayEnd::closed;
   std::string detail;
+  std::unique_ptr<UpFilter> filter;      // client to server only; that flow copies then
+  const std::uint8_t* filtered = nullptr;  // the filter's output, when not the flow's own buffer
 };
 
 // Completion handlers hold the relay: it lives until the last one has run,
@@ -137,11 +139,22 @@ void read_failed(Relay& r, int from, std::string what) {
 
 Io got(Relay& r, Flow& f, std::size_t n) {
   f.bulk = n >= (f.bulk ? kBulkEnds : kPlainRead);
-  f.held = n;
   f.offset = 0;
   f.bytes += n;
   r.last_activity = Clock::now();
+  if (f.from == 0 && r.filter) {
+    const std::span<const std::uint8_t> out = r.filter->pass({f.buf.get(), n});
+    r.filtered = out.data() == f.buf.get() ? nullptr : out.data();
+    n = out.size();
+    if (n == 0) BufferPool::this_thread().give(std::move(f.buf));  // all held back: read on
+  }
+  f.held = n;
   return Io::ok;
+}
+
+// Where a copying flow's unwritten bytes start.
+const std::uint8_t* held_at(const Relay& r, const Flow& f) {
+  return (f.from == 0 && r.filtered ? r.filtered : f.buf.get()) + f.offset;
 }
 
 // A TLS source gives up to a batch (kTlsBatch, just under four records) at
@@ -253,7 +266,7 @@ Io write_held(Relay& r, Flow& f) {
         return Io::failed;
     }
     if (f.held == 0) return Io::ok;  // only sending the records was left
-    const int res = to.tls->write_gathered(f.buf.get() + f.offset, f.held, n);
+    const int res = to.tls->write_gathered(held_at(r, f), f.held, n);
     if (res != 1) {
       switch (to.tls->want(res)) {
         case TlsStream::Want::read: return Io::want_read;
@@ -266,7 +279,7 @@ Io write_held(Relay& r, Flow& f) {
       return Io::failed;
     }
   } else {
-    const ssize_t m = ::send(out, f.buf.get() + f.offset, f.held, MSG_NOSIGNAL);
+    const ssize_t m = ::send(out, held_at(r, f), f.held, MSG_NOSIGNAL);
     if (m < 0) {
       const int err = errno;
       if (err == EAGAIN) return Io::want_write;
@@ -409,7 +422,8 @@ void arm_timer(const RelayPtr& r) {
 
 }  // namespace
 
-void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone done) {
+void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone done,
+                 std::unique_ptr<UpFilter> up_filter) {
   auto r = std::make_shared<Relay>(std::move(client), std::move(server), limits, std::move(done));
   const bool copy = r->legs[0].tls || r->legs[1].tls;
   for (std::uint8_t i = 0; i < 2; ++i) {
@@ -417,6 +431,8 @@ void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone
     r->flows[i].from = i;
     r->flows[i].copy = copy;
   }
+  r->filter = std::move(up_filter);
+  if (r->filter) r->flows[0].copy = true;  // the filter must see every byte
   // A plain client has just sent what it had (its hello) and now waits for
   // the answer: wait for it at once instead of trying a read that would
   // find nothing. The reactor knows whether an edge came for it since a

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "net/asio.hpp"
@@ -38,14 +39,27 @@ struct RelayResult {
   std::uint64_t spliced = 0;  // of up + down, bytes moved through a pipe (never copied to user space)
 };
 
+// Sees what the client sends before the server does, on a protocol that needs
+// to (a MySQL session's KILL translation): it may rewrite bytes, or hold an
+// incomplete part back until the next read completes it. A relay without one
+// moves bytes untouched (and may splice them).
+struct UpFilter {
+  virtual ~UpFilter() = default;
+  // chunk: bytes just read from the client. Returns the bytes to send the
+  // server now: chunk itself, or the filter's own buffer, which stays valid
+  // until the next call.
+  virtual std::span<const std::uint8_t> pass(std::span<const std::uint8_t> chunk) = 0;
+};
+
 // Called once, on the sockets' executor, when both directions have ended:
 // after the server side is closed and before the client side is.
 using RelayDone = std::function<void(const RelayResult&)>;
 
 // Takes both connections over and returns once the first reads have been
 // tried; everything else happens in completion handlers on the sockets'
-// executor.
-void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone done);
+// executor. up_filter: see UpFilter; null for a byte-for-byte relay.
+void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone done,
+                 std::unique_ptr<UpFilter> up_filter = nullptr);
 
 const char* to_string(RelayEnd e);
 

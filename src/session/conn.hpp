@@ -35,6 +35,8 @@ struct Conn {
   // The tls.options a terminated handshake used, when it was made before the
   // route was known (database clients): options_mismatch() checks the route.
   const tls::ServerOptions* handshake_options = nullptr;
+  // What the relay runs the client's bytes through (MySQL's KILL translation).
+  std::unique_ptr<net::UpFilter> up_filter = nullptr;
 };
 
 inline net::Duration left(net::Clock::time_point deadline) {

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <cctype>
 
 #include "net/linger.hpp"
@@ -12,6 +11,8 @@
 #include "session/leg.hpp"
 #include "session/login_name.hpp"
 #include "session/mysql_auth.hpp"
+#include "session/mysql_kill_filter.hpp"
+#include "session/mysql_sessions.hpp"
 #include "session/options_check.hpp"
 #include "session/refuse.hpp"
 #include "session/sniff.hpp"
@@ -102,11 +103,11 @@ awaitable<void> answer(PacketLeg& client, const wm::Bytes& err) {
   co_await net::close_after_reply(client.sock, client.tls);
 }
 
-wm::InitialHandshake greeting() {
-  static std::atomic<std::uint32_t> ids{0};
+// id: the connection id drivers will name in a KILL (next_session_id()).
+wm::InitialHandshake greeting(std::uint32_t id) {
   wm::InitialHandshake hs;
   hs.server_version = kServerVersion;
-  hs.connection_id = ++ids;
+  hs.connection_id = id;
   hs.scramble = wm::make_scramble();
   hs.capabilities = mysql::kOfferedCaps;
   hs.charset = kUtf8mb4GeneralCi;
@@ -265,6 +266,16 @@ const Route* route(Conn& c, PacketLeg& cl, const std::string& name, wm::Bytes& e
     return nullptr;
   }
   return r;
+}
+
+// The server's address as connected, which tells whether two sessions are on
+// the same server whatever names their services gave it.
+std::string server_endpoint(const tcp::socket& sock, const std::string& configured) {
+  std::error_code ec;
+  const tcp::endpoint ep = sock.remote_endpoint(ec);
+  if (ec) return configured;
+  return ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
+                              : fmt::format("{}:{}", ep.address().to_string(), ep.port());
 }
 
 // snigate's side of the connection to the server. Not movable: leg refers to
@@ -456,7 +467,8 @@ awaitable<bool> authenticate(Conn& c, PacketLeg& cl, const Route& r, const wm::H
 awaitable<void> mysql_journey(Conn& c) {
   c.rec.mode = "mysql";
   PacketLeg cl{{c.client, nullptr, {}}, 0};
-  const wm::Bytes hello = wm::frame(0, wm::encode_initial_handshake(greeting()));
+  const std::uint32_t id = next_session_id();
+  const wm::Bytes hello = wm::frame(0, wm::encode_initial_handshake(greeting(id)));
   if (!co_await write_bytes(cl, hello, c.hello_deadline)) {
     refuse(c, "client_closed", "could not send the greeting");
     co_return;
@@ -478,7 +490,20 @@ awaitable<void> mysql_journey(Conn& c) {
   if (!co_await open_server(c, cl, *r, login.resp, name, up)) co_return;
   if (!co_await authenticate(c, cl, *r, login.resp, user, up)) co_return;
 
-  // Logged in. Whatever either side sent past the handshake goes on first.
+  // Logged in. From now on a KILL naming id reaches this session: the
+  // registration lasts as long as the connection (c.held).
+  MysqlSession self{server_endpoint(up.sock, up.server->address), up.greeting.connection_id, c.rec.client, r->name};
+  if (id != 0) {
+    auto entry = std::make_shared<MysqlSessions::Entry>();
+    mysql_sessions().add(id, self, *entry);
+    c.held = entry;
+  }
+  c.up_filter = make_kill_filter(id, std::move(self));
+  if (!cl.buf.empty()) {  // a command the client sent before its login's OK arrived: filtered too
+    const std::span<const std::uint8_t> early = c.up_filter->pass(cl.buf);
+    cl.buf = std::vector<std::uint8_t>(early.begin(), early.end());
+  }
+  // Whatever either side sent past the handshake goes on first.
   c.rec.detail = "user " + user;
   c.client_tls = std::move(login.tls);
   net::RelayLeg server{std::move(up.sock), std::move(up.tls)};

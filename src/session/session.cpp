@@ -308,7 +308,8 @@ void relay_and_finish(Conn& c, net::RelayLeg server, net::RelayLimits limits) {
       open_connections.fetch_sub(1, std::memory_order_relaxed);
     };
   }
-  net::start_relay({std::move(c.client), std::move(c.client_tls)}, std::move(server), limits, std::move(done));
+  net::start_relay({std::move(c.client), std::move(c.client_tls)}, std::move(server), limits, std::move(done),
+                   std::move(c.up_filter));
 }
 
 awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<const Snapshot> snap,

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import ssl
 import struct
 import threading
+import time
 from pathlib import Path
 
 import pymysql
@@ -289,6 +291,162 @@ def test_kill_query_from_a_second_connection(mygw, dbpki):
     finally:
         victim.close()
         killer.close()
+
+
+# ---------------------------------------------------------------- KILL by the id of snigate's greeting
+
+class SleepingQuery:
+    """`SELECT SLEEP(30)` on conn in a thread; result: its value, or the error that ended it."""
+
+    def __init__(self, conn, seconds=30):
+        self.conn, self.result, self.started = conn, None, None
+        self.server_id = one(conn, "select connection_id()")
+        self.thread = threading.Thread(target=self._run, args=(seconds,))
+
+    def _run(self, seconds):
+        self.started = time.monotonic()
+        try:
+            self.result = one(self.conn, f"select sleep({seconds})")
+        except pymysql.err.MySQLError as e:
+            self.result = e
+        self.ended = time.monotonic()
+
+    def start(self, watcher):
+        """Returns once the server shows the query running (watcher: a direct connection)."""
+        self.thread.start()
+        wait_until(lambda: one(watcher, f"select count(*) from information_schema.processlist "
+                                        f"where id={self.server_id} and info like 'select sleep%'") == 1,
+                   10, "the sleeping query to run")
+        return self
+
+    def outcome(self, timeout=10):
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the query was not interrupted"
+        assert self.ended - self.started < 20, "the query ran to its end"
+        return self.result
+
+
+@pytest.fixture()
+def direct_db1(db1):
+    """Session C: straight to the server, not through snigate. It watches the processlist and
+    must never be hit by a KILL sent through snigate."""
+    conn = pymysql.connect(host=LOCALHOST, port=db1.port, user="alice", password="secret",
+                           connect_timeout=5, autocommit=True)
+    yield conn
+    assert one(conn, "select 6*7") == 42  # untouched: still runs queries
+    conn.close()
+
+
+def test_greeting_ids_come_from_the_top_of_the_range(mygw, dbpki):
+    a = pymysql_connect(mygw, dbpki.ca_cert, "db1.test")
+    b = pymysql_connect(mygw, dbpki.ca_cert, "db1.test")
+    try:
+        assert a.thread_id() >= 0x80000000 and b.thread_id() >= 0x80000000
+        assert a.thread_id() != b.thread_id()
+        assert one(a, "select connection_id()") < 0x80000000  # the server's own id is another number
+    finally:
+        a.close()
+        b.close()
+
+
+def test_kill_query_by_greeting_id_reaches_the_right_session(mygw, dbpki, direct_db1):
+    victim = pymysql_connect(mygw, dbpki.ca_cert, "db1.test")
+    killer = pymysql_connect(mygw, dbpki.ca_cert, "db1.test", autocommit=True)
+    try:
+        mark = mygw.log_mark()
+        q = SleepingQuery(victim).start(direct_db1)
+        killer.cursor().execute(f"kill QUERY {victim.thread_id()};")
+        r = q.outcome()
+        assert isinstance(r, pymysql.err.OperationalError) and r.args[0] == 1317, r  # interrupted
+        assert one(victim, "select 41+1") == 42  # KILL QUERY leaves the connection
+        log = mygw.log_since(mark)
+        assert f"KILL of connection {victim.thread_id()}" in log, log
+        assert f"as its thread id {q.server_id}" in log, log
+    finally:
+        victim.close()
+        killer.close()
+
+
+def test_pymysql_kill_by_thread_id_ends_that_connection(mygw, dbpki, direct_db1):
+    """PyMySQL's kill() sends COM_PROCESS_KILL with thread_id(), the greeting's id."""
+    victim = pymysql_connect(mygw, dbpki.ca_cert, "db1.test")
+    killer = pymysql_connect(mygw, dbpki.ca_cert, "db1.test")
+    try:
+        q = SleepingQuery(victim).start(direct_db1)
+        killer.kill(victim.thread_id())
+        r = q.outcome()
+        assert isinstance(r, pymysql.err.OperationalError), r  # the connection was killed
+        wait_until(lambda: one(direct_db1, f"select count(*) from information_schema.processlist "
+                                           f"where id={q.server_id}") == 0, 10, "the victim's session to end")
+    finally:
+        victim.close()
+        killer.close()
+
+
+def test_kill_from_a_plaintext_client_reaches_a_tls_client_session(mygw, dbpki, db2):
+    """Router db2 allows plaintext clients: the filter sits on that relay too (plain client,
+    TLS server), and the session killed is a TLS client's."""
+    watcher = pymysql.connect(host=LOCALHOST, port=db2.port, user="alice", password="secret",
+                              connect_timeout=5, autocommit=True)
+    victim = pymysql_connect(mygw, dbpki.ca_cert, "db2.test")
+    killer = pymysql.connect(host=LOCALHOST, port=mygw.ports["mysql"], user="alice@db2.test",
+                             password="secret", connect_timeout=5)
+    try:
+        q = SleepingQuery(victim).start(watcher)
+        killer.cursor().execute(f"KILL QUERY {victim.thread_id()}")
+        r = q.outcome()
+        assert isinstance(r, pymysql.err.OperationalError) and r.args[0] == 1317, r
+        assert one(watcher, "select 6*7") == 42
+    finally:
+        victim.close()
+        killer.close()
+        watcher.close()
+
+
+def test_kill_of_an_id_snigate_did_not_issue_is_the_servers_unknown_thread(mygw, dbpki, direct_db1):
+    killer = pymysql_connect(mygw, dbpki.ca_cert, "db1.test")
+    try:
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            killer.cursor().execute("KILL QUERY 4000000")
+        assert e.value.args[0] == 1094, e.value
+    finally:
+        killer.close()
+
+
+def test_kill_of_a_session_on_another_server_is_refused(mygw, dbpki, direct_db1):
+    victim = pymysql_connect(mygw, dbpki.ca_cert, "db1.test")
+    killer = pymysql_connect(mygw, dbpki.ca_cert, "db2.test")
+    try:
+        mark = mygw.log_mark()
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            killer.cursor().execute(f"KILL QUERY {victim.thread_id()}")
+        assert e.value.args[0] == 1094 and "another server" in e.value.args[1], e.value
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            killer.kill(victim.thread_id())
+        assert e.value.args[0] == 1094, e.value
+        assert one(killer, "select 1") == 1  # the killer's connection goes on
+        assert one(victim, "select 2") == 2  # and the victim was not touched
+        assert f"KILL of connection {victim.thread_id()} refused" in mygw.log_since(mark)
+    finally:
+        victim.close()
+        killer.close()
+
+
+def test_mariadb_cli_kill_query_by_the_id_its_status_shows(mygw, dbpki, direct_db1):
+    status = mariadb_cli(mygw.ports["mysql"], "alice@db1.test", sql="status", ca=dbpki.ca_cert)
+    assert status.returncode == 0, status.stderr
+    shown = int(re.search(r"Connection id:\s+(\d+)", status.stdout).group(1))
+    assert shown >= 0x80000000, status.stdout  # the greeting's id, as drivers see it
+    victim = pymysql_connect(mygw, dbpki.ca_cert, "db1.test")
+    try:
+        q = SleepingQuery(victim).start(direct_db1)
+        res = mariadb_cli(mygw.ports["mysql"], "alice@db1.test", sql=f"KILL QUERY {victim.thread_id()}",
+                          ca=dbpki.ca_cert)
+        assert res.returncode == 0, res.stderr
+        r = q.outcome()
+        assert isinstance(r, pymysql.err.OperationalError) and r.args[0] == 1317, r
+    finally:
+        victim.close()
 
 
 # ---------------------------------------------------------------- COM_CHANGE_USER, COM_RESET_CONNECTION

@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "net/dial.hpp"
@@ -294,7 +296,8 @@ class NetRelay : public ::testing::Test {
                   if (result) ADD_FAILURE() << "relay ended twice";
                   result = r;
                   ended = Clock::now();
-                });
+                },
+                std::move(up_filter));
     asio::co_spawn(io, script(), [&](std::exception_ptr e) {
       if (e) ADD_FAILURE() << "script threw";
       script_done = true;
@@ -330,7 +333,44 @@ class NetRelay : public ::testing::Test {
   asio::io_context io;
   tcp::socket client_app{io}, client_gw{io}, server_gw{io}, server_app{io};
   Clock::time_point started, ended;
+  std::unique_ptr<UpFilter> up_filter;  // for run()'s relay
 };
+
+// Holds the client's bytes back until a line is whole, then sends the lines
+// twice, from its own buffer.
+struct LineDoubler : UpFilter {
+  std::string pending, out;
+  std::span<const std::uint8_t> pass(std::span<const std::uint8_t> chunk) override {
+    pending.append(chunk.begin(), chunk.end());
+    const std::size_t end = pending.rfind('\n');
+    if (end == std::string::npos) return {};
+    const std::string lines = pending.substr(0, end + 1);
+    pending.erase(0, end + 1);
+    out = lines + lines;
+    return {reinterpret_cast<const std::uint8_t*>(out.data()), out.size()};
+  }
+};
+
+TEST_F(NetRelay, UpFilterRewritesAndHoldsBackOnlyTheClientsBytes) {
+  up_filter = std::make_unique<LineDoubler>();
+  auto result = run(RelayLimits{Duration(5000), Duration(-1)}, [&]() -> awaitable<void> {
+    co_await write(client_app, "ab");
+    co_await write(client_app, "c\nd");
+    EXPECT_EQ(co_await read_n(server_app, 8), "abc\nabc\n");
+    co_await write(client_app, "\n");
+    EXPECT_EQ(co_await read_n(server_app, 4), "d\nd\n");
+    co_await write(server_app, "down");  // no line end: the other direction is not filtered
+    EXPECT_EQ(co_await read_n(client_app, 4), "down");
+    client_app.shutdown(tcp::socket::shutdown_send);
+    EXPECT_TRUE(co_await at_eof(server_app));
+    server_app.shutdown(tcp::socket::shutdown_send);
+    EXPECT_TRUE(co_await at_eof(client_app));
+  });
+  ASSERT_TRUE(result) << "relay did not end";
+  EXPECT_EQ(result->end, RelayEnd::closed) << to_string(result->end) << " " << result->detail;
+  EXPECT_EQ(result->up, 6u);  // what the client sent, not what the server got
+  EXPECT_EQ(result->down, 4u);
+}
 
 TEST_F(NetRelay, BytesPassBothWaysAndHalfCloseIsPassedOn) {
   auto result = run(RelayLimits{Duration(5000), Duration(-1)}, [&]() -> awaitable<void> {
