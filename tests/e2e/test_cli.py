@@ -131,6 +131,30 @@ def test_explain_needs_no_entrypoint_when_there_is_one(snigate_bin, pki, tmp_pat
         cp.stdout + cp.stderr
 
 
+def test_explain_user_at_host_on_a_mysql_entry_point(snigate_bin, pki, tmp_path):
+    """--user simulates a database login's user@host: the name a client without SNI (or with an IP
+    address as SNI) is routed by."""
+    cfg = {
+        "entryPoints": {"db": {"address": addr(18445), "protocol": "mysql"}},
+        "tcp": {"routers": {"one": router("HostSNI(`one.db.test`)", "db", eps=("db",), tls={}),
+                            "two": router("HostSNI(`two.db.test`)", "db", eps=("db",), tls={})},
+                "services": {"db": lb("127.0.0.1:9")}},
+        "tls": {"certificates": [{"certFile": str(pki["a"].cert), "keyFile": str(pki["a"].key)}]},
+    }
+    path = write(tmp_path, "db.yaml", to_yaml(cfg) + "\n")
+    for extra in ([], ["--sni", "127.0.0.1"]):
+        cp = run_cli(["explain", "--config", path, "--user", "alice@two.db.test", *extra], timeout=10)
+        assert cp.returncode == 0 and re.search(r"(?<!no )match:\s*two\b", cp.stdout), cp.stdout + cp.stderr
+        assert 'the server sees user "alice"' in cp.stdout, cp.stdout
+    cp = run_cli(["explain", "--config", path, "--user", "alice@two.db.test", "--sni", "one.db.test"], timeout=10)
+    assert cp.returncode == 0 and re.search(r"(?<!no )match:\s*one\b", cp.stdout), cp.stdout + cp.stderr
+    cp = run_cli(["explain", "--config", path, "--user", "alice@two.db.test", "--plain"], timeout=10)
+    assert cp.returncode == 1 and "mysql.allowPlaintext is not set" in cp.stdout, cp.stdout + cp.stderr
+    tcp = write(tmp_path, "tcp.yaml", to_yaml(small_config(pki)) + "\n")
+    cp = run_cli(["explain", "--config", tcp, "--user", "alice@a.test"], timeout=10)
+    assert cp.returncode == 2 and "protocol mysql or postgres" in cp.stdout, cp.stdout + cp.stderr
+
+
 def test_check_refuses_a_plain_router_that_needs_a_name(snigate_bin, pki, tmp_path):
     """A router without tls sees only plain clients, which send no name: HostSNI(`a.test`) there
     can never match, so it is an error that says how to fix it, not a silent dead route."""
