@@ -57,6 +57,8 @@ struct Static {
   std::string access_log_path;     // accessLog.filePath; empty: no access log ("-": stdout)
   bool access_log = false;         // accessLog present
   int workers = 0;                 // snigate.workers (extension); 0: one per core
+  bool ocsp = false;               // ocsp present: staple OCSP responses (docs/configuration.md)
+  std::map<std::string, std::string> ocsp_responder_overrides;  // ocsp.responderOverrides: URL -> URL
   std::string static_file;         // the file load() read (absolute): its tcp/tls parts are
                                    // dynamic too, and load_dynamic() reads them again
   Loc provider_loc;                // where providers.file.filename/directory was written
