@@ -60,7 +60,7 @@ TEST(ConfigOcsp, AbsentPresentAndOverrides) {
   l = load(dir.write("s.yml", std::string(test::kEntry) +
                                   "ocsp:\n  responderOverrides:\n    http://r3.o.lencr.org: http://127.0.0.1:9000/\n"));
   EXPECT_TRUE(l.errors.empty()) << test::dump(l.errors);
-  EXPECT_TRUE(l.warnings.empty()) << test::dump(l.warnings);
+  for (const Error& w : l.warnings) EXPECT_FALSE(w.path.starts_with("ocsp")) << w.to_string();
   ASSERT_EQ(l.stat.ocsp_responder_overrides.size(), 1u);
   EXPECT_EQ(l.stat.ocsp_responder_overrides.at("http://r3.o.lencr.org"), "http://127.0.0.1:9000/");
 }
