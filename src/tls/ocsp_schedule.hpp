@@ -12,7 +12,7 @@ using WallClock = std::chrono::system_clock;
 inline constexpr auto kOcspMinRefresh = std::chrono::minutes(1);
 // A response without nextUpdate makes no promise: it is stapled for this long
 // after it was fetched, and asked for again halfway.
-inline constexpr auto kOcspNoNextUpdateLife = std::chrono::hours(1);
+inline constexpr auto kOcspNoNextUpdateLife = std::chrono::minutes(60);  // minutes: halved without rounding to 0
 // Failed fetches are retried after 1, 2, 4 ... minutes, at most this far apart.
 inline constexpr auto kOcspMaxRetry = std::chrono::hours(1);
 
