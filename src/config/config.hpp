@@ -59,6 +59,8 @@ struct Static {
   int workers = 0;                 // snigate.workers (extension); 0: one per core
   std::string default_rule_syntax = "v3";  // core.defaultRuleSyntax: v2 or v3
   Loc default_rule_syntax_loc;
+  bool ocsp = false;               // ocsp present: staple OCSP responses (docs/configuration.md)
+  std::map<std::string, std::string> ocsp_responder_overrides;  // ocsp.responderOverrides: URL -> URL
   std::string static_file;         // the file load() read (absolute): its tcp/tls parts are
                                    // dynamic too, and load_dynamic() reads them again
   Loc provider_loc;                // where providers.file.filename/directory was written

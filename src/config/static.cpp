@@ -5,6 +5,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "config/http_url.hpp"
 #include "config/loader.hpp"
 
 namespace snigate::config::detail {
@@ -200,6 +201,23 @@ void parse_access_log(Ctx& ctx, const Item& it, Static& out) {
   });
 }
 
+// Traefik's section: present (even as ocsp: {}) turns stapling on.
+void parse_ocsp(Ctx& ctx, const Item& it, Static& out) {
+  out.ocsp = true;
+  walk::walk_map(ctx, it, {
+    {"responderOverrides", [&](const Item& v) {
+       walk::for_each_entry(ctx, v, [&](const std::string& from, const Item& e) {
+         std::string to, why;
+         if (!walk::get_string(ctx, e, to)) return;
+         if (!parse_http_url(to, why))
+           ctx.error(e.loc(ctx), e.path, fmt::format("\"{}\" is not a responder URL: {} (e.g. http://ocsp.example.net)", to, why));
+         else
+           out.ocsp_responder_overrides[from] = to;
+       });
+     }},
+  });
+}
+
 }  // namespace
 
 void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
@@ -235,7 +253,8 @@ void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
     walk::ignored(ctx, "certificatesResolvers", "ACME is not supported"),
     walk::ignored(ctx, "global", not_tcp), walk::ignored(ctx, "experimental", not_tcp),
     walk::ignored(ctx, "hostResolver", not_tcp), walk::ignored(ctx, "spiffe", "SPIFFE is not supported"),
-    walk::ignored(ctx, "pilot", not_tcp), walk::ignored(ctx, "ocsp", "OCSP stapling is not supported yet"),
+    walk::ignored(ctx, "pilot", not_tcp),
+    {"ocsp", [&](const Item& v) { parse_ocsp(ctx, v, out); }},
     {"core", [&](const Item& v) {
        walk::walk_map(ctx, v, {
          {"defaultRuleSyntax", [&](const Item& s) {

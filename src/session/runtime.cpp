@@ -15,6 +15,7 @@
 #include "net/listener.hpp"
 #include "net/port_owner.hpp"
 #include "observe/log.hpp"
+#include "session/ocsp_stapler.hpp"
 #include "session/session.hpp"
 #include "session/snapshot.hpp"
 
@@ -59,6 +60,7 @@ struct Gateway {
   asio::io_context main_io{1};
   std::string watched_signature;
   bool draining = false;
+  OcspStapler* ocsp = nullptr;  // ocsp configured: told about each new snapshot's certificates
 };
 
 // How long a worker may go on accepting before it lets its other work run:
@@ -160,6 +162,7 @@ void reload(Gateway& gw, const char* why) {
     return;
   }
   gw.cfg.dyn = std::move(next.dyn);
+  if (gw.ocsp) gw.ocsp->track(snap->certs);
   const std::shared_ptr<const Snapshot> old = gw.current.exchange(snap, std::memory_order_acq_rel);
   apply_defer_accept(gw, *old, snap);
   spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, gw.cfg.dyn.routers.size());
@@ -269,6 +272,12 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
   // the dynamic part inline is reloaded by SIGHUP.
   const bool has_provider = !gw.cfg.stat.file_filename.empty() || !gw.cfg.stat.file_directory.empty();
   if (!config_path.empty() && gw.cfg.stat.watch && has_provider) asio::co_spawn(gw.main_io, watch_files(gw), asio::detached);
+  std::unique_ptr<OcspStapler> ocsp;
+  if (gw.cfg.stat.ocsp) {
+    ocsp = std::make_unique<OcspStapler>(gw.cfg.stat.ocsp_responder_overrides);
+    ocsp->track(snap->certs);
+    gw.ocsp = ocsp.get();
+  }
   for (auto& w : gw.workers)
     w->thread = std::thread([&w] {
       auto guard = asio::make_work_guard(w->io);

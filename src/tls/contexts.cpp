@@ -1,6 +1,7 @@
 #include "tls/contexts.hpp"
 
 #include "tls/cert_store.hpp"
+#include "tls/ocsp_staple.hpp"
 #include "tls/ticket_keys.hpp"
 
 #include <openssl/err.h>
@@ -166,6 +167,7 @@ SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vecto
   // every SSL read is retried until it wants more before snigate waits on
   // the socket, so bytes OpenSSL holds are never left waiting.
   SSL_CTX_set_read_ahead(ctx, 1);
+  staple_ocsp_responses(ctx);  // nothing is stapled unless ocsp is configured
 
   const int min = tls_version(o.min_version);
   if (min < 0) errors.push_back(err(o.loc, path + ".minVersion", "unknown TLS version \"" + o.min_version + "\"; use VersionTLS10..VersionTLS13"));
