@@ -80,6 +80,10 @@ void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& ou
        if (walk::get_string_list(ctx, v, names) && !names.empty())
          ctx.error(v.loc(ctx), v.path, std::string(kNoMiddlewares));
      }},
+    {"idleTimeout", [&](const Item& v) {
+       Duration d{};
+       if (walk::get_duration(ctx, v, d)) r.idle_timeout = d;
+     }},
     walk::ignored(ctx, "ruleSyntax", "snigate reads rules in Traefik v3 syntax"),
   });
   if (!is_map) return;
