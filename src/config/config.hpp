@@ -37,12 +37,16 @@ struct EntryPoint {
   std::string address;  // "host:port" or ":port" (all addresses), "[v6]:port"
   // Traefik keys with a TCP meaning:
   Duration grace_timeout{10'000};   // transport.lifeCycle.graceTimeOut: drain time on SIGTERM
-  Duration idle_timeout{180'000};   // transport.respondingTimeouts.idleTimeout: no bytes either way
+  Duration accept_grace_timeout{0};  // transport.lifeCycle.requestAcceptGraceTimeout: after SIGTERM,
+                                     // keep accepting this long before the drain starts
   bool as_default = false;          // asDefault: routers without entryPoints attach here (when any is marked)
   // Extensions (not Traefik keys):
   Protocol protocol = Protocol::tcp;  // protocol
-  Duration client_hello_timeout{5'000};  // clientHelloTimeout: from accept, the ClientHello must have
-                                         // arrived and a terminated TLS handshake completed by then
+  Duration tcp_idle_timeout{3'600'000};  // tcpIdleTimeout: no bytes either way for this long closes
+                                         // the connection; 0: no limit. A router's idleTimeout overrides it
+  Duration client_hello_timeout{5'000};  // clientHelloTimeout (or Traefik's respondingTimeouts.readTimeout):
+                                         // from accept, the ClientHello must have arrived and a
+                                         // terminated TLS handshake completed by then
   Duration first_byte_timeout{1'000};    // firstByteTimeout: on a mixed entry point, silence this long
                                          // means a server-first client; it goes to the catch-all
   bool reuse_port = false;  // reusePort: a SO_REUSEPORT socket per worker instead of one per pair
@@ -99,6 +103,9 @@ struct Router {
   // that do not ask for TLS use this router (routed by user@host).
   bool postgres_allow_plaintext = false;
   Loc postgres_loc;
+  // Extension: idleTimeout replaces the entry point's tcpIdleTimeout for the
+  // connections this router takes (0: no limit).
+  std::optional<Duration> idle_timeout;
 };
 
 struct Server {

@@ -85,6 +85,10 @@ void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& ou
        if (walk::get_string(ctx, v, r.rule_syntax) && r.rule_syntax != "v2" && r.rule_syntax != "v3")
          ctx.error(r.rule_syntax_loc, v.path, "must be v2 or v3, not \"" + r.rule_syntax + "\"");
      }},
+    {"idleTimeout", [&](const Item& v) {
+       Duration d{};
+       if (walk::get_duration(ctx, v, d)) r.idle_timeout = d;
+     }},
   });
   if (!is_map) return;
   if (!has_rule) ctx.error(r.loc, it.path + ".rule", "is required: e.g. rule: HostSNI(`example.com`)");

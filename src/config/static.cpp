@@ -26,24 +26,52 @@ void parse_protocol(Ctx& ctx, const Item& it, Protocol& out) {
     ctx.error(it.loc(ctx), it.path, fmt::format("unknown protocol \"{}\": use tcp, mysql or postgres", s));
 }
 
-void parse_transport_keys(Ctx& ctx, const Item& it, EntryPoint& ep) {
+// The transport keys. readTimeout is handed back: what it means depends on
+// clientHelloTimeout (apply_read_timeout).
+void parse_transport_keys(Ctx& ctx, const Item& it, EntryPoint& ep, Item& read_timeout) {
   walk::walk_map(ctx, it, {
     {"lifeCycle", [&](const Item& lc) {
        walk::walk_map(ctx, lc, {
          {"graceTimeOut", [&](const Item& v) { walk::get_duration(ctx, v, ep.grace_timeout); }},
-         walk::ignored(ctx, "requestAcceptGraceTimeout", "an HTTP keep-alive setting; TCP connections drain for graceTimeOut"),
+         {"requestAcceptGraceTimeout", [&](const Item& v) { walk::get_duration(ctx, v, ep.accept_grace_timeout); }},
        });
      }},
     {"respondingTimeouts", [&](const Item& rt) {
        walk::walk_map(ctx, rt, {
-         {"idleTimeout", [&](const Item& v) { walk::get_duration(ctx, v, ep.idle_timeout); }},
-         walk::ignored(ctx, "readTimeout", "an HTTP request timeout; TCP uses idleTimeout"),
-         walk::ignored(ctx, "writeTimeout", "an HTTP response timeout; TCP uses idleTimeout"),
+         {"readTimeout", [&](const Item& v) { read_timeout = v; }},
+         walk::ignored(ctx, "idleTimeout",
+                       "an HTTP keep-alive setting in Traefik; an idle TCP connection is closed after the "
+                       "entry point's tcpIdleTimeout (default 1h)"),
+         walk::ignored(ctx, "writeTimeout", "an HTTP response timeout; TCP uses tcpIdleTimeout"),
        });
      }},
     walk::ignored(ctx, "keepAliveMaxRequests", "an HTTP keep-alive setting"),
     walk::ignored(ctx, "keepAliveMaxTime", "an HTTP keep-alive setting"),
   });
+}
+
+// On Traefik's TCP entry points readTimeout is a deadline set at accept and
+// cleared once the router has read the ClientHello: snigate's
+// clientHelloTimeout. Either key sets it; both must agree. 0 (Traefik: no
+// deadline) keeps snigate's, which never lets a silent client hold a
+// connection before routing.
+void apply_read_timeout(Ctx& ctx, const Item& read_timeout, const Item& client_hello, EntryPoint& ep) {
+  Duration d{};
+  if (!read_timeout.value.IsDefined() || !walk::get_duration(ctx, read_timeout, d)) return;
+  const bool hello_given = client_hello.value.IsDefined();
+  if (d.count() == 0) {
+    ctx.warn(read_timeout.loc(ctx), read_timeout.path,
+             fmt::format("0 means no deadline in Traefik; snigate keeps clientHelloTimeout ({} ms{}) so that a "
+                         "client that sends nothing is not held open forever before routing",
+                         ep.client_hello_timeout.count(), hello_given ? "" : ", the default"));
+    return;
+  }
+  if (!hello_given) ep.client_hello_timeout = d;
+  else if (d != ep.client_hello_timeout)
+    ctx.error(read_timeout.loc(ctx), read_timeout.path,
+              fmt::format("transport.respondingTimeouts.readTimeout ({}) and clientHelloTimeout ({}) both set the "
+                          "deadline for a client's first bytes and differ: give one of them, or the same value",
+                          read_timeout.value.Scalar(), client_hello.value.Scalar()));
 }
 
 void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static& out) {
@@ -52,16 +80,20 @@ void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static
   ep.loc = it.loc(ctx);
   bool has_address = false;
   bool udp = false;
-  Item address_item;
+  Item address_item, read_timeout, client_hello;
   walk::walk_map(ctx, it, {
     {"address", [&](const Item& v) {
        has_address = true;
        address_item = v;
        walk::get_string(ctx, v, ep.address);
      }},
-    {"transport", [&](const Item& v) { parse_transport_keys(ctx, v, ep); }},
+    {"transport", [&](const Item& v) { parse_transport_keys(ctx, v, ep, read_timeout); }},
     {"protocol", [&](const Item& v) { parse_protocol(ctx, v, ep.protocol); }},
-    {"clientHelloTimeout", [&](const Item& v) { walk::get_duration(ctx, v, ep.client_hello_timeout); }},
+    {"tcpIdleTimeout", [&](const Item& v) { walk::get_duration(ctx, v, ep.tcp_idle_timeout); }},
+    {"clientHelloTimeout", [&](const Item& v) {
+       client_hello = v;
+       walk::get_duration(ctx, v, ep.client_hello_timeout);
+     }},
     {"firstByteTimeout", [&](const Item& v) { walk::get_duration(ctx, v, ep.first_byte_timeout); }},
     {"reusePort", [&](const Item& v) { walk::get_bool(ctx, v, ep.reuse_port); }},
     // It says what address a client is believed to come from: never accepted and ignored.
@@ -79,6 +111,7 @@ void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static
     walk::ignored(ctx, "allowACMEByPass", "ACME is not supported"),
   });
   if (!it.is_null() && !it.value.IsMap()) return;  // walk_map reported it
+  apply_read_timeout(ctx, read_timeout, client_hello, ep);
   if (!has_address) {
     ctx.error(ep.loc, it.path + ".address", "is required (e.g. \":443\")");
   } else if (!ep.address.empty() || !address_item.is_null()) {

@@ -364,10 +364,13 @@ void close_step(const RelayPtr& r, int fi) {
   end_flow(*r, f);
 }
 
-void note_eof(Relay& r) {
-  if (r.eofs++ == 0) {
-    r.first_eof = Clock::now();
-    if (r.timer_armed) r.timer.cancel();  // the timer now counts terminationDelay too
+void note_eof(const RelayPtr& r) {
+  if (r->eofs++ == 0) {
+    r->first_eof = Clock::now();
+    // The timer now counts terminationDelay too: a cancelled wait re-arms it;
+    // without an idle limit it was not running.
+    if (r->timer_armed) r->timer.cancel();
+    else arm_timer(r);
   }
 }
 
@@ -391,7 +394,7 @@ void run(const RelayPtr& r, int fi) {
       case Io::want_write: return wait(r, fi, leg, tcp::socket::wait_write);
       case Io::eof:
         r->finished[f.from] = true;
-        note_eof(*r);
+        note_eof(r);
         f.stage = Flow::Stage::closing;
         continue;
       case Io::failed: return end_flow(*r, f);
@@ -399,13 +402,16 @@ void run(const RelayPtr& r, int fi) {
   }
 }
 
-// No byte for idleTimeout, or terminationDelay after the first EOF: shut both
-// sockets, which ends both directions. Activity does not touch the timer; it
-// checks last_activity when it fires and sleeps again if there was some.
+// No byte for the idle timeout, or terminationDelay after the first EOF: shut
+// both sockets, which ends both directions. Activity does not touch the timer;
+// it checks last_activity when it fires and sleeps again if there was some.
+// With neither limit in force (idle 0, no EOF yet) no timer runs.
 void arm_timer(const RelayPtr& r) {
   const auto now = Clock::now();
   const bool draining = r->eofs == 1 && r->limits.termination_delay.count() >= 0;
-  auto deadline = r->last_activity + r->limits.idle;
+  const bool idle_limit = r->limits.idle.count() > 0;
+  if (!idle_limit && !draining) return;
+  auto deadline = idle_limit ? r->last_activity + r->limits.idle : Clock::time_point::max();
   if (draining) deadline = std::min(deadline, r->first_eof + r->limits.termination_delay);
   if (now >= deadline) {
     if (draining && now >= r->first_eof + r->limits.termination_delay) shut_both(*r, RelayEnd::termination_delay, "");

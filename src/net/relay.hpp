@@ -25,7 +25,7 @@ struct RelayLeg {
 };
 
 struct RelayLimits {
-  Duration idle{180'000};              // no byte in either direction for this long: close both
+  Duration idle{3'600'000};            // no byte in either direction for this long: close both; 0: no limit
   Duration termination_delay{100};     // after one side's EOF, the other may send this long; < 0: no limit
 };
 

@@ -77,9 +77,11 @@ net::awaitable<void> send_alert(net::tcp::socket& sock, std::uint8_t description
 // to the client; both are emptied, so an idle connection holds no buffer),
 // then relay_and_finish, which takes server over. The client's TLS stream,
 // if any, is c.client_tls. up_sent: how much of early_up already went out
-// with the connect (connect_service).
+// with the connect (connect_service). The relay's limits come from the
+// route: its idleTimeout or the entry point's tcpIdleTimeout, and its
+// service's terminationDelay.
 net::awaitable<void> join(Conn& c, net::RelayLeg& server, std::vector<std::uint8_t>& early_up,
-                          std::vector<std::uint8_t>& early_down, const Service& svc, std::size_t up_sent = 0);
+                          std::vector<std::uint8_t>& early_down, const Route& route, std::size_t up_sent = 0);
 
 // The connection is set up: the relay takes both sides over (the client's
 // socket and TLS stream from c) and returns at once, so the journey's frames

@@ -507,7 +507,7 @@ awaitable<void> mysql_journey(Conn& c) {
   c.rec.detail = "user " + user;
   c.client_tls = std::move(login.tls);
   net::RelayLeg server{std::move(up.sock), std::move(up.tls)};
-  co_await join(c, server, cl.buf, up.leg.buf, *r->service);
+  co_await join(c, server, cl.buf, up.leg.buf, *r);
 }
 #pragma GCC diagnostic pop
 

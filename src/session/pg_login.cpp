@@ -391,7 +391,7 @@ awaitable<void> login(Conn& c, Leg& cl, const wp::Bytes& packet) {
   const std::string* db = sm.get("database");
   c.rec.detail = fmt::format("user {}, database {}", user, db ? *db : user);
   net::RelayLeg server{std::move(up.sock), std::move(up.tls)};
-  co_await join(c, server, cl.buf, up.leg.buf, *r->service);
+  co_await join(c, server, cl.buf, up.leg.buf, *r);
 }
 
 }  // namespace snigate::session::pg

@@ -196,7 +196,7 @@ awaitable<void> passthrough(Conn& c, const Route& r, std::vector<std::uint8_t>& 
   svc.postgres_passthrough.store(true, std::memory_order_relaxed);
   std::vector<std::uint8_t> none;
   net::RelayLeg to{std::move(server), nullptr};
-  co_await join(c, to, hello, none, svc);
+  co_await join(c, to, hello, none, r);
 }
 
 // A PostgreSQL client that started TLS (after an SSLRequest, or directly).

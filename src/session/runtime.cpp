@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 
@@ -183,13 +184,45 @@ awaitable<void> watch_files(Gateway& gw) {
   }
 }
 
-awaitable<void> drain(Gateway& gw, net::Duration grace) {
-  gw.draining = true;
+void close_listeners(Gateway& gw, const std::string& entry) {
   for (auto& w : gw.workers)
-    asio::post(w->io, [&w] {
-      for (auto& l : w->listeners) l.acc.close();
+    asio::post(w->io, [&w, entry] {
+      for (auto& l : w->listeners)
+        if (l.entry == entry) l.acc.close();
     });
-  const auto deadline = net::Clock::now() + grace;
+}
+
+// Each entry point goes on accepting for its requestAcceptGraceTimeout (so a
+// load balancer in front has time to take snigate out of rotation), then
+// closes its listeners; open connections then get graceTimeOut to end. As
+// connections are counted for the whole process, the drain lasts until the
+// latest entry point's accept grace plus its graceTimeOut.
+awaitable<void> drain(Gateway& gw, std::string_view sig) {
+  gw.draining = true;
+  const auto start = net::Clock::now();
+  std::vector<std::pair<net::Duration, std::string>> closing;  // accept grace, entry point
+  net::Duration grace{0};      // the longest graceTimeOut
+  net::Duration until_end{0};  // from the signal to the end of the last entry point's grace
+  net::Duration accepting{0};
+  for (const auto& [name, ep] : gw.cfg.stat.entry_points) {
+    closing.emplace_back(ep.accept_grace_timeout, name);
+    grace = std::max(grace, ep.grace_timeout);
+    until_end = std::max(until_end, ep.accept_grace_timeout + ep.grace_timeout);
+    accepting = std::max(accepting, ep.accept_grace_timeout);
+  }
+  std::sort(closing.begin(), closing.end());
+  if (accepting.count() > 0)
+    spdlog::info("{}: still accepting for up to {} ms (requestAcceptGraceTimeout); {} connection(s) open", sig,
+                 accepting.count(), open_connections.load());
+  for (const auto& [after, name] : closing) {
+    if (const auto now = net::Clock::now(); now < start + after)
+      co_await net::sleep_for(std::chrono::duration_cast<net::Duration>(start + after - now));
+    close_listeners(gw, name);
+    if (after.count() > 0) spdlog::info("entry point {}: requestAcceptGraceTimeout ({} ms) over; no longer accepting", name, after.count());
+  }
+  const auto deadline = start + until_end;
+  spdlog::info("{}: no longer accepting; draining {} connection(s) for up to {} ms", sig, open_connections.load(),
+               std::chrono::duration_cast<net::Duration>(deadline - net::Clock::now()).count());
   while (open_connections.load() > 0 && net::Clock::now() < deadline) co_await net::sleep_for(net::Duration(20));
   const long left = open_connections.load();
   if (left > 0) spdlog::warn("graceTimeOut ({} ms) reached; closing {} connection(s)", grace.count(), left);
@@ -209,11 +242,7 @@ awaitable<void> handle_signals(Gateway& gw, asio::signal_set& signals) {
       gw.main_io.stop();
       co_return;
     }
-    net::Duration grace{0};
-    for (const auto& [name, ep] : gw.cfg.stat.entry_points) grace = std::max(grace, ep.grace_timeout);
-    spdlog::info("{}: no longer accepting; draining {} connection(s) for up to {} ms",
-                 sig == SIGTERM ? "SIGTERM" : "SIGINT", open_connections.load(), grace.count());
-    asio::co_spawn(gw.main_io, drain(gw, grace), asio::detached);
+    asio::co_spawn(gw.main_io, drain(gw, sig == SIGTERM ? "SIGTERM" : "SIGINT"), asio::detached);
   }
 }
 

@@ -71,7 +71,7 @@ awaitable<void> to_backend(Conn& c, const Route& r, std::vector<std::uint8_t> ea
   }
   std::vector<std::uint8_t> none;
   net::RelayLeg to{std::move(server), std::move(server_tls)};
-  co_await join(c, to, early, none, svc, sent);
+  co_await join(c, to, early, none, r, sent);
 }
 
 awaitable<void> terminate(Conn& c, const Route& r, std::vector<std::uint8_t> hello_bytes) {
@@ -229,7 +229,7 @@ std::size_t sent_at_once(tcp::socket& sock, const net::TlsStream* tls, std::span
 }  // namespace
 
 awaitable<void> join(Conn& c, net::RelayLeg& server, std::vector<std::uint8_t>& early_up,
-                     std::vector<std::uint8_t>& early_down, const Service& svc, std::size_t up_sent) {
+                     std::vector<std::uint8_t>& early_down, const Route& route, std::size_t up_sent) {
   std::error_code ec;
   std::size_t sent = up_sent + sent_at_once(server.sock, server.tls.get(), std::span(early_up).subspan(up_sent), ec);
   if (ec || (sent < early_up.size() &&
@@ -247,7 +247,8 @@ awaitable<void> join(Conn& c, net::RelayLeg& server, std::vector<std::uint8_t>& 
   c.rec.bytes_out += early_down.size();
   std::vector<std::uint8_t>().swap(early_up);
   std::vector<std::uint8_t>().swap(early_down);
-  relay_and_finish(c, std::move(server), {c.entry.ep.idle_timeout, svc.termination_delay});
+  relay_and_finish(c, std::move(server), {route.idle_timeout.value_or(c.entry.ep.tcp_idle_timeout),
+                                          route.service->termination_delay});
 }
 
 tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& options, std::string_view sni,

@@ -186,6 +186,7 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
                                             r.rule)));
     route.allow_plaintext = r.mysql_allow_plaintext;
     route.pg_allow_plaintext = r.postgres_allow_plaintext;
+    route.idle_timeout = r.idle_timeout;
     if (r.postgres_allow_plaintext && !(route.tls && !route.passthrough))
       errors.push_back(error_at(r.postgres_loc, path + ".postgres.allowPlaintext",
                                 "needs tls: {} on the router: plaintext PostgreSQL clients are routed by user@host, "

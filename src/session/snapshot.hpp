@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,7 @@ struct Route {
   bool passthrough = false;
   bool allow_plaintext = false;  // mysql.allowPlaintext: MySQL clients without SSLRequest may use it
   bool pg_allow_plaintext = false;  // postgres.allowPlaintext: PostgreSQL clients without TLS may use it
+  std::optional<config::Duration> idle_timeout;  // idleTimeout: replaces the entry point's tcpIdleTimeout
   const Service* service = nullptr;
   std::shared_ptr<const tls::ServerOptions> options;  // termination only
 };

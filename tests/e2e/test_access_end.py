@@ -21,6 +21,7 @@ from harness.util import LOCALHOST, free_port
 
 HELLO_TIMEOUT_MS = 1000
 IDLE_MS = 1000
+READ_TIMEOUT_MS = 1200  # readTimeout of the `readtimeout` entry point (clientHelloTimeout left at 5 s)
 TERMINATION_DELAY_MS = 300
 
 
@@ -37,19 +38,22 @@ def stubs(request):
 def sg(request, snigate_bin, tmp_path_factory, pki, stubs):
     if snigate_bin.name == "fake_snigate.py":
         pytest.skip("the harness's fake snigate does not implement these access log end values")
-    ports = {n: free_port() for n in ("tls", "halfclose", "idle", "reset")}
+    ports = {n: free_port() for n in ("tls", "halfclose", "idle", "reset", "readtimeout")}
     cfg = {
         "entryPoints": {
             # TLS routers only: client-first, clientHelloTimeout bounds the ClientHello.
             "tls": {"address": addr(ports["tls"]), "clientHelloTimeout": f"{HELLO_TIMEOUT_MS}ms"},
             "halfclose": {"address": addr(ports["halfclose"])},
-            "idle": {"address": addr(ports["idle"]),
-                     "transport": {"respondingTimeouts": {"idleTimeout": f"{IDLE_MS}ms"}}},
+            "idle": {"address": addr(ports["idle"]), "tcpIdleTimeout": f"{IDLE_MS}ms"},
+            # Traefik's readTimeout on a TCP entry point: the deadline for the first bytes,
+            # i.e. clientHelloTimeout.
+            "readtimeout": {"address": addr(ports["readtimeout"]),
+                            "transport": {"respondingTimeouts": {"readTimeout": f"{READ_TIMEOUT_MS}ms"}}},
             "reset": {"address": addr(ports["reset"])},
         },
         "tcp": {
             "routers": {
-                "who": router("HostSNI(`a.test`)", "whoami@internal", eps=["tls"], tls={}),
+                "who": router("HostSNI(`a.test`)", "whoami@internal", eps=["tls", "readtimeout"], tls={}),
                 "halfclose": router("HostSNI(`*`)", "halfclose", eps=["halfclose"]),
                 "idle": router("HostSNI(`*`)", "idle", eps=["idle"]),
                 "reset": router("HostSNI(`*`)", "reset", eps=["reset"]),
@@ -150,6 +154,34 @@ def test_timeout_on_a_silent_client(sg):
     assert (e["end"], e["tls"]) == ("timeout", False), e
 
 
+def test_read_timeout_bounds_a_silent_client(sg):
+    """transport.respondingTimeouts.readTimeout sets the deadline for the first bytes, as on
+    Traefik's TCP entry points: after the deferred accept (about 1 s) a silent client is closed
+    after readTimeout, not after the 5 s default."""
+    s, client = connect(sg, "readtimeout")
+    with s:
+        t0 = time.monotonic()
+        data, _ = read_to_end(s)
+        took = time.monotonic() - t0
+    assert data == b"", data
+    assert READ_TIMEOUT_MS / 1000 <= took <= 4.5, \
+        f"closed after {took:.2f}s; expected about 1 s + readTimeout ({READ_TIMEOUT_MS} ms)"
+    e = line_of(sg, client)
+    assert e["end"] == "timeout" and f"({READ_TIMEOUT_MS} ms)" in e["detail"], e
+
+
+def test_read_timeout_bounds_an_incomplete_hello(sg):
+    s, client = connect(sg, "readtimeout")
+    with s:
+        t0 = time.monotonic()
+        s.sendall(PARTIAL_HELLO)
+        read_to_end(s)
+        took = time.monotonic() - t0
+    assert READ_TIMEOUT_MS / 1000 - 0.2 <= took <= 4.0, f"closed after {took:.2f}s; readTimeout is {READ_TIMEOUT_MS} ms"
+    e = line_of(sg, client)
+    assert e["end"] == "timeout" and f"({READ_TIMEOUT_MS} ms" in e["detail"], e
+
+
 def test_bad_hello_gets_decode_error(sg):
     s, client = connect(sg, "tls")
     with s:
@@ -201,7 +233,7 @@ def test_idle_timeout(sg, stubs):
         data, _ = read_to_end(s)
         took = time.monotonic() - t0
     assert data == b"", data
-    assert 0.9 <= took <= 4.0, f"closed after {took:.2f}s; idleTimeout is {IDLE_MS} ms"
+    assert 0.9 <= took <= 4.0, f"closed after {took:.2f}s; tcpIdleTimeout is {IDLE_MS} ms"
     e = line_of(sg, client)
     assert (e["end"], e["detail"], e["bytes_in"]) == ("idle_timeout", "", 1), e
     assert e["server"] == stubs["idle"].address, e

@@ -31,7 +31,7 @@ from harness.snigate import Snigate
 from harness.util import LOCALHOST, Proc, free_port, wait_port, wait_until
 
 HELLO_TIMEOUT_S = 2          # clientHelloTimeout of the `tls` entry point
-STALL_IDLE_S = 3             # idleTimeout of the `stall` entry point
+STALL_IDLE_S = 3             # tcpIdleTimeout of the `stall` entry point
 CROWD = 2000                 # silent and slowloris clients
 MIB = 1 << 20
 # Slack for "went back down": allocators (ASan's too, its quarantine capped by snigate_argv)
@@ -109,9 +109,8 @@ def hostile_config(pki, ports: dict, answer: int, stall: int, stream: int, flood
             "tls": {"address": addr(ports["tls"]), "clientHelloTimeout": f"{HELLO_TIMEOUT_S}s"},
             "plain": {"address": addr(ports["plain"])},
             # A relay blocked on a server that never reads does not see its client go away
-            # (nothing waits on the client then): idleTimeout ends it, kept short here.
-            "stall": {"address": addr(ports["stall"]),
-                      "transport": {"respondingTimeouts": {"idleTimeout": f"{STALL_IDLE_S}s"}}},
+            # (nothing waits on the client then): tcpIdleTimeout ends it, kept short here.
+            "stall": {"address": addr(ports["stall"]), "tcpIdleTimeout": f"{STALL_IDLE_S}s"},
             "stream": {"address": addr(ports["stream"])},
             "pg": {"address": addr(ports["pg"]), "protocol": "postgres", "clientHelloTimeout": "3s"},
         },

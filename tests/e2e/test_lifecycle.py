@@ -1,5 +1,5 @@
 """Signals: SIGHUP reload under traffic (good and bad configs), established connections
-across a reload, SIGTERM drain and grace timeout."""
+across a reload, SIGTERM drain, grace timeout and requestAcceptGraceTimeout."""
 import copy
 import re
 import socket
@@ -185,6 +185,32 @@ def test_sigterm_grace_timeout_ends_idle_connection(make_snigate, pki, nginx, re
             pass
     finally:
         s.close()
+
+
+def test_sigterm_request_accept_grace_keeps_accepting_then_drains(make_snigate, pki, nginx, redis):
+    """requestAcceptGraceTimeout (2 s on `red`): after SIGTERM new connections are still accepted
+    and served for that long (a load balancer in front has time to stop sending), then the
+    listener closes and graceTimeOut (1 s) drains; the exit code is 0."""
+    import signal
+    cfg = web_config(pki, nginx, redis, grace="1s")
+    cfg["entryPoints"]["red"]["transport"]["lifeCycle"]["requestAcceptGraceTimeout"] = "2s"
+    sg = make_snigate(cfg, name="snigate-accept-grace")
+    port = sg.ports["red"]
+    t0 = time.monotonic()
+    sg.signal(signal.SIGTERM)
+    sg.wait_log("still accepting for up to 2000 ms")
+    # `web` has no accept grace: it stops accepting at once.
+    wait_until(lambda: port_refuses(sg.ports["web"]), 5, "web to refuse after SIGTERM", on_timeout=sg.logs)
+    with socket.create_connection((LOCALHOST, port), timeout=5) as s:
+        assert redis_ping(s) == b"+PONG\r\n"
+        served = time.monotonic() - t0
+    assert served < 2.0, f"served {served:.2f}s after SIGTERM: not inside requestAcceptGraceTimeout (2s)"
+    wait_until(lambda: port_refuses(port), 5, "red to refuse after requestAcceptGraceTimeout", on_timeout=sg.logs)
+    refused = time.monotonic() - t0
+    assert refused >= 1.9, f"red refused {refused:.2f}s after SIGTERM, before requestAcceptGraceTimeout (2s)"
+    rc = sg.wait_exit(timeout=8)
+    assert rc == 0, f"exit code {rc}\n{sg.logs()}"
+    assert "entry point red: requestAcceptGraceTimeout (2000 ms) over; no longer accepting" in sg.log()
 
 
 def server_side(port: int, state: str) -> int:

@@ -131,7 +131,7 @@ TEST(ConfigErrors, BadDurationsAndValues) {
     firstByteTimeout: -1s
     transport:
       respondingTimeouts:
-        idleTimeout: 1.5
+        readTimeout: 1.5
 log:
   level: verbose
 accessLog:
@@ -145,7 +145,7 @@ providers:
   expect_error(l, "entryPoints.web.protocol", 4, "unknown protocol \"redis\"");
   expect_error(l, "entryPoints.web.clientHelloTimeout", 5, "bad duration \"5 seconds\"");
   expect_error(l, "entryPoints.web.firstByteTimeout", 6, "must not be negative");
-  expect_error(l, "entryPoints.web.transport.respondingTimeouts.idleTimeout", 9, "bad duration");
+  expect_error(l, "entryPoints.web.transport.respondingTimeouts.readTimeout", 9, "bad duration");
   expect_error(l, "log.level", 11, "unknown log level \"verbose\"");
   EXPECT_TRUE(has(l.warnings, "accessLog.format", "ignored: \"common\" is Traefik's format for HTTP requests"))
       << dump(l.warnings);

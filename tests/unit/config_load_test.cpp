@@ -20,7 +20,7 @@ constexpr const char* kFull = R"y(entryPoints:
       lifeCycle:
         graceTimeOut: 30s
       respondingTimeouts:
-        idleTimeout: 5m
+        readTimeout: 3s
   mysql:
     address: "127.0.0.1:3306"
     protocol: mysql
@@ -122,7 +122,7 @@ TEST(ConfigLoad, FullConfigInOneFile) {
   EXPECT_EQ(web.address, ":443");
   EXPECT_EQ(web.loc.line, 2);
   EXPECT_EQ(web.grace_timeout, Duration(30'000));
-  EXPECT_EQ(web.idle_timeout, Duration(300'000));
+  EXPECT_EQ(web.client_hello_timeout, Duration(3'000));
   EXPECT_EQ(web.protocol, Protocol::tcp);
   const EntryPoint& my = s.entry_points.at("mysql");
   EXPECT_EQ(my.protocol, Protocol::mysql);
@@ -219,7 +219,8 @@ tls:
   ASSERT_TRUE(l.errors.empty()) << dump(l.errors);
   const EntryPoint& ep = l.stat.entry_points.at("web");
   EXPECT_EQ(ep.grace_timeout, Duration(10'000));
-  EXPECT_EQ(ep.idle_timeout, Duration(180'000));
+  EXPECT_EQ(ep.tcp_idle_timeout, Duration(3'600'000));
+  EXPECT_EQ(ep.accept_grace_timeout, Duration(0));
   EXPECT_EQ(ep.client_hello_timeout, Duration(5'000));
   EXPECT_EQ(ep.first_byte_timeout, Duration(1'000));
   EXPECT_FALSE(ep.reuse_port);
@@ -489,10 +490,9 @@ entryPoints:
     http:
       tls: {}
     transport:
-      lifeCycle:
-        requestAcceptGraceTimeout: 5s
+      keepAliveMaxRequests: 5
       respondingTimeouts:
-        readTimeout: 60s
+        writeTimeout: 60s
 providers:
   docker: {}
   providersThrottleDuration: 2s
@@ -513,8 +513,8 @@ tcp:
 )y"));
   ASSERT_TRUE(l.errors.empty()) << dump(l.errors);
   for (const char* p :
-       {"global", "api", "entryPoints.web.http", "entryPoints.web.transport.lifeCycle.requestAcceptGraceTimeout",
-        "entryPoints.web.transport.respondingTimeouts.readTimeout", "providers.docker",
+       {"global", "api", "entryPoints.web.http", "entryPoints.web.transport.keepAliveMaxRequests",
+        "entryPoints.web.transport.respondingTimeouts.writeTimeout", "providers.docker",
         "providers.providersThrottleDuration", "log.format", "accessLog.bufferingSize", "http",
         "tcp.routers.r.tls.certResolver"}) {
     Error w = one(l.warnings, p);

@@ -486,6 +486,41 @@ TEST_F(NetRelay, IdleTimeoutEndsTheRelay) {
   EXPECT_LT(elapsed(), Duration(1000));
 }
 
+TEST_F(NetRelay, IdleTimeoutZeroMeansNoIdleLimit) {
+  auto result = run(RelayLimits{Duration(0), Duration(-1)}, [&]() -> awaitable<void> {
+    co_await write(client_app, "ping");
+    EXPECT_EQ(co_await read_n(server_app, 4), "ping");
+    co_await sleep_for(Duration(300));  // silence, which a zero limit must not end
+    co_await write(server_app, "pong");
+    EXPECT_EQ(co_await read_n(client_app, 4), "pong");
+    client_app.shutdown(tcp::socket::shutdown_send);
+    EXPECT_TRUE(co_await at_eof(server_app));
+    server_app.shutdown(tcp::socket::shutdown_send);
+    EXPECT_TRUE(co_await at_eof(client_app));
+  });
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->end, RelayEnd::closed) << to_string(result->end);
+  EXPECT_EQ(result->up, 4u);
+  EXPECT_EQ(result->down, 4u);
+  EXPECT_GE(elapsed(), Duration(300));
+}
+
+// With no idle limit the timer is not running when the first end of stream
+// comes; terminationDelay must still start it.
+TEST_F(NetRelay, IdleTimeoutZeroKeepsTerminationDelay) {
+  auto result = run(RelayLimits{Duration(0), Duration(50)}, [&]() -> awaitable<void> {
+    co_await write(client_app, "bye");
+    client_app.shutdown(tcp::socket::shutdown_send);
+    EXPECT_EQ(co_await read_n(server_app, 3), "bye");
+    EXPECT_TRUE(co_await at_eof(server_app));
+    EXPECT_TRUE(co_await at_eof(client_app));
+  });
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->end, RelayEnd::termination_delay) << to_string(result->end);
+  EXPECT_GE(elapsed(), Duration(50));
+  EXPECT_LT(elapsed(), Duration(1000));
+}
+
 TEST_F(NetRelay, TerminationDelayEndsTheRelayAfterAHalfClose) {
   auto result = run(RelayLimits{Duration(5000), Duration(50)}, [&]() -> awaitable<void> {
     co_await write(client_app, "bye");
