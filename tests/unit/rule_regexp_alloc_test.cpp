@@ -20,8 +20,9 @@ void* operator new(std::size_t size) {
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+// Not inlined: g++ would otherwise see `new T` paired with free() and warn.
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace snigate::rule {
 namespace {
@@ -35,6 +36,7 @@ TEST(RuleRegexpAlloc, WarmMatchesDoNotAllocate) {
     ASSERT_TRUE(std::holds_alternative<Rule>(parsed)) << text;
     rules.push_back(std::get<Rule>(std::move(parsed)));
   }
+  ASSERT_GT(g_allocations, 0) << "the counting operator new is not in use";
   const std::vector<std::string> names = {"a-1.tenant.example.com", "db-7.internal", "www.example.org",
                                           std::string(200, 'a') + "!", "nothing.test"};
   std::vector<Facts> clients(names.size());
