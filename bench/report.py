@@ -300,10 +300,11 @@ The harness replaces `@WORK@` with its work directory (`build-bench/work`).
 {(cfg / 'sniproxy.conf').read_text().rstrip()}
 ```
 """
-    # Sections measured by other scripts (bench/mysql_connect.py, bench/pgbench.py) are kept,
-    # from the first of them to the end of the page, in their order there.
+    # Sections measured by other scripts (bench/mysql_connect.py, bench/pgbench.py,
+    # bench/rule_match_bench.cpp) are kept, from the first of them to the end of
+    # the page, in their order there.
     out = pathlib.Path(a.doc)
-    markers = ("\n## MySQL: connect", "\n## PostgreSQL: pgbench")
+    markers = ("\n## MySQL: connect", "\n## PostgreSQL: pgbench", "\n## Rule matching")
     old = out.read_text() if out.exists() else ""
     kept = [old.index(m) for m in markers if m in old]
     if kept:

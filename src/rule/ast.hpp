@@ -2,13 +2,13 @@
 // The compiled form of a rule. One flat struct per node keeps the tree easy to
 // walk and to destroy; `&&` and `||` chains are n-ary, so the tree is only as
 // deep as the rule's nesting of parentheses and `!` (bounded by the parser).
-#include <optional>
-#include <regex>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "rule/facts.hpp"
 #include "rule/rule.hpp"
+#include "rule/sni_regexp.hpp"
 
 namespace snigate::rule {
 
@@ -28,7 +28,7 @@ struct Node {
   std::vector<Node> children;       // kOr, kAnd: two or more; kNot: exactly one
   std::vector<std::string> args;    // kHostSni: lowercase names, "*" or "*.suffix"; kAlpn: protocols
   std::vector<IpRange> ranges;      // kClientIp
-  std::optional<std::regex> regex;  // kHostSniRegexp
+  std::shared_ptr<const re2::RE2> regex;  // kHostSniRegexp
 };
 
 }  // namespace snigate::rule

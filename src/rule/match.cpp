@@ -1,4 +1,4 @@
-// The per-connection hot path: no allocation except inside std::regex.
+// The per-connection hot path: no allocation (RE2 matches in its own cache).
 #include "rule/ast.hpp"
 #include "rule/host_name.hpp"
 #include "rule/ip_range.hpp"
@@ -29,7 +29,7 @@ bool matches(const Node& node, const Facts& facts) {
       // Unlike Traefik, a regex never matches a client that sent no name:
       // HostSNI(`*`) is the one spelling of "any client", and needs_sni()
       // can then promise that a regex route needs SNI.
-      return !facts.sni.empty() && std::regex_search(facts.sni.begin(), facts.sni.end(), *node.regex);
+      return !facts.sni.empty() && sni_regexp_matches(*node.regex, facts.sni);
     case Kind::kClientIp:
       if (!facts.client_ip) return false;
       for (const IpRange& r : node.ranges) {

@@ -4,7 +4,7 @@
 
 #include "rule/host_name.hpp"
 #include "rule/ip_range.hpp"
-#include "rule/regex_guard.hpp"
+#include "rule/sni_regexp.hpp"
 
 namespace snigate::rule {
 namespace {
@@ -45,11 +45,11 @@ std::variant<Node, ParseError> host_sni_regexp(std::vector<Arg> args, Node node)
     return ParseError{args[1].offset, "HostSNIRegexp takes one regex; combine patterns with `|` inside it"};
   }
   if (args[0].value.empty()) return ParseError{args[0].offset, "HostSNIRegexp needs a non-empty regex"};
-  auto compiled = compile_regex(args[0].value);
+  auto compiled = compile_sni_regexp(args[0].value);
   if (auto* why = std::get_if<std::string>(&compiled)) {
     return ParseError{args[0].offset, "invalid regex `" + args[0].value + "`: " + *why};
   }
-  node.regex = std::move(std::get<std::regex>(compiled));
+  node.regex = std::move(std::get<std::shared_ptr<const re2::RE2>>(compiled));
   node.args.push_back(std::move(args[0].value));
   return node;
 }

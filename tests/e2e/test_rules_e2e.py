@@ -47,6 +47,9 @@ def sg(request, snigate_bin, tmp_path_factory, rpki):
         "tcp": {
             "routers": {
                 "regex": router(r"HostSNIRegexp(`^[a-z0-9-]+\.tenant\.test$`)", who, eps=EPS, tls={}),
+                # RE2 syntax that ECMAScript lacks; tried before "regex", which also matches its names.
+                "re2": router(r"HostSNIRegexp(`(?i)^\QRE2-\E\pL+\.tenant\.test\z`)", who, eps=EPS, tls={},
+                              priority=100),
                 # Tried first (higher priority) and matches neither 127.0.0.1 nor 127.0.0.2.
                 "ipother": router("HostSNI(`ip.test`) && ClientIP(`10.0.0.0/8`, `::1`)", who, eps=EPS,
                                   tls={}, priority=20),
@@ -112,6 +115,32 @@ def test_hostsniregexp_anchors_hold(sg, rpki):
     assert isinstance(a.error, ssl.SSLError) and "UNRECOGNIZED_NAME" in str(a.error), a
     e = line_of(sg, a)
     assert e["end"] == "no_route" and "HostSNIRegexp" in e["detail"], e
+
+
+def test_hostsniregexp_reads_re2_syntax(sg, rpki):
+    # (?i), \Q...\E, \pL and \z all work; a digit is not a letter, so that name falls to "regex".
+    assert routed(sg, "re2-abc.tenant.test", rpki.ca_cert)[0] == "re2"
+    assert routed(sg, "re2-abc1.tenant.test", rpki.ca_cert)[0] == "regex"
+
+
+def test_hostsniregexp_sees_the_name_in_lower_case(sg, rpki):
+    # The client's name is lowercased before matching, as in Traefik, so [a-z] takes it.
+    router_, a = routed(sg, "Acme-3.TENANT.test", rpki.ca_cert)
+    assert router_ == "regex", a
+
+
+def test_hostsniregexp_refuses_non_ascii_pattern(sg, tmp_path):
+    # As Traefik does; the error names the router and quotes its rule.
+    text = sg.config_path.read_text()
+    assert "[a-z0-9-]+" in text
+    path = tmp_path / "non-ascii.yaml"
+    path.write_text(text.replace("[a-z0-9-]+", "caf\\u00e9", 1))  # YAML's escape for é
+    cp = run_cli(["check", "--config", path], timeout=10)
+    out = cp.stdout + cp.stderr
+    assert cp.returncode != 0, out
+    errors = [ln for ln in out.splitlines() if "tcp.routers.regex.rule" in ln]
+    assert errors and "non-ASCII characters are not allowed" in errors[0], out
+    assert "HostSNIRegexp(`^caf\u00e9\\.tenant\\.test$`)" in errors[0], out
 
 
 # ---------------------------------------------------------------- ClientIP

@@ -105,9 +105,13 @@ TEST(RuleMatch, RegexSearchesTheName) {
   EXPECT_FALSE(matches("HostSNIRegexp(`^example`)", tls("www.example.org")));
 }
 
-TEST(RuleMatch, RegexIsCaseInsensitive) {
-  EXPECT_TRUE(matches("HostSNIRegexp(`^DB-[0-9]+\\.Internal$`)", tls("db-12.internal")));
-  EXPECT_TRUE(matches("HostSNIRegexp(`^[A-Z]+$`)", tls("abc")));
+TEST(RuleMatch, RegexSeesTheNameInLowerCase) {
+  // As in Traefik: the client's name is lowercased, the pattern is case-sensitive
+  // unless it says (?i).
+  EXPECT_FALSE(matches("HostSNIRegexp(`^DB-[0-9]+\\.Internal$`)", tls("db-12.internal")));
+  EXPECT_TRUE(matches("HostSNIRegexp(`(?i)^DB-[0-9]+\\.Internal$`)", tls("db-12.internal")));
+  EXPECT_FALSE(matches("HostSNIRegexp(`^[A-Z]+$`)", tls("abc")));
+  EXPECT_TRUE(matches("HostSNIRegexp(`^[^A-Z]+$`)", tls("abc")));
 }
 
 TEST(RuleMatch, RegexNeedsAName) {

@@ -307,6 +307,20 @@ TEST(SessionSnapshot, BadRuleNamesRouterAndLocation) {
   EXPECT_NE(e->message.find("at character"), std::string::npos) << e->message;
 }
 
+// Traefik refuses a HostSNIRegexp pattern with a byte outside ASCII; so does
+// snigate, naming the router and quoting its rule.
+TEST(SessionSnapshot, NonAsciiRegexpNamesRouterAndRule) {
+  Cfg cfg;
+  cfg.entry("web").service("svc");
+  cfg.tls_router("cafe", "HostSNIRegexp(`^caf\xc3\xa9\\.test$`)");
+  const auto errors = compile_errors(cfg);
+  const auto* e = find_error(errors, "tcp.routers.cafe.rule");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->loc.line, 11);
+  EXPECT_NE(e->message.find("non-ASCII characters are not allowed"), std::string::npos) << e->message;
+  EXPECT_NE(e->message.find("of `HostSNIRegexp(`^caf\xc3\xa9\\.test$`)`"), std::string::npos) << e->message;
+}
+
 TEST(SessionSnapshot, UnknownService) {
   Cfg cfg;
   cfg.entry("web").service("svc");
