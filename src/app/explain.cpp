@@ -10,7 +10,8 @@
 namespace snigate::app {
 namespace {
 
-std::string lower(std::string s) {
+std::string lower(std::string_view in) {
+  std::string s(in);
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }

@@ -243,7 +243,7 @@ const Route* route(Conn& c, PacketLeg& cl, const std::string& name, wm::Bytes& e
   const Route* r = match(c.entry, c.facts);
   if (!r) {
     err = refusal(c, cl, wm::kErrNoRoute, no_route_message(c, name, name != c.sni), "no_route",
-                  explain_no_route(c.entry, c.facts) + (name.empty() ? "; no SNI and no user@host" : ""));
+                  explain_no_route(c.entry, c.facts));
     return nullptr;
   }
   c.rec.router = r->name;

@@ -129,7 +129,7 @@ const Route* route(Conn& c, bool client_tls, const std::string& name, bool from_
                        "or log in as user@<server name>"
                      : "check the host name";
     err = refusal(c, kNoRoute, no_route_message(c, name, from_user), "no_route", hint,
-                  explain_no_route(c.entry, c.facts) + (name.empty() ? "; no SNI and no user@host" : ""));
+                  explain_no_route(c.entry, c.facts));
     return nullptr;
   }
   c.rec.router = r->name;

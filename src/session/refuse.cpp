@@ -16,6 +16,26 @@ std::string comma_joined(std::span<const std::string> names) {
   return out;
 }
 
+namespace {
+
+// What a client of this protocol can do to name the server it wants.
+std::string_view no_name_hint(config::Protocol protocol, bool tls) {
+  switch (protocol) {
+    case config::Protocol::mysql:
+      return "; the client sent no SNI and no user@host: log in as user@NAME (mariadb -u alice@NAME), or send SNI "
+             "(MySQL 8.1+ clients --tls-sni-servername=NAME; PyMySQL and mysql2 send the host name)";
+    case config::Protocol::postgres:
+      return "; the client sent no SNI and no user@host: log in as user@NAME (psql \"user=alice@NAME ...\"), or send "
+             "SNI (libpq sends the host name when it is a name, not an IP address, and sslsni is not 0)";
+    case config::Protocol::tcp: break;
+  }
+  if (!tls) return {};
+  return "; the client sent no SNI, and routers here route by name: make it send one "
+         "(openssl s_client -servername NAME, redis-cli --tls --sni NAME, curl with the name in the URL)";
+}
+
+}  // namespace
+
 std::string explain_no_route(const EntryRoutes& entry, const Facts& facts) {
   const std::string alpn = comma_joined(facts.alpn);
   std::string out = fmt::format("no route on entry point {} for {} client{}", entry.ep.name, facts.tls ? "TLS" : "plain",
@@ -33,10 +53,9 @@ std::string explain_no_route(const EntryRoutes& entry, const Facts& facts) {
     tried += fmt::format("; router {} ({}): {}", r.name, r.rule.text, why);
   }
   out += tried;
-  if (facts.tls && facts.sni.empty() && by_name)
-    out += "; the client sent no SNI, and routers here route by name: make it send one "
-           "(openssl s_client -servername NAME, redis-cli --tls --sni NAME, curl with the name in the URL)";
-  if (!facts.tls && !entry.has_plain_routes)
+  const config::Protocol protocol = entry.ep.protocol;
+  if (facts.sni.empty() && by_name) out += no_name_hint(protocol, facts.tls);
+  if (!facts.tls && !entry.has_plain_routes && protocol == config::Protocol::tcp)
     out += "; the client did not start TLS and no router here accepts plain TCP (add a router without tls, "
            "rule HostSNI(`*`))";
   return out;

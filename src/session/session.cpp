@@ -266,6 +266,20 @@ tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& opti
   return ssl;
 }
 
+namespace {
+
+// A verifying client that stops at the certificate usually got the default
+// one: say so, since the client's own message rarely reaches the operator.
+std::string default_cert_note(const Snapshot& snap, std::string_view sni) {
+  const tls::CertChoice choice = snap.certs.select(sni);
+  if (choice.how != tls::CertMatch::fallback || !choice.cert) return {};
+  return sni.empty() ? fmt::format("; the client sent no SNI, so it got the default certificate ({})", choice.cert->origin)
+                     : fmt::format("; no certificate names \"{}\", so the client got the default certificate ({})",
+                                   sni, choice.cert->origin);
+}
+
+}  // namespace
+
 awaitable<bool> client_handshake(Conn& c, net::TlsStream& tls, std::string_view router) {
   net::SocketDeadline deadline(c.client, left(c.hello_deadline));
   const bool done = co_await tls.handshake();
@@ -275,7 +289,7 @@ awaitable<bool> client_handshake(Conn& c, net::TlsStream& tls, std::string_view 
     refuse(c, late ? "timeout" : "tls_handshake_failed",
            late ? fmt::format("TLS handshake not done within clientHelloTimeout ({} ms from accept)",
                                c.entry.ep.client_hello_timeout.count())
-                 : "TLS handshake with the client failed: " + tls.error());
+                 : "TLS handshake with the client failed: " + tls.error() + default_cert_note(c.snap, c.rec.sni));
     spdlog::info("{}: router {}: {}", c.rec.client, router.empty() ? "(none yet)" : router,
                  observe::printable(c.rec.detail));
     co_return false;

@@ -197,9 +197,14 @@ def test_wrong_password_is_the_servers_1045(mygw, dbpki):
 def test_unknown_name_gets_an_explaining_err(mygw, dbpki):
     # No certificate names nope.test: a verifying client stops at the certificate (the default
     # one); one that does not verify reads snigate's explanation.
+    mark = mygw.access_mark()
     with pytest.raises(pymysql.err.OperationalError) as ei:
         pymysql_connect(mygw, dbpki.ca_cert, "nope.test")
     assert ei.value.args[0] == 2003 and "CERTIFICATE_VERIFY_FAILED" in str(ei.value.args[1])
+    # The operator's log says which name the client asked for and why its certificate did not fit.
+    e = mygw.wait_access(lambda e: e.get("sni") == "nope.test", after=mark)
+    assert e["end"] in ("tls_handshake_failed", "client_closed"), e
+    assert 'no certificate names "nope.test", so the client got the default certificate' in e["detail"], e
     ctx = _ctx(dbpki.ca_cert, "nope.test")
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -213,10 +218,15 @@ def test_unknown_name_gets_an_explaining_err(mygw, dbpki):
 
 
 def test_no_name_at_all_says_how_to_send_one(mygw, dbpki):
+    mark = mygw.access_mark()
     cp = mariadb_cli(mygw.ports["mysql"], "alice", ca=dbpki.ca_cert)
     assert "ERROR 1130" in cp.stderr, cp.stderr
     assert "neither SNI nor a user name of the form user@host" in cp.stderr
     assert "--tls-sni-servername" in cp.stderr
+    # The operator's log line gives MySQL's ways to name a server, not a TLS tool's.
+    e = mygw.wait_access(lambda e: e.get("end") == "no_route", after=mark)
+    assert "log in as user@NAME (mariadb -u alice@NAME)" in e["detail"], e
+    assert "s_client" not in e["detail"], e
 
 
 def test_backend_down_names_router_and_server(mygw, dbpki):

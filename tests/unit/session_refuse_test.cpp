@@ -104,16 +104,6 @@ TEST(SessionRefuse, NoSniHintOnlyWhenRoutersRouteByName) {
   EXPECT_FALSE(has(why, "--sni")) << why;
 }
 
-TEST(SessionRefuse, NoSniHintIgnoresPlainRoutersThatNameHosts) {
-  // Only TLS routers count as routing by name; a plain one naming a host is
-  // not a reason to tell a TLS client to send SNI.
-  auto snap = snapshot({{"plain", "HostSNI(`a.example.com`)", false}, {"internal", "ClientIP(`10.0.0.0/8`)"}});
-  ASSERT_NE(snap, nullptr);
-  const std::string why = explain(*snap, Client{true, ""});
-  EXPECT_FALSE(has(why, "-servername")) << why;
-  EXPECT_TRUE(has(why, "router plain (HostSNI(`a.example.com`)): is for plain (non-TLS) clients")) << why;
-}
-
 TEST(SessionRefuse, PlainClientOnTlsOnlyEntryPoint) {
   auto snap = snapshot(kByName);
   ASSERT_NE(snap, nullptr);

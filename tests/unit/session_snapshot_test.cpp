@@ -321,6 +321,24 @@ TEST(SessionSnapshot, NonAsciiRegexpNamesRouterAndRule) {
   EXPECT_NE(e->message.find("of `HostSNIRegexp(`^caf\xc3\xa9\\.test$`)`"), std::string::npos) << e->message;
 }
 
+TEST(SessionSnapshot, PlainRouterThatNeedsANameIsRefused) {
+  // Without tls a router sees only plain clients: no name, no ALPN.
+  Cfg cfg;
+  cfg.entry("web").service("svc");
+  cfg.router("named", "HostSNI(`a.example.com`)");
+  cfg.router("alpn", "ALPN(`h2`) && HostSNI(`*`)");
+  cfg.router("by_ip", "HostSNI(`a.example.com`) || ClientIP(`10.0.0.0/8`)");
+  cfg.router("any", "HostSNI(`*`)");
+  const auto errors = compile_errors(cfg);
+  const auto* e = find_error(errors, "tcp.routers.named.rule");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->loc.line, 11);
+  EXPECT_NE(e->message.find("can never match: a router without tls takes only plain clients"), std::string::npos)
+      << e->message;
+  EXPECT_NE(find_error(errors, "tcp.routers.alpn.rule"), nullptr);
+  EXPECT_EQ(errors.size(), 2u);  // by_ip may match a plain client; any matches every one
+}
+
 TEST(SessionSnapshot, UnknownService) {
   Cfg cfg;
   cfg.entry("web").service("svc");
