@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "config/loader.hpp"
+#include "config/yaml_hint.hpp"
 
 namespace snigate::config {
 
@@ -51,7 +52,13 @@ std::optional<YAML::Node> read_yaml(const std::string& path, std::vector<Error>&
   try {
     return YAML::Load(text.str());
   } catch (const YAML::ParserException& e) {
-    push(errors, path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", fmt::format("YAML syntax error: {}", e.msg));
+    const int gave_up = e.mark.line >= 0 ? e.mark.line + 1 : 0;
+    const YamlHint hint = yaml_syntax_hint(text.str(), gave_up);
+    if (hint.line == 0)
+      push(errors, path, gave_up, "", fmt::format("YAML syntax error: {}", e.msg));
+    else
+      push(errors, path, hint.line, "",
+           fmt::format("YAML syntax error: {} (the parser stopped at line {}: {})", hint.message, gave_up, e.msg));
   } catch (const YAML::Exception& e) {
     push(errors, path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", fmt::format("YAML error: {}", e.msg));
   }

@@ -81,6 +81,16 @@ def test_check_bad_config_names_file_line_and_path(snigate_bin, pki, tmp_path):
     assert "tcp.routers.term.bogusKey" in hits[0], hits[0]
 
 
+def test_yaml_syntax_error_points_at_the_unclosed_quote(snigate_bin, tmp_path):
+    """The parser notices an unclosed quote at the end of the file; check names the line it opened on."""
+    path = write(tmp_path, "bad.yaml", 'entryPoints:\n  web:\n    address: ":18446"\ntcp:\n  routers:\n'
+                 '    a:\n      rule: "HostSNI(`*`)"\n      service: "svc\n      tls: {}\n  services:\n'
+                 '    svc:\n      loadBalancer:\n        servers:\n          - address: "127.0.0.1:1"\n')
+    cp = run_cli(["check", "--config", path], timeout=10)
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    assert f'{path}:8: YAML syntax error: the " quote opened on this line is not closed on it' in cp.stderr, cp.stderr
+
+
 def test_check_reports_every_error(snigate_bin, pki, tmp_path):
     cfg = small_config(pki)
     cfg["tcp"]["routers"]["term"]["service"] = "nosuchservice"
