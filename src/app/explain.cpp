@@ -67,6 +67,12 @@ int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& 
       sni = lower(uh.host);
     }
   }
+  // (On a database entry point --sni with --plain stands for the name a
+  // plaintext login gives as user@host, as --user does.)
+  if (q.plain && !mysql && !postgres && (!q.sni.empty() || !q.alpn.empty())) {
+    fmt::print(out, "--plain: a client that does not start TLS sends no SNI or ALPN; leave out --sni and --alpn\n");
+    return 2;
+  }
   Facts facts;
   facts.tls = !q.plain || mysql || postgres;
   facts.sni = sni;

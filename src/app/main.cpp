@@ -34,7 +34,8 @@ Exit codes:
             2 the configuration has errors (each printed as file:line: key: message)
   check     0 the configuration is valid; 1 it has errors
   explain   0 a router matches; 1 none does; 2 a bad query or configuration
-  any       105 to 114: the command line itself is wrong (unknown option, bad value)
+  any       105 to 114: the command line itself is wrong (unknown option, bad
+            value, a --config file that does not exist)
 )";
 
 // Loads and compiles; prints every warning and error. nullptr when invalid.

@@ -28,7 +28,15 @@ struct Edit {
 struct Converted {
   std::string router;
   std::string v3;
+  int priority = 0;  // written by the rewrite; 0: none needed
 };
+
+// Start of the line holding `pos`, and the start of the next one.
+std::pair<std::size_t, std::size_t> line_around(std::string_view text, std::size_t pos) {
+  const std::size_t nl_before = text.rfind('\n', pos);
+  const std::size_t nl = text.find('\n', pos);
+  return {nl_before == std::string_view::npos ? 0 : nl_before + 1, nl == std::string_view::npos ? text.size() : nl + 1};
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   auto lower = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
@@ -44,6 +52,23 @@ YAML::Node child(const YAML::Node& map, std::string_view key, YAML::Node* key_no
       return kv.second;
     }
   return YAML::Node(YAML::NodeType::Undefined);
+}
+
+// The priority a router without one gets from its rule (snapshot.cpp): -1 for
+// a lone catch-all, else the rule's length as written.
+int default_priority(const std::string& rule_text) {
+  const auto parsed = rule::parse(rule_text);
+  const auto* r = std::get_if<rule::Rule>(&parsed);
+  return r && rule::is_catch_all(*r) ? -1 : static_cast<int>(rule_text.size());
+}
+
+// The v2 rule's default priority, when the router sets none and its v3 rule
+// would get another: the rewrite must not change which router wins.
+int priority_to_keep(const YAML::Node& router, const std::string& v2, const std::string& v3) {
+  const YAML::Node set = child(router, "priority");
+  if (set.IsScalar() && set.as<int>(0) != 0) return 0;
+  const int before = default_priority(v2);
+  return before == default_priority(v3) ? 0 : before;
 }
 
 // Where a one-line scalar starting at `pos` ends, and its style (0: plain),
@@ -106,8 +131,9 @@ std::optional<Edit> remove_line(std::string_view text, std::size_t key_pos) {
 
 // The edits for one router in v2 syntax, or false after saying on `err` why
 // it cannot be rewritten in place.
-bool router_edits(const std::string& text, const YAML::Node& router, const std::string& where, const std::string& v3,
+bool router_edits(const std::string& text, const YAML::Node& router, const std::string& where, Converted& c,
                   std::vector<Edit>& edits, std::ostream& err, const std::string& path) {
+  const std::string& v3 = c.v3;
   auto refuse = [&](const YAML::Node& at, const std::string& what, const std::string& why) {
     err << fmt::format("{}:{}: {}: {}\n", path, at.Mark().line + 1, what, why);
     return false;
@@ -120,11 +146,28 @@ bool router_edits(const std::string& text, const YAML::Node& router, const std::
   if (!span)
     return refuse(rule, where + ".rule",
                   "cannot be rewritten in place (a multi-line, block or escaped scalar): rewrite it by hand as " + v3);
+  c.priority = priority_to_keep(router, rule.Scalar(), v3);
+  const std::string by_hand = fmt::format("rewrite it by hand as {}{}", v3,
+                                          c.priority ? fmt::format(" with priority: {}", c.priority) : "");
   std::optional<Edit> line;
   if (syntax.IsDefined() && !(line = remove_line(text, static_cast<std::size_t>(syntax_key.Mark().pos))))
-    return refuse(syntax_key, where + ".ruleSyntax", "shares its line with other YAML: remove `ruleSyntax: v2` by hand");
+    return refuse(syntax_key, where + ".ruleSyntax", "shares its line with other YAML: " + by_hand);
   edits.push_back({pos, span->first, as_scalar(v3, span->second)});
   if (line) edits.push_back(*line);
+  if (c.priority == 0) return true;
+  // The v2 priority goes on a line of its own below the rule, indented as the
+  // rule's key: a flow map has no such line.
+  YAML::Node rule_key;
+  child(router, "rule", &rule_key);
+  const auto [rule_line, next_line] = line_around(text, pos);
+  const auto key_at = static_cast<std::size_t>(rule_key.Mark().pos);
+  if (router.Style() == YAML::EmitterStyle::Flow || key_at < rule_line ||
+      text.find_first_not_of(' ', rule_line) != key_at || text.find('\n', pos) < span->first)
+    return refuse(rule, where + ".rule", "its priority must be kept and the rule shares its line: " + by_hand);
+  edits.push_back({next_line, next_line,
+                   fmt::format("{}priority: {}  # the v2 rule's length: its priority before the rewrite\n",
+                               std::string(key_at - rule_line, ' '), c.priority)});
+  if (next_line == text.size() && (text.empty() || text.back() != '\n')) edits.back().text.insert(0, "\n");
   return true;
 }
 
@@ -134,7 +177,8 @@ bool reads_back(const std::string& result, const std::vector<Converted>& convert
     const YAML::Node back = child(child(YAML::Load(result), "tcp"), "routers");
     return std::ranges::all_of(converted, [&](const Converted& c) {
       const YAML::Node r = child(back, c.router);
-      return child(r, "rule").as<std::string>("") == c.v3 && !child(r, "ruleSyntax").IsDefined();
+      return child(r, "rule").as<std::string>("") == c.v3 && !child(r, "ruleSyntax").IsDefined() &&
+             (c.priority == 0 || child(r, "priority").as<int>(0) == c.priority);
     });
   } catch (const YAML::Exception&) {
     return false;
@@ -169,10 +213,11 @@ int print_v3(const std::string& path, const config::Static& stat, std::ostream& 
       err << fmt::format("{}:{}: {}.rule: {} (at character {} of `{}`)\n", path, rule.Mark().line + 1, where,
                          e->message, e->offset + 1, rule.Scalar());
       ++refused;
-    } else if (!router_edits(text, kv.second, where, std::get<std::string>(v3), edits, err, path)) {
+    } else if (Converted c{kv.first.Scalar(), std::get<std::string>(v3)};
+               !router_edits(text, kv.second, where, c, edits, err, path)) {
       ++refused;
     } else {
-      converted.push_back({kv.first.Scalar(), std::get<std::string>(v3)});
+      converted.push_back(std::move(c));
     }
   }
   if (refused) {
@@ -180,7 +225,9 @@ int print_v3(const std::string& path, const config::Static& stat, std::ostream& 
     return 1;
   }
   std::string result = text;
-  std::ranges::sort(edits, [](const Edit& a, const Edit& b) { return a.begin > b.begin; });
+  // Back to front; at one place a removal goes before an insertion, so that it
+  // does not remove the inserted line.
+  std::ranges::sort(edits, [](const Edit& a, const Edit& b) { return a.begin != b.begin ? a.begin > b.begin : a.end > b.end; });
   for (const Edit& e : edits) result.replace(e.begin, e.end - e.begin, e.text);
   if (!reads_back(result, converted)) {
     err << path << ": the rewritten file does not read back as intended; nothing printed\n";

@@ -1,5 +1,8 @@
 // Questions the gateway asks about a rule before any client arrives.
 #include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "rule/ast.hpp"
 
@@ -45,7 +48,46 @@ Maybe plain_match(const Node& node) {
   return acc;
 }
 
+// An ASCII capital that the pattern must match literally: not in a class, an
+// escape (\D, \p{Greek}) or a repeat count, and no (?i) flag anywhere. A
+// heuristic: an alternative may still match without it.
+bool has_capital_literal(std::string_view p) {
+  if (p.find("(?i") != std::string_view::npos) return false;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const char c = p[i];
+    if (c == '\\' && i + 1 < p.size()) {
+      const char e = p[++i];
+      if ((e == 'p' || e == 'P') && i + 1 < p.size() && p[i + 1] == '{') i = std::min(p.find('}', i), p.size());
+      if (e == 'Q') {
+        const std::size_t end = std::min(p.find("\\E", i), p.size());
+        for (std::size_t j = i + 1; j < end; ++j)
+          if (p[j] >= 'A' && p[j] <= 'Z') return true;
+        i = end + 1;
+      }
+    } else if (c == '[') {
+      i = std::min(p.find(']', i + 2), p.size());  // "[]" and "[^]" start with a literal ']'
+    } else if (c == '(' && i + 1 < p.size() && p[i + 1] == '?') {
+      i = std::min(p.find_first_of(":)", i), p.size());  // flags and group names
+    } else if (c >= 'A' && c <= 'Z') {
+      return true;
+    }
+  }
+  return false;
+}
+
+void capital_patterns(const Node& node, std::vector<std::string>& out) {
+  if (node.kind == Kind::kHostSniRegexp && !node.args.empty() && has_capital_literal(node.args.front()))
+    out.push_back(node.args.front());
+  for (const Node& c : node.children) capital_patterns(c, out);
+}
+
 }  // namespace
+
+std::vector<std::string> patterns_with_capitals(const Rule& rule) {
+  std::vector<std::string> out;
+  if (rule.root) capital_patterns(*rule.root, out);
+  return out;
+}
 
 bool can_match_plain(const Rule& rule) { return rule.root && plain_match(*rule.root) != Maybe::no; }
 

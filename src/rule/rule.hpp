@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "rule/facts.hpp"
 
@@ -44,5 +45,9 @@ bool needs_sni(const Rule& rule);
 // name and no ALPN, so a rule that needs one of them, whatever its client IP
 // test, is a mistake on a router without tls.
 bool can_match_plain(const Rule& rule);
+
+// HostSNIRegexp patterns that need an ASCII capital letter to match: the SNI is
+// compared in lower case (as in Traefik), so they never do. Worth a warning.
+std::vector<std::string> patterns_with_capitals(const Rule& rule);
 
 }  // namespace snigate::rule

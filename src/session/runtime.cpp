@@ -221,8 +221,9 @@ awaitable<void> drain(Gateway& gw, std::string_view sig) {
     if (after.count() > 0) spdlog::info("entry point {}: requestAcceptGraceTimeout ({} ms) over; no longer accepting", name, after.count());
   }
   const auto deadline = start + until_end;
+  // Rounded up: "up to 9999 ms" for a 10 s grace reads as a typo.
   spdlog::info("{}: no longer accepting; draining {} connection(s) for up to {} ms", sig, open_connections.load(),
-               std::chrono::duration_cast<net::Duration>(deadline - net::Clock::now()).count());
+               std::chrono::ceil<net::Duration>(deadline - net::Clock::now()).count());
   while (open_connections.load() > 0 && net::Clock::now() < deadline) co_await net::sleep_for(net::Duration(20));
   const long left = open_connections.load();
   if (left > 0) spdlog::warn("graceTimeOut ({} ms) reached; closing {} connection(s)", grace.count(), left);

@@ -165,6 +165,12 @@ def test_explain_user_at_host_on_a_mysql_entry_point(snigate_bin, pki, tmp_path)
     assert cp.returncode == 2 and "protocol mysql or postgres" in cp.stdout, cp.stdout + cp.stderr
 
 
+def test_explain_plain_with_sni_is_a_bad_query(snigate_bin, pki, tmp_path):
+    path = write(tmp_path, "cfg.yaml", to_yaml(small_config(pki)) + "\n")
+    cp = run_cli(["explain", "--config", path, "--plain", "--sni", "a.test"], timeout=10)
+    assert cp.returncode == 2 and "sends no SNI or ALPN" in cp.stdout, cp.stdout + cp.stderr
+
+
 def test_check_refuses_a_plain_router_that_needs_a_name(snigate_bin, pki, tmp_path):
     """A router without tls sees only plain clients, which send no name: HostSNI(`a.test`) there
     can never match, so it is an error that says how to fix it, not a silent dead route."""

@@ -99,6 +99,17 @@ TEST(RuleParse, CanMatchPlain) {
   EXPECT_FALSE(can_match_plain(Rule{}));
 }
 
+TEST(RuleParse, PatternsWithCapitals) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(patterns_with_capitals(ok("HostSNIRegexp(`^DB-[0-9]+$`)")), V{"^DB-[0-9]+$"});
+  EXPECT_EQ(patterns_with_capitals(ok("HostSNI(`a`) || HostSNIRegexp(`\\QAB\\E`)")), V{"\\QAB\\E"});
+  EXPECT_TRUE(patterns_with_capitals(ok("HostSNIRegexp(`(?i)^DB-[0-9]+$`)")).empty());
+  EXPECT_TRUE(patterns_with_capitals(ok("HostSNIRegexp(`^[A-Za-z]+\\.test$`)")).empty());
+  EXPECT_TRUE(patterns_with_capitals(ok("HostSNIRegexp(`^\\D+\\p{Greek}\\S\\z`)")).empty());
+  EXPECT_TRUE(patterns_with_capitals(ok("HostSNIRegexp(`^(?P<Name>[a-z]+)\\.test$`)")).empty());
+  EXPECT_TRUE(patterns_with_capitals(ok("HostSNIRegexp(`^db-[0-9]{2,3}$`)")).empty());
+}
+
 TEST(RuleParse, EmptyRule) {
   expect_error("", 0, "empty rule");
   expect_error("  \n\t ", 0, "empty rule");
