@@ -3,6 +3,7 @@
 #include <array>
 
 #include "rule/host_name.hpp"
+#include "rule/lexer.hpp"
 #include "rule/ip_range.hpp"
 #include "rule/sni_regexp.hpp"
 
@@ -150,6 +151,17 @@ std::variant<Node, ParseError> make_matcher(std::string_view spelled, std::size_
   }
   node.kind = Kind::kAlpn;
   return alpn(std::move(args), std::move(node));
+}
+
+std::optional<std::string> take_args(Lexer& lex, std::vector<Arg>& args) {
+  while (lex.peek().kind == Tok::kString) {
+    Token s = lex.take();
+    args.push_back(Arg{std::move(s.value), s.offset});
+    if (lex.peek().kind != Tok::kComma) break;
+    lex.take();
+    if (lex.peek().kind != Tok::kString) return "another argument after `,`";
+  }
+  return std::nullopt;
 }
 
 }  // namespace snigate::rule

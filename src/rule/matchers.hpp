@@ -20,6 +20,13 @@ struct Arg {
 // as written, lower case, upper case or Title case; nullopt otherwise.
 std::optional<std::string_view> canonical_matcher(std::string_view name);
 
+class Lexer;
+
+// A matcher's quoted arguments (`a`, `b`) up to its closing parenthesis, which
+// is left for the caller. What was expected instead, when a comma is followed
+// by no argument.
+std::optional<std::string> take_args(Lexer& lex, std::vector<Arg>& args);
+
 // Why `name` (at `offset`) is not a TCP matcher, if it is not.
 std::optional<ParseError> check_matcher_name(std::string_view name, std::size_t offset);
 

@@ -115,13 +115,7 @@ class Parser {
     if (lex_.peek().kind != Tok::kLParen) return expected("`(` after " + name.value);
     lex_.take();
     std::vector<Arg> args;
-    while (lex_.peek().kind == Tok::kString) {
-      Token s = lex_.take();
-      args.push_back(Arg{std::move(s.value), s.offset});
-      if (lex_.peek().kind != Tok::kComma) break;
-      lex_.take();
-      if (lex_.peek().kind != Tok::kString) return expected("another argument after `,`");
-    }
+    if (auto missing = take_args(lex_, args)) return expected(*missing);
     if (lex_.peek().kind != Tok::kRParen) {
       if (args.empty() && lex_.peek().kind == Tok::kIdent) {
         return ParseError{lex_.peek().offset, "arguments are quoted strings, e.g. " + name.value + "(`" + lex_.peek().value + "`)"};

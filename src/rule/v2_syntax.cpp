@@ -95,13 +95,7 @@ class Rewriter {
     if (lex_.peek().kind != Tok::kLParen) return expected("`(` after " + name.value);
     lex_.take();
     std::vector<Arg> args;
-    while (lex_.peek().kind == Tok::kString) {
-      Token s = lex_.take();
-      args.push_back(Arg{std::move(s.value), s.offset});
-      if (lex_.peek().kind != Tok::kComma) break;
-      lex_.take();
-      if (lex_.peek().kind != Tok::kString) return expected("another argument after `,`");
-    }
+    if (auto missing = take_args(lex_, args)) return expected(*missing);
     if (lex_.peek().kind != Tok::kRParen) return expected(args.empty() ? "a quoted argument" : "`,` or `)`");
     const Token close = lex_.take();
     if (args.empty()) return ParseError{close.offset, std::string(canonical) + " needs at least one quoted argument"};
