@@ -2,8 +2,8 @@
 
 Every examples/*/snigate.yaml must pass `snigate check`. Each example folder is copied to a
 temporary directory first (termination/ and postgres/ also get their certificates there from
-make-certs.sh), so nothing is written into the source tree. The quickstart and mixed examples
-get a free port in place of their fixed 18xxx one; passthrough, termination, postgres and
+make-certs.sh), so nothing is written into the source tree. The quickstart example gets a free
+port in place of its fixed 18xxx one; mixed, passthrough, termination, postgres and
 directory-provider run on their own fixed ports with their start-backends.sh, after a check
 that those ports are free (and that no two examples share one).
 """
@@ -125,24 +125,6 @@ def sg_wait(sg: Snigate, pred, timeout: float = 5.0) -> dict:
     return wait_until(find, timeout, "access log line on stdout", on_timeout=sg.logs)
 
 
-def test_mixed_routes_redis_and_tls_on_one_port(tmp_path, redis):
-    config = copy_config("mixed", tmp_path)
-    text, port = with_free_port(config.read_text())
-    text = text.replace('address: "127.0.0.1:18779"', f'address: "{LOCALHOST}:{redis.port}"')
-    sg = Snigate(tmp_path / "run", text, name="mixed", ports={"shared": port})
-    sg.start()
-    try:
-        cp = subprocess.run(["redis-cli", "-h", LOCALHOST, "-p", str(port), "ping"],
-                            capture_output=True, text=True, timeout=20)
-        assert cp.stdout.strip() == "PONG", cp
-        who = curl("who.localhost", port, "/", insecure=True)
-        assert who.rc == 0 and "router: who\n" in who.body, who
-        plain = sg_wait(sg, lambda e: e.get("mode") == "plain" and e.get("end") == "closed")
-        assert plain["router"] == "redis" and plain["server"] == f"{LOCALHOST}:{redis.port}", plain
-    finally:
-        assert sg.stop() == 0
-
-
 # ---------------------------------------------------------------- examples started and used
 # These run on the examples' own fixed ports, with their start-backends.sh, as a user would.
 
@@ -182,6 +164,18 @@ def example(snigate_bin, tmp_path, request):
     for ex in started:
         rc, _ = ex.stop()
         assert rc == 0, f"snigate exited {rc}\n{ex.sg.logs()}"
+
+
+def test_mixed_example(example):
+    """Redis and TLS on one port, with the example's start-backends.sh and its own ports."""
+    ex = example("mixed", "shared", [18779])
+    cp = run_cmd(["redis-cli", "-h", LOCALHOST, "-p", str(ex.port), "ping"])
+    assert cp.stdout.strip() == "PONG", cp
+    who = curl("who.localhost", ex.port, "/", insecure=True)
+    assert who.rc == 0 and "router: who\n" in who.body, who
+    plain = wait_until(lambda: next((e for e in ex.access_lines() if e.get("mode") == "plain"
+                                     and e.get("end") == "closed"), None), 5.0, "the plain access line")
+    assert plain["router"] == "redis" and plain["server"] == f"{LOCALHOST}:18779", plain
 
 
 def test_passthrough_example(example, tmp_path, snigate_bin):
