@@ -42,10 +42,10 @@ Exit codes:
 std::shared_ptr<const session::Snapshot> load_checked(const std::string& path, config::Loaded& cfg, bool quiet_ok,
                                                       bool print_warnings = true) {
   cfg = path.empty() ? config::builtin_default() : config::load(path);
+  std::shared_ptr<const session::Snapshot> snap;
+  if (cfg.errors.empty()) snap = session::compile(cfg, cfg.errors, &cfg.warnings);
   if (print_warnings)
     for (const auto& w : cfg.warnings) fmt::print(stderr, "warning: {}\n", w.to_string());
-  std::shared_ptr<const session::Snapshot> snap;
-  if (cfg.errors.empty()) snap = session::compile(cfg, cfg.errors);
   for (const auto& e : cfg.errors) fmt::print(stderr, "{}\n", e.to_string());
   if (!snap) fmt::print(stderr, "{}: {} error(s)\n", path.empty() ? "built-in default" : path, cfg.errors.size());
   else if (!quiet_ok) fmt::print("{}: OK ({} entry point(s), {} router(s), {} service(s))\n", path, cfg.stat.entry_points.size(),

@@ -5,10 +5,8 @@
 #include <cctype>
 #include <iterator>
 #include <utility>
-#include <variant>
 
 #include "config/loader.hpp"
-#include "rule/rule.hpp"
 
 namespace snigate::config::detail {
 
@@ -85,26 +83,11 @@ void check_shared_addresses(const Static& stat, std::vector<Error>& errors) {
   }
 }
 
-// A rule error is reported when the rule is compiled; here only a valid rule
-// is looked at.
-void warn_capitals(const std::string& name, const Router& r, std::vector<Error>& warnings) {
-  const auto parsed = rule::parse(r.rule);
-  const auto* rule = std::get_if<rule::Rule>(&parsed);
-  if (!rule) return;
-  for (const std::string& p : rule::patterns_with_capitals(*rule))
-    warnings.push_back(Error{r.rule_loc, fmt::format("tcp.routers.{}.rule", name),
-                             fmt::format("HostSNIRegexp(`{}`) needs a capital letter, but the SNI is compared in lower "
-                                         "case (as in Traefik), so it never matches there: write it in lower case or "
-                                         "add (?i)",
-                                         p)});
-}
-
 }  // namespace
 
 void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std::vector<Error>& warnings) {
   check_shared_addresses(stat, errors);
   for (auto& [name, r] : dyn.routers) {
-    warn_capitals(name, r, warnings);
     check_service(r, dyn, errors);
     for (std::size_t i = 0; i < r.entry_points.size(); ++i) {
       strip_file_provider(r.entry_points[i]);  // harmless; Traefik does not write it there

@@ -154,9 +154,9 @@ void reload(Gateway& gw, const char* why) {
   config::Loaded next;
   next.stat = gw.cfg.stat;
   config::load_dynamic(next.stat, next);
-  for (const auto& w : next.warnings) spdlog::warn("{}", w.to_string());
   std::shared_ptr<const Snapshot> snap;
-  if (next.errors.empty()) snap = compile(next, next.errors);
+  if (next.errors.empty()) snap = compile(next, next.errors, &next.warnings);
+  for (const auto& w : next.warnings) spdlog::warn("{}", w.to_string());
   if (!snap) {
     spdlog::error("reload failed ({}): {} error(s); the previous configuration keeps serving", why, next.errors.size());
     for (const auto& e : next.errors) spdlog::error("reload failed: {}", e.to_string());

@@ -121,7 +121,8 @@ void check_postgres_route(const config::Router& r, const Route& route, const std
 
 }  // namespace
 
-std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors) {
+std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors,
+                                        std::vector<config::Error>* warnings) {
   static std::atomic<std::uint64_t> generations{0};
   const std::size_t before = errors.size();
   auto snap = std::make_shared<Snapshot>();
@@ -163,6 +164,13 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
     Route route;
     route.name = name;
     route.rule = std::get<rule::Rule>(std::move(parsed));
+    // Here, where the rule is compiled once anyway, not in a second parse at load.
+    for (const std::string& p : rule::patterns_with_capitals(route.rule))
+      if (warnings) warnings->push_back(error_at(r.rule_loc, path + ".rule",
+                                   fmt::format("HostSNIRegexp(`{}`) needs a capital letter, but the SNI is compared in "
+                                               "lower case (as in Traefik), so it never matches there: write it in "
+                                               "lower case or add (?i)",
+                                               p)));
     // Traefik's defaults: priority 0 means "not set"; unset, a lone
     // HostSNI(`*`) gets -1 so that every other router is tried first, and any
     // other rule its length.

@@ -84,7 +84,8 @@ struct Snapshot {
 
 // Compiles a load without errors into a Snapshot; appends to errors (rule
 // syntax, certificates, TLS options) and returns nullptr if there are any.
-std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors);
+std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors,
+                                        std::vector<config::Error>* warnings = nullptr);
 
 // The first route, in priority order, that takes a client with these facts.
 const Route* match(const EntryRoutes& entry, const Facts& facts);

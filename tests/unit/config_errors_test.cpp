@@ -181,24 +181,6 @@ TEST(ConfigErrors, EntryPointAddresses) {
   EXPECT_EQ(l.errors.size(), 8u) << dump(l.errors);
 }
 
-TEST(ConfigErrors, RegexpWithCapitalsIsWarned) {
-  TempDir dir;
-  Loaded l = load_text(dir, kEntry + kSvc + R"y(  routers:
-    upper:
-      rule: "HostSNIRegexp(`^DB-[0-9]+\\.test$`)"
-      service: s
-      tls: {}
-    lower:
-      rule: "HostSNIRegexp(`^db-[0-9]+\\.test$`)"
-      service: s
-      tls: {}
-)y");
-  EXPECT_TRUE(l.errors.empty()) << dump(l.errors);
-  EXPECT_TRUE(has(l.warnings, "tcp.routers.upper.rule", "needs a capital letter, but the SNI is compared in lower case"))
-      << dump(l.warnings);
-  EXPECT_FALSE(has(l.warnings, "tcp.routers.lower.rule", "capital")) << dump(l.warnings);
-}
-
 TEST(ConfigErrors, TwoEntryPointsOnOneAddress) {
   TempDir dir;
   Loaded l = load_text(dir, R"y(entryPoints:

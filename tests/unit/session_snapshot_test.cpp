@@ -339,6 +339,22 @@ TEST(SessionSnapshot, PlainRouterThatNeedsANameIsRefused) {
   EXPECT_EQ(errors.size(), 2u);  // by_ip may match a plain client; any matches every one
 }
 
+TEST(SessionSnapshot, RegexpWithCapitalsIsWarned) {
+  Cfg cfg;
+  cfg.entry("web").service("svc");
+  cfg.tls_router("upper", "HostSNIRegexp(`^DB-[0-9]+\\.test$`)");
+  cfg.tls_router("lower", "HostSNIRegexp(`^db-[0-9]+\\.test$`)");
+  std::vector<config::Error> errors, warnings;
+  EXPECT_NE(compile(cfg.loaded, errors, &warnings), nullptr);
+  EXPECT_TRUE(errors.empty());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].path, "tcp.routers.upper.rule");
+  EXPECT_EQ(warnings[0].loc.line, 11);
+  EXPECT_NE(warnings[0].message.find("needs a capital letter, but the SNI is compared in lower case"),
+            std::string::npos)
+      << warnings[0].message;
+}
+
 TEST(SessionSnapshot, UnknownService) {
   Cfg cfg;
   cfg.entry("web").service("svc");
