@@ -4,7 +4,7 @@
 #include <fmt/ostream.h>
 
 #include "session/login_name.hpp"
-#include "session/refuse.hpp"
+#include "session/no_route.hpp"
 #include "wire/postgres.hpp"
 
 namespace snigate::app {

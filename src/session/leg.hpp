@@ -1,22 +1,17 @@
 #pragma once
-// One leg of a connection while a database driver sets it up (the client's,
-// or snigate's own to the server): a socket, TLS once started, and bytes read
-// past the last whole message. Reads and writes have deadlines.
+// Reading and writing a Leg (conn.hpp) while a driver sets the connection
+// up, through TLS when the leg has it. Writes have deadlines; reads get
+// theirs from their callers.
 #include <cstdint>
 #include <span>
 #include <system_error>
 #include <vector>
 
 #include "net/asio.hpp"
-#include "net/tls_stream.hpp"
+#include "session/conn.hpp"
 
 namespace snigate::session {
 
-struct Leg {
-  net::tcp::socket& sock;
-  net::TlsStream* tls = nullptr;
-  std::vector<std::uint8_t> buf;
-};
 
 // One read of at most max bytes, appended to into (through TLS when the leg
 // has it). EOF is asio::error::eof.

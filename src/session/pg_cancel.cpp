@@ -92,25 +92,27 @@ net::awaitable<std::size_t> forward_cancel(const std::vector<CancelTarget>& targ
   co_return sent;
 }
 
-bool admit_cancel(Conn& c, bool fan_out, CancelLimiter::Permit& permit) {
+Step admit_cancel(const Conn& c, bool fan_out, CancelLimiter::Permit& permit) {
   CancelLimiter& limiter = cancel_limiter();
   const CancelVerdict v = limiter.admit(c.facts.client_ip.value_or(IpAddress{}), fan_out, CancelLimiter::Clock::now(),
                                         permit);
-  if (v == CancelVerdict::admitted) return true;
+  if (v == CancelVerdict::admitted) return std::nullopt;
   const CancelLimits& l = limiter.limits();
-  refuse(c, "cancel_dropped",
-         v == CancelVerdict::source_over_rate
-             ? fmt::format("CancelRequest dropped: this source sent more than {} cancels (burst {}) a second that "
-                           "snigate could not attribute, each of which goes to every passthrough server",
-                           l.per_source_rate, l.per_source_burst)
-             : fmt::format("CancelRequest dropped: {} cancels are being forwarded already (the process-wide limit)",
-                           l.in_flight));
+  Refusal dropped{Cause::finished, "cancel_dropped", "", "", spdlog::level::off};
+  dropped.message =
+      v == CancelVerdict::source_over_rate
+          ? fmt::format("CancelRequest dropped: this source sent more than {} cancels (burst {}) a second that "
+                        "snigate could not attribute, each of which goes to every passthrough server",
+                        l.per_source_rate, l.per_source_burst)
+          : fmt::format("CancelRequest dropped: {} cancels are being forwarded already (the process-wide limit)",
+                        l.in_flight);
+  // A flood of these is what the limit is for: its log lines are throttled.
   static observe::LogThrottle throttle(std::chrono::seconds(1));
   std::uint64_t held_back = 0;
   if (throttle.pass(observe::LogThrottle::Clock::now(), held_back))
-    spdlog::warn("{}: {}; {} more CancelRequest(s) dropped since the last such line", c.rec.client, c.rec.detail,
+    spdlog::warn("{}: {}; {} more CancelRequest(s) dropped since the last such line", c.rec.client, dropped.message,
                  held_back);
-  return false;
+  return dropped;
 }
 
 }  // namespace snigate::session

@@ -17,6 +17,7 @@
 #include "net/dial.hpp"
 #include "session/cancel_limit.hpp"
 #include "session/conn.hpp"
+#include "session/refusal.hpp"
 #include "session/snapshot.hpp"
 #include "wire/postgres.hpp"
 
@@ -77,9 +78,10 @@ net::awaitable<std::size_t> forward_cancel(const std::vector<CancelTarget>& targ
 
 // Whether a cancel from this connection may be forwarded now, by the
 // process's CancelLimiter; fan_out: it goes to every passthrough server.
-// When not, the access record ends cancel_dropped with the reason (the client
-// gets no answer, as from a server: the protocol has none for a cancel), and
-// the log has one line a second at most, counting the drops in between.
-bool admit_cancel(Conn& c, bool fan_out, CancelLimiter::Permit& permit);
+// When not, the refusal ends the record cancel_dropped with the reason (the
+// client gets no answer, as from a server: the protocol has none for a
+// cancel); the log has one line a second at most, counting the drops in
+// between.
+Step admit_cancel(const Conn& c, bool fan_out, CancelLimiter::Permit& permit);
 
 }  // namespace snigate::session

@@ -9,10 +9,6 @@ namespace snigate::session::pg {
 
 using net::awaitable;
 
-namespace {
-
-}  // namespace
-
 awaitable<Got> read_exact(Leg& leg, std::size_t n, net::Clock::time_point deadline, wp::Bytes& out,
                           std::string& why) {
   const std::size_t from_buf = std::min(n, leg.buf.size());
@@ -83,19 +79,6 @@ awaitable<Got> read_message(Leg& leg, net::Clock::time_point deadline, wp::Bytes
     co_return Got::timeout;
   }
   co_return *r;
-}
-
-wp::Bytes refusal(Conn& c, std::string_view sqlstate, std::string_view message, std::string_view end,
-                  std::string_view hint, std::string_view detail) {
-  refuse(c, std::string(end), std::string(detail.empty() ? message : detail));
-  log_refusal(c);
-  return wp::encode_error("FATAL", sqlstate, message, hint);
-}
-
-awaitable<void> answer(Leg& client, const wp::Bytes& err) {
-  const auto deadline = net::Clock::now() + net::Duration(1000);
-  co_await write_bytes(client, err, deadline);
-  co_await net::close_after_reply(client.sock, client.tls);
 }
 
 }  // namespace snigate::session::pg

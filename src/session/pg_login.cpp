@@ -6,18 +6,16 @@
 #include <algorithm>
 
 #include "net/linger.hpp"
-#include "session/backend.hpp"
-#include "session/login_name.hpp"
-#include "session/options_check.hpp"
+#include "session/client_tls.hpp"
+#include "session/leg.hpp"
 #include "session/pg_cancel.hpp"
-#include "session/refuse.hpp"
+#include "session/pg_leg.hpp"
 
 namespace snigate::session::pg {
 
 namespace {
 
 using net::awaitable;
-using net::tcp;
 
 constexpr std::string_view kScramPlus = "SCRAM-SHA-256-PLUS";
 
@@ -45,7 +43,7 @@ std::string binding_cannot_hold_why(const Conn& c, bool client_tls, const Route&
                      "certificate of snigate's TLS link to it",
                      r.name,
                      !client_tls     ? "the client has no TLS session (postgres.allowPlaintext)"
-                     : c.sni.empty() ? "the client's TLS ends at snigate, with the default certificate (no SNI)"
+                     : c.open.sni.empty() ? "the client's TLS ends at snigate, with the default certificate (no SNI)"
                                      : "the client's TLS ends at snigate, with a certificate other than the server's",
                      server.address);
 }
@@ -53,7 +51,7 @@ std::string binding_cannot_hold_why(const Conn& c, bool client_tls, const Route&
 std::string binding_would_hold(const Conn& c, bool client_tls) {
   return fmt::format("binding holds only when the client's TLS reaches the server: a passthrough router "
                      "(tls.passthrough){}, or a router that presents the server's own certificate and key{}",
-                     c.sni.empty() ? ", which needs the client's SNI (sslsni=1)" : "",
+                     c.open.sni.empty() ? ", which needs the client's SNI (sslsni=1)" : "",
                      !client_tls ? " to a TLS client" : "");
 }
 
@@ -69,25 +67,22 @@ bool withhold_scram_plus(wp::Authentication& offer, std::size_t offer_size, wp::
   return true;
 }
 
-wp::Bytes only_plus_refusal(Conn& c, bool client_tls, const Route& r, const Server& server) {
-  return refusal(c, kAuthSpec,
-                 fmt::format("snigate: {}; server {} offers no SASL mechanism other than {}",
-                             binding_cannot_hold_why(c, client_tls, r, server), server.address, kScramPlus),
-                 "channel_binding", binding_would_hold(c, client_tls));
+Refusal only_plus_refusal(const Conn& c, bool client_tls, const Route& r, const Server& server) {
+  return {Cause::denied, "channel_binding", fmt::format("{}; server {} offers no SASL mechanism other than {}",
+                                 binding_cannot_hold_why(c, client_tls, r, server), server.address, kScramPlus), binding_would_hold(c, client_tls)};
 }
 
 // The client answered the offer snigate withheld PLUS from by binding anyway,
 // or with the GS2 flag 'y' ("I could bind"), which the server, able to bind,
 // rejects as a downgrade (RFC 5802); it is right to, snigate being the party
 // in the middle.
-wp::Bytes binding_refusal(Conn& c, bool client_tls, const Route& r, const Server& server, bool chose_plus) {
-  const std::string message = fmt::format(
-      "snigate: {}; {}", binding_cannot_hold_why(c, client_tls, r, server),
+Refusal binding_refusal(const Conn& c, bool client_tls, const Route& r, const Server& server, bool chose_plus) {
+  std::string message = fmt::format(
+      "{}; {}", binding_cannot_hold_why(c, client_tls, r, server),
       chose_plus ? "the client chose SCRAM-SHA-256-PLUS anyway"
                  : "the client can bind and so says it was not offered SCRAM-SHA-256-PLUS, which the server, able "
                    "to bind, rejects as a downgrade");
-  const std::string hint = "connect with channel_binding=disable; " + binding_would_hold(c, client_tls);
-  return refusal(c, kAuthSpec, message, "channel_binding", hint, message + "; " + hint);
+  return {Cause::denied, "channel_binding", std::move(message), "connect with channel_binding=disable; " + binding_would_hold(c, client_tls)};
 }
 
 // For the log when the client leaves after the mechanism list: libpq with
@@ -105,115 +100,36 @@ std::string binding_gave_up_note(const Conn& c, bool client_tls, bool plain_link
   return {};
 }
 
-std::string no_route_message(const Conn& c, std::string_view name, bool from_user) {
-  if (name.empty())
-    return fmt::format(
-        "snigate: the client sent neither SNI nor a user name of the form user@host, so entry point {} cannot "
-        "choose a server",
-        c.entry.ep.name);
-  return fmt::format("snigate: no route on entry point {} for \"{}\" (from the {})", c.entry.ep.name, name,
-                     from_user ? "user name's @host part" : "client's SNI");
+Refusal server_lost(const Route& r, const Server& server, std::string what, std::string end) {
+  return {Cause::lost, std::move(end), fmt::format("router {}: server {} {}", r.name, server.address, what)};
 }
 
-// The route for name, or nullptr with err set to the refusal.
-const Route* route(Conn& c, bool client_tls, const std::string& name, bool from_user, wp::Bytes& err) {
-  // Routers of a postgres entry point all have tls; plaintext is a per-router opt-in.
-  c.facts.tls = true;
-  c.facts.sni = name;
-  c.facts.alpn = c.alpn;
-  c.rec.sni = name;
-  const Route* r = match(c.entry, c.facts);
-  if (!r) {
-    const std::string_view hint =
-        name.empty() ? "connect with TLS to a host name (libpq 14+ sends it as SNI: sslmode=require, sslsni=1), "
-                       "or log in as user@<server name>"
-                     : "check the host name";
-    err = refusal(c, kNoRoute, no_route_message(c, name, from_user), "no_route", hint,
-                  explain_no_route(c.entry, c.facts));
-    return nullptr;
-  }
-  c.rec.router = r->name;
-  c.rec.service = r->service->name;
-  if (r->passthrough) {
-    err = refusal(c, kNoRoute,
-                  fmt::format("snigate: router {} passes TLS through to its server, but this client sent no SNI, so "
-                              "snigate had to end TLS itself to read user@host",
-                              r->name),
-                  "no_route", "connect with a host name and sslsni=1 (the default of libpq 14+)");
-    return nullptr;
-  }
-  if (!client_tls && !r->pg_allow_plaintext) {
-    err = refusal(c, kAuthSpec,
-                  fmt::format("snigate: router {} requires TLS; the router does not set postgres.allowPlaintext",
-                              r->name),
-                  "plaintext_refused", "connect with sslmode=require (or verify-full)");
-    return nullptr;
-  }
-  if (const std::string why = options_mismatch(c, *r); !why.empty()) {
-    err = refusal(c, kAuthSpec, "snigate: " + why, "tls_options_mismatch",
-                  fmt::format("connect to the server's host name with sslsni=1 (the default of libpq 14+), or give "
-                              "router {} the tls.options that clients without SNI get",
-                              r->name));
-    return nullptr;
-  }
-  return r;
-}
-
-// snigate's side of the connection to the server. Not movable: leg refers to
-// sock.
-struct Upstream {
-  explicit Upstream(const tcp::socket::executor_type& ex) : sock(ex) {}
-  Upstream(const Upstream&) = delete;
-  Upstream& operator=(const Upstream&) = delete;
-
-  tcp::socket sock;
-  std::unique_ptr<net::TlsStream> tls;
-  Leg leg{sock, nullptr, {}};
-  const Server* server = nullptr;
-};
-
-// Connects a server of the route's service, with TLS when the server is
-// marked tls. false: refused (the client has its ErrorResponse).
-awaitable<bool> open_server(Conn& c, Leg& cl, const Route& r, const std::string& name, Upstream& up) {
-  const Service& svc = *r.service;
-  std::string why;
-  up.server = co_await connect_service(svc, up.sock, why);
-  if (!up.server) {
-    const wp::Bytes err = refusal(c, kUnreachable,
-                         fmt::format("snigate: router {}: service {}: no server answered: {}", r.name, svc.name, why),
-                         "backend_unreachable");
-    co_await answer(cl, err);
-    co_return false;
-  }
-  const Server& server = *up.server;
-  c.rec.server = server.address;
-  if (!server.tls) co_return true;
-
-  const auto deadline = net::Clock::now() + svc.dial_timeout;
-  const wp::Bytes ssl_request = wp::encode_ssl_request();
+// snigate's SSLRequest and the server's one-byte answer. true: 'S'.
+awaitable<bool> ask_for_tls(Upstream& up, net::Clock::time_point deadline, std::string& said) {
   wp::Bytes reply;
-  Got g = Got::closed;
-  if (co_await write_bytes(up.leg, ssl_request, deadline)) g = co_await read_exact(up.leg, 1, deadline, reply, why);
-  if (g != Got::done || reply[0] != 'S') {
-    const std::string said = g != Got::done  ? why
-                             : reply[0] == 'N' ? "answered N: it does not accept TLS"
-                                                : fmt::format("answered {:#04x}, not S or N", reply[0]);
-    const wp::Bytes err = refusal(c, kUnreachable,
-        fmt::format("snigate: router {}: server {} {} to snigate's SSLRequest", r.name, server.address, said),
-        "backend_tls_failed");
-    co_await answer(cl, err);
-    co_return false;
-  }
-  up.tls = co_await start_backend_tls(svc, server, up.sock, name, why);
-  if (!up.tls) {
-    const wp::Bytes err = refusal(c, kUnreachable,
-                         fmt::format("snigate: router {}: service {}: {}", r.name, svc.name, why),
-                         "backend_tls_failed");
-    co_await answer(cl, err);
-    co_return false;
-  }
-  up.leg.tls = up.tls.get();
-  co_return true;
+  std::string why;
+  const Got g = co_await read_exact(up.leg, 1, deadline, reply, why);
+  if (g == Got::done && reply[0] == 'S') co_return true;
+  said = g != Got::done     ? why
+         : reply[0] == 'N' ? "answered N (it does not accept TLS)"
+                           : fmt::format("answered {:#04x}, not S or N", reply[0]);
+  co_return false;
+}
+
+Refusal no_tls_from(const Route& r, const Server& server, const std::string& said) {
+  return {Cause::unreachable, "backend_tls_failed", fmt::format("router {}: server {} {} to snigate's SSLRequest", r.name, server.address, said), "", spdlog::level::warn};
+}
+
+// The server's TLS for a client whose TLS ended at snigate, when the server
+// is marked tls: its answer to snigate's SSLRequest, then the handshake.
+awaitable<Step> secure_login_server(const Conn& c, const Route& r, Upstream& up) {
+  if (!up.server->tls) co_return std::nullopt;
+  const auto deadline = net::Clock::now() + r.service->dial_timeout;
+  const wp::Bytes ssl_request = wp::encode_ssl_request();
+  std::string said = "closed the connection";
+  if (!co_await write_bytes(up.leg, ssl_request, deadline) || !co_await ask_for_tls(up, deadline, said))
+    co_return no_tls_from(r, *up.server, said);
+  co_return co_await secure_server(r, up, c.facts.sni);
 }
 
 // Server messages go to the client unchanged, batched until the client must
@@ -221,9 +137,8 @@ awaitable<bool> open_server(Conn& c, Leg& cl, const Route& r, const std::string&
 // BackendKeyData (so it can route a later cancel), ErrorResponse (for its
 // log), and the SCRAM mechanism the client picks, to stop a channel binding
 // that cannot hold with a clear error instead of the server's puzzling one.
-// true: ReadyForQuery reached.
-awaitable<bool> relay_login(Conn& c, Leg& cl, Upstream& up, const Route& r, const std::string& user,
-                            CancelKeys::Entry& key) {
+awaitable<Step> relay_login(Conn& c, Upstream& up, const Route& r, CancelKeys::Entry& key) {
+  Leg& cl = c.client;
   const Server& server = *up.server;
   const auto deadline = net::Clock::now() + c.entry.ep.client_hello_timeout;
   wp::Bytes msg, pending;
@@ -231,26 +146,16 @@ awaitable<bool> relay_login(Conn& c, Leg& cl, Upstream& up, const Route& r, cons
   bool sasl_offered = false, awaiting_sasl_choice = false, binding_cannot_hold = false;
   for (;;) {
     const Got g = co_await read_message(up.leg, deadline, msg, why);
-    if (g != Got::done) {
-      const wp::Bytes err = refusal(c, kConnectionFailure,
-                           fmt::format("snigate: router {}: server {} {} during the login", r.name, server.address,
-                                       g == Got::timeout ? "did not answer in time" : why),
-                           g == Got::timeout ? "timeout" : "backend_closed");
-      co_await answer(cl, err);
-      co_return false;
-    }
+    if (g != Got::done)
+      co_return server_lost(r, server, g == Got::timeout ? "did not answer in time during the login" : why + " during the login",
+                            g == Got::timeout ? "timeout" : "backend_closed");
     const char type = static_cast<char>(msg[0]);
     const wp::ByteView body(msg.data() + 5, msg.size() - 5);
-    if (pending.size() + msg.size() > kMaxLoginPending) {
-      const wp::Bytes err = refusal(
-          c, kConnectionFailure,
-          fmt::format("snigate: router {}: server {} sent more than {} KiB during the login without asking the client "
-                      "anything",
-                      r.name, server.address, kMaxLoginPending / 1024),
-          "backend_bad_message");
-      co_await answer(cl, err);
-      co_return false;
-    }
+    if (pending.size() + msg.size() > kMaxLoginPending)
+      co_return server_lost(r, server,
+                            fmt::format("sent more than {} KiB during the login without asking the client anything",
+                                        kMaxLoginPending / 1024),
+                            "backend_bad_message");
     pending.insert(pending.end(), msg.begin(), msg.end());
     if (type == 'K') {
       wp::CancelRequest k;
@@ -258,60 +163,45 @@ awaitable<bool> relay_login(Conn& c, Leg& cl, Upstream& up, const Route& r, cons
         key = cancel_keys().add(k, {server.address, server.at, std::min(r.service->dial_timeout, net::Duration(2000))});
       continue;
     }
-    if (type == 'E' || type == 'Z') {
-      if (!co_await write_bytes(cl, pending, deadline)) {
-        refuse(c, "client_closed", "the client went away during the login");
-        co_return false;
-      }
-      if (type == 'Z') co_return true;
+    if (type == 'Z') {
+      if (!co_await write_bytes(cl, pending, deadline)) co_return client_gone("the client went away during the login");
+      co_return std::nullopt;
+    }
+    if (type == 'E') {
       wp::ErrorFields e;
       wp::parse_error_fields(body, e);
-      refuse(c, "backend_refused",
-             fmt::format("server {} refused user \"{}\": {} (SQLSTATE {})", server.address, user, e.get('M'),
-                         e.get('C')));
-      log_refusal(c);
-      co_await net::close_after_reply(c.client, cl.tls);
-      co_return false;
+      co_return answered("backend_refused", fmt::format("server {} refused user \"{}\": {} (SQLSTATE {})", server.address,
+                                               c.open.user, e.get('M'), e.get('C')),
+                         std::move(pending));
     }
     if (type != 'R') continue;  // ParameterStatus, NoticeResponse, NegotiateProtocolVersion
 
     wp::Authentication auth;
     if (wp::parse_authentication(body, auth) != wp::Status::complete) {
-      const wp::Bytes err = refusal(c, kProtocolViolation,
-                           fmt::format("snigate: router {}: server {} sent a malformed authentication request", r.name,
-                                       server.address),
-                           "backend_bad_message");
-      co_await answer(cl, err);
-      co_return false;
+      Refusal bad = server_lost(r, server, "sent a malformed authentication request", "backend_bad_message");
+      bad.cause = Cause::bad_request;
+      co_return bad;
     }
     if (auth.code == wp::kAuthSasl) {
       sasl_offered = awaiting_sasl_choice = true;
       binding_cannot_hold = std::ranges::find(auth.mechanisms, kScramPlus) != auth.mechanisms.end() &&
-                            !same_certificate(cl.tls, up.tls.get());
+                            !same_certificate(cl.tls.get(), up.leg.tls.get());
       // The client would bind to snigate's certificate (or, without TLS,
       // refuse PLUS outright): offered only what can succeed, libpq's
       // channel_binding=prefer logs in without binding.
-      if (binding_cannot_hold && !withhold_scram_plus(auth, msg.size(), pending)) {
-        const wp::Bytes err = only_plus_refusal(c, cl.tls != nullptr, r, server);
-        co_await answer(cl, err);
-        co_return false;
-      }
+      if (binding_cannot_hold && !withhold_scram_plus(auth, msg.size(), pending))
+        co_return only_plus_refusal(c, cl.tls != nullptr, r, server);
     }
     if (!wp::expects_client_reply(auth.code)) continue;
-    if (!co_await write_bytes(cl, pending, deadline)) {
-      refuse(c, "client_closed", "the client went away during authentication");
-      co_return false;
-    }
+    if (!co_await write_bytes(cl, pending, deadline))
+      co_return client_gone("the client went away during authentication");
     pending.clear();
     const Got cg = co_await read_message(cl, deadline, msg, why);
     if (cg != Got::done) {
-      const std::string note = binding_gave_up_note(c, cl.tls != nullptr, sasl_offered && cl.tls && !up.tls,
+      const std::string note = binding_gave_up_note(c, cl.tls != nullptr, sasl_offered && cl.tls && !up.leg.tls,
                                                     awaiting_sasl_choice && binding_cannot_hold, r, server);
-      refuse(c, cg == Got::timeout ? "timeout" : "client_closed",
-             fmt::format("the client {} during authentication{}", cg == Got::timeout ? "sent nothing in time" : why,
-                         note));
-      log_refusal(c);
-      co_return false;
+      co_return Refusal{Cause::silent, cg == Got::timeout ? "timeout" : "client_closed", fmt::format("the client {} during authentication{}",
+                                               cg == Got::timeout ? "sent nothing in time" : why, note)};
     }
     if (awaiting_sasl_choice) {
       awaiting_sasl_choice = false;
@@ -319,79 +209,77 @@ awaitable<bool> relay_login(Conn& c, Leg& cl, Upstream& up, const Route& r, cons
       const wp::ByteView reply(msg.data() + 5, msg.size() - 5);
       if (binding_cannot_hold && msg[0] == 'p' &&
           wp::parse_sasl_initial_response(reply, first) == wp::Status::complete &&
-          (first.mechanism == kScramPlus || first.gs2_flag != 'n')) {
-        const wp::Bytes err = binding_refusal(c, cl.tls != nullptr, r, server, first.mechanism == kScramPlus);
-        co_await answer(cl, err);
-        co_return false;
-      }
+          (first.mechanism == kScramPlus || first.gs2_flag != 'n'))
+        co_return binding_refusal(c, cl.tls != nullptr, r, server, first.mechanism == kScramPlus);
     }
-    if (!co_await write_bytes(up.leg, msg, deadline)) {
-      const wp::Bytes err = refusal(c, kConnectionFailure,
-                           fmt::format("snigate: router {}: server {} closed during authentication", r.name,
-                                       server.address),
-                           "backend_closed");
-      co_await answer(cl, err);
-      co_return false;
-    }
+    if (!co_await write_bytes(up.leg, msg, deadline))
+      co_return server_lost(r, server, "closed during authentication", "backend_closed");
   }
 }
 
 }  // namespace
 
-awaitable<void> login(Conn& c, Leg& cl, const wp::Bytes& packet) {
-  c.rec.mode = "postgres";
-  wp::StartupMessage sm;
-  std::string why;
-  if (wp::parse_startup(packet, sm, &why) != wp::Status::complete) {
-    const wp::Bytes err = refusal(c, kProtocolViolation, "snigate: malformed StartupMessage: " + why, "bad_request");
-    co_await answer(cl, err);
-    co_return;
-  }
-  const std::string* sent_user = sm.get("user");
-  if (!sent_user || sent_user->empty()) {
-    const wp::Bytes err = refusal(c, kAuthSpec, "snigate: no user name in the StartupMessage", "bad_request");
-    co_await answer(cl, err);
-    co_return;
-  }
-  // With SNI the name is known and the user name is the client's business
-  // (role names may contain '@'); without it (or with an IP address as SNI,
-  // which names no host), user@host names the server and the server sees
-  // only the user.
-  std::string user = *sent_user;
-  std::string name = c.sni;
-  bool from_user = false;
-  if (const wp::UserHost uh = wp::user_at_host(user); routes_by_user_host(c.sni, uh.host)) {
-    name = lower_ascii(uh.host);
-    user = std::string(uh.user);
-    wp::strip_host_from_login(sm, user);
-    from_user = true;
-  }
-  wp::Bytes refused;
-  const Route* r = route(c, cl.tls != nullptr, name, from_user, refused);
-  if (!r) {
-    co_await answer(cl, refused);
-    co_return;
-  }
+awaitable<Step> open_passthrough(Conn&, const Route& r, Upstream& up) {
+  const auto deadline = net::Clock::now() + r.service->dial_timeout;
+  const wp::Bytes request = wp::encode_ssl_request();
+  std::string said = "closed the connection";
+  const bool asked = up.early_sent == request.size() ||
+                     co_await write_bytes(up.leg, std::span(request).subspan(up.early_sent), deadline);
+  up.early_sent = 0;  // what went with the connect was snigate's, not the client's
+  if (!asked || !co_await ask_for_tls(up, deadline, said)) co_return no_tls_from(r, *up.server, said);
+  r.service->postgres_passthrough.store(true, std::memory_order_relaxed);
+  co_return std::nullopt;
+}
 
-  Upstream up(c.client.get_executor());
-  if (!co_await open_server(c, cl, *r, name, up)) co_return;
+awaitable<Step> open_login(Conn& c, const Route& r, Upstream& up, const wp::StartupMessage& sm) {
+  if (Step s = co_await secure_login_server(c, r, up)) co_return s;
   const wp::Bytes startup = wp::encode_startup(sm);
-  if (!co_await write_bytes(up.leg, startup, net::Clock::now() + r->service->dial_timeout)) {
-    const wp::Bytes err = refusal(c, kConnectionFailure,
-                         fmt::format("snigate: router {}: server {} closed before the login", r->name,
-                                     up.server->address),
-                         "backend_closed");
-    co_await answer(cl, err);
-    co_return;
-  }
+  if (!co_await write_bytes(up.leg, startup, net::Clock::now() + r.service->dial_timeout))
+    co_return server_lost(r, *up.server, "closed before the login", "backend_closed");
   auto key = std::make_shared<CancelKeys::Entry>();
   c.held = key;  // a cancel can find this session's server until the connection ends
-  if (!co_await relay_login(c, cl, up, *r, user, *key)) co_return;
-
+  if (Step s = co_await relay_login(c, up, r, *key)) co_return s;
   const std::string* db = sm.get("database");
-  c.rec.detail = fmt::format("user {}, database {}", user, db ? *db : user);
-  net::RelayLeg server{std::move(up.sock), std::move(up.tls)};
-  co_await join(c, server, cl.buf, up.leg.buf, *r);
+  c.rec.detail = fmt::format("user {}, database {}", c.open.user, db ? *db : c.open.user);
+  co_return std::nullopt;
+}
+
+namespace {
+
+// SQLSTATEs snigate answers with.
+std::string_view sqlstate(Cause cause) {
+  switch (cause) {
+    case Cause::timeout:
+    case Cause::lost: return "08006";  // connection failure
+    case Cause::unknown_name: return "08004";  // server rejected establishment of connection
+    case Cause::denied: return "28000";  // invalid authorization specification
+    case Cause::unreachable: return "08001";  // unable to establish connection
+    case Cause::not_supported: return "0A000";  // feature not supported
+    default: return "08P01";  // protocol violation
+  }
+}
+
+}  // namespace
+
+wp::Bytes error_response(const Refusal& r) {
+  return wp::encode_error("FATAL", sqlstate(r.cause), "snigate: " + r.message, r.hint);
+}
+
+awaitable<bool> refuse_in_tls(Conn& c, const wp::Bytes& err) {
+  // The refusal may come after a dial that used up clientHelloTimeout.
+  c.hello_deadline = std::max(c.hello_deadline, net::Clock::now() + net::Duration(2000));
+  if (Step failed = co_await secure_client(c, *c.snap.options.at("default"), c.rec.router)) {
+    if (failed->cause == Cause::unknown_name) co_await send_alert(c.client.sock, alert_for(failed->cause));
+    else c.rec.detail += " (the client did not accept snigate's TLS to read this)";
+    co_return false;
+  }
+  // Read the StartupMessage first: closing with unread input resets the
+  // connection and can destroy the answer.
+  wp::Bytes packet;
+  std::string why;
+  co_await read_startup_packet(c.client, net::Clock::now() + net::Duration(1000), packet, why);
+  co_await write_bytes(c.client, err, net::Clock::now() + net::Duration(1000));
+  co_return true;
 }
 
 }  // namespace snigate::session::pg

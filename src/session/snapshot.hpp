@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "balance/service.hpp"
 #include "config/config.hpp"
 #include "net/dial.hpp"
 #include "rule/rule.hpp"
@@ -17,26 +18,8 @@
 
 namespace snigate::session {
 
-struct Server {
-  std::string address;  // as configured, for logs
-  net::HostPort at;
-  bool tls = false;     // re-encrypt to it
-};
-
-struct Service {
-  std::string name;
-  bool whoami = false;  // whoami@internal
-  std::vector<Server> servers;
-  std::shared_ptr<const tls::BackendTls> backend_tls;  // from the serversTransport
-  config::Duration dial_timeout{30'000};
-  config::Duration termination_delay{100};
-  config::Duration keep_alive{15'000};  // dialKeepAlive on server connections; zero: off
-  mutable std::atomic<std::uint32_t> next{0};  // round robin, shared by all workers
-  // Set once a PostgreSQL client reached this service through passthrough:
-  // its servers then get the CancelRequests snigate cannot attribute (the
-  // client's key is inside TLS snigate does not see).
-  mutable std::atomic<bool> postgres_passthrough{false};
-};
+using balance::Server;
+using balance::Service;
 
 // Where a router's priority came from, for explain.
 enum class PriorityFrom { set, rule_length, catch_all };

@@ -211,7 +211,9 @@ class Snigate:
 
     def access_entries(self) -> list:
         out = []
-        for line in read_text(self.access_log_path).splitlines():
+        text = read_text(self.access_log_path)
+        # A line being written as we read has no newline yet: it is read next time.
+        for line in text[:text.rfind("\n") + 1].splitlines():
             line = line.strip()
             if line:
                 out.append(json.loads(line))  # every line must be one JSON object

@@ -1,11 +1,10 @@
-#include "session/backend.hpp"
+#include "balance/connect.hpp"
 
 #include <fmt/format.h>
-#include <openssl/x509v3.h>
 
 #include "net/dial.hpp"
 
-namespace snigate::session {
+namespace snigate::balance {
 
 using net::awaitable;
 
@@ -43,33 +42,4 @@ awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& s
   co_return nullptr;
 }
 
-awaitable<std::unique_ptr<net::TlsStream>> start_backend_tls(const Service& svc, const Server& server,
-                                                             net::tcp::socket& sock, std::string_view sni,
-                                                             std::string& why) {
-  const tls::BackendTls& bt = *svc.backend_tls;
-  tls::SslPtr ssl(SSL_new(bt.ctx.get()));
-  SSL_set_connect_state(ssl.get());
-  std::string name = !bt.server_name.empty() ? bt.server_name : !sni.empty() ? std::string(sni) : server.at.host;
-  std::error_code not_ip;
-  (void)asio::ip::make_address(name, not_ip);
-  const bool is_ip = !not_ip;
-  if (!is_ip) SSL_set_tlsext_host_name(ssl.get(), name.c_str());
-  if (bt.verify) {
-    if (is_ip) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), name.c_str());
-    else SSL_set1_host(ssl.get(), name.c_str());
-  }
-  auto stream = std::make_unique<net::TlsStream>(sock, std::move(ssl));
-  auto ok = co_await net::within(svc.dial_timeout, stream->handshake());
-  if (!ok || !*ok) {
-    why = !ok ? fmt::format("TLS handshake with {} took longer than {} ms", server.address, svc.dial_timeout.count())
-              : fmt::format("TLS handshake with {} (as \"{}\") failed: {}", server.address, name, stream->error());
-    if (ok) {
-      const long v = SSL_get_verify_result(stream->ssl());
-      if (v != X509_V_OK) why += fmt::format(" (certificate: {})", X509_verify_cert_error_string(v));
-    }
-    co_return nullptr;
-  }
-  co_return stream;
-}
-
-}  // namespace snigate::session
+}  // namespace snigate::balance

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "session/refuse.hpp"
+#include "session/no_route.hpp"
 #include "session_test_client.hpp"
 
 namespace snigate::session {

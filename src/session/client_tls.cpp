@@ -1,0 +1,100 @@
+#include "session/client_tls.hpp"
+
+#include <fmt/format.h>
+
+#include "net/deadline.hpp"
+#include "net/linger.hpp"
+#include "session/no_route.hpp"
+
+namespace snigate::session {
+
+using net::awaitable;
+
+void note_hello(Conn& c, const wire::ClientHello& hello) {
+  c.open.sni = lower_ascii(hello.sni);
+  c.open.alpn = hello.alpn();
+  c.open.hello_pending = true;
+  c.facts.tls = true;
+  c.facts.sni = c.open.sni;
+  c.facts.alpn = c.open.alpn;
+  c.rec.tls = true;
+  c.rec.sni = c.open.sni;
+  c.rec.alpn = comma_joined(c.open.alpn);
+  c.rec.tls_version = std::string(wire::tls_version_name(hello.max_version()));
+}
+
+std::uint8_t alert_for(Cause cause) {
+  switch (cause) {
+    case Cause::bad_hello: return 50;     // decode_error
+    case Cause::unknown_name: return 112;  // unrecognized_name
+    case Cause::no_protocol: return 120;   // no_application_protocol
+    default: return 80;                    // internal_error
+  }
+}
+
+awaitable<void> send_alert(net::tcp::socket& sock, std::uint8_t description) {
+  const auto rec = wire::tls_alert_record(description);
+  co_await net::within(net::Duration(1000), asio::async_write(sock, asio::buffer(rec), net::nothrow));
+  co_await net::close_after_reply(sock, nullptr);
+}
+
+tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& options, std::string_view sni,
+                            std::string& why) {
+  const tls::CertChoice choice = snap.certs.select(sni);
+  if (options.sni_strict && choice.how == tls::CertMatch::fallback) {
+    why = fmt::format("sniStrict is set and no certificate names {}",
+                      sni.empty() ? "(no SNI sent)" : "\"" + std::string(sni) + "\"");
+    return nullptr;
+  }
+  SSL_CTX* with_cert = options.ctx_for(*choice.cert);
+  tls::SslPtr ssl(SSL_new(with_cert ? with_cert : options.ctx.get()));
+  if (!with_cert) tls::use_cert(ssl.get(), *choice.cert);
+  SSL_set_accept_state(ssl.get());
+  return ssl;
+}
+
+namespace {
+
+// A verifying client that stops at the certificate usually got the default
+// one: say so, since the client's own message rarely reaches the operator.
+std::string default_cert_note(const Snapshot& snap, std::string_view sni) {
+  const tls::CertChoice choice = snap.certs.select(sni);
+  if (choice.how != tls::CertMatch::fallback || !choice.cert) return {};
+  return sni.empty() ? fmt::format("; the client sent no SNI, so it got the default certificate ({})", choice.cert->origin)
+                     : fmt::format("; no certificate names \"{}\", so the client got the default certificate ({})",
+                                   sni, choice.cert->origin);
+}
+
+Refusal handshake_refusal(const Conn& c, std::string_view router, bool late) {
+  const std::string what =
+      late ? fmt::format("TLS handshake not done within clientHelloTimeout ({} ms from accept)",
+                         c.entry.ep.client_hello_timeout.count())
+           : "TLS handshake with the client failed: " + c.client.tls->error() + default_cert_note(c.snap, c.open.sni);
+  Refusal r(Cause::silent, late ? "timeout" : "tls_handshake_failed", what);
+  r.detail = fmt::format("router {}: {}", router.empty() ? "(none yet)" : router, what);
+  return r;
+}
+
+}  // namespace
+
+awaitable<Step> secure_client(Conn& c, const tls::ServerOptions& options, std::string_view router) {
+  std::string why;
+  tls::SslPtr ssl = terminating_ssl(c.snap, options, c.open.sni, why);
+  if (!ssl) co_return Refusal{Cause::unknown_name, "no_certificate", why};
+  c.open.hello_pending = false;
+  c.client.tls = std::make_unique<net::TlsStream>(c.client.sock, std::move(ssl), std::move(c.client.buf));
+  c.client.buf.clear();
+  net::SocketDeadline deadline(c.client.sock, left(c.hello_deadline));
+  const bool done = co_await c.client.tls->handshake();
+  co_await deadline.disarm();
+  if (!done) co_return handshake_refusal(c, router, deadline.fired());
+  SSL* ssl_now = c.client.tls->ssl();
+  c.rec.tls_version = SSL_get_version(ssl_now);
+  const unsigned char* proto = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(ssl_now, &proto, &len);
+  c.rec.alpn_chosen.assign(reinterpret_cast<const char*>(proto), len);
+  co_return std::nullopt;
+}
+
+}  // namespace snigate::session

@@ -1,0 +1,39 @@
+#pragma once
+// The client's TLS as snigate sees it: what its ClientHello says, the
+// handshake when snigate terminates, and the alert when it refuses a client
+// whose handshake it did not take. Every driver that meets TLS uses these.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "net/asio.hpp"
+#include "session/conn.hpp"
+#include "session/refusal.hpp"
+#include "wire/client_hello.hpp"
+
+namespace snigate::session {
+
+// Notes what a ClientHello says (SNI lower-cased, ALPN, version) in the
+// opening, the facts and the access record.
+void note_hello(Conn& c, const wire::ClientHello& hello);
+
+// The alert (RFC 8446 6.2) that says a refusal to a client in its handshake.
+std::uint8_t alert_for(Cause cause);
+
+// A TLS alert to a client whose handshake snigate did not take, then a
+// lingering close.
+net::awaitable<void> send_alert(net::tcp::socket& sock, std::uint8_t description);
+
+// The server side SSL for terminating a client: certificate chosen by SNI
+// from the Snapshot's store, settings from tls.options. nullptr when sniStrict
+// is set and no certificate names sni; why then says so.
+tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& options, std::string_view sni,
+                            std::string& why);
+
+// Terminates the client's TLS with options: the ClientHello in client.buf
+// goes to OpenSSL first, and the handshake must be done within what is left
+// of clientHelloTimeout. router: for the log ("" when not known yet). Notes
+// the version and ALPN chosen in the access record.
+net::awaitable<Step> secure_client(Conn& c, const tls::ServerOptions& options, std::string_view router);
+
+}  // namespace snigate::session

@@ -1,0 +1,125 @@
+#include "session/no_route.hpp"
+
+#include <fmt/format.h>
+
+namespace snigate::session {
+
+std::string comma_joined(std::span<const std::string> names) {
+  std::size_t size = names.empty() ? 0 : names.size() - 1;
+  for (const std::string& n : names) size += n.size();
+  std::string out;
+  out.reserve(size);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += ',';
+    out += names[i];
+  }
+  return out;
+}
+
+namespace {
+
+// What a client of this protocol can do to name the server it wants.
+std::string_view no_name_hint(config::Protocol protocol, bool tls) {
+  switch (protocol) {
+    case config::Protocol::mysql:
+      return "; the client sent no SNI and no user@host: log in as user@NAME (mariadb -u alice@NAME), or send SNI "
+             "(MySQL 8.1+ clients --tls-sni-servername=NAME; PyMySQL and mysql2 send the host name)";
+    case config::Protocol::postgres:
+      return "; the client sent no SNI and no user@host: log in as user@NAME (psql \"user=alice@NAME ...\"), or send "
+             "SNI (libpq sends the host name when it is a name, not an IP address, and sslsni is not 0)";
+    case config::Protocol::tcp: break;
+  }
+  if (!tls) return {};
+  return "; the client sent no SNI, and routers here route by name: make it send one "
+         "(openssl s_client -servername NAME, redis-cli --tls --sni NAME, curl with the name in the URL)";
+}
+
+}  // namespace
+
+std::string explain_no_route(const EntryRoutes& entry, const Facts& facts) {
+  const std::string alpn = comma_joined(facts.alpn);
+  std::string out = fmt::format("no route on entry point {} for {} client{}", entry.ep.name, facts.tls ? "TLS" : "plain",
+                                facts.client_ip ? fmt::format(" {}", facts.client_ip->to_string()) : "");
+  if (facts.tls)
+    out += fmt::format(", SNI {}, ALPN [{}]", facts.sni.empty() ? "none" : fmt::format("\"{}\"", facts.sni), alpn);
+  if (entry.routes.empty()) return out + "; this entry point has no routers";
+
+  std::string tried;
+  bool by_name = false;
+  for (const Route& r : entry.routes) {
+    by_name |= r.tls && rule::needs_sni(r.rule);
+    std::string why = r.tls != facts.tls ? (r.tls ? "is for TLS clients" : "is for plain (non-TLS) clients")
+                                         : rule::explain_mismatch(r.rule, facts);
+    tried += fmt::format("; router {} ({}): {}", r.name, r.rule.text, why);
+  }
+  out += tried;
+  const config::Protocol protocol = entry.ep.protocol;
+  if (facts.sni.empty() && by_name) out += no_name_hint(protocol, facts.tls);
+  if (!facts.tls && !entry.has_plain_routes && protocol == config::Protocol::tcp)
+    out += "; the client did not start TLS and no router here accepts plain TCP (add a router without tls, "
+           "rule HostSNI(`*`))";
+  return out;
+}
+
+namespace {
+
+bool speaks_database(const EntryRoutes& entry) { return entry.ep.protocol != config::Protocol::tcp; }
+
+// How this protocol's clients send the name a router wants.
+std::string_view sni_hint(config::Protocol protocol) {
+  switch (protocol) {
+    case config::Protocol::mysql:
+      return "send the server's name as SNI (mysql 8.1+ --tls-sni-servername=NAME; PyMySQL and mysql2 send the host "
+             "name they connect to)";
+    case config::Protocol::postgres:
+      return "connect to the server's host name with sslsni=1 (the default of libpq 14+)";
+    case config::Protocol::tcp: break;
+  }
+  return "send the server's name as SNI";
+}
+
+}  // namespace
+
+Refusal no_route_refusal(const EntryRoutes& entry, const Facts& facts, bool from_user) {
+  Refusal r(Cause::unknown_name, "no_route", "");
+  r.detail = explain_no_route(entry, facts);
+  if (!speaks_database(entry)) {
+    r.message = r.detail;
+    return r;
+  }
+  const bool mysql = entry.ep.protocol == config::Protocol::mysql;
+  if (facts.sni.empty()) {
+    r.message = fmt::format("the client sent neither SNI nor a user name of the form user@host, so entry point {} "
+                            "cannot choose a server",
+                            entry.ep.name);
+    r.hint = mysql ? "log in as user@<server name> (e.g. -u alice@db.example.com), or with a MySQL 8.1+ client pass "
+                     "--tls-sni-servername=<server name>"
+                   : "connect with TLS to a host name (libpq 14+ sends it as SNI: sslmode=require, sslsni=1), or log "
+                     "in as user@<server name>";
+    return r;
+  }
+  r.message = fmt::format("no route on entry point {} for \"{}\" (from the {})", entry.ep.name, facts.sni,
+                          from_user ? "user name's @host part" : "client's SNI");
+  r.hint = "check the name";
+  return r;
+}
+
+Refusal passthrough_refusal(const EntryRoutes& entry, const Route& r) {
+  return {Cause::unknown_name, "no_route", fmt::format("router {} passes TLS through to its server, but this client sent no SNI, so snigate "
+                                 "had to end TLS itself to read user@host",
+                                 r.name), std::string(sni_hint(entry.ep.protocol))};
+}
+
+Refusal options_refusal(const EntryRoutes& entry, const Route& r, std::string why) {
+  return {Cause::denied, "tls_options_mismatch", std::move(why), fmt::format("{}, or give router {} the tls.options that clients without SNI get",
+                              sni_hint(entry.ep.protocol), r.name)};
+}
+
+Refusal plaintext_refusal(const EntryRoutes& entry, const Route& r) {
+  const bool mysql = entry.ep.protocol == config::Protocol::mysql;
+  return {Cause::denied, "plaintext_refused", fmt::format("router {} requires TLS; the router does not set {}.allowPlaintext", r.name,
+                                 mysql ? "mysql" : "postgres"), mysql ? "connect with TLS (mariadb --ssl, mysql --ssl-mode=REQUIRED)"
+                        : "connect with sslmode=require (or verify-full)"};
+}
+
+}  // namespace snigate::session
