@@ -5,7 +5,8 @@ them. The convention (tests/e2e/README.md, "README command blocks", has the full
 - an HTML comment on the line(s) just before a ```sh block changes how it is run:
   `<!-- test: background; listens: 18443 -->` (a server left running in another terminal),
   `<!-- test: expect-fail -->` (each command must fail), `<!-- test: skip: REASON -->`;
-- in a ```sh block, a comment line `#   TEXT` (three spaces) is output the block must print.
+- in a ```sh block, a comment line `#   TEXT` (three spaces) is output that the commands since
+  the previous such line must print.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class Block:
     prints: str = ""          # text a background block prints before the README goes on
     ctrl_c: str = ""          # a running background block (its text) stopped before this one runs
     after_output: str = ""    # text a background block prints before this one runs (a log line)
-    expected: list = field(default_factory=list)  # the `#   TEXT` lines
+    expected: list = field(default_factory=list)  # (line in the block, TEXT) of each `#   TEXT` line
 
     def where(self) -> str:
         return f"{self.path}:{self.line}"
@@ -84,7 +85,8 @@ def parse(path: Path) -> list:
                               f"not {language!r}")
         if language == "sh":
             block = Block(path, i + 1, "\n".join(lines[i + 1:end]) + "\n")
-            block.expected = [m.group(1) for m in map(EXPECTED_RE.match, lines[i + 1:end]) if m]
+            block.expected = [(n, m.group(1)) for n, m in enumerate(map(EXPECTED_RE.match, lines[i + 1:end]), 1)
+                              if m]
             if marker:
                 apply_marker(block, *marker)
             blocks.append(block)

@@ -21,23 +21,31 @@ FOREGROUND_TIMEOUT = 60.0   # one block of client commands
 READY_TIMEOUT = 30.0        # a background block's servers (PostgreSQL's initdb is the slowest)
 CTRL_C_TIMEOUT = 20.0       # a background block's exit after Ctrl-C
 
+MARK = "\x1e"  # starts the line the wrapper writes before each command: MARK, the command's line
+
 # Bash variables that are not the user's: not carried from one block to the next.
 SHELL_OWN = ("BASH.*|FUNCNAME|PIPESTATUS|LINENO|RANDOM|SRANDOM|SECONDS|EPOCH.*|_|PPID|UID|EUID|"
              "SHELLOPTS|SHLVL|HISTCMD|OPTIND|OPTERR|GROUPS|DIRSTACK|COMP_.*|PWD|OLDPWD|__t_.*")
 
 # Runs one foreground block ($2) in the terminal's state ($1: cwd, vars): each command that
-# fails (in the block itself) is written to $1/failed with its line and status; afterwards
-# the working directory and the user's variables are saved for the next block.
+# fails (in the block itself) is written to $1/failed with its line and status, and before each
+# command a line MARK + its line number goes to the output, so output can be told apart by
+# command; afterwards the working directory and the user's variables are saved for the next block.
 FOREGROUND_WRAPPER = r"""
 __t_state=$1
-__t_block=$2
+__t_text=$(cat "$2")
+__t_eval='eval "$__t_text"'
 cd "$(cat "$__t_state/cwd")" || exit 97
 . "$__t_state/vars" 2>/dev/null
 : >"$__t_state/failed"
-trap '__t_rc=$?; if [ "${BASH_SOURCE[0]}" = "$__t_block" ]; then
-  printf "line %s: exit status %s: %s\n" "$LINENO" "$__t_rc" "$BASH_COMMAND" >>"$__t_state/failed"; fi' ERR
-. "$__t_block"
-trap - ERR
+# eval, not `.`: the DEBUG trap reaches the block's commands only so. Their $LINENO counts
+# from the eval's line.
+trap 'if [ -n "$__t_in" ] && [ "$BASH_COMMAND" != "__t_in=" ]; then printf "\036%s\n" "$((LINENO - __t_line + 1))"; fi' DEBUG
+trap '__t_rc=$?; if [ -n "$__t_in" ] && [ "$BASH_COMMAND" != "$__t_eval" ]; then
+  printf "line %s: exit status %s: %s\n" "$((LINENO - __t_line + 1))" "$__t_rc" "$BASH_COMMAND" >>"$__t_state/failed"; fi' ERR
+__t_line=$LINENO; __t_in=1; eval "$__t_text"
+__t_in=
+trap - ERR DEBUG
 pwd >"$__t_state/cwd"
 compgen -v | grep -Evx '""" + SHELL_OWN + r"""' | while read -r __t_name; do
   declare -p "$__t_name"
@@ -211,21 +219,38 @@ def kill_group(pgid: int, sig: int) -> None:
         pass
 
 
+def output_by_line(output: str) -> list:
+    """[(line of the command in the block, what it printed)] from a foreground block's output."""
+    parts, line = [], 0
+    for chunk in output.split(MARK):
+        head, _, rest = chunk.partition("\n")
+        if head.isdigit():
+            line, chunk = int(head), rest
+        parts.append((line, chunk))
+    return parts
+
+
 def missing_output(block: Block, output: str) -> list:
-    """The block's `#   TEXT` lines that its output lacks. `...` in TEXT stands for anything;
-    runs of white space (line ends too) compare equal to one space."""
-    flat = " ".join(output.split())
-    missing = []
-    for expected in block.expected:
-        pos = 0
+    """The block's `#   TEXT` lines that its output lacks. Each is looked for in what the
+    commands since the previous `#   TEXT` line printed, after what that line matched when both
+    follow the same command; `...` in TEXT stands for anything, and runs of white space (line
+    ends too) compare equal to one space."""
+    parts = output_by_line(output)
+    missing, start, prev, pos = [], 1, 0, 0
+    for line, expected in block.expected:
+        if line != prev + 1:  # a new group: the commands between the previous one and this line
+            start, pos = prev + 1, 0
+        flat = " ".join(" ".join(text for n, text in parts if start <= n < line).split())
         for part in (" ".join(p.split()) for p in expected.split("...")):
             found = flat.find(part, pos) if part else pos
             if found < 0:
-                missing.append(f"expected output not printed: {expected!r}")
+                missing.append(f"line {line} of the block: expected output not printed: {expected!r}")
                 break
             pos = found + len(part)
+        prev = line
     return missing
 
 
 def report(block: Block, output: Path) -> str:
-    return f"--- block {block.where()}:\n{block.text}--- its output:\n{read_text(output)}"
+    shown = "".join(text for _, text in output_by_line(read_text(output)))
+    return f"--- block {block.where()}:\n{block.text}--- its output:\n{shown}"
