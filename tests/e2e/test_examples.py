@@ -344,6 +344,7 @@ def test_readme_markers_are_few():
     ("<!-- test: expect-fail -->\n```text\nout\n```\n", "right before a ```sh block"),
     ("<!-- test: expect-fial -->\n```sh\nls\n```\n", "unknown test marker item"),
     ("```sh\nls\n", "not closed"),
+    ("- a list item:\n\n  ```\n  ls\n  ```\n", "must name its language"),
 ])
 def test_readme_convention_is_enforced(tmp_path, text, error):
     readme = tmp_path / "README.md"
@@ -365,3 +366,67 @@ def test_readme_commands_run_as_written(snigate_bin, tmp_path, name):
     assert not run.sanitizer_lines(), "\n".join(run.sanitizer_lines()[:20])
     left = sorted(p for p in example_ports(name) if port_in_use(p))
     assert not left, f"still listening after the README's servers were stopped: {left}"
+
+
+def run_readme(tmp_path: Path, text: str) -> None:
+    """Run a README made up by a test, from tmp_path/checkout, as test_readme_commands_run_as_written does."""
+    readme = tmp_path / "README.md"
+    readme.write_text(text)
+    root = tmp_path / "checkout"
+    (root / "sub").mkdir(parents=True)
+    with ReadmeRun(root, tmp_path / "run", user_env(root)) as run:
+        for block in readme_blocks.parse(readme):
+            run.run(block)
+
+
+def test_readme_runner_follows_a_readme(tmp_path):
+    """The runner itself, without snigate: `cd` and variables carry over, expected output in
+    the right place, expect-fail, a background server started at the checkout's root (it lists
+    sub/), Ctrl-C of one before the next block."""
+    port = free_port()
+    server = f"python3 -m http.server {port} --bind 127.0.0.1"
+    run_readme(tmp_path, f"""
+```sh
+cd sub
+X=hello
+```
+
+```sh
+echo "$X from $(basename "$PWD")"
+#   hello from sub
+```
+
+<!-- test: expect-fail -->
+```sh
+false
+test -e no-such-file
+```
+
+<!-- test: background; listens: {port} -->
+```sh
+{server}
+```
+
+```sh
+curl -s http://127.0.0.1:{port}/ | grep -o 'href="sub/"'
+#   href="sub/"
+```
+
+<!-- test: background; ctrl-c first: {server}; prints: ready -->
+```sh
+echo ready; exec sleep 60
+```
+""")
+    assert not port_in_use(port)
+
+
+@pytest.mark.parametrize("block, error", [
+    ("```sh\necho one\n#   two\n```\n", "expected output not printed: 'two'"),
+    ("```sh\necho one\n#   one\necho two\n#   one\n```\n", "line 4 of the block: expected output not printed: 'one'"),
+    ("```sh\nfalse\necho after\n```\n", "line 1: exit status 1: false"),
+    ("<!-- test: expect-fail -->\n```sh\nfalse\ntrue\n```\n", "each of its 2 command(s) must fail"),
+    ("<!-- test: background; prints: never -->\n```sh\nexit 3\n```\n", "exited 3 before printing 'never'"),
+])
+def test_readme_runner_fails_a_block_that_does_not_do_what_it_says(tmp_path, block, error):
+    with pytest.raises(AssertionError, match=re.escape(error)):
+        run_readme(tmp_path, block)

@@ -11,10 +11,11 @@ them. The convention (tests/e2e/README.md, "README command blocks", has the full
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FENCE_RE = re.compile(r"^```(.*)$")
+FENCE_RE = re.compile(r"^\s*(?:```|~~~)(.*)$")  # indented too (a list item's block)
 MARKER_RE = re.compile(r"^<!--\s*test:(.*?)-->\s*$")
 EXPECTED_RE = re.compile(r"^\s*#   (.*\S)\s*$")
 LANGUAGES = {"sh", "text", "yaml", "json"}
@@ -76,7 +77,7 @@ def parse(path: Path) -> list:
             i += 1
             continue
         language = fence.group(1).strip()
-        end = next((j for j in range(i + 1, len(lines)) if lines[j].startswith("```")), None)
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip()[:3] in ("```", "~~~")), None)
         if end is None:
             raise ReadmeError(f"{path}:{i + 1}: the block is not closed")
         if language not in LANGUAGES:
@@ -84,7 +85,7 @@ def parse(path: Path) -> list:
                               f"{sorted(LANGUAGES)} (```sh for commands, ```text for output), "
                               f"not {language!r}")
         if language == "sh":
-            block = Block(path, i + 1, "\n".join(lines[i + 1:end]) + "\n")
+            block = Block(path, i + 1, textwrap.dedent("\n".join(lines[i + 1:end]) + "\n"))
             block.expected = [(n, m.group(1)) for n, m in enumerate(map(EXPECTED_RE.match, lines[i + 1:end]), 1)
                               if m]
             if marker:

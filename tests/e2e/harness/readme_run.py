@@ -41,8 +41,8 @@ cd "$(cat "$__t_state/cwd")" || exit 97
 # eval, not `.`: the DEBUG trap reaches the block's commands only so. Their $LINENO counts
 # from the eval's line.
 trap 'if [ -n "$__t_in" ] && [ "$BASH_COMMAND" != "__t_in=" ]; then printf "\036%s\n" "$((LINENO - __t_line + 1))"; fi' DEBUG
-trap '__t_rc=$?; if [ -n "$__t_in" ] && [ "$BASH_COMMAND" != "$__t_eval" ]; then
-  printf "line %s: exit status %s: %s\n" "$((LINENO - __t_line + 1))" "$__t_rc" "$BASH_COMMAND" >>"$__t_state/failed"; fi' ERR
+# (One line each: $LINENO counts the lines of a trap's own text too.)
+trap '__t_rc=$?; if [ -n "$__t_in" ] && [ "$BASH_COMMAND" != "$__t_eval" ]; then printf "line %s: exit status %s: %s\n" "$((LINENO - __t_line + 1))" "$__t_rc" "$BASH_COMMAND" >>"$__t_state/failed"; fi' ERR
 __t_line=$LINENO; __t_in=1; eval "$__t_text"
 __t_in=
 trap - ERR DEBUG
