@@ -26,7 +26,11 @@ as_pg() {
 
 rm -rf "$dir"
 mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
 [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
+# The programs below run as postgres, which may not be allowed into the caller's
+# directory (a checkout under /root): they would warn that they cannot change to it.
+cd "$dir"
 as_pg "$bin/initdb" -D "$dir/template" -U postgres --auth=trust --no-sync --no-instructions >/dev/null
 
 pids=""

@@ -5,12 +5,15 @@ temporary directory first (termination/ and postgres/ also get their certificate
 make-certs.sh), so nothing is written into the source tree. The quickstart example gets a free
 port in place of its fixed 18xxx one; mixed, passthrough, termination, postgres and
 directory-provider run on their own fixed ports with their start-backends.sh, after a check
-that those ports are free (and that no two examples share one).
+that those ports are free (and that no two examples share one). Every example's README.md is
+also run as written: its ```sh blocks, in order, from a copy of the checkout (harness/readme_run.py;
+the markers are in tests/e2e/README.md).
 """
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -18,7 +21,10 @@ from pathlib import Path
 import pytest
 
 from harness.clients import curl
-from harness.example_run import EXAMPLES, copy_example, example_ports, start_example
+from harness import readme_blocks
+from harness.example_run import (EXAMPLES, assert_ports_free, copy_example, example_ports, port_in_use,
+                                 start_example)
+from harness.readme_run import ReadmeRun
 from harness.servers import pg_env
 from harness.snigate import REPO_ROOT, Snigate
 from harness.util import LOCALHOST, free_port, wait_until
@@ -297,3 +303,130 @@ def test_directory_provider_example(example, tmp_path):
     extra.unlink()
     assert "config reloaded (file changed): generation 3, 2 router(s)" in log_since("config reloaded")
     assert "router: whoami\n" in curl_k("extra.localhost").stdout
+
+
+# ---------------------------------------------------------------- the READMEs, run as written
+# Each example's README.md is followed literally: its ```sh blocks run in order from the root of
+# a copy of the repository (see harness/readme_blocks.py for the markers, tests/e2e/README.md).
+
+READMES = sorted(p.parent.name for p in EXAMPLES.glob("*/README.md"))
+
+
+def copy_checkout(name: str, dest: Path, binary: Path) -> Path:
+    """What a user has at the root of a checkout, for examples/NAME: the example folder (without
+    the certs/ its make-certs.sh writes) and build/snigate, a link to the binary under test."""
+    root = dest / "checkout"
+    shutil.copytree(EXAMPLES / name, root / "examples" / name, ignore=shutil.ignore_patterns("certs"))
+    (root / "build").mkdir()
+    (root / "build" / "snigate").symlink_to(binary)
+    return root
+
+
+def user_env(root: Path) -> dict:
+    """A user's shell after `export PATH=$PWD/build:$PATH` (README.md): snigate on PATH; no PG*
+    variables or ~/.pgpass (pg_env), and no proxy variables, so curl talks to 127.0.0.1 itself."""
+    env = {k: v for k, v in pg_env().items() if not k.lower().endswith("_proxy")}
+    env["PATH"] = f"{root / 'build'}:{env.get('PATH', '/usr/bin:/bin')}"
+    return env
+
+
+def test_readme_markers_are_few():
+    """Every ```sh block is run unless its marker says why not, and such blocks stay rare."""
+    skipped = [b for name in READMES for b in readme_blocks.parse(EXAMPLES / name / "README.md") if b.skip]
+    assert len(skipped) <= 3, "\n".join(f"{b.where()}: {b.skip}" for b in skipped)
+
+
+@pytest.mark.parametrize("text, error", [
+    ("```\nls\n```\n", "must name its language"),
+    ("```bash\nls\n```\n", "must name its language"),
+    ("<!-- test: skip -->\n```sh\nls\n```\n", "must say why"),
+    ("<!-- test: background -->\n```sh\nsnigate\n```\n", "needs `listens: PORT`"),
+    ("<!-- test: expect-fail -->\n```text\nout\n```\n", "right before a ```sh block"),
+    ("<!-- test: expect-fial -->\n```sh\nls\n```\n", "unknown test marker item"),
+    ("```sh\nls\n", "not closed"),
+    ("- a list item:\n\n  ```\n  ls\n  ```\n", "must name its language"),
+])
+def test_readme_convention_is_enforced(tmp_path, text, error):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Example\n\n" + text)
+    with pytest.raises(readme_blocks.ReadmeError, match=re.escape(error)):
+        readme_blocks.parse(readme)
+
+
+@pytest.mark.parametrize("name", READMES)
+def test_readme_commands_run_as_written(snigate_bin, tmp_path, name):
+    blocks = readme_blocks.parse(EXAMPLES / name / "README.md")
+    if name == "postgres" and not any(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        pytest.skip("no PostgreSQL server binaries in /usr/lib/postgresql")
+    assert_ports_free(name)
+    root = copy_checkout(name, tmp_path, snigate_bin)
+    with ReadmeRun(root, tmp_path / "run", user_env(root)) as run:
+        for block in blocks:
+            run.run(block)
+    assert not run.sanitizer_lines(), "\n".join(run.sanitizer_lines()[:20])
+    left = sorted(p for p in example_ports(name) if port_in_use(p))
+    assert not left, f"still listening after the README's servers were stopped: {left}"
+
+
+def run_readme(tmp_path: Path, text: str) -> None:
+    """Run a README made up by a test, from tmp_path/checkout, as test_readme_commands_run_as_written does."""
+    readme = tmp_path / "README.md"
+    readme.write_text(text)
+    root = tmp_path / "checkout"
+    (root / "sub").mkdir(parents=True)
+    with ReadmeRun(root, tmp_path / "run", user_env(root)) as run:
+        for block in readme_blocks.parse(readme):
+            run.run(block)
+
+
+def test_readme_runner_follows_a_readme(tmp_path):
+    """The runner itself, without snigate: `cd` and variables carry over, expected output in
+    the right place, expect-fail, a background server started at the checkout's root (it lists
+    sub/), Ctrl-C of one before the next block."""
+    port = free_port()
+    server = f"python3 -m http.server {port} --bind 127.0.0.1"
+    run_readme(tmp_path, f"""
+```sh
+cd sub
+X=hello
+```
+
+```sh
+echo "$X from $(basename "$PWD")"
+#   hello from sub
+```
+
+<!-- test: expect-fail -->
+```sh
+false
+test -e no-such-file
+```
+
+<!-- test: background; listens: {port} -->
+```sh
+{server}
+```
+
+```sh
+curl -s http://127.0.0.1:{port}/ | grep -o 'href="sub/"'
+#   href="sub/"
+```
+
+<!-- test: background; ctrl-c first: {server}; prints: ready -->
+```sh
+echo ready; exec sleep 60
+```
+""")
+    assert not port_in_use(port)
+
+
+@pytest.mark.parametrize("block, error", [
+    ("```sh\necho one\n#   two\n```\n", "expected output not printed: 'two'"),
+    ("```sh\necho one\n#   one\necho two\n#   one\n```\n", "line 4 of the block: expected output not printed: 'one'"),
+    ("```sh\nfalse\necho after\n```\n", "line 1: exit status 1: false"),
+    ("<!-- test: expect-fail -->\n```sh\nfalse\ntrue\n```\n", "each of its 2 command(s) must fail"),
+    ("<!-- test: background; prints: never -->\n```sh\nexit 3\n```\n", "exited 3 before printing 'never'"),
+])
+def test_readme_runner_fails_a_block_that_does_not_do_what_it_says(tmp_path, block, error):
+    with pytest.raises(AssertionError, match=re.escape(error)):
+        run_readme(tmp_path, block)

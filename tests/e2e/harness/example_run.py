@@ -39,6 +39,14 @@ def port_in_use(port: int) -> bool:
     return False
 
 
+def assert_ports_free(name: str) -> None:
+    """A clear failure, before anything starts, when a port of examples/NAME is taken."""
+    busy = sorted(p for p in example_ports(name) if port_in_use(p))
+    assert not busy, (f"examples/{name} needs 127.0.0.1 ports {sorted(example_ports(name))}, and "
+                      f"{busy} are in use: stop what listens there (another snigate, a backend of the example "
+                      "started by hand?) and run the test again")
+
+
 def copy_example(name: str, dest: Path) -> Path:
     """examples/NAME copied to dest/NAME (without certs/), certificates made by its make-certs.sh."""
     target = dest / name
@@ -79,10 +87,7 @@ def start_example(name: str, workdir: Path, entry: str, backend_ports: list, scr
     """Copy, check that every port the example uses is free (a clear failure otherwise), start
     start-backends.sh and wait for backend_ports (and for ready_line in its output, when the
     script prepares more after its servers listen), then snigate --config <copy>/snigate.yaml."""
-    busy = sorted(p for p in example_ports(name) if port_in_use(p))
-    assert not busy, (f"examples/{name} needs 127.0.0.1 ports {sorted(example_ports(name))}, and "
-                      f"{busy} are in use: stop what listens there (another snigate, a backend of the example "
-                      "started by hand?) and run the test again")
+    assert_ports_free(name)
     folder = copy_example(name, workdir)
     backends = Proc(f"{name}-backends", ["sh", str(folder / "start-backends.sh"), *script_args],
                     workdir / "backends", cwd=folder)
