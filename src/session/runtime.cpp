@@ -42,9 +42,9 @@ struct Listener {
 };
 
 // Only the worker's own thread touches its sockets and timers, so Asio's
-// reactor needs no locks (17 of a passthrough connection's 31 lock calls).
-// Other threads still post to the worker (reload, drain, DNS results) and
-// stop it, which the scheduler's lock covers.
+// reactor needs no locks (most of the lock calls a passthrough connection
+// made). Other threads still post to the worker (reload, drain, DNS results)
+// and stop it, which the scheduler's lock covers.
 constexpr int kWorkerConcurrency = static_cast<int>(ASIO_CONCURRENCY_HINT_ID | ASIO_CONCURRENCY_HINT_LOCKING_SCHEDULER);
 
 struct Worker {
@@ -104,9 +104,9 @@ awaitable<void> accept_loop(tcp::acceptor& acc, std::string ep_name, Gateway& gw
 // Two workers watch each listening socket: whichever is free takes the next
 // connection, so one busy worker does not hold up the connections the kernel
 // would have hashed to it, and a connection wakes at most one idle worker
-// for nothing (each waiting worker is woken; all but one find nothing). With
-// every worker on one socket, eight workers on two cores spent 40% more
-// system time per connection at a light load.
+// for nothing (each waiting worker is woken; all but one find nothing).
+// Every worker on one socket costs more system time per connection
+// (docs/benchmarks.md).
 constexpr std::size_t kWorkersPerSocket = 2;
 
 net::PortShare port_share(bool reuse_port, std::size_t worker, std::size_t workers) {
