@@ -208,10 +208,6 @@ struct Parser {
 
 bool is_grease(std::uint16_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
 
-}  // namespace
-
-namespace {
-
 // Decided from the first bytes alone, so a plain-text client that sent one
 // byte (or a PostgreSQL SSLRequest, which starts with 00) is answered now.
 std::optional<HelloStatus> first_bytes_verdict(std::span<const std::uint8_t> data) {
