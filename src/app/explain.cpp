@@ -27,104 +27,147 @@ std::string priority_text(const session::Route& r) {
   return fmt::format("{} (rule length)", r.priority);
 }
 
-}  // namespace
+std::string entry_point_names(const session::Snapshot& snap) {
+  std::string known;
+  for (const auto& [name, e] : snap.entries) known += (known.empty() ? "" : ", ") + name;
+  return known;
+}
 
-int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& out) {
+// The entry point the query names, or the only one there is; nullptr after
+// saying why there is none.
+const session::EntryRoutes* pick_entry(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& out) {
   const bool only_one = q.entry_point.empty() && snap.entries.size() == 1;
   const session::EntryRoutes* entry = only_one ? &snap.entries.begin()->second : snap.entry(q.entry_point);
-  if (!entry && q.entry_point.empty()) {
-    std::string known;
-    for (const auto& [name, e] : snap.entries) known += (known.empty() ? "" : ", ") + name;
-    fmt::print(out, "--entrypoint is needed: this configuration has {} entry points ({})\n", snap.entries.size(), known);
-    return 2;
+  if (!entry && q.entry_point.empty())
+    fmt::print(out, "--entrypoint is needed: this configuration has {} entry points ({})\n", snap.entries.size(),
+               entry_point_names(snap));
+  else if (!entry)
+    fmt::print(out, "no entry point named \"{}\" (entry points: {})\n", q.entry_point, entry_point_names(snap));
+  return entry;
+}
+
+// On a MySQL or PostgreSQL entry point the name is the SNI or the @host part
+// of the user name. Sets sni to the name routed by and note to where it came
+// from; false after printing why --user does not apply.
+bool name_from_user(const session::EntryRoutes& entry, const ExplainQuery& q, std::string& sni, std::string& note,
+                    std::ostream& out) {
+  if (q.user.empty()) return true;
+  if (entry.ep.protocol != config::Protocol::mysql && entry.ep.protocol != config::Protocol::postgres) {
+    fmt::print(out, "--user: entry point {} has protocol tcp; user@host routing is for protocol mysql or postgres\n",
+               entry.ep.name);
+    return false;
   }
-  if (!entry) {
-    std::string known;
-    for (const auto& [name, e] : snap.entries) known += (known.empty() ? "" : ", ") + name;
-    fmt::print(out, "no entry point named \"{}\" (entry points: {})\n", q.entry_point, known);
-    return 2;
+  const wire::postgres::UserHost uh = wire::postgres::user_at_host(q.user);
+  if (uh.host.empty()) note = fmt::format("user \"{}\" has no @host part", q.user);
+  else if (!session::routes_by_user_host(sni, uh.host))
+    note = fmt::format("the SNI names the route; the @host of \"{}\" is not used", q.user);
+  else {
+    note = fmt::format("the name comes from user \"{}\": \"{}\"; the server sees user \"{}\"", q.user, lower(uh.host),
+                       uh.user);
+    sni = lower(uh.host);
   }
-  std::string sni = lower(q.sni);
-  // On a MySQL or PostgreSQL entry point the name is the SNI or the @host part
-  // of the user name, and a plain client goes to a TLS-terminating router that
-  // allows plaintext.
-  const bool mysql = entry->ep.protocol == config::Protocol::mysql;
-  const bool postgres = entry->ep.protocol == config::Protocol::postgres;
-  std::string name_note;
-  if (!q.user.empty()) {
-    if (!mysql && !postgres) {
-      fmt::print(out, "--user: entry point {} has protocol tcp; user@host routing is for protocol mysql or postgres\n",
-                 entry->ep.name);
-      return 2;
-    }
-    const wire::postgres::UserHost uh = wire::postgres::user_at_host(q.user);
-    if (uh.host.empty()) name_note = fmt::format("user \"{}\" has no @host part", q.user);
-    else if (!session::routes_by_user_host(sni, uh.host))
-      name_note = fmt::format("the SNI names the route; the @host of \"{}\" is not used", q.user);
-    else {
-      name_note = fmt::format("the name comes from user \"{}\": \"{}\"; the server sees user \"{}\"", q.user,
-                              lower(uh.host), uh.user);
-      sni = lower(uh.host);
-    }
-  }
-  // (On a database entry point --sni with --plain stands for the name a
-  // plaintext login gives as user@host, as --user does.)
-  if (q.plain && !mysql && !postgres && (!q.sni.empty() || !q.alpn.empty())) {
+  return true;
+}
+
+// The facts a client with the query's properties presents; false after
+// printing what in the query cannot be. A plain client on a database entry
+// point is one that logs in without TLS to a router that terminates (and on
+// such an entry point --sni with --plain stands for the name a plaintext
+// login gives as user@host, as --user does).
+bool client_facts(const ExplainQuery& q, bool database, const std::string& sni, Facts& facts, std::ostream& out) {
+  if (q.plain && !database && (!q.sni.empty() || !q.alpn.empty())) {
     fmt::print(out, "--plain: a client that does not start TLS sends no SNI or ALPN; leave out --sni and --alpn\n");
-    return 2;
+    return false;
   }
-  Facts facts;
-  facts.tls = !q.plain || mysql || postgres;
+  facts.tls = !q.plain || database;
   facts.sni = sni;
   facts.alpn = q.alpn;
   if (!q.client_ip.empty()) {
     facts.client_ip = IpAddress::parse(q.client_ip);
     if (!facts.client_ip) {
       fmt::print(out, "--client-ip: \"{}\" is not an IP address\n", q.client_ip);
-      return 2;
+      return false;
     }
   }
+  return true;
+}
+
+void print_client(const session::EntryRoutes& entry, const ExplainQuery& q, const std::string& sni,
+                  const std::string& name_note, std::ostream& out) {
+  const bool mysql = entry.ep.protocol == config::Protocol::mysql;
+  const bool postgres = entry.ep.protocol == config::Protocol::postgres;
   const std::string alpn = session::comma_joined(q.alpn);
-  fmt::print(out, "entry point {} ({}): {} client, SNI {}, ALPN [{}], client IP {}\n", entry->ep.name,
-             entry->ep.address, q.plain ? "plain" : "TLS", sni.empty() ? "none" : "\"" + sni + "\"", alpn,
+  fmt::print(out, "entry point {} ({}): {} client, SNI {}, ALPN [{}], client IP {}\n", entry.ep.name,
+             entry.ep.address, q.plain ? "plain" : "TLS", sni.empty() ? "none" : "\"" + sni + "\"", alpn,
              q.client_ip.empty() ? "any" : q.client_ip);
   if (mysql || postgres)
     fmt::print(out, "{} entry point: the name is the client's SNI, or else the host of a user name user@host{}\n",
                mysql ? "MySQL" : "PostgreSQL", name_note.empty() ? "" : " (" + name_note + ")");
-  if (entry->server_first)
+  if (entry.server_first)
     fmt::print(out, "every router here is a plain HostSNI(`*`): the backend is connected as soon as a client arrives\n");
+}
 
-  const session::Route* chosen = session::match(*entry, facts);
-  for (const session::Route& r : entry->routes) {
-    const std::string mode = !r.tls ? "plain TCP" : r.passthrough ? "TLS passthrough" : "TLS termination";
-    if (&r == chosen) {
-      std::string cert;
-      if (r.tls && !r.passthrough) {
-        const auto choice = snap.certs.select(sni);
-        const char* how = choice.how == tls::CertMatch::exact ? "exact" : choice.how == tls::CertMatch::wildcard ? "wildcard" : "default";
-        cert = r.options->sni_strict && choice.how == tls::CertMatch::fallback
-                   ? "; REFUSED by sniStrict: no certificate names this SNI"
-                   : fmt::format("; certificate {} ({} match)", choice.cert->origin, how);
-      }
-      fmt::print(out, "match: {}  rule {}  priority {}  -> service {} ({}{})\n", r.name, r.rule.text,
-                 priority_text(r), r.service->name, mode, cert);
-      continue;
-    }
-    std::string why = r.tls != facts.tls ? (r.tls ? "is for TLS clients" : "is for plain (non-TLS) clients")
-                                         : rule::explain_mismatch(r.rule, facts);
-    if (why.empty()) why = "would match, but router " + (chosen ? chosen->name : std::string("?")) + " comes first";
-    fmt::print(out, "  no: {}  rule {}  priority {}: {}\n", r.name, r.rule.text, priority_text(r), why);
+// The chosen router, with the certificate a terminating one would present.
+void print_match(const session::Snapshot& snap, const session::Route& r, const std::string& sni, std::ostream& out) {
+  const std::string mode = !r.tls ? "plain TCP" : r.passthrough ? "TLS passthrough" : "TLS termination";
+  std::string cert;
+  if (r.tls && !r.passthrough) {
+    const auto choice = snap.certs.select(sni);
+    const char* how = choice.how == tls::CertMatch::exact ? "exact" : choice.how == tls::CertMatch::wildcard ? "wildcard" : "default";
+    cert = r.options->sni_strict && choice.how == tls::CertMatch::fallback
+               ? "; REFUSED by sniStrict: no certificate names this SNI"
+               : fmt::format("; certificate {} ({} match)", choice.cert->origin, how);
   }
+  fmt::print(out, "match: {}  rule {}  priority {}  -> service {} ({}{})\n", r.name, r.rule.text, priority_text(r),
+             r.service->name, mode, cert);
+}
+
+// A router that does not take the client, and why.
+void print_miss(const session::Route& r, const Facts& facts, const session::Route* chosen, std::ostream& out) {
+  std::string why = r.tls != facts.tls ? (r.tls ? "is for TLS clients" : "is for plain (non-TLS) clients")
+                                       : rule::explain_mismatch(r.rule, facts);
+  if (why.empty()) why = "would match, but router " + (chosen ? chosen->name : std::string("?")) + " comes first";
+  fmt::print(out, "  no: {}  rule {}  priority {}: {}\n", r.name, r.rule.text, priority_text(r), why);
+}
+
+// 0 when the chosen router takes the client, 1 when none does or it
+// refuses a plaintext login.
+int verdict(const session::EntryRoutes& entry, const ExplainQuery& q, const Facts& facts,
+            const session::Route* chosen, std::ostream& out) {
+  const bool mysql = entry.ep.protocol == config::Protocol::mysql;
+  const bool postgres = entry.ep.protocol == config::Protocol::postgres;
   if (chosen && q.plain && (mysql || postgres) && !(mysql ? chosen->allow_plaintext : chosen->pg_allow_plaintext)) {
     fmt::print(out, "REFUSED: router {} requires TLS ({}.allowPlaintext is not set)\n", chosen->name,
                mysql ? "mysql" : "postgres");
     return 1;
   }
   if (!chosen) {
-    fmt::print(out, "no router matches: {}\n", session::explain_no_route(*entry, facts));
+    fmt::print(out, "no router matches: {}\n", session::explain_no_route(entry, facts));
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& out) {
+  const session::EntryRoutes* entry = pick_entry(snap, q, out);
+  if (!entry) return 2;
+  std::string sni = lower(q.sni);
+  std::string name_note;
+  if (!name_from_user(*entry, q, sni, name_note, out)) return 2;
+  const bool database =
+      entry->ep.protocol == config::Protocol::mysql || entry->ep.protocol == config::Protocol::postgres;
+  Facts facts;
+  if (!client_facts(q, database, sni, facts, out)) return 2;
+  print_client(*entry, q, sni, name_note, out);
+
+  const session::Route* chosen = session::match(*entry, facts);
+  for (const session::Route& r : entry->routes) {
+    if (&r == chosen) print_match(snap, r, sni, out);
+    else print_miss(r, facts, chosen, out);
+  }
+  return verdict(*entry, q, facts, chosen, out);
 }
 
 }  // namespace snigate::app

@@ -53,68 +53,102 @@ std::shared_ptr<const session::Snapshot> load_checked(const std::string& path, c
   return snap;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App cli{"snigate: an L4 ingress gateway that routes TLS, MySQL and PostgreSQL by server name"};
-  cli.require_subcommand(0, 1);
-  std::string config_path, log_level;
-  cli.add_option("-c,--config", config_path, "configuration file (Traefik file-provider YAML)")->check(CLI::ExistingFile);
-  // Validated as log.level is: a typo must not quietly leave the level at INFO.
-  cli.add_option("--log-level", log_level, "DEBUG, INFO, WARN or ERROR (overrides log.level)")
-      ->check(CLI::IsMember({"DEBUG", "INFO", "WARN", "ERROR", "TRACE", "WARNING", "FATAL", "PANIC"}, CLI::ignore_case));
-
-  auto* check = cli.add_subcommand("check", "validate a configuration and print every error");
-  check->add_option("-c,--config", config_path, "configuration file")->required()->check(CLI::ExistingFile);
+// What the command line says, as CLI11 fills it in, and the subcommands
+// (to ask which one was given).
+struct CommandLine {
+  std::string config_path;
+  std::string log_level;
   std::string to_v3_path;
-  check->add_option("--to-v3", to_v3_path,
-                    "print this dynamic configuration file with its Traefik v2 rules rewritten to v3 syntax")
-      ->check(CLI::ExistingFile);
-
-  app::ExplainQuery q;
-  auto* explain = cli.add_subcommand("explain", "show which router would take a client, and why the others would not");
-  explain->add_option("-c,--config", config_path, "configuration file")->required()->check(CLI::ExistingFile);
-  explain->add_option("-e,--entrypoint", q.entry_point, "entry point name (needed when there are several)");
-  explain->add_option("--sni", q.sni, "server name the client sends");
-  explain->add_option("--alpn", q.alpn, "ALPN protocol the client offers (repeatable)");
-  explain->add_option("--client-ip", q.client_ip, "client address");
-  explain->add_flag("--plain", q.plain, "the client does not start TLS");
-  explain->add_option("--user", q.user, "MySQL or PostgreSQL user name the client logs in with (user@host routes)");
-
-  auto* version = cli.add_subcommand("version", "print the version");
+  app::ExplainQuery query;
   bool version_flag = false;
-  cli.add_flag("--version", version_flag, "print the version");
-  auto* help = cli.add_subcommand("help", "print this help");
-  cli.footer(kFooter);
-  CLI11_PARSE(cli, argc, argv);
+  CLI::App* check = nullptr;
+  CLI::App* explain = nullptr;
+  CLI::App* version = nullptr;
+  CLI::App* help = nullptr;
+};
 
-  if (help->parsed()) {
-    fmt::print("{}", cli.get_formatter()->make_help(&cli, argv[0], CLI::AppFormatMode::Normal));
+void add_run_options(CLI::App& cli, CommandLine& c) {
+  cli.require_subcommand(0, 1);
+  cli.add_option("-c,--config", c.config_path, "configuration file (Traefik file-provider YAML)")->check(CLI::ExistingFile);
+  // Validated as log.level is: a typo must not quietly leave the level at INFO.
+  cli.add_option("--log-level", c.log_level, "DEBUG, INFO, WARN or ERROR (overrides log.level)")
+      ->check(CLI::IsMember({"DEBUG", "INFO", "WARN", "ERROR", "TRACE", "WARNING", "FATAL", "PANIC"}, CLI::ignore_case));
+}
+
+void add_check(CLI::App& cli, CommandLine& c) {
+  c.check = cli.add_subcommand("check", "validate a configuration and print every error");
+  c.check->add_option("-c,--config", c.config_path, "configuration file")->required()->check(CLI::ExistingFile);
+  c.check->add_option("--to-v3", c.to_v3_path,
+                      "print this dynamic configuration file with its Traefik v2 rules rewritten to v3 syntax")
+      ->check(CLI::ExistingFile);
+}
+
+void add_explain(CLI::App& cli, CommandLine& c) {
+  app::ExplainQuery& q = c.query;
+  c.explain = cli.add_subcommand("explain", "show which router would take a client, and why the others would not");
+  c.explain->add_option("-c,--config", c.config_path, "configuration file")->required()->check(CLI::ExistingFile);
+  c.explain->add_option("-e,--entrypoint", q.entry_point, "entry point name (needed when there are several)");
+  c.explain->add_option("--sni", q.sni, "server name the client sends");
+  c.explain->add_option("--alpn", q.alpn, "ALPN protocol the client offers (repeatable)");
+  c.explain->add_option("--client-ip", q.client_ip, "client address");
+  c.explain->add_flag("--plain", q.plain, "the client does not start TLS");
+  c.explain->add_option("--user", q.user, "MySQL or PostgreSQL user name the client logs in with (user@host routes)");
+}
+
+void add_version_and_help(CLI::App& cli, CommandLine& c) {
+  c.version = cli.add_subcommand("version", "print the version");
+  cli.add_flag("--version", c.version_flag, "print the version");
+  c.help = cli.add_subcommand("help", "print this help");
+  cli.footer(kFooter);
+}
+
+// Without a subcommand: load, then serve until a stop signal.
+int serve(const CommandLine& c) {
+  config::Loaded cfg;
+  auto snap = load_checked(c.config_path, cfg, true, false);  // warnings go to the log below
+  observe::setup_logging(c.log_level.empty() ? cfg.stat.log_level : c.log_level);
+  if (!snap) return 2;
+  for (const auto& w : cfg.warnings) spdlog::warn("{}", w.to_string());
+  if (c.config_path.empty())
+    spdlog::info("no --config given: built-in default, TLS on 127.0.0.1:8443 with a self-signed certificate, "
+                 "every connection answered by whoami@internal (try: curl -k https://127.0.0.1:8443/)");
+  return session::run(std::move(cfg), std::move(snap), c.config_path);
+}
+
+// The exit code of the command the parsed line asks for.
+int dispatch(CLI::App& cli, const CommandLine& c, const char* argv0) {
+  if (c.help->parsed()) {
+    fmt::print("{}", cli.get_formatter()->make_help(&cli, argv0, CLI::AppFormatMode::Normal));
     return 0;
   }
-  if (version->parsed() || version_flag) {
+  if (c.version->parsed() || c.version_flag) {
     fmt::print("snigate {}\nbuilt with {} {}, {}\n", SNIGATE_VERSION, kCompiler, __VERSION__, OPENSSL_VERSION_TEXT);
     return 0;
   }
   config::Loaded cfg;
-  if (check->parsed() && !to_v3_path.empty()) {
+  if (c.check->parsed() && !c.to_v3_path.empty()) {
     // The configuration says which routers are v2 (core.defaultRuleSyntax).
-    if (!load_checked(config_path, cfg, true)) return 1;
-    return app::print_v3(to_v3_path, cfg.stat, std::cout, std::cerr);
+    if (!load_checked(c.config_path, cfg, true)) return 1;
+    return app::print_v3(c.to_v3_path, cfg.stat, std::cout, std::cerr);
   }
-  if (check->parsed()) return load_checked(config_path, cfg, false) ? 0 : 1;
-  if (explain->parsed()) {
-    auto snap = load_checked(config_path, cfg, true);
+  if (c.check->parsed()) return load_checked(c.config_path, cfg, false) ? 0 : 1;
+  if (c.explain->parsed()) {
+    auto snap = load_checked(c.config_path, cfg, true);
     if (!snap) return 2;
-    return app::explain(*snap, q, std::cout);
+    return app::explain(*snap, c.query, std::cout);
   }
+  return serve(c);
+}
 
-  auto snap = load_checked(config_path, cfg, true, false);  // warnings go to the log below
-  observe::setup_logging(log_level.empty() ? cfg.stat.log_level : log_level);
-  if (!snap) return 2;
-  for (const auto& w : cfg.warnings) spdlog::warn("{}", w.to_string());
-  if (config_path.empty())
-    spdlog::info("no --config given: built-in default, TLS on 127.0.0.1:8443 with a self-signed certificate, "
-                 "every connection answered by whoami@internal (try: curl -k https://127.0.0.1:8443/)");
-  return session::run(std::move(cfg), std::move(snap), config_path);
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"snigate: an L4 ingress gateway that routes TLS, MySQL and PostgreSQL by server name"};
+  CommandLine c;
+  add_run_options(cli, c);
+  add_check(cli, c);
+  add_explain(cli, c);
+  add_version_and_help(cli, c);
+  CLI11_PARSE(cli, argc, argv);
+  return dispatch(cli, c, argv[0]);
 }

@@ -28,6 +28,45 @@ void parse_router_tls(Ctx& ctx, const Item& it, RouterTls& out) {
   });
 }
 
+void parse_entry_points(Ctx& ctx, const Item& v, Router& r) {
+  if (!walk::get_string_list(ctx, v, r.entry_points)) return;
+  for (std::size_t i = 0; i < r.entry_points.size(); ++i) r.entry_point_locs.push_back(ctx.loc(v.value[i]));
+}
+
+void parse_rule(Ctx& ctx, const Item& v, Router& r) {
+  r.rule_loc = v.loc(ctx);
+  if (walk::get_string(ctx, v, r.rule) && r.rule.find_first_not_of(" \t\r\n") == std::string::npos)
+    ctx.error(r.rule_loc, v.path, "must not be empty: e.g. rule: HostSNI(`example.com`)");
+}
+
+void parse_rule_syntax(Ctx& ctx, const Item& v, Router& r) {
+  r.rule_syntax_loc = v.loc(ctx);
+  if (walk::get_string(ctx, v, r.rule_syntax) && r.rule_syntax != "v2" && r.rule_syntax != "v3")
+    ctx.error(r.rule_syntax_loc, v.path, "must be v2 or v3, not \"" + r.rule_syntax + "\"");
+}
+
+void parse_service_name(Ctx& ctx, const Item& v, Router& r) {
+  r.service_loc = v.loc(ctx);
+  if (walk::get_string(ctx, v, r.service) && r.service.empty())
+    ctx.error(r.service_loc, v.path, "must not be empty: name a service of tcp.services");
+}
+
+// The mysql and postgres sections: where they were written (for errors about
+// the router's other settings) and their one key.
+void parse_database_section(Ctx& ctx, const Item& v, Loc& loc, bool& allow_plaintext) {
+  loc = v.loc(ctx);
+  walk::walk_map(ctx, v, {
+    {"allowPlaintext", [&](const Item& a) { walk::get_bool(ctx, a, allow_plaintext); }},
+  });
+}
+
+// A middleware restricts who may connect (ipAllowList, inFlightConn): never
+// accepted and ignored, so the route would be open.
+void refuse_middlewares(Ctx& ctx, const Item& v) {
+  std::vector<std::string> names;
+  if (walk::get_string_list(ctx, v, names) && !names.empty()) ctx.error(v.loc(ctx), v.path, std::string(kNoMiddlewares));
+}
+
 void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& out) {
   Router r;
   r.name = name;
@@ -35,56 +74,18 @@ void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& ou
   bool has_rule = false;
   bool has_service = false;
   bool is_map = walk::walk_map(ctx, it, {
-    {"entryPoints", [&](const Item& v) {
-       if (!walk::get_string_list(ctx, v, r.entry_points)) return;
-       for (std::size_t i = 0; i < r.entry_points.size(); ++i)
-         r.entry_point_locs.push_back(ctx.loc(v.value[i]));
-     }},
-    {"rule", [&](const Item& v) {
-       has_rule = true;
-       r.rule_loc = v.loc(ctx);
-       if (walk::get_string(ctx, v, r.rule) && r.rule.find_first_not_of(" \t\r\n") == std::string::npos)
-         ctx.error(r.rule_loc, v.path, "must not be empty: e.g. rule: HostSNI(`example.com`)");
-     }},
+    {"entryPoints", [&](const Item& v) { parse_entry_points(ctx, v, r); }},
+    {"rule", [&](const Item& v) { has_rule = true; parse_rule(ctx, v, r); }},
     {"priority", [&](const Item& v) {
        int p = 0;
        if (walk::get_int(ctx, v, p)) r.priority = p;
      }},
-    {"service", [&](const Item& v) {
-       has_service = true;
-       r.service_loc = v.loc(ctx);
-       if (walk::get_string(ctx, v, r.service) && r.service.empty())
-         ctx.error(r.service_loc, v.path, "must not be empty: name a service of tcp.services");
-     }},
-    {"tls", [&](const Item& v) {
-       RouterTls t;
-       parse_router_tls(ctx, v, t);
-       r.tls = t;
-     }},
-    {"mysql", [&](const Item& v) {
-       r.mysql_loc = v.loc(ctx);
-       walk::walk_map(ctx, v, {
-         {"allowPlaintext", [&](const Item& a) { walk::get_bool(ctx, a, r.mysql_allow_plaintext); }},
-       });
-     }},
-    {"postgres", [&](const Item& v) {
-       r.postgres_loc = v.loc(ctx);
-       walk::walk_map(ctx, v, {
-         {"allowPlaintext", [&](const Item& a) { walk::get_bool(ctx, a, r.postgres_allow_plaintext); }},
-       });
-     }},
-    {"middlewares", [&](const Item& v) {
-       // A middleware restricts who may connect (ipAllowList, inFlightConn):
-       // never accepted and ignored, so the route would be open.
-       std::vector<std::string> names;
-       if (walk::get_string_list(ctx, v, names) && !names.empty())
-         ctx.error(v.loc(ctx), v.path, std::string(kNoMiddlewares));
-     }},
-    {"ruleSyntax", [&](const Item& v) {
-       r.rule_syntax_loc = v.loc(ctx);
-       if (walk::get_string(ctx, v, r.rule_syntax) && r.rule_syntax != "v2" && r.rule_syntax != "v3")
-         ctx.error(r.rule_syntax_loc, v.path, "must be v2 or v3, not \"" + r.rule_syntax + "\"");
-     }},
+    {"service", [&](const Item& v) { has_service = true; parse_service_name(ctx, v, r); }},
+    {"tls", [&](const Item& v) { parse_router_tls(ctx, v, r.tls.emplace()); }},
+    {"mysql", [&](const Item& v) { parse_database_section(ctx, v, r.mysql_loc, r.mysql_allow_plaintext); }},
+    {"postgres", [&](const Item& v) { parse_database_section(ctx, v, r.postgres_loc, r.postgres_allow_plaintext); }},
+    {"middlewares", [&](const Item& v) { refuse_middlewares(ctx, v); }},
+    {"ruleSyntax", [&](const Item& v) { parse_rule_syntax(ctx, v, r); }},
     {"idleTimeout", [&](const Item& v) {
        Duration d{};
        if (walk::get_duration(ctx, v, d)) r.idle_timeout = d;

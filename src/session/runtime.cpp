@@ -42,9 +42,9 @@ struct Listener {
 };
 
 // Only the worker's own thread touches its sockets and timers, so Asio's
-// reactor needs no locks (17 of a passthrough connection's 31 lock calls).
-// Other threads still post to the worker (reload, drain, DNS results) and
-// stop it, which the scheduler's lock covers.
+// reactor needs no locks (most of the lock calls a passthrough connection
+// made). Other threads still post to the worker (reload, drain, DNS results)
+// and stop it, which the scheduler's lock covers.
 constexpr int kWorkerConcurrency = static_cast<int>(ASIO_CONCURRENCY_HINT_ID | ASIO_CONCURRENCY_HINT_LOCKING_SCHEDULER);
 
 struct Worker {
@@ -104,9 +104,9 @@ awaitable<void> accept_loop(tcp::acceptor& acc, std::string ep_name, Gateway& gw
 // Two workers watch each listening socket: whichever is free takes the next
 // connection, so one busy worker does not hold up the connections the kernel
 // would have hashed to it, and a connection wakes at most one idle worker
-// for nothing (each waiting worker is woken; all but one find nothing). With
-// every worker on one socket, eight workers on two cores spent 40% more
-// system time per connection at a light load.
+// for nothing (each waiting worker is woken; all but one find nothing).
+// Every worker on one socket costs more system time per connection
+// (docs/benchmarks.md).
 constexpr std::size_t kWorkersPerSocket = 2;
 
 net::PortShare port_share(bool reuse_port, std::size_t worker, std::size_t workers) {
@@ -247,6 +247,69 @@ awaitable<void> handle_signals(Gateway& gw, asio::signal_set& signals) {
   }
 }
 
+unsigned worker_count(const config::Static& stat) {
+  return stat.workers > 0 ? static_cast<unsigned>(stat.workers) : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Opens the entry point's listening sockets, kWorkersPerSocket workers to a
+// socket (or one each with reusePort), and starts each worker's accept
+// loop. 0, or the exit code after logging why the entry point cannot listen.
+int listen_on(Gateway& gw, const std::string& name, const config::EntryPoint& ep, const EntryRoutes& entry) {
+  tcp::endpoint at;
+  std::string error;
+  if (!net::parse_listen_address(ep.address, at, error)) {
+    spdlog::error("entryPoints.{}.address: {}", name, error);
+    return 2;
+  }
+  const std::size_t n = gw.workers.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    Worker* w = gw.workers[i].get();
+    std::error_code ec;
+    tcp::acceptor acc = !ep.reuse_port && i % kWorkersPerSocket != 0
+                            ? net::share_listener(w->io, gw.workers[i - 1]->listeners.back().acc, ec)
+                            : net::open_listener(w->io, at, port_share(ep.reuse_port, i, n), ec);
+    w->listeners.push_back(Listener{name, std::move(acc)});
+    if (ec) {
+      spdlog::error("entry point {}: cannot listen on {}: {}{}", name, ep.address, ec.message(),
+                    in_use_hint(ec, at.port(), ep.reuse_port));
+      return 1;
+    }
+    net::defer_accept(w->listeners.back().acc, entry.client_first);
+    asio::co_spawn(w->io, accept_loop(w->listeners.back().acc, name, gw), asio::detached);
+  }
+  const std::size_t sockets = ep.reuse_port ? n : (n + kWorkersPerSocket - 1) / kWorkersPerSocket;
+  spdlog::info("entry point {} listening on {} ({} router(s), {} socket(s) for {} worker(s){}{})", name, ep.address,
+               entry.routes.size(), sockets, n, ep.reuse_port ? ", reusePort" : "",
+               entry.server_first   ? ", server-first: backends are connected at once"
+               : entry.client_first ? ", client-first: accepted once the first bytes are in"
+                                    : "");
+  return 0;
+}
+
+// The main thread's own work: signals, and with a file provider and watch
+// set, its files. As with Traefik, what is watched is the file provider; a
+// single file with the dynamic part inline is reloaded by SIGHUP.
+void start_main_tasks(Gateway& gw, asio::signal_set& signals) {
+  asio::co_spawn(gw.main_io, handle_signals(gw, signals), asio::detached);
+  const bool has_provider = !gw.cfg.stat.file_filename.empty() || !gw.cfg.stat.file_directory.empty();
+  if (!gw.config_path.empty() && gw.cfg.stat.watch && has_provider)
+    asio::co_spawn(gw.main_io, watch_files(gw), asio::detached);
+}
+
+// Runs the workers and the main thread until a stop signal ends the main
+// loop, then stops the workers and waits for them.
+void run_until_stopped(Gateway& gw, const Snapshot& snap) {
+  for (auto& w : gw.workers)
+    w->thread = std::thread([&w] {
+      auto guard = asio::make_work_guard(w->io);
+      w->io.run();
+    });
+  spdlog::info("snigate ready: {} worker(s), config generation {}", gw.workers.size(), snap.generation);
+  gw.main_io.run();
+  for (auto& w : gw.workers) w->io.stop();
+  for (auto& w : gw.workers) w->thread.join();
+}
+
 }  // namespace
 
 int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::string& config_path) {
@@ -262,61 +325,19 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
   // has no MSG_NOSIGNAL: the error must come back as EPIPE instead of
   // killing the process.
   std::signal(SIGPIPE, SIG_IGN);
-  const unsigned n = gw.cfg.stat.workers > 0 ? static_cast<unsigned>(gw.cfg.stat.workers)
-                                             : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned n = worker_count(gw.cfg.stat);
   for (unsigned i = 0; i < n; ++i) gw.workers.push_back(std::make_unique<Worker>());
-  for (const auto& [name, ep] : gw.cfg.stat.entry_points) {
-    tcp::endpoint at;
-    std::string error;
-    if (!net::parse_listen_address(ep.address, at, error)) {
-      spdlog::error("entryPoints.{}.address: {}", name, error);
-      return 2;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      Worker* w = gw.workers[i].get();
-      std::error_code ec;
-      tcp::acceptor acc =
-          !ep.reuse_port && i % kWorkersPerSocket != 0
-              ? net::share_listener(w->io, gw.workers[i - 1]->listeners.back().acc, ec)
-              : net::open_listener(w->io, at, port_share(ep.reuse_port, i, n), ec);
-      w->listeners.push_back(Listener{name, std::move(acc)});
-      if (ec) {
-        spdlog::error("entry point {}: cannot listen on {}: {}{}", name, ep.address, ec.message(),
-                      in_use_hint(ec, at.port(), ep.reuse_port));
-        return 1;
-      }
-      net::defer_accept(w->listeners.back().acc, snap->entry(name)->client_first);
-      asio::co_spawn(w->io, accept_loop(w->listeners.back().acc, name, gw), asio::detached);
-    }
-    const auto& routes = snap->entry(name)->routes;
-    const std::size_t sockets = ep.reuse_port ? n : (n + kWorkersPerSocket - 1) / kWorkersPerSocket;
-    spdlog::info("entry point {} listening on {} ({} router(s), {} socket(s) for {} worker(s){}{})", name, ep.address,
-                 routes.size(), sockets, n, ep.reuse_port ? ", reusePort" : "",
-                 snap->entry(name)->server_first   ? ", server-first: backends are connected at once"
-                 : snap->entry(name)->client_first ? ", client-first: accepted once the first bytes are in"
-                                                   : "");
-  }
+  for (const auto& [name, ep] : gw.cfg.stat.entry_points)
+    if (const int code = listen_on(gw, name, ep, *snap->entry(name)); code != 0) return code;
 
-  asio::co_spawn(gw.main_io, handle_signals(gw, signals), asio::detached);
-  // As with Traefik, what is watched is the file provider; a single file with
-  // the dynamic part inline is reloaded by SIGHUP.
-  const bool has_provider = !gw.cfg.stat.file_filename.empty() || !gw.cfg.stat.file_directory.empty();
-  if (!config_path.empty() && gw.cfg.stat.watch && has_provider) asio::co_spawn(gw.main_io, watch_files(gw), asio::detached);
+  start_main_tasks(gw, signals);
   std::unique_ptr<OcspStapler> ocsp;
   if (gw.cfg.stat.ocsp) {
     ocsp = std::make_unique<OcspStapler>(gw.cfg.stat.ocsp_responder_overrides);
     ocsp->track(snap->certs);
     gw.ocsp = ocsp.get();
   }
-  for (auto& w : gw.workers)
-    w->thread = std::thread([&w] {
-      auto guard = asio::make_work_guard(w->io);
-      w->io.run();
-    });
-  spdlog::info("snigate ready: {} worker(s), config generation {}", n, snap->generation);
-  gw.main_io.run();
-  for (auto& w : gw.workers) w->io.stop();
-  for (auto& w : gw.workers) w->thread.join();
+  run_until_stopped(gw, *snap);
   return 0;
 }
 

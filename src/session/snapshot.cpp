@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 
 #include "net/keep_alive.hpp"
 
@@ -119,6 +120,172 @@ void check_postgres_route(const config::Router& r, const Route& route, const std
                               fmt::format("whoami@internal does not speak PostgreSQL (entry point {})", ep_name)));
 }
 
+using TlsOptionsByName = std::map<std::string, config::TlsOptions>;
+
+// The configured tls.options plus "default", which a terminating router
+// without tls.options uses.
+TlsOptionsByName tls_options_with_default(const config::Dynamic& dyn) {
+  auto options = dyn.tls_options;
+  if (!options.contains("default")) options["default"].name = "default";
+  return options;
+}
+
+// Each tls.options gets its contexts; the per-certificate ones need the
+// certificates, so these are loaded in between.
+void build_tls(const TlsOptionsByName& options, const config::Dynamic& dyn, Snapshot& snap,
+               std::vector<config::Error>& errors) {
+  std::map<std::string, std::shared_ptr<tls::ServerOptions>> built;
+  for (const auto& [name, o] : options)
+    if (auto b = tls::make_server_options(o, errors)) built[name] = std::move(b);
+  load_certificates(dyn, snap.certs, errors);
+  for (auto& [name, b] : built) {
+    tls::add_cert_contexts(*b, options.at(name), snap.certs);
+    snap.options[name] = std::move(b);
+  }
+}
+
+void build_services(const config::Dynamic& dyn, Snapshot& snap, std::vector<config::Error>& errors) {
+  for (const auto& [name, s] : dyn.services) snap.services[name] = build_service(s, dyn.servers_transports, errors);
+  auto whoami = std::make_unique<Service>();
+  whoami->name = "whoami@internal";
+  whoami->whoami = true;
+  snap.services["whoami@internal"] = std::move(whoami);
+}
+
+// A HostSNIRegexp with a capital letter never matches. Warned here, where the
+// rule is compiled once anyway, not in a second parse at load.
+void warn_capital_patterns(const config::Router& r, const Route& route, const std::string& path,
+                           std::vector<config::Error>* warnings) {
+  for (const std::string& p : rule::patterns_with_capitals(route.rule))
+    if (warnings) warnings->push_back(error_at(r.rule_loc, path + ".rule",
+                                 fmt::format("HostSNIRegexp(`{}`) needs a capital letter, but the SNI is compared in "
+                                             "lower case (as in Traefik), so it never matches there: write it in "
+                                             "lower case or add (?i)",
+                                             p)));
+}
+
+// Traefik's defaults: priority 0 means "not set"; unset, a lone HostSNI(`*`)
+// gets -1 so that every other router is tried first, and any other rule its
+// length.
+void set_priority(const config::Router& r, Route& route) {
+  if (r.priority && *r.priority != 0) {
+    route.priority = *r.priority;
+    route.priority_from = PriorityFrom::set;
+  } else if (rule::is_catch_all(route.rule)) {
+    route.priority = -1;
+    route.priority_from = PriorityFrom::catch_all;
+  } else {
+    route.priority = static_cast<int>((r.rule_as_written.empty() ? r.rule : r.rule_as_written).size());
+    route.priority_from = PriorityFrom::rule_length;
+  }
+}
+
+// What a router's tls setting allows: a plain router must be able to match a
+// client that sends no name, and plaintext PostgreSQL needs termination.
+void check_tls_mode(const config::Router& r, const Route& route, const std::string& path,
+                    std::vector<config::Error>& errors) {
+  if (!route.tls && !rule::can_match_plain(route.rule))
+    errors.push_back(error_at(r.rule_loc, path + ".rule",
+                              fmt::format("`{}` can never match: a router without tls takes only plain clients, "
+                                          "which send no server name or ALPN; add `tls: {{}}` (terminate) or "
+                                          "`tls: {{passthrough: true}}`, or use HostSNI(`*`)",
+                                          r.rule)));
+  if (r.postgres_allow_plaintext && !(route.tls && !route.passthrough))
+    errors.push_back(error_at(r.postgres_loc, path + ".postgres.allowPlaintext",
+                              "needs tls: {} on the router: plaintext PostgreSQL clients are routed by user@host, "
+                              "which only a router that terminates can read"));
+}
+
+// The router's service and (when it terminates) its tls.options, by name.
+void resolve_names(const config::Router& r, const std::string& path, const Snapshot& snap,
+                   const TlsOptionsByName& options, Route& route, std::vector<config::Error>& errors) {
+  const std::string svc_name(strip_provider(r.service));
+  if (auto it = snap.services.find(svc_name); it != snap.services.end()) route.service = it->second.get();
+  else errors.push_back(error_at(r.service_loc, path + ".service", "no service named \"" + r.service + "\""));
+  if (route.tls && !route.passthrough) {
+    const std::string oname = r.tls->options.empty() ? "default" : std::string(strip_provider(r.tls->options));
+    if (auto it = snap.options.find(oname); it != snap.options.end()) route.options = it->second;
+    else if (!options.contains(oname))
+      errors.push_back(error_at(r.tls->options_loc, path + ".tls.options", "no tls.options named \"" + oname + "\""));
+  }
+}
+
+// Settings that contradict each other once the names are resolved: a
+// plaintext client cannot present the certificate the options require, and
+// whoami@internal answers only over TLS that snigate terminates.
+void check_resolved(const config::Router& r, const std::string& path, const TlsOptionsByName& options,
+                    const Route& route, std::vector<config::Error>& errors) {
+  if ((r.mysql_allow_plaintext || r.postgres_allow_plaintext) && route.options) {
+    const auto& o = options.at(route.options->name);
+    if (o.client_auth_type == "RequireAnyClientCert" || o.client_auth_type == "RequireAndVerifyClientCert")
+      errors.push_back(error_at(r.mysql_allow_plaintext ? r.mysql_loc : r.postgres_loc,
+                                path + (r.mysql_allow_plaintext ? ".mysql" : ".postgres") + ".allowPlaintext",
+                                fmt::format("the router's tls.options \"{}\" require a client certificate "
+                                            "({}), which a plaintext client cannot present: remove allowPlaintext",
+                                            o.name, o.client_auth_type)));
+  }
+  if (route.passthrough && route.service && route.service->whoami)
+    errors.push_back(error_at(r.service_loc, path + ".service",
+                              "whoami@internal needs TLS terminated by snigate; remove passthrough"));
+}
+
+// One router as a Route, every error it has appended; nothing when its rule
+// does not parse (the checks after it would only repeat that).
+std::optional<Route> compile_route(const std::string& name, const config::Router& r, const Snapshot& snap,
+                                   const TlsOptionsByName& options, std::vector<config::Error>& errors,
+                                   std::vector<config::Error>* warnings) {
+  const std::string path = "tcp.routers." + name;
+  auto parsed = rule::parse(r.rule);
+  if (auto* pe = std::get_if<rule::ParseError>(&parsed)) {
+    errors.push_back(error_at(r.rule_loc, path + ".rule", fmt::format("{} (at character {} of `{}`)", pe->message, pe->offset + 1, r.rule)));
+    return std::nullopt;
+  }
+  Route route;
+  route.name = name;
+  route.rule = std::get<rule::Rule>(std::move(parsed));
+  warn_capital_patterns(r, route, path, warnings);
+  set_priority(r, route);
+  route.tls = r.tls.has_value();
+  route.passthrough = r.tls && r.tls->passthrough;
+  check_tls_mode(r, route, path, errors);
+  route.allow_plaintext = r.mysql_allow_plaintext;
+  route.pg_allow_plaintext = r.postgres_allow_plaintext;
+  route.idle_timeout = r.idle_timeout;
+  resolve_names(r, path, snap, options, route, errors);
+  check_resolved(r, path, options, route, errors);
+  return route;
+}
+
+// Adds the route to each entry point the router names, with that entry
+// point's protocol checks. Without entryPoints: the entry points marked
+// asDefault, or all when none is (Traefik's rule).
+void add_to_entry_points(const config::Router& r, const Route& route, bool any_default, Snapshot& snap,
+                         std::vector<config::Error>& errors) {
+  for (auto& [ep_name, entry] : snap.entries) {
+    const bool here = r.entry_points.empty() ? entry.ep.as_default || !any_default
+                                             : std::ranges::find(r.entry_points, ep_name) != r.entry_points.end();
+    if (!here) continue;
+    if (entry.ep.protocol == config::Protocol::mysql) check_mysql_route(r, route, ep_name, errors);
+    if (entry.ep.protocol == config::Protocol::postgres) check_postgres_route(r, route, ep_name, errors);
+    entry.routes.push_back(route);
+  }
+}
+
+// Orders the entry point's routes for match() and derives what the listener
+// needs to know before any client has spoken.
+void finish_entry(EntryRoutes& entry) {
+  std::ranges::sort(entry.routes, [](const Route& a, const Route& b) {
+    return a.priority != b.priority ? a.priority > b.priority : a.name < b.name;
+  });
+  entry.has_tls_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return r.tls; });
+  entry.has_plain_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return !r.tls; });
+  entry.server_first = !entry.routes.empty() && std::ranges::all_of(entry.routes, [](const Route& r) {
+    return !r.tls && rule::is_catch_all(r.rule);
+  });
+  entry.client_first = entry.ep.protocol == config::Protocol::postgres ||
+                       (entry.ep.protocol == config::Protocol::tcp && entry.has_tls_routes && !entry.has_plain_routes);
+}
+
 }  // namespace
 
 std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors,
@@ -129,120 +296,16 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
   snap->generation = ++generations;
   snap->stat = cfg.stat;
 
-  auto options = cfg.dyn.tls_options;
-  if (!options.contains("default")) options["default"].name = "default";
-  std::map<std::string, std::shared_ptr<tls::ServerOptions>> built;
-  for (const auto& [name, o] : options)
-    if (auto b = tls::make_server_options(o, errors)) built[name] = std::move(b);
-
-  load_certificates(cfg.dyn, snap->certs, errors);
-  for (auto& [name, b] : built) {
-    tls::add_cert_contexts(*b, options.at(name), snap->certs);
-    snap->options[name] = std::move(b);
-  }
-
-  for (const auto& [name, s] : cfg.dyn.services)
-    snap->services[name] = build_service(s, cfg.dyn.servers_transports, errors);
-  auto whoami = std::make_unique<Service>();
-  whoami->name = "whoami@internal";
-  whoami->whoami = true;
-  snap->services["whoami@internal"] = std::move(whoami);
-
-  for (const auto& [ep_name, ep] : cfg.stat.entry_points) {
-    EntryRoutes& entry = snap->entries[ep_name];
-    entry.ep = ep;
-  }
+  const TlsOptionsByName options = tls_options_with_default(cfg.dyn);
+  build_tls(options, cfg.dyn, *snap, errors);
+  build_services(cfg.dyn, *snap, errors);
+  for (const auto& [ep_name, ep] : cfg.stat.entry_points) snap->entries[ep_name].ep = ep;
 
   const bool any_default = std::ranges::any_of(cfg.stat.entry_points, [](const auto& e) { return e.second.as_default; });
-  for (const auto& [name, r] : cfg.dyn.routers) {
-    const std::string path = "tcp.routers." + name;
-    auto parsed = rule::parse(r.rule);
-    if (auto* pe = std::get_if<rule::ParseError>(&parsed)) {
-      errors.push_back(error_at(r.rule_loc, path + ".rule", fmt::format("{} (at character {} of `{}`)", pe->message, pe->offset + 1, r.rule)));
-      continue;
-    }
-    Route route;
-    route.name = name;
-    route.rule = std::get<rule::Rule>(std::move(parsed));
-    // Here, where the rule is compiled once anyway, not in a second parse at load.
-    for (const std::string& p : rule::patterns_with_capitals(route.rule))
-      if (warnings) warnings->push_back(error_at(r.rule_loc, path + ".rule",
-                                   fmt::format("HostSNIRegexp(`{}`) needs a capital letter, but the SNI is compared in "
-                                               "lower case (as in Traefik), so it never matches there: write it in "
-                                               "lower case or add (?i)",
-                                               p)));
-    // Traefik's defaults: priority 0 means "not set"; unset, a lone
-    // HostSNI(`*`) gets -1 so that every other router is tried first, and any
-    // other rule its length.
-    if (r.priority && *r.priority != 0) {
-      route.priority = *r.priority;
-      route.priority_from = PriorityFrom::set;
-    } else if (rule::is_catch_all(route.rule)) {
-      route.priority = -1;
-      route.priority_from = PriorityFrom::catch_all;
-    } else {
-      route.priority = static_cast<int>((r.rule_as_written.empty() ? r.rule : r.rule_as_written).size());
-      route.priority_from = PriorityFrom::rule_length;
-    }
-    route.tls = r.tls.has_value();
-    route.passthrough = r.tls && r.tls->passthrough;
-    if (!route.tls && !rule::can_match_plain(route.rule))
-      errors.push_back(error_at(r.rule_loc, path + ".rule",
-                                fmt::format("`{}` can never match: a router without tls takes only plain clients, "
-                                            "which send no server name or ALPN; add `tls: {{}}` (terminate) or "
-                                            "`tls: {{passthrough: true}}`, or use HostSNI(`*`)",
-                                            r.rule)));
-    route.allow_plaintext = r.mysql_allow_plaintext;
-    route.pg_allow_plaintext = r.postgres_allow_plaintext;
-    route.idle_timeout = r.idle_timeout;
-    if (r.postgres_allow_plaintext && !(route.tls && !route.passthrough))
-      errors.push_back(error_at(r.postgres_loc, path + ".postgres.allowPlaintext",
-                                "needs tls: {} on the router: plaintext PostgreSQL clients are routed by user@host, "
-                                "which only a router that terminates can read"));
-    const std::string svc_name(strip_provider(r.service));
-    if (auto it = snap->services.find(svc_name); it != snap->services.end()) route.service = it->second.get();
-    else errors.push_back(error_at(r.service_loc, path + ".service", "no service named \"" + r.service + "\""));
-    if (route.tls && !route.passthrough) {
-      const std::string oname = r.tls->options.empty() ? "default" : std::string(strip_provider(r.tls->options));
-      if (auto it = snap->options.find(oname); it != snap->options.end()) route.options = it->second;
-      else if (!options.contains(oname))
-        errors.push_back(error_at(r.tls->options_loc, path + ".tls.options", "no tls.options named \"" + oname + "\""));
-    }
-    if ((r.mysql_allow_plaintext || r.postgres_allow_plaintext) && route.options) {
-      const auto& o = options.at(route.options->name);
-      if (o.client_auth_type == "RequireAnyClientCert" || o.client_auth_type == "RequireAndVerifyClientCert")
-        errors.push_back(error_at(r.mysql_allow_plaintext ? r.mysql_loc : r.postgres_loc,
-                                  path + (r.mysql_allow_plaintext ? ".mysql" : ".postgres") + ".allowPlaintext",
-                                  fmt::format("the router's tls.options \"{}\" require a client certificate "
-                                              "({}), which a plaintext client cannot present: remove allowPlaintext",
-                                              o.name, o.client_auth_type)));
-    }
-    if (route.passthrough && route.service && route.service->whoami)
-      errors.push_back(error_at(r.service_loc, path + ".service",
-                                "whoami@internal needs TLS terminated by snigate; remove passthrough"));
-    for (auto& [ep_name, entry] : snap->entries) {
-      // Without entryPoints: the entry points marked asDefault, or all when none is (Traefik's rule).
-      const bool here = r.entry_points.empty() ? entry.ep.as_default || !any_default
-                                               : std::ranges::find(r.entry_points, ep_name) != r.entry_points.end();
-      if (!here) continue;
-      if (entry.ep.protocol == config::Protocol::mysql) check_mysql_route(r, route, ep_name, errors);
-      if (entry.ep.protocol == config::Protocol::postgres) check_postgres_route(r, route, ep_name, errors);
-      entry.routes.push_back(route);
-    }
-  }
-
-  for (auto& [ep_name, entry] : snap->entries) {
-    std::ranges::sort(entry.routes, [](const Route& a, const Route& b) {
-      return a.priority != b.priority ? a.priority > b.priority : a.name < b.name;
-    });
-    entry.has_tls_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return r.tls; });
-    entry.has_plain_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return !r.tls; });
-    entry.server_first = !entry.routes.empty() && std::ranges::all_of(entry.routes, [](const Route& r) {
-      return !r.tls && rule::is_catch_all(r.rule);
-    });
-    entry.client_first = entry.ep.protocol == config::Protocol::postgres ||
-                         (entry.ep.protocol == config::Protocol::tcp && entry.has_tls_routes && !entry.has_plain_routes);
-  }
+  for (const auto& [name, r] : cfg.dyn.routers)
+    if (auto route = compile_route(name, r, *snap, options, errors, warnings))
+      add_to_entry_points(r, *route, any_default, *snap, errors);
+  for (auto& [ep_name, entry] : snap->entries) finish_entry(entry);
 
   if (errors.size() != before) return nullptr;
   return snap;

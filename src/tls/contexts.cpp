@@ -152,12 +152,8 @@ std::string ticket_identity(const config::TlsOptions& o, SSL_CTX* ctx, const Cer
   return id;
 }
 
-// A server context with the settings of o, for out (which the ALPN callback
-// reads); cert: the certificate the caller will put in it, if any. Appends
-// an error for each setting OpenSSL or snigate refuses.
-SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vector<config::Error>& errors,
-                     const Cert* cert = nullptr) {
-  const std::string path = "tls.options." + o.name;
+// What every server context has, whatever its options.
+SslCtxPtr new_server_ctx() {
   SslCtxPtr made(SSL_CTX_new(TLS_server_method()));
   SSL_CTX* ctx = made.get();
   // Small idle footprint; no renegotiation (a DoS lever, and TLS 1.3 has none).
@@ -168,7 +164,11 @@ SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vecto
   // the socket, so bytes OpenSSL holds are never left waiting.
   SSL_CTX_set_read_ahead(ctx, 1);
   staple_ocsp_responses(ctx);  // nothing is stapled unless ocsp is configured
+  return made;
+}
 
+void set_versions(SSL_CTX* ctx, const config::TlsOptions& o, const std::string& path,
+                  std::vector<config::Error>& errors) {
   const int min = tls_version(o.min_version);
   if (min < 0) errors.push_back(err(o.loc, path + ".minVersion", "unknown TLS version \"" + o.min_version + "\"; use VersionTLS10..VersionTLS13"));
   else SSL_CTX_set_min_proto_version(ctx, min);
@@ -178,34 +178,46 @@ SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vecto
     else SSL_CTX_set_max_proto_version(ctx, max);
   }
   if (min == TLS1_VERSION || min == TLS1_1_VERSION) SSL_CTX_set_security_level(ctx, 0);  // OpenSSL 3 refuses them otherwise
+}
 
-  if (!o.cipher_suites.empty()) {
-    std::string list, list13;
-    for (const auto& c : o.cipher_suites) {
-      if (auto ossl = lookup(kCiphers, c); !ossl.empty()) list += (list.empty() ? "" : ":") + std::string(ossl);
-      else if (std::find(kTls13Ciphers.begin(), kTls13Ciphers.end(), c) != kTls13Ciphers.end())
-        list13 += (list13.empty() ? "" : ":") + c;
-      else errors.push_back(err(o.loc, path + ".cipherSuites", "unknown or unsupported cipher suite \"" + c + "\""));
-    }
-    if (!list.empty() && SSL_CTX_set_cipher_list(ctx, list.c_str()) != 1)
-      errors.push_back(err(o.loc, path + ".cipherSuites", "OpenSSL refused the list: " + take_errors()));
-    if (!list13.empty() && SSL_CTX_set_ciphersuites(ctx, list13.c_str()) != 1)
-      errors.push_back(err(o.loc, path + ".cipherSuites", "OpenSSL refused the TLS 1.3 list: " + take_errors()));
+// Go's names in, OpenSSL's lists out: one for TLS 1.2 and below, one for
+// TLS 1.3, which OpenSSL sets apart.
+void set_cipher_suites(SSL_CTX* ctx, const config::TlsOptions& o, const std::string& path,
+                       std::vector<config::Error>& errors) {
+  if (o.cipher_suites.empty()) return;
+  std::string list, list13;
+  for (const auto& c : o.cipher_suites) {
+    if (auto ossl = lookup(kCiphers, c); !ossl.empty()) list += (list.empty() ? "" : ":") + std::string(ossl);
+    else if (std::find(kTls13Ciphers.begin(), kTls13Ciphers.end(), c) != kTls13Ciphers.end())
+      list13 += (list13.empty() ? "" : ":") + c;
+    else errors.push_back(err(o.loc, path + ".cipherSuites", "unknown or unsupported cipher suite \"" + c + "\""));
   }
-  if (!o.curve_preferences.empty()) {
-    std::string groups;
-    for (const auto& c : o.curve_preferences) {
-      // Aliases (CurveP256, secp256r1) may name one group twice, which
-      // OpenSSL refuses and Go accepts: keep the first.
-      if (auto ossl = lookup(kCurves, c); !ossl.empty()) {
-        if ((":" + groups + ":").find(":" + std::string(ossl) + ":") == std::string::npos)
-          groups += (groups.empty() ? "" : ":") + std::string(ossl);
-      }
-      else errors.push_back(err(o.loc, path + ".curvePreferences", "unknown curve \"" + c + "\"; use CurveP256, CurveP384, CurveP521 or X25519"));
+  if (!list.empty() && SSL_CTX_set_cipher_list(ctx, list.c_str()) != 1)
+    errors.push_back(err(o.loc, path + ".cipherSuites", "OpenSSL refused the list: " + take_errors()));
+  if (!list13.empty() && SSL_CTX_set_ciphersuites(ctx, list13.c_str()) != 1)
+    errors.push_back(err(o.loc, path + ".cipherSuites", "OpenSSL refused the TLS 1.3 list: " + take_errors()));
+}
+
+void set_curves(SSL_CTX* ctx, const config::TlsOptions& o, const std::string& path,
+                std::vector<config::Error>& errors) {
+  if (o.curve_preferences.empty()) return;
+  std::string groups;
+  for (const auto& c : o.curve_preferences) {
+    // Aliases (CurveP256, secp256r1) may name one group twice, which
+    // OpenSSL refuses and Go accepts: keep the first.
+    if (auto ossl = lookup(kCurves, c); !ossl.empty()) {
+      if ((":" + groups + ":").find(":" + std::string(ossl) + ":") == std::string::npos)
+        groups += (groups.empty() ? "" : ":") + std::string(ossl);
     }
-    if (!groups.empty() && SSL_CTX_set1_groups_list(ctx, groups.c_str()) != 1)
-      errors.push_back(err(o.loc, path + ".curvePreferences", "OpenSSL refused the list: " + take_errors()));
+    else errors.push_back(err(o.loc, path + ".curvePreferences", "unknown curve \"" + c + "\"; use CurveP256, CurveP384, CurveP521 or X25519"));
   }
+  if (!groups.empty() && SSL_CTX_set1_groups_list(ctx, groups.c_str()) != 1)
+    errors.push_back(err(o.loc, path + ".curvePreferences", "OpenSSL refused the list: " + take_errors()));
+}
+
+// The protocols in ALPN's wire form go to out, which select_alpn reads.
+void set_alpn(SSL_CTX* ctx, const config::TlsOptions& o, const std::string& path, ServerOptions& out,
+              std::vector<config::Error>& errors) {
   std::string alpn_wire;
   for (const auto& p : o.alpn_protocols) {
     if (p.empty() || p.size() > 255) {
@@ -217,7 +229,12 @@ SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vecto
   }
   out.alpn_wire = alpn_wire;  // the same for every context of out
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, &out);
+}
 
+// Traefik's clientAuthType as OpenSSL's verify mode. The types that do not
+// verify the chain still ask for a certificate, which accept_any_cert takes.
+void set_client_auth(SSL_CTX* ctx, const config::TlsOptions& o, const std::string& path,
+                     std::vector<config::Error>& errors) {
   const std::string& t = o.client_auth_type;
   int mode = SSL_VERIFY_NONE;
   bool verify_chain = false;
@@ -232,15 +249,18 @@ SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vecto
   std::string e;
   if (!load_cas(ctx, o.client_ca_files, e)) errors.push_back(err(o.loc, path + ".clientAuth.caFiles", e));
   SSL_CTX_set_verify(ctx, mode, verify_chain ? nullptr : (mode == SSL_VERIFY_NONE ? nullptr : accept_any_cert));
+}
+
+// Resumption. One TLS 1.3 ticket per handshake, as Go's TLS (so Traefik)
+// sends, not OpenSSL's two: the second serves clients that resume several
+// connections at once, and costs every full handshake a ticket to seal, send
+// and parse (measured in docs/benchmarks.md). A client can present a ticket
+// again, and each resumption brings a new one. Ticket keys outlive a reload
+// (ticket_keys.hpp). Off: no tickets, no session-ID cache, so no resumption
+// at all, as in Go.
+void set_resumption(SSL_CTX* ctx, const config::TlsOptions& o, const Cert* cert) {
   static const unsigned char sid[] = "snigate";
   SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
-  // Resumption. One TLS 1.3 ticket per handshake, as Go's TLS (so Traefik)
-  // sends, not OpenSSL's two: the second serves clients that resume several
-  // connections at once, and costs every full handshake a ticket to seal,
-  // send and parse (6% of handshakes/s here). A client can present a ticket
-  // again, and each resumption brings a new one. Ticket keys outlive a
-  // reload (ticket_keys.hpp). Off: no tickets, no session-ID cache, so no
-  // resumption at all, as in Go.
   if (o.disable_session_tickets) {
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(ctx, 0);
@@ -249,6 +269,23 @@ SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vecto
     SSL_CTX_set_num_tickets(ctx, 1);
     seal_tickets_with_shared_keys(ctx, ticket_identity(o, ctx, cert));
   }
+}
+
+// A server context with the settings of o, for out (which the ALPN callback
+// reads); cert: the certificate the caller will put in it, if any. Appends
+// an error for each setting OpenSSL or snigate refuses. The client CAs are
+// loaded before resumption, whose ticket identity includes them.
+SslCtxPtr server_ctx(const config::TlsOptions& o, ServerOptions& out, std::vector<config::Error>& errors,
+                     const Cert* cert = nullptr) {
+  const std::string path = "tls.options." + o.name;
+  SslCtxPtr made = new_server_ctx();
+  SSL_CTX* ctx = made.get();
+  set_versions(ctx, o, path, errors);
+  set_cipher_suites(ctx, o, path, errors);
+  set_curves(ctx, o, path, errors);
+  set_alpn(ctx, o, path, out, errors);
+  set_client_auth(ctx, o, path, errors);
+  set_resumption(ctx, o, cert);
   return made;
 }
 

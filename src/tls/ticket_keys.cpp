@@ -102,7 +102,7 @@ std::int64_t period_in(const unsigned char* name) {
 
 // What a context keeps: the digest of its identity, and its keys for the
 // last period it sealed a ticket in, so that a handshake derives nothing
-// (two HMACs and a lock on the secrets cost ~5% of a handshake). Lives with
+// (deriving takes two HMACs and a lock on the secrets). Lives with
 // the context (ex_data), which an SSL keeps alive after a reload has dropped
 // the snapshot that made it.
 struct ContextTickets {

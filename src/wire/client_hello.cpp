@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <bitset>
 #include <memory>
+#include <optional>
 
 namespace snigate::wire {
 namespace {
@@ -207,82 +208,125 @@ struct Parser {
 
 bool is_grease(std::uint16_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
 
+// Decided from the first bytes alone, so a plain-text client that sent one
+// byte (or a PostgreSQL SSLRequest, which starts with 00) is answered now.
+std::optional<HelloStatus> first_bytes_verdict(std::span<const std::uint8_t> data) {
+  if (data.empty()) return HelloStatus::need_more;
+  if (data[0] != kHandshake) return HelloStatus::not_tls;
+  if (data.size() >= 2 && data[1] != 3) return HelloStatus::not_tls;
+  if (data.size() >= 3 && !plausible_version(data[1], data[2])) return HelloStatus::not_tls;
+  return std::nullopt;
+}
+
+[[gnu::cold]] HelloStatus malformed(std::string* error, std::string msg) {
+  if (error) *error = std::move(msg);
+  return HelloStatus::malformed;
+}
+
+// Where the walk over the records that carry the handshake message stands.
+// Nothing is copied until the whole message is present: a partial hello is
+// re-walked on the next call, which costs a few headers.
+struct RecordWalk {
+  std::array<std::uint8_t, 4> header{};  // the handshake header, which may span records
+  std::size_t header_have = 0;
+  std::size_t need = 0;  // the message's length with its header; 0 until the header is in
+  std::size_t pos = 0;   // offset in data of the next record
+  std::size_t got = 0;   // message bytes in the records walked so far
+  std::size_t records = 0;
+};
+
+// The header of the record at w.pos: its content type and version once they
+// have arrived (so a client that is not TLS is told early), then its length.
+std::optional<HelloStatus> record_length(std::span<const std::uint8_t> data, const RecordWalk& w, std::size_t& len,
+                                         std::string* error) {
+  const std::size_t pos = w.pos;
+  const std::size_t avail = data.size() - pos;
+  if (pos > 0 && avail >= 1 && data[pos] != kHandshake)
+    return malformed(error, "TLS record of content type " + std::to_string(data[pos]) + " at offset " +
+                                std::to_string(pos) + " before the ClientHello ended");
+  if (pos > 0 && avail >= 3 && !plausible_version(data[pos + 1], data[pos + 2]))
+    return malformed(error, "TLS record version " + hex16(std::size_t{data[pos + 1]} << 8 | data[pos + 2]) +
+                                " at offset " + std::to_string(pos) + " is not 0x0300..0x0304");
+  if (avail < kRecordHeader) return HelloStatus::need_more;
+  len = std::size_t{data[pos + 3]} << 8 | data[pos + 4];
+  // RFC 8446 5.1: zero-length handshake fragments MUST NOT be sent.
+  if (len == 0 || len > kMaxRecord)
+    return malformed(error, "TLS record length " + std::to_string(len) + " at offset " + std::to_string(pos) +
+                                " is not 1..16384");
+  if (pos + kRecordHeader + len > kMaxClientHello) return HelloStatus::too_large;
+  return std::nullopt;
+}
+
+// Gathers the 4-byte handshake header from the fragments as they come, and
+// once it is complete, the message length it gives.
+std::optional<HelloStatus> take_handshake_header(std::span<const std::uint8_t> frag, RecordWalk& w,
+                                                 std::string* error) {
+  for (std::size_t i = 0; w.header_have < 4 && i < frag.size(); ++i) w.header[w.header_have++] = frag[i];
+  if (w.header_have >= 1 && w.header[0] != kClientHelloType)
+    return malformed(error, "handshake type " + std::to_string(w.header[0]) + " at offset 5, expected 1 (ClientHello)");
+  if (w.header_have == 4 && w.need == 0) {
+    w.need = 4 + (std::size_t{w.header[1]} << 16 | std::size_t{w.header[2]} << 8 | w.header[3]);
+    // Each record carries at most kMaxRecord, so this many headers at least.
+    if (w.need + kRecordHeader * ((w.need + kMaxRecord - 1) / kMaxRecord) > kMaxClientHello)
+      return HelloStatus::too_large;
+  }
+  return std::nullopt;
+}
+
+// Walks records until they hold the whole handshake message: complete, or
+// why not yet or never.
+HelloStatus walk_records(std::span<const std::uint8_t> data, RecordWalk& w, std::string* error) {
+  while (w.need == 0 || w.got < w.need) {
+    std::size_t len = 0;
+    if (auto s = record_length(data, w, len, error)) return *s;
+    const std::size_t avail = data.size() - w.pos;
+    const auto frag = data.subspan(w.pos + kRecordHeader, std::min(len, avail - kRecordHeader));
+    if (auto s = take_handshake_header(frag, w, error)) return *s;
+    if (frag.size() < len) return HelloStatus::need_more;
+    w.got += len;
+    w.pos += kRecordHeader + len;
+    ++w.records;
+  }
+  // The client sends nothing else until the server answers, so bytes after the
+  // hello inside its last record are a protocol error (and a smuggling vector).
+  if (w.got > w.need)
+    return malformed(error, std::to_string(w.got - w.need) +
+                                " bytes after the ClientHello in the TLS record ending at offset " +
+                                std::to_string(w.pos));
+  return HelloStatus::complete;
+}
+
+// The handshake message in one piece: in place when one record holds it,
+// else its fragments joined in scratch.
+std::span<const std::uint8_t> joined_message(std::span<const std::uint8_t> data, const RecordWalk& w,
+                                             std::vector<std::uint8_t>& scratch) {
+  if (w.records <= 1) return data.subspan(kRecordHeader, w.need);
+  scratch.clear();
+  scratch.reserve(w.need);
+  for (std::size_t p = 0; p < w.pos;) {
+    const std::size_t len = std::size_t{data[p + 3]} << 8 | data[p + 4];
+    scratch.insert(scratch.end(), data.begin() + static_cast<std::ptrdiff_t>(p + kRecordHeader),
+                   data.begin() + static_cast<std::ptrdiff_t>(p + kRecordHeader + len));
+    p += kRecordHeader + len;
+  }
+  return scratch;
+}
+
 }  // namespace
 
 HelloStatus parse_client_hello(std::span<const std::uint8_t> data, std::vector<std::uint8_t>& scratch,
                                ClientHello& out, std::string* error) {
   out = ClientHello{};
-  // Decide from the first bytes alone, so a plain-text client that sent one
-  // byte (or a PostgreSQL SSLRequest, which starts with 00) is answered now.
-  if (data.empty()) return HelloStatus::need_more;
-  if (data[0] != kHandshake) return HelloStatus::not_tls;
-  if (data.size() >= 2 && data[1] != 3) return HelloStatus::not_tls;
-  if (data.size() >= 3 && !plausible_version(data[1], data[2])) return HelloStatus::not_tls;
-
-  auto fail = [&](std::string msg) {
-    if (error) *error = std::move(msg);
-    return HelloStatus::malformed;
-  };
-  // Walk the records without copying until the whole message is present: a
-  // partial hello is re-walked on the next call, which costs a few headers.
-  std::array<std::uint8_t, 4> header{};
-  std::size_t header_have = 0, need = 0 /* unknown until the 4-byte header is in */;
-  std::size_t pos = 0, got = 0, records = 0;
-  while (need == 0 || got < need) {
-    const std::size_t avail = data.size() - pos;
-    if (pos > 0 && avail >= 1 && data[pos] != kHandshake)
-      return fail("TLS record of content type " + std::to_string(data[pos]) + " at offset " + std::to_string(pos) +
-                  " before the ClientHello ended");
-    if (pos > 0 && avail >= 3 && !plausible_version(data[pos + 1], data[pos + 2]))
-      return fail("TLS record version " + hex16(std::size_t{data[pos + 1]} << 8 | data[pos + 2]) + " at offset " +
-                  std::to_string(pos) + " is not 0x0300..0x0304");
-    if (avail < kRecordHeader) return HelloStatus::need_more;
-    const std::size_t len = std::size_t{data[pos + 3]} << 8 | data[pos + 4];
-    // RFC 8446 5.1: zero-length handshake fragments MUST NOT be sent.
-    if (len == 0 || len > kMaxRecord)
-      return fail("TLS record length " + std::to_string(len) + " at offset " + std::to_string(pos) +
-                  " is not 1..16384");
-    if (pos + kRecordHeader + len > kMaxClientHello) return HelloStatus::too_large;
-    const auto frag = data.subspan(pos + kRecordHeader, std::min(len, avail - kRecordHeader));
-    for (std::size_t i = 0; header_have < 4 && i < frag.size(); ++i) header[header_have++] = frag[i];
-    if (header_have >= 1 && header[0] != kClientHelloType)
-      return fail("handshake type " + std::to_string(header[0]) + " at offset 5, expected 1 (ClientHello)");
-    if (header_have == 4 && need == 0) {
-      need = 4 + (std::size_t{header[1]} << 16 | std::size_t{header[2]} << 8 | header[3]);
-      // Each record carries at most kMaxRecord, so this many headers at least.
-      if (need + kRecordHeader * ((need + kMaxRecord - 1) / kMaxRecord) > kMaxClientHello)
-        return HelloStatus::too_large;
-    }
-    if (frag.size() < len) return HelloStatus::need_more;
-    got += len;
-    pos += kRecordHeader + len;
-    ++records;
-  }
-  // The client sends nothing else until the server answers, so bytes after the
-  // hello inside its last record are a protocol error (and a smuggling vector).
-  if (got > need)
-    return fail(std::to_string(got - need) + " bytes after the ClientHello in the TLS record ending at offset " +
-                std::to_string(pos));
-
-  std::span<const std::uint8_t> msg = data.subspan(kRecordHeader, need);
-  if (records > 1) {
-    scratch.clear();
-    scratch.reserve(need);
-    for (std::size_t p = 0; p < pos;) {
-      const std::size_t len = std::size_t{data[p + 3]} << 8 | data[p + 4];
-      scratch.insert(scratch.end(), data.begin() + static_cast<std::ptrdiff_t>(p + kRecordHeader),
-                     data.begin() + static_cast<std::ptrdiff_t>(p + kRecordHeader + len));
-      p += kRecordHeader + len;
-    }
-    msg = scratch;
-  }
+  if (auto s = first_bytes_verdict(data)) return *s;
+  RecordWalk walk;
+  if (const HelloStatus s = walk_records(data, walk, error); s != HelloStatus::complete) return s;
   Parser parser{error};
-  if (!parser.body(msg, out)) {
+  if (!parser.body(joined_message(data, walk, scratch), out)) {
     out = ClientHello{};
     return HelloStatus::malformed;
   }
   out.record_version = static_cast<std::uint16_t>(data[1] << 8 | data[2]);
-  out.record_bytes = pos;
+  out.record_bytes = walk.pos;
   return HelloStatus::complete;
 }
 

@@ -35,24 +35,28 @@ bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos
 
 // ------------------------------------------------------------ Initial Handshake
 
-Status parse_initial_handshake(ByteView payload, InitialHandshake& out, std::string* error, ErrPacket* err) {
-  detail::Fail fail{"Initial Handshake", error};
-  if (payload.empty()) return fail("protocol version", "empty packet", 0);
-  if (payload[0] == 0xff) {
-    ErrPacket e;
-    const Status s = parse_err(payload, e, error);
-    if (s != Status::complete) return s;
-    if (error) {
-      *error = "server refused the connection: ERROR " + std::to_string(e.code);
-      if (!e.sql_state.empty()) *error += " (" + e.sql_state + ")";
-      *error += ": " + e.message;
-    }
-    if (err) *err = std::move(e);
-    return Status::is_error;
-  }
+namespace {
 
-  Reader r{payload};
-  InitialHandshake hs;
+// The greeting was an ERR packet: the server refuses this client (too many
+// connections, a host it blocks). Named in error and kept in err.
+Status server_refused(ByteView payload, std::string* error, ErrPacket* err) {
+  ErrPacket e;
+  const Status s = parse_err(payload, e, error);
+  if (s != Status::complete) return s;
+  if (error) {
+    *error = "server refused the connection: ERROR " + std::to_string(e.code);
+    if (!e.sql_state.empty()) *error += " (" + e.sql_state + ")";
+    *error += ": " + e.message;
+  }
+  if (err) *err = std::move(e);
+  return Status::is_error;
+}
+
+// The steps below return complete when their part was read and the parse
+// goes on, else the status that ends it.
+
+// Up to the lower capability flags: all a 4.0-era greeting has.
+Status read_greeting_start(Reader& r, InitialHandshake& hs, const detail::Fail& fail) {
   r.u8(hs.protocol);
   if (hs.protocol != 10)
     return fail("protocol version", std::to_string(hs.protocol) + " is not supported (only 10)", 0);
@@ -70,12 +74,13 @@ Status parse_initial_handshake(ByteView payload, InitialHandshake& out, std::str
   if (!r.u8(filler)) return fail("filler", "truncated", r.pos);
   if (!r.uint(2, v)) return fail("capability flags", "truncated", r.pos);
   hs.capabilities = v;
-  if (r.at_end()) {  // a 4.0-era greeting ends here; nothing else is known
-    out = std::move(hs);
-    return Status::complete;
-  }
+  return Status::complete;
+}
 
-  std::uint8_t data_len = 0;
+// Character set to the reserved bytes, which hold MariaDB's extended
+// capabilities; data_len: the auth-plugin-data length the server gives.
+Status read_greeting_flags(Reader& r, InitialHandshake& hs, std::uint8_t& data_len, const detail::Fail& fail) {
+  std::uint64_t v = 0;
   ByteView reserved;
   if (!r.u8(hs.charset)) return fail("character set", "truncated", r.pos);
   if (!r.uint(2, v)) return fail("status flags", "truncated", r.pos);
@@ -85,22 +90,44 @@ Status parse_initial_handshake(ByteView payload, InitialHandshake& out, std::str
   if (!r.u8(data_len)) return fail("auth-plugin-data length", "truncated", r.pos);
   if (!r.bytes(kReserved, reserved)) return fail("reserved", "truncated", r.pos);
   hs.capabilities |= ext_caps(hs.capabilities, reserved.subspan(kExtCapsInReserved));
+  return Status::complete;
+}
 
-  if (hs.capabilities & CLIENT_SECURE_CONNECTION) {
-    // MySQL: part 2 is max(13, auth-plugin-data-len - 8) bytes, ending in a NUL
-    // that is not part of the scramble (so len 21 = 8 + 12 + NUL, as MariaDB
-    // and MySQL 8 send). Without a length (0) servers send 12 + NUL.
-    const std::size_t n2 = data_len > 8 ? std::max<std::size_t>(13, data_len - 8) : 13;
-    ByteView part2;
-    if (!r.bytes(n2, part2)) return fail("auth-plugin-data part 2", "truncated", r.pos);
-    if (part2.back() == 0) part2 = part2.first(part2.size() - 1);
-    if (8 + part2.size() > hs.scramble.size())
-      return fail("auth-plugin-data part 2",
-                  "auth-plugin-data of " + std::to_string(8 + part2.size()) + " bytes (at most 20 supported)",
-                  r.pos - n2);
-    std::copy(part2.begin(), part2.end(), hs.scramble.begin() + 8);
-    hs.scramble_len = 8 + part2.size();
+// MySQL: part 2 is max(13, auth-plugin-data-len - 8) bytes, ending in a NUL
+// that is not part of the scramble (so len 21 = 8 + 12 + NUL, as MariaDB and
+// MySQL 8 send). Without a length (0) servers send 12 + NUL.
+Status read_scramble_part2(Reader& r, InitialHandshake& hs, std::uint8_t data_len, const detail::Fail& fail) {
+  const std::size_t n2 = data_len > 8 ? std::max<std::size_t>(13, data_len - 8) : 13;
+  ByteView part2;
+  if (!r.bytes(n2, part2)) return fail("auth-plugin-data part 2", "truncated", r.pos);
+  if (part2.back() == 0) part2 = part2.first(part2.size() - 1);
+  if (8 + part2.size() > hs.scramble.size())
+    return fail("auth-plugin-data part 2",
+                "auth-plugin-data of " + std::to_string(8 + part2.size()) + " bytes (at most 20 supported)",
+                r.pos - n2);
+  std::copy(part2.begin(), part2.end(), hs.scramble.begin() + 8);
+  hs.scramble_len = 8 + part2.size();
+  return Status::complete;
+}
+
+}  // namespace
+
+Status parse_initial_handshake(ByteView payload, InitialHandshake& out, std::string* error, ErrPacket* err) {
+  detail::Fail fail{"Initial Handshake", error};
+  if (payload.empty()) return fail("protocol version", "empty packet", 0);
+  if (payload[0] == 0xff) return server_refused(payload, error, err);
+
+  Reader r{payload};
+  InitialHandshake hs;
+  if (const Status s = read_greeting_start(r, hs, fail); s != Status::complete) return s;
+  if (r.at_end()) {  // a 4.0-era greeting ends here; nothing else is known
+    out = std::move(hs);
+    return Status::complete;
   }
+  std::uint8_t data_len = 0;
+  if (const Status s = read_greeting_flags(r, hs, data_len, fail); s != Status::complete) return s;
+  if (hs.capabilities & CLIENT_SECURE_CONNECTION)
+    if (const Status s = read_scramble_part2(r, hs, data_len, fail); s != Status::complete) return s;
   if ((hs.capabilities & CLIENT_PLUGIN_AUTH) && !r.at_end()) {
     std::string_view plugin;
     // MySQL 5.5.7-5.5.9 omitted the NUL (bug #59453): the name then runs to the end.
@@ -183,11 +210,14 @@ Bytes encode_ssl_request(const SslRequest& req) {
 
 // ------------------------------------------------------------ HandshakeResponse41
 
-Status parse_handshake_response(ByteView payload, HandshakeResponse& out, std::string* error) {
-  detail::Fail fail{"HandshakeResponse41", error};
-  Reader r{payload};
-  HandshakeResponse hr;
-  std::uint64_t caps = 0, max = 0;
+namespace {
+
+// Capabilities to filler, the fixed-size start of the packet; refuses the
+// 3.20 layout and an SSLRequest sent where the response belongs. caps: the
+// client's four capability bytes, which say what follows.
+Status read_response_start(Reader& r, ByteView payload, HandshakeResponse& hr, std::uint64_t& caps,
+                           const detail::Fail& fail) {
+  std::uint64_t max = 0;
   ByteView filler;
   // PROTOCOL_41 is bit 9, inside the first two bytes, which are the
   // capabilities in both the 4.1 and the 3.20 layout.
@@ -201,12 +231,13 @@ Status parse_handshake_response(ByteView payload, HandshakeResponse& out, std::s
   hr.max_packet = static_cast<std::uint32_t>(max);
   if (r.at_end() && (caps & CLIENT_SSL))
     return fail("user", "missing: this is an SSLRequest (32 bytes with CLIENT_SSL)", r.pos);
+  return Status::complete;
+}
 
-  std::string_view text;
-  if (!r.nul_string(text)) return fail("user", "not NUL-terminated", r.pos);
-  hr.user = std::string(text);
-
+// The auth response comes in one of three encodings, by capability.
+Status read_auth_response(Reader& r, std::uint64_t caps, HandshakeResponse& hr, const detail::Fail& fail) {
   ByteView auth;
+  std::string_view text;
   const std::size_t auth_at = r.pos;
   if (caps & CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) {
     if (!r.lenenc_bytes(auth)) return fail("auth response", "truncated or bad length", auth_at);
@@ -218,8 +249,28 @@ Status parse_handshake_response(ByteView payload, HandshakeResponse& out, std::s
     auth = as_bytes(text);
   }
   hr.auth_response.assign(auth.begin(), auth.end());
+  return Status::complete;
+}
 
-  // Optional trailing fields: present when flagged and bytes are left.
+// Key-value pairs, each a length-encoded string, inside one length-encoded block.
+Status read_connect_attrs(Reader& r, HandshakeResponse& hr, const detail::Fail& fail) {
+  ByteView block;
+  const std::size_t at = r.pos;
+  if (!r.lenenc_bytes(block)) return fail("connect attributes", "length exceeds the packet", at);
+  Reader a{block};
+  while (!a.at_end()) {
+    ByteView key, value;
+    if (!a.lenenc_bytes(key)) return fail("connect attribute key", "truncated", at + a.pos);
+    if (!a.lenenc_bytes(value)) return fail("connect attribute value", "truncated", at + a.pos);
+    hr.attrs.emplace_back(std::string(as_text(key)), std::string(as_text(value)));
+  }
+  hr.has_attrs = true;
+  return Status::complete;
+}
+
+// Optional trailing fields: present when flagged and bytes are left.
+Status read_optional_fields(Reader& r, std::uint64_t caps, HandshakeResponse& hr, const detail::Fail& fail) {
+  std::string_view text;
   if ((caps & CLIENT_CONNECT_WITH_DB) && !r.at_end()) {
     if (!r.nul_string(text)) return fail("database", "not NUL-terminated", r.pos);
     hr.database = std::string(text);
@@ -228,20 +279,25 @@ Status parse_handshake_response(ByteView payload, HandshakeResponse& out, std::s
     if (!r.nul_string(text)) return fail("auth plugin", "not NUL-terminated", r.pos);
     hr.auth_plugin = std::string(text);
   }
-  if ((caps & CLIENT_CONNECT_ATTRS) && !r.at_end()) {
-    ByteView block;
-    const std::size_t at = r.pos;
-    if (!r.lenenc_bytes(block)) return fail("connect attributes", "length exceeds the packet", at);
-    Reader a{block};
-    while (!a.at_end()) {
-      ByteView key, value;
-      if (!a.lenenc_bytes(key)) return fail("connect attribute key", "truncated", at + a.pos);
-      if (!a.lenenc_bytes(value)) return fail("connect attribute value", "truncated", at + a.pos);
-      hr.attrs.emplace_back(std::string(as_text(key)), std::string(as_text(value)));
-    }
-    hr.has_attrs = true;
-  }
+  if ((caps & CLIENT_CONNECT_ATTRS) && !r.at_end())
+    if (const Status s = read_connect_attrs(r, hr, fail); s != Status::complete) return s;
   if ((caps & CLIENT_ZSTD_COMPRESSION_ALGORITHM) && !r.at_end()) r.u8(hr.zstd_level);
+  return Status::complete;
+}
+
+}  // namespace
+
+Status parse_handshake_response(ByteView payload, HandshakeResponse& out, std::string* error) {
+  detail::Fail fail{"HandshakeResponse41", error};
+  Reader r{payload};
+  HandshakeResponse hr;
+  std::uint64_t caps = 0;
+  if (const Status s = read_response_start(r, payload, hr, caps, fail); s != Status::complete) return s;
+  std::string_view user;
+  if (!r.nul_string(user)) return fail("user", "not NUL-terminated", r.pos);
+  hr.user = std::string(user);
+  if (const Status s = read_auth_response(r, caps, hr, fail); s != Status::complete) return s;
+  if (const Status s = read_optional_fields(r, caps, hr, fail); s != Status::complete) return s;
   out = std::move(hr);
   return Status::complete;
 }
