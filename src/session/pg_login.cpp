@@ -9,6 +9,7 @@
 #include "session/backend.hpp"
 #include "session/login_name.hpp"
 #include "session/options_check.hpp"
+#include "session/pg_auth.hpp"
 #include "session/pg_cancel.hpp"
 #include "session/refuse.hpp"
 
@@ -18,15 +19,6 @@ namespace {
 
 using net::awaitable;
 using net::tcp;
-
-constexpr std::string_view kScramPlus = "SCRAM-SHA-256-PLUS";
-
-// What the server may send before the client must answer, held until then.
-// A real login sends a few KiB at most (ParameterStatus, BackendKeyData, the
-// odd notice) around one authentication request, which may itself be as large
-// as a setup message can be (a GSSAPI token): twice that leaves room for both
-// and stops a server that never asks the client anything from growing it.
-constexpr std::size_t kMaxLoginPending = 2 * wp::kMaxSetupMessage;
 
 // SCRAM channel binding (tls-server-end-point) hashes the certificate the
 // client saw; the server checks it against its own. Through snigate both
@@ -55,18 +47,6 @@ std::string binding_would_hold(const Conn& c, bool client_tls) {
                      "(tls.passthrough){}, or a router that presents the server's own certificate and key{}",
                      c.sni.empty() ? ", which needs the client's SNI (sslsni=1)" : "",
                      !client_tls ? " to a TLS client" : "");
-}
-
-// Takes SCRAM-SHA-256-PLUS out of the offer at the end of pending (the
-// server's AuthenticationSASL, offer_size bytes). false: nothing else is
-// offered, and pending is left as it was.
-bool withhold_scram_plus(wp::Authentication& offer, std::size_t offer_size, wp::Bytes& pending) {
-  std::erase(offer.mechanisms, kScramPlus);
-  if (offer.mechanisms.empty()) return false;
-  const wp::Bytes rest = wp::encode_authentication_sasl(offer.mechanisms);
-  pending.resize(pending.size() - offer_size);
-  pending.insert(pending.end(), rest.begin(), rest.end());
-  return true;
 }
 
 wp::Bytes only_plus_refusal(Conn& c, bool client_tls, const Route& r, const Server& server) {
@@ -216,124 +196,114 @@ awaitable<bool> open_server(Conn& c, Leg& cl, const Route& r, const std::string&
   co_return true;
 }
 
-// Server messages go to the client unchanged, batched until the client must
-// answer; client answers go to the server unchanged. snigate only reads:
-// BackendKeyData (so it can route a later cancel), ErrorResponse (for its
-// log), and the SCRAM mechanism the client picks, to stop a channel binding
-// that cannot hold with a clear error instead of the server's puzzling one.
-// true: ReadyForQuery reached.
+// The server's read failed during the login.
+wp::Bytes server_lost(Conn& c, const Route& r, const Server& server, Got g, const std::string& why) {
+  return refusal(c, kConnectionFailure,
+                 fmt::format("snigate: router {}: server {} {} during the login", r.name, server.address,
+                             g == Got::timeout ? "did not answer in time" : why),
+                 g == Got::timeout ? "timeout" : "backend_closed");
+}
+
+// snigate's ErrorResponse for the login relay's refusal.
+wp::Bytes relay_refusal(Conn& c, const LoginRelay& relay, bool client_tls, const Route& r, const Server& server) {
+  switch (relay.refusal) {
+    case Refusal::pending_too_large:
+      return refusal(c, kConnectionFailure,
+                     fmt::format("snigate: router {}: server {} sent more than {} KiB during the login without "
+                                 "asking the client anything",
+                                 r.name, server.address, kMaxLoginPending / 1024),
+                     "backend_bad_message");
+    case Refusal::malformed_authentication:
+      return refusal(c, kProtocolViolation,
+                     fmt::format("snigate: router {}: server {} sent a malformed authentication request", r.name,
+                                 server.address),
+                     "backend_bad_message");
+    case Refusal::only_plus_offered:
+      return only_plus_refusal(c, client_tls, r, server);
+    case Refusal::client_chose_plus:
+    case Refusal::client_could_bind:
+      break;
+  }
+  return binding_refusal(c, client_tls, r, server, relay.refusal == Refusal::client_chose_plus);
+}
+
+// Sends the client what the server said so far. false: the client went away.
+awaitable<bool> flush_to_client(Conn& c, Leg& cl, LoginRelay& relay, net::Clock::time_point deadline,
+                                std::string_view during) {
+  const wp::Bytes out = relay.take_pending();
+  if (co_await write_bytes(cl, out, deadline)) co_return true;
+  refuse(c, "client_closed", fmt::format("the client went away during {}", during));
+  co_return false;
+}
+
+// The client has the server's ErrorResponse: log it and close.
+awaitable<void> end_server_refused(Conn& c, Leg& cl, const LoginRelay& relay, const Server& server,
+                                   const std::string& user) {
+  refuse(c, "backend_refused",
+         fmt::format("server {} refused user \"{}\": {} (SQLSTATE {})", server.address, user, relay.error.get('M'),
+                     relay.error.get('C')));
+  log_refusal(c);
+  co_await net::close_after_reply(c.client, cl.tls);
+}
+
+// The client's answer did not come (g).
+void client_gave_up(Conn& c, Got g, const std::string& why, const LoginRelay& relay, bool client_tls,
+                    bool server_tls, const Route& r, const Server& server) {
+  const std::string note = binding_gave_up_note(c, client_tls, relay.sasl_offered && client_tls && !server_tls,
+                                                relay.awaiting_sasl_choice && relay.plus_withheld, r, server);
+  refuse(c, g == Got::timeout ? "timeout" : "client_closed",
+         fmt::format("the client {} during authentication{}", g == Got::timeout ? "sent nothing in time" : why, note));
+  log_refusal(c);
+}
+
+// Drives LoginRelay (session/pg_auth) over the two legs. true: ReadyForQuery
+// reached.
 awaitable<bool> relay_login(Conn& c, Leg& cl, Upstream& up, const Route& r, const std::string& user,
                             CancelKeys::Entry& key) {
   const Server& server = *up.server;
   const auto deadline = net::Clock::now() + c.entry.ep.client_hello_timeout;
-  wp::Bytes msg, pending;
+  LoginRelay relay;
+  relay.binding_can_hold = same_certificate(cl.tls, up.tls.get());
+  wp::Bytes msg, err;
   std::string why;
-  bool sasl_offered = false, awaiting_sasl_choice = false, binding_cannot_hold = false;
   for (;;) {
-    const Got g = co_await read_message(up.leg, deadline, msg, why);
-    if (g != Got::done) {
-      const wp::Bytes err = refusal(c, kConnectionFailure,
-                           fmt::format("snigate: router {}: server {} {} during the login", r.name, server.address,
-                                       g == Got::timeout ? "did not answer in time" : why),
-                           g == Got::timeout ? "timeout" : "backend_closed");
-      co_await answer(cl, err);
+    if (const Got g = co_await read_message(up.leg, deadline, msg, why); g != Got::done) {
+      err = server_lost(c, r, server, g, why);
+      break;
+    }
+    const Step step = relay.on_server(msg);
+    if (step == Step::register_key)
+      key = cancel_keys().add(relay.key,
+                              {server.address, server.at, std::min(r.service->dial_timeout, net::Duration(2000))});
+    if (step == Step::read_server || step == Step::register_key) continue;
+    if (step == Step::refuse) {
+      err = relay_refusal(c, relay, cl.tls != nullptr, r, server);
+      break;
+    }
+    if (!co_await flush_to_client(c, cl, relay, deadline, step == Step::ask_client ? "authentication" : "the login"))
+      co_return false;
+    if (step == Step::ready) co_return true;
+    if (step == Step::server_refused) {
+      co_await end_server_refused(c, cl, relay, server, user);
       co_return false;
     }
-    const char type = static_cast<char>(msg[0]);
-    const wp::ByteView body(msg.data() + 5, msg.size() - 5);
-    if (pending.size() + msg.size() > kMaxLoginPending) {
-      const wp::Bytes err = refusal(
-          c, kConnectionFailure,
-          fmt::format("snigate: router {}: server {} sent more than {} KiB during the login without asking the client "
-                      "anything",
-                      r.name, server.address, kMaxLoginPending / 1024),
-          "backend_bad_message");
-      co_await answer(cl, err);
+    if (const Got g = co_await read_message(cl, deadline, msg, why); g != Got::done) {
+      client_gave_up(c, g, why, relay, cl.tls != nullptr, up.tls != nullptr, r, server);
       co_return false;
     }
-    pending.insert(pending.end(), msg.begin(), msg.end());
-    if (type == 'K') {
-      wp::CancelRequest k;
-      if (wp::parse_backend_key_data(body, k) == wp::Status::complete)
-        key = cancel_keys().add(k, {server.address, server.at, std::min(r.service->dial_timeout, net::Duration(2000))});
-      continue;
-    }
-    if (type == 'E' || type == 'Z') {
-      if (!co_await write_bytes(cl, pending, deadline)) {
-        refuse(c, "client_closed", "the client went away during the login");
-        co_return false;
-      }
-      if (type == 'Z') co_return true;
-      wp::ErrorFields e;
-      wp::parse_error_fields(body, e);
-      refuse(c, "backend_refused",
-             fmt::format("server {} refused user \"{}\": {} (SQLSTATE {})", server.address, user, e.get('M'),
-                         e.get('C')));
-      log_refusal(c);
-      co_await net::close_after_reply(c.client, cl.tls);
-      co_return false;
-    }
-    if (type != 'R') continue;  // ParameterStatus, NoticeResponse, NegotiateProtocolVersion
-
-    wp::Authentication auth;
-    if (wp::parse_authentication(body, auth) != wp::Status::complete) {
-      const wp::Bytes err = refusal(c, kProtocolViolation,
-                           fmt::format("snigate: router {}: server {} sent a malformed authentication request", r.name,
-                                       server.address),
-                           "backend_bad_message");
-      co_await answer(cl, err);
-      co_return false;
-    }
-    if (auth.code == wp::kAuthSasl) {
-      sasl_offered = awaiting_sasl_choice = true;
-      binding_cannot_hold = std::ranges::find(auth.mechanisms, kScramPlus) != auth.mechanisms.end() &&
-                            !same_certificate(cl.tls, up.tls.get());
-      // The client would bind to snigate's certificate (or, without TLS,
-      // refuse PLUS outright): offered only what can succeed, libpq's
-      // channel_binding=prefer logs in without binding.
-      if (binding_cannot_hold && !withhold_scram_plus(auth, msg.size(), pending)) {
-        const wp::Bytes err = only_plus_refusal(c, cl.tls != nullptr, r, server);
-        co_await answer(cl, err);
-        co_return false;
-      }
-    }
-    if (!wp::expects_client_reply(auth.code)) continue;
-    if (!co_await write_bytes(cl, pending, deadline)) {
-      refuse(c, "client_closed", "the client went away during authentication");
-      co_return false;
-    }
-    pending.clear();
-    const Got cg = co_await read_message(cl, deadline, msg, why);
-    if (cg != Got::done) {
-      const std::string note = binding_gave_up_note(c, cl.tls != nullptr, sasl_offered && cl.tls && !up.tls,
-                                                    awaiting_sasl_choice && binding_cannot_hold, r, server);
-      refuse(c, cg == Got::timeout ? "timeout" : "client_closed",
-             fmt::format("the client {} during authentication{}", cg == Got::timeout ? "sent nothing in time" : why,
-                         note));
-      log_refusal(c);
-      co_return false;
-    }
-    if (awaiting_sasl_choice) {
-      awaiting_sasl_choice = false;
-      wp::SaslInitialResponse first;
-      const wp::ByteView reply(msg.data() + 5, msg.size() - 5);
-      if (binding_cannot_hold && msg[0] == 'p' &&
-          wp::parse_sasl_initial_response(reply, first) == wp::Status::complete &&
-          (first.mechanism == kScramPlus || first.gs2_flag != 'n')) {
-        const wp::Bytes err = binding_refusal(c, cl.tls != nullptr, r, server, first.mechanism == kScramPlus);
-        co_await answer(cl, err);
-        co_return false;
-      }
+    if (relay.on_client(msg) == Step::refuse) {
+      err = relay_refusal(c, relay, cl.tls != nullptr, r, server);
+      break;
     }
     if (!co_await write_bytes(up.leg, msg, deadline)) {
-      const wp::Bytes err = refusal(c, kConnectionFailure,
-                           fmt::format("snigate: router {}: server {} closed during authentication", r.name,
-                                       server.address),
-                           "backend_closed");
-      co_await answer(cl, err);
-      co_return false;
+      err = refusal(c, kConnectionFailure,
+                    fmt::format("snigate: router {}: server {} closed during authentication", r.name, server.address),
+                    "backend_closed");
+      break;
     }
   }
+  co_await answer(cl, err);
+  co_return false;
 }
 
 }  // namespace
