@@ -8,6 +8,7 @@
 #include "net/linger.hpp"
 #include "session/client_tls.hpp"
 #include "session/leg.hpp"
+#include "session/pg_auth.hpp"
 #include "session/pg_cancel.hpp"
 #include "session/pg_leg.hpp"
 
@@ -16,15 +17,6 @@ namespace snigate::session::pg {
 namespace {
 
 using net::awaitable;
-
-constexpr std::string_view kScramPlus = "SCRAM-SHA-256-PLUS";
-
-// What the server may send before the client must answer, held until then.
-// A real login sends a few KiB at most (ParameterStatus, BackendKeyData, the
-// odd notice) around one authentication request, which may itself be as large
-// as a setup message can be (a GSSAPI token): twice that leaves room for both
-// and stops a server that never asks the client anything from growing it.
-constexpr std::size_t kMaxLoginPending = 2 * wp::kMaxSetupMessage;
 
 // SCRAM channel binding (tls-server-end-point) hashes the certificate the
 // client saw; the server checks it against its own. Through snigate both
@@ -53,18 +45,6 @@ std::string binding_would_hold(const Conn& c, bool client_tls) {
                      "(tls.passthrough){}, or a router that presents the server's own certificate and key{}",
                      c.open.sni.empty() ? ", which needs the client's SNI (sslsni=1)" : "",
                      !client_tls ? " to a TLS client" : "");
-}
-
-// Takes SCRAM-SHA-256-PLUS out of the offer at the end of pending (the
-// server's AuthenticationSASL, offer_size bytes). false: nothing else is
-// offered, and pending is left as it was.
-bool withhold_scram_plus(wp::Authentication& offer, std::size_t offer_size, wp::Bytes& pending) {
-  std::erase(offer.mechanisms, kScramPlus);
-  if (offer.mechanisms.empty()) return false;
-  const wp::Bytes rest = wp::encode_authentication_sasl(offer.mechanisms);
-  pending.resize(pending.size() - offer_size);
-  pending.insert(pending.end(), rest.begin(), rest.end());
-  return true;
 }
 
 Refusal only_plus_refusal(const Conn& c, bool client_tls, const Route& r, const Server& server) {
@@ -132,86 +112,66 @@ awaitable<Step> secure_login_server(const Conn& c, const Route& r, Upstream& up)
   co_return co_await secure_server(r, up, c.facts.sni);
 }
 
-// Server messages go to the client unchanged, batched until the client must
-// answer; client answers go to the server unchanged. snigate only reads:
-// BackendKeyData (so it can route a later cancel), ErrorResponse (for its
-// log), and the SCRAM mechanism the client picks, to stop a channel binding
-// that cannot hold with a clear error instead of the server's puzzling one.
-awaitable<Step> relay_login(Conn& c, Upstream& up, const Route& r, CancelKeys::Entry& key) {
-  Leg& cl = c.client;
-  const Server& server = *up.server;
-  const auto deadline = net::Clock::now() + c.entry.ep.client_hello_timeout;
-  wp::Bytes msg, pending;
-  std::string why;
-  bool sasl_offered = false, awaiting_sasl_choice = false, binding_cannot_hold = false;
-  for (;;) {
-    const Got g = co_await read_message(up.leg, deadline, msg, why);
-    if (g != Got::done)
-      co_return server_lost(r, server, g == Got::timeout ? "did not answer in time during the login" : why + " during the login",
-                            g == Got::timeout ? "timeout" : "backend_closed");
-    const char type = static_cast<char>(msg[0]);
-    const wp::ByteView body(msg.data() + 5, msg.size() - 5);
-    if (pending.size() + msg.size() > kMaxLoginPending)
-      co_return server_lost(r, server,
-                            fmt::format("sent more than {} KiB during the login without asking the client anything",
-                                        kMaxLoginPending / 1024),
-                            "backend_bad_message");
-    pending.insert(pending.end(), msg.begin(), msg.end());
-    if (type == 'K') {
-      wp::CancelRequest k;
-      if (wp::parse_backend_key_data(body, k) == wp::Status::complete)
-        key = cancel_keys().add(k, {server.address, server.at, std::min(r.service->dial_timeout, net::Duration(2000))});
-      continue;
-    }
-    if (type == 'Z') {
-      if (!co_await write_bytes(cl, pending, deadline)) co_return client_gone("the client went away during the login");
-      co_return std::nullopt;
-    }
-    if (type == 'E') {
-      wp::ErrorFields e;
-      wp::parse_error_fields(body, e);
-      co_return answered("backend_refused", fmt::format("server {} refused user \"{}\": {} (SQLSTATE {})", server.address,
-                                               c.open.user, e.get('M'), e.get('C')),
-                         std::move(pending));
-    }
-    if (type != 'R') continue;  // ParameterStatus, NoticeResponse, NegotiateProtocolVersion
-
-    wp::Authentication auth;
-    if (wp::parse_authentication(body, auth) != wp::Status::complete) {
+// Why snigate stopped the login itself (LoginRelay's refusal), in words.
+Refusal relay_refusal(const Conn& c, const LoginRelay& relay, bool client_tls, const Route& r, const Server& server) {
+  switch (relay.refusal) {
+    case LoginRefusal::pending_too_large:
+      return server_lost(r, server,
+                         fmt::format("sent more than {} KiB during the login without asking the client anything",
+                                     kMaxLoginPending / 1024),
+                         "backend_bad_message");
+    case LoginRefusal::malformed_authentication: {
       Refusal bad = server_lost(r, server, "sent a malformed authentication request", "backend_bad_message");
       bad.cause = Cause::bad_request;
-      co_return bad;
+      return bad;
     }
-    if (auth.code == wp::kAuthSasl) {
-      sasl_offered = awaiting_sasl_choice = true;
-      binding_cannot_hold = std::ranges::find(auth.mechanisms, kScramPlus) != auth.mechanisms.end() &&
-                            !same_certificate(cl.tls.get(), up.leg.tls.get());
-      // The client would bind to snigate's certificate (or, without TLS,
-      // refuse PLUS outright): offered only what can succeed, libpq's
-      // channel_binding=prefer logs in without binding.
-      if (binding_cannot_hold && !withhold_scram_plus(auth, msg.size(), pending))
-        co_return only_plus_refusal(c, cl.tls != nullptr, r, server);
-    }
-    if (!wp::expects_client_reply(auth.code)) continue;
-    if (!co_await write_bytes(cl, pending, deadline))
-      co_return client_gone("the client went away during authentication");
-    pending.clear();
-    const Got cg = co_await read_message(cl, deadline, msg, why);
-    if (cg != Got::done) {
-      const std::string note = binding_gave_up_note(c, cl.tls != nullptr, sasl_offered && cl.tls && !up.leg.tls,
-                                                    awaiting_sasl_choice && binding_cannot_hold, r, server);
-      co_return Refusal{Cause::silent, cg == Got::timeout ? "timeout" : "client_closed", fmt::format("the client {} during authentication{}",
-                                               cg == Got::timeout ? "sent nothing in time" : why, note)};
-    }
-    if (awaiting_sasl_choice) {
-      awaiting_sasl_choice = false;
-      wp::SaslInitialResponse first;
-      const wp::ByteView reply(msg.data() + 5, msg.size() - 5);
-      if (binding_cannot_hold && msg[0] == 'p' &&
-          wp::parse_sasl_initial_response(reply, first) == wp::Status::complete &&
-          (first.mechanism == kScramPlus || first.gs2_flag != 'n'))
-        co_return binding_refusal(c, cl.tls != nullptr, r, server, first.mechanism == kScramPlus);
-    }
+    case LoginRefusal::only_plus_offered: return only_plus_refusal(c, client_tls, r, server);
+    case LoginRefusal::client_chose_plus:
+    case LoginRefusal::client_could_bind: break;
+  }
+  return binding_refusal(c, client_tls, r, server, relay.refusal == LoginRefusal::client_chose_plus);
+}
+
+// The client's answer did not come (g).
+Refusal client_gave_up(const Conn& c, Got g, const std::string& why, const LoginRelay& relay, bool server_tls,
+                       const Route& r, const Server& server) {
+  const bool client_tls = c.client.tls != nullptr;
+  const std::string note = binding_gave_up_note(c, client_tls, relay.sasl_offered && client_tls && !server_tls,
+                                                relay.awaiting_sasl_choice && relay.plus_withheld, r, server);
+  return {Cause::silent, g == Got::timeout ? "timeout" : "client_closed",
+          fmt::format("the client {} during authentication{}", g == Got::timeout ? "sent nothing in time" : why, note)};
+}
+
+// Drives LoginRelay (session/pg_auth) over the two legs until ReadyForQuery.
+awaitable<Step> relay_login(Conn& c, Upstream& up, const Route& r, CancelKeys::Entry& key) {
+  const Server& server = *up.server;
+  const auto deadline = net::Clock::now() + c.entry.ep.client_hello_timeout;
+  LoginRelay relay;
+  relay.binding_can_hold = same_certificate(c.client.tls.get(), up.leg.tls.get());
+  wp::Bytes msg;
+  std::string why;
+  for (;;) {
+    if (const Got g = co_await read_message(up.leg, deadline, msg, why); g != Got::done)
+      co_return server_lost(r, server, g == Got::timeout ? "did not answer in time during the login" : why + " during the login",
+                            g == Got::timeout ? "timeout" : "backend_closed");
+    const LoginStep step = relay.on_server(msg);
+    if (step == LoginStep::register_key)
+      key = cancel_keys().add(relay.key, {server.address, server.at, std::min(r.service->dial_timeout, net::Duration(2000))});
+    if (step == LoginStep::read_server || step == LoginStep::register_key) continue;
+    if (step == LoginStep::refuse) co_return relay_refusal(c, relay, c.client.tls != nullptr, r, server);
+    if (step == LoginStep::server_refused)
+      co_return answered("backend_refused",
+                         fmt::format("server {} refused user \"{}\": {} (SQLSTATE {})", server.address, c.open.user,
+                                     relay.error.get('M'), relay.error.get('C')),
+                         relay.take_pending());
+    const wp::Bytes out = relay.take_pending();
+    if (!co_await write_bytes(c.client, out, deadline))
+      co_return client_gone(step == LoginStep::ready ? "the client went away during the login"
+                                                     : "the client went away during authentication");
+    if (step == LoginStep::ready) co_return std::nullopt;
+    if (const Got g = co_await read_message(c.client, deadline, msg, why); g != Got::done)
+      co_return client_gave_up(c, g, why, relay, up.leg.tls != nullptr, r, server);
+    if (relay.on_client(msg) == LoginStep::refuse) co_return relay_refusal(c, relay, c.client.tls != nullptr, r, server);
     if (!co_await write_bytes(up.leg, msg, deadline))
       co_return server_lost(r, server, "closed during authentication", "backend_closed");
   }
