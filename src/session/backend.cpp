@@ -59,7 +59,7 @@ awaitable<std::unique_ptr<net::TlsStream>> start_backend_tls(const Service& svc,
     else SSL_set1_host(ssl.get(), name.c_str());
   }
   auto stream = std::make_unique<net::TlsStream>(sock, std::move(ssl));
-  auto ok = co_await net::within(svc.dial_timeout, stream->handshake());
+  auto ok = co_await net::within(svc.dial_timeout, stream->handshake(sock));
   if (!ok || !*ok) {
     why = !ok ? fmt::format("TLS handshake with {} took longer than {} ms", server.address, svc.dial_timeout.count())
               : fmt::format("TLS handshake with {} (as \"{}\") failed: {}", server.address, name, stream->error());

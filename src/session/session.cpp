@@ -216,7 +216,7 @@ namespace {
 // (or a TLS leg) costs a coroutine.
 awaitable<bool> write_early(tcp::socket& sock, net::TlsStream* tls, std::span<const std::uint8_t> bytes,
                             std::error_code& ec) {
-  if (tls) co_await tls->write_all(bytes, ec);
+  if (tls) co_await tls->write_all(sock, bytes, ec);
   else ec = co_await net::send_all(sock, bytes);
   co_return !ec;
 }
@@ -282,7 +282,7 @@ std::string default_cert_note(const Snapshot& snap, std::string_view sni) {
 
 awaitable<bool> client_handshake(Conn& c, net::TlsStream& tls, std::string_view router) {
   net::SocketDeadline deadline(c.client, left(c.hello_deadline));
-  const bool done = co_await tls.handshake();
+  const bool done = co_await tls.handshake(c.client);
   co_await deadline.disarm();
   if (!done) {
     const bool late = deadline.fired();
