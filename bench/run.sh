@@ -42,7 +42,7 @@ while (($#)); do
     --worktree) SRC_MODE=worktree ;;
     --head) SRC_MODE=head ;;
     --base) BASE_REV=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
