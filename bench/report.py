@@ -83,6 +83,34 @@ def tables(raw, targets):
     return med, "\n".join(out), "\n".join(rat), errs
 
 
+def ordered_targets(raw):
+    """The known targets in their order, a --base build (snigate@REV) right after snigate."""
+    seen = {k[1] for k in raw}
+    out = []
+    for t in TARGETS:
+        if t in seen:
+            out.append(t)
+        if t == "snigate":
+            out += sorted(x for x in seen if x.startswith("snigate@"))
+    return out
+
+
+def base_table(med, targets):
+    """snigate against the --base build of the same run: ratio of medians per row."""
+    bases = [t for t in targets if t.startswith("snigate@")]
+    if not bases or "snigate" not in targets:
+        return ""
+    out = ["| workload | " + " | ".join(f"snigate / {b}" for b in bases) + " |",
+           "| --- | " + " | ".join("---:" for _ in bases) + " |"]
+    for w, m, label, unit, _ in ROWS:
+        v = med.get((w, "snigate", m))
+        if v is None:
+            continue
+        cells = [f"{v / med[(w, b, m)]:.3f}" if med.get((w, b, m)) else "–" for b in bases]
+        out.append(f"| {label.strip()} ({unit}) | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def rounds_table(raw, targets):
     out = ["| workload | metric | " + " | ".join(targets) + " |", "| --- | --- | " + " | ".join("---" for _ in targets) + " |"]
     for w, m, label, unit, _ in ROWS:
@@ -101,13 +129,18 @@ def main():
     a = ap.parse_args()
     work = pathlib.Path(a.work)
     raw, meta = load(work)
-    targets = [t for t in TARGETS if any(k[1] == t for k in raw)]
+    targets = ordered_targets(raw)
     med, table, ratios, errs = tables(raw, targets)
+    against_base = base_table(med, targets)
     print()
     print(table)
     print()
     print("ratios: to direct / to HAProxy (for memory and latency, lower is better)")
     print(ratios)
+    if against_base:
+        print()
+        print("snigate against the --base build (above 1 is better for rates, below 1 for latency and CPU)")
+        print(against_base)
     for e in errs:
         print("note:", e)
     if not a.doc:
@@ -136,6 +169,13 @@ def main():
     idle_backend = [raw.get(("idle", t, "backend_conns"), []) for t in targets]
     idle_ok = all(all(x >= int(meta["idle"]) for x in v) for v in idle_backend if v)
 
+    base_section = ""
+    if against_base:
+        base_section = (
+            "\nThis run also measured another revision of snigate (`--base`). The working\n"
+            "tree's snigate against it, ratio of medians (above 1 is better for rates\n"
+            "and throughput, below 1 for latency and CPU):\n\n" + against_base + "\n"
+        )
     doc = f"""# Benchmarks
 
 What snigate costs on top of a direct connection, next to the proxies people
@@ -160,7 +200,8 @@ about 2.5 minutes; the default run about 7 minutes (measured on a busy
 machine, where the memory rounds alone took 4 minutes before they were cut to
 one). `--rounds`,
 `--time`, `--idle`, `--targets` and `--workloads` narrow it down; `--head`
-benchmarks the last commit instead of the working tree.
+benchmarks the last commit instead of the working tree; `--base REV` also
+builds revision REV and runs it as one more target, `snigate@REV`.
 
 ## Machine
 
@@ -196,7 +237,7 @@ HAProxy`). Above 1 is better for rates and throughput; below 1 is better for
 latency, memory and CPU.
 
 {ratios}
-
+{base_section}
 {"Failed connections: " + "; ".join(errs) + "." if errs else "No connection failed in any workload."}
 
 Every round:

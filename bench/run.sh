@@ -12,6 +12,9 @@
 #          --no-doc (do not write docs/benchmarks.md)  --no-build (reuse build-bench/)
 #          --head: build snigate from the last commit (git archive) instead of
 #          the working tree
+#          --base REV: also build snigate from git revision REV (git archive)
+#          and run it as one more target, snigate@<short REV>, on ports
+#          19111-19113, so that a change and its base are measured in one run
 #
 # Everything runs on 127.0.0.1; ports 19001-19403 must be free. Needs root only
 # to install the peers when they are missing.
@@ -21,7 +24,7 @@ ROOT=$PWD
 . bench/common.sh
 argv=("$@")
 
-ROUNDS=3 IDLE_ROUNDS=1 TIME=3 IDLE=9000 CONC=64 TLS_CONC=16 DOC=1 BUILD=1 QUICK=0 SRC_MODE=worktree
+ROUNDS=3 IDLE_ROUNDS=1 TIME=3 IDLE=9000 CONC=64 TLS_CONC=16 DOC=1 BUILD=1 QUICK=0 SRC_MODE=worktree BASE_REV=
 TARGETS="direct snigate haproxy nginx sniproxy"
 WORKLOADS="rate stream1 stream16 plain idle tls-rate tls-stream tls-download"
 while (($#)); do
@@ -38,7 +41,8 @@ while (($#)); do
     --no-build) BUILD=0 ;;
     --worktree) SRC_MODE=worktree ;;
     --head) SRC_MODE=head ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --base) BASE_REV=$2; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -64,18 +68,35 @@ else
   SNIGATE_SRC=$ROOT SNIGATE_BUILD=$BUILD_DIR
 fi
 SNIGATE=$SNIGATE_BUILD/snigate
+# With --base, the revision to compare with: built apart, run as one more target.
+BASE= BASE_SRC=$BUILD_DIR/base-src BASE_BUILD=$BUILD_DIR/base
+if [[ -n $BASE_REV ]]; then
+  short=$(git rev-parse --short "$BASE_REV^{commit}") || { echo "--base: no revision $BASE_REV" >&2; exit 2; }
+  BASE=snigate@$short
+  TARGETS="$TARGETS $BASE"
+fi
+# build_snigate SRC BUILD: a Release build of the snigate binary.
+build_snigate() {
+  log "building snigate (Release) into ${2#$ROOT/}/"
+  cmake -S "$1" -B "$2" -DCMAKE_BUILD_TYPE=Release -DSNIGATE_TESTS=OFF >/dev/null
+  if ! cmake --build "$2" -j2 --target snigate >"$BUILD_DIR/build.log" 2>&1; then
+    grep -E 'error|undefined' "$BUILD_DIR/build.log" | head -20 >&2
+    echo "snigate did not build from ${1#$ROOT/} (full log: build-bench/build.log)" >&2
+    exit 1
+  fi
+}
 if ((BUILD)); then
   if [[ $SRC_MODE == head ]]; then
     log "building the last commit ($(git rev-parse --short HEAD)), exported to build-bench/head-src"
     rm -rf "$SNIGATE_SRC" && mkdir -p "$SNIGATE_SRC"
     git archive HEAD | tar -x -C "$SNIGATE_SRC"
   fi
-  log "building snigate (Release) into ${SNIGATE_BUILD#$ROOT/}/"
-  cmake -S "$SNIGATE_SRC" -B "$SNIGATE_BUILD" -DCMAKE_BUILD_TYPE=Release -DSNIGATE_TESTS=OFF >/dev/null
-  if ! cmake --build "$SNIGATE_BUILD" -j2 --target snigate >"$BUILD_DIR/build.log" 2>&1; then
-    grep -E 'error|undefined' "$BUILD_DIR/build.log" | head -20 >&2
-    echo "snigate did not build (full log: build-bench/build.log); try --head or --worktree" >&2
-    exit 1
+  build_snigate "$SNIGATE_SRC" "$SNIGATE_BUILD"
+  if [[ -n $BASE ]]; then
+    log "building $BASE, exported to build-bench/base-src"
+    rm -rf "$BASE_SRC" && mkdir -p "$BASE_SRC"
+    git archive "$BASE_REV" | tar -x -C "$BASE_SRC"
+    build_snigate "$BASE_SRC" "$BASE_BUILD"
   fi
   log "building the load generator"
   g++ -O2 -std=c++20 -Wall -Wextra -o "$LG" bench/loadgen/loadgen.cpp -lssl -lcrypto -lpthread
@@ -91,6 +112,8 @@ cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/combined.pem"
 for f in snigate.yaml haproxy.cfg nginx.conf sniproxy.conf; do
   sed "s|@WORK@|$WORK|g" "bench/configs/$f" >"$WORK/$f"
 done
+# The base revision: the same configuration on ports 19111-19113.
+[[ -n $BASE ]] && sed 's|:1910\([123]\)"|:1911\1"|' "$WORK/snigate.yaml" >"$WORK/snigate-base.yaml"
 
 # File descriptors: 2 per proxied connection; the hard limit is the ceiling.
 ulimit -n "$(ulimit -Hn)"
@@ -104,6 +127,7 @@ declare -A PID PORT_SNI PORT_PLAIN PORT_TLS
 PORT_SNI=([direct]=19001 [snigate]=19101 [haproxy]=19201 [nginx]=19301 [sniproxy]=19401)
 PORT_PLAIN=([direct]=19003 [snigate]=19102 [haproxy]=19202 [nginx]=19302 [sniproxy]=19402)
 PORT_TLS=([snigate]=19103 [haproxy]=19203 [nginx]=19303)
+if [[ -n $BASE ]]; then PORT_SNI[$BASE]=19111 PORT_PLAIN[$BASE]=19112 PORT_TLS[$BASE]=19113; fi
 SINK_PORT=19002
 started=()
 
@@ -122,7 +146,7 @@ start() {  # start NAME command...; PID[NAME]
   started+=("$!")
 }
 
-for p in 19001 19002 19003 19004 19101 19102 19103 19201 19202 19203 19301 19302 19303 19401 19402; do
+for p in 19001 19002 19003 19004 19101 19102 19103 19111 19112 19113 19201 19202 19203 19301 19302 19303 19401 19402; do
   port_free "$p" || { echo "port $p is in use (a previous run still alive?)" >&2; exit 1; }
 done
 
@@ -134,6 +158,7 @@ start_target() {
   case $t in
     direct) return 0 ;;
     snigate) start snigate "$SNIGATE" --config "$WORK/snigate.yaml" --log-level ERROR ;;
+    snigate@*) start "$t" "$BASE_BUILD/snigate" --config "$WORK/snigate-base.yaml" --log-level ERROR ;;
     haproxy) start haproxy haproxy -db -f "$WORK/haproxy.cfg" ;;
     nginx) start nginx nginx -e /dev/null -p "$WORK" -c "$WORK/nginx.conf" ;;
     sniproxy) start sniproxy sniproxy -f -c "$WORK/sniproxy.conf" ;;
@@ -320,6 +345,7 @@ versions() {
   [[ $SRC_MODE == worktree && -n $(git status --porcelain -- src CMakeLists.txt) ]] &&
     what="$what plus uncommitted changes in src/"
   echo "snigate: $("$SNIGATE" version 2>&1 | head -1) ($what)"
+  [[ -z $BASE ]] || echo "$BASE: $("$BASE_BUILD/snigate" version 2>&1 | head -1) (commit ${BASE#snigate@}, the --base revision)"
   echo "HAProxy: $(haproxy -v | head -1)"
   echo "nginx: $(nginx -v 2>&1)"
   echo "sniproxy: $(sniproxy -V 2>&1 | head -1)"

@@ -1,11 +1,9 @@
 #pragma once
 // Descriptors snigate opens itself already non-blocking (accept4 and socket
-// with SOCK_NONBLOCK) become Asio sockets here. Asio keeps whether a socket
-// is non-blocking in its own state and, not knowing, would set O_NONBLOCK
-// again with an ioctl before its first operation on each: a syscall per
-// socket for nothing. It has no public way to be told, so adopt() sets that
-// state itself (and clears "possibly a dup", which costs an epoll_ctl DEL at
-// close).
+// with SOCK_NONBLOCK) become Asio sockets here, through Asio's public
+// assign(). Asio does not know the descriptor is non-blocking and sets
+// O_NONBLOCK again before its first operation on it; it has no public way to
+// be told otherwise.
 #include "net/asio.hpp"
 
 namespace snigate::net {

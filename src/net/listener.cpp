@@ -13,9 +13,7 @@
 
 #include "net/adopt.hpp"
 #include "net/dial.hpp"
-#include "net/edge_wait.hpp"
 #include "net/keep_alive.hpp"
-#include "net/recv_drained.hpp"
 #include "observe/log_throttle.hpp"
 
 namespace snigate::net {
@@ -52,9 +50,6 @@ tcp::acceptor open_listener(asio::io_context& io, const tcp::endpoint& at, PortS
   ::setsockopt(acc.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   // Inherited too: client connections get keep-alive at no cost per connection.
   set_keep_alive(acc.native_handle(), kDefaultKeepAlive);
-  // Inherited like TCP_NODELAY: the first read of a client says whether its
-  // FIN came with its bytes (recv_drained).
-  enable_read_left(acc.native_handle());
   acc.bind(at, ec);
   // Linux checks SO_REUSEPORT against the sockets already bound when a socket
   // binds, and forms the group at listen(): set after bind, it lets only the
@@ -110,9 +105,7 @@ std::error_code accept_now(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint&
 
 awaitable<std::error_code> accept_next(tcp::acceptor& acc, tcp::socket& sock, tcp::endpoint& peer) {
   for (;;) {
-    // Straight after EAGAIN, so no re-arm in epoll (Asio's async_wait makes
-    // one): the next connection's edge is still to come.
-    auto [ec] = co_await wait_ready(acc, tcp::acceptor::wait_read, Since::eagain, nothrow);
+    auto [ec] = co_await acc.async_wait(tcp::acceptor::wait_read, nothrow);
     if (ec) co_return ec;
     ec = accept_now(acc, sock, peer);
     if (ec != asio::error::would_block) co_return ec;

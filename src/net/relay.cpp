@@ -10,7 +10,6 @@
 #include <cstring>
 
 #include "net/buffer_pool.hpp"
-#include "net/edge_wait.hpp"
 #include "net/pipe_pool.hpp"
 
 namespace snigate::net {
@@ -232,66 +231,70 @@ Io read_some(Relay& r, Flow& f) {
   return Io::failed;
 }
 
+// A write failed: the connection is reset, and what was held is lost with it.
+Io write_failed(Relay& r, Flow& f, const std::string& why) {
+  f.held = 0;
+  shut_both(r, RelayEnd::reset, std::string(side_name(1 - f.from)) + " write: " + why);
+  return Io::failed;
+}
+
+Io write_spliced(Relay& r, Flow& f, int out) {
+  const ssize_t m = ::splice(f.pipe.read_fd, nullptr, out, nullptr, f.held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  if (m > 0) {
+    f.held -= static_cast<std::size_t>(m);
+    if (f.held == 0) {
+      PipePool::this_thread().give(f.pipe);
+      f.pipe = {};
+    }
+    return Io::ok;
+  }
+  const int err = errno;
+  if (m < 0 && err == EAGAIN) return Io::want_write;
+  if (m < 0 && err == EINTR) return Io::ok;
+  PipePool::close(f.pipe);  // bytes still in it are lost with the connection
+  return write_failed(r, f, std::strerror(err));
+}
+
+// The records of one SSL_write (up to four) leave with one send. sent: how
+// many of the held bytes OpenSSL took.
+Io write_tls(Relay& r, Flow& f, TlsStream& tls, std::size_t& sent) {
+  switch (tls.send_gathered()) {
+    case TlsStream::Sent::all: break;
+    case TlsStream::Sent::blocked: return Io::want_write;
+    case TlsStream::Sent::failed: return write_failed(r, f, tls.error());
+  }
+  if (f.held == 0) return Io::ok;  // only sending the records was left
+  const int res = tls.write_gathered(held_at(r, f), f.held, sent);
+  if (res == 1) return Io::ok;
+  switch (tls.want(res)) {
+    case TlsStream::Want::read: return Io::want_read;
+    case TlsStream::Want::write: return Io::want_write;
+    case TlsStream::Want::eof:
+    case TlsStream::Want::failed: break;
+  }
+  return write_failed(r, f, tls.error());
+}
+
+Io write_plain(Relay& r, Flow& f, int out, std::size_t& sent) {
+  const ssize_t m = ::send(out, held_at(r, f), f.held, MSG_NOSIGNAL);
+  if (m >= 0) {
+    sent = static_cast<std::size_t>(m);
+    return Io::ok;
+  }
+  const int err = errno;
+  if (err == EAGAIN) return Io::want_write;
+  if (err == EINTR) return Io::ok;
+  return write_failed(r, f, std::strerror(err));
+}
+
 Io write_held(Relay& r, Flow& f) {
-  const int to_leg = 1 - f.from;
-  RelayLeg& to = r.legs[to_leg];
-  const int out = to.sock.native_handle();
-  if (f.pipe) {
-    const ssize_t m = ::splice(f.pipe.read_fd, nullptr, out, nullptr, f.held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (m > 0) {
-      f.held -= static_cast<std::size_t>(m);
-      if (f.held == 0) {
-        PipePool::this_thread().give(f.pipe);
-        f.pipe = {};
-      }
-      return Io::ok;
-    }
-    const int err = errno;
-    if (m < 0 && err == EAGAIN) return Io::want_write;
-    if (m < 0 && err == EINTR) return Io::ok;
-    PipePool::close(f.pipe);  // bytes still in it are lost with the connection
-    f.held = 0;
-    shut_both(r, RelayEnd::reset, std::string(side_name(to_leg)) + " write: " + std::strerror(err));
-    return Io::failed;
-  }
-  std::size_t n = 0;
-  if (to.tls) {
-    // The records of one SSL_write (up to four) leave with one send.
-    switch (to.tls->send_gathered()) {
-      case TlsStream::Sent::all: break;
-      case TlsStream::Sent::blocked: return Io::want_write;
-      case TlsStream::Sent::failed:
-        f.held = 0;
-        shut_both(r, RelayEnd::reset, std::string(side_name(to_leg)) + " write: " + to.tls->error());
-        return Io::failed;
-    }
-    if (f.held == 0) return Io::ok;  // only sending the records was left
-    const int res = to.tls->write_gathered(held_at(r, f), f.held, n);
-    if (res != 1) {
-      switch (to.tls->want(res)) {
-        case TlsStream::Want::read: return Io::want_read;
-        case TlsStream::Want::write: return Io::want_write;
-        case TlsStream::Want::eof:
-        case TlsStream::Want::failed: break;
-      }
-      f.held = 0;
-      shut_both(r, RelayEnd::reset, std::string(side_name(to_leg)) + " write: " + to.tls->error());
-      return Io::failed;
-    }
-  } else {
-    const ssize_t m = ::send(out, held_at(r, f), f.held, MSG_NOSIGNAL);
-    if (m < 0) {
-      const int err = errno;
-      if (err == EAGAIN) return Io::want_write;
-      if (err == EINTR) return Io::ok;
-      f.held = 0;
-      shut_both(r, RelayEnd::reset, std::string(side_name(to_leg)) + " write: " + std::strerror(err));
-      return Io::failed;
-    }
-    n = static_cast<std::size_t>(m);
-  }
-  f.offset += n;
-  f.held -= n;
+  RelayLeg& to = r.legs[1 - f.from];
+  if (f.pipe) return write_spliced(r, f, to.sock.native_handle());
+  std::size_t sent = 0;
+  const Io io = to.tls ? write_tls(r, f, *to.tls, sent) : write_plain(r, f, to.sock.native_handle(), sent);
+  if (io != Io::ok || sent == 0) return io;
+  f.offset += sent;
+  f.held -= sent;
   if (f.held == 0) BufferPool::this_thread().give(std::move(f.buf));
   return Io::ok;
 }
@@ -322,11 +325,8 @@ void end_flow(Relay& r, Flow& f) {
   if (++r.flows_done == 2) finish(r);
 }
 
-// Waits for leg to be ready. since: what the caller's last read or write on
-// it found (Since::eagain: nothing to do, so the wait needs no epoll re-arm);
-// for a TLS leg its stream knows whether the socket itself said EAGAIN.
-void wait(const RelayPtr& r, int fi, int leg, tcp::socket::wait_type what, Since since = Since::eagain) {
-  RelayLeg& l = r->legs[leg];
+// Waits for leg to be ready, then runs the flow again.
+void wait(const RelayPtr& r, int fi, int leg, tcp::socket::wait_type what) {
   auto on_ready = [r, fi](std::error_code ec) {
     Flow& f = r->flows[fi];
     if (!ec) return run(r, fi);
@@ -338,8 +338,7 @@ void wait(const RelayPtr& r, int fi, int leg, tcp::socket::wait_type what, Since
     shut_both(*r, RelayEnd::reset, std::string(side_name(f.from)) + ": " + ec.message());
     end_flow(*r, f);
   };
-  if (since == Since::eagain && l.tls && !l.tls->said_eagain(what)) since = Since::unknown;
-  wait_ready(l.sock, what, since, std::move(on_ready));
+  r->legs[leg].sock.async_wait(what, std::move(on_ready));
 }
 
 // Passes the end of stream on: close_notify first when the destination is
@@ -433,7 +432,6 @@ void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone
   auto r = std::make_shared<Relay>(std::move(client), std::move(server), limits, std::move(done));
   const bool copy = r->legs[0].tls || r->legs[1].tls;
   for (std::uint8_t i = 0; i < 2; ++i) {
-    if (r->legs[i].tls) r->legs[i].tls->rebind(r->legs[i].sock);
     r->flows[i].from = i;
     r->flows[i].copy = copy;
   }
@@ -441,13 +439,11 @@ void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone
   if (r->filter) r->flows[0].copy = true;  // the filter must see every byte
   // A plain client has just sent what it had (its hello) and now waits for
   // the answer: wait for it at once instead of trying a read that would
-  // find nothing. The reactor knows whether an edge came for it since a
-  // read last drained it (the hello's did): if one may have, the wait ends
-  // at once and the read finds out; if not, it needs no epoll re-arm. A TLS
+  // find nothing (the wait sees bytes or a FIN that came before it). A TLS
   // client may have bytes left in its stream's prefix, which only a read
   // finds.
   if (r->legs[0].tls) run(r, 0);
-  else wait(r, 0, 0, tcp::socket::wait_read, Since::reactor_read);
+  else wait(r, 0, 0, tcp::socket::wait_read);
   run(r, 1);
   if (r->flows_done < 2) arm_timer(r);
 }

@@ -21,7 +21,7 @@ namespace snigate::net {
 
 struct RelayLeg {
   tcp::socket sock;
-  std::unique_ptr<TlsStream> tls;  // null: plain TCP; else bound to sock
+  std::unique_ptr<TlsStream> tls;  // null: plain TCP; else made on sock
 };
 
 struct RelayLimits {

@@ -3,6 +3,10 @@
 // taken while sniffing (a ClientHello, or a protocol's upgrade) are handed to
 // OpenSSL first through a small BIO, then it reads the socket directly. One
 // object per connection leg; both relay directions may use it in turn.
+//
+// The stream does not hold the socket: it reads and writes the socket's
+// descriptor, which stays the same when the socket object moves (into the
+// relay, say), and the calls that wait are given the socket to wait on.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -10,30 +14,27 @@
 #include <vector>
 
 #include "net/asio.hpp"
-#include "net/edge_wait.hpp"
 #include "tls/openssl.hpp"
 
 namespace snigate::net {
 
 struct TlsStream {
+  // sock: the connection; the stream keeps its descriptor, not the object.
   TlsStream(tcp::socket& sock, tls::SslPtr ssl, std::vector<std::uint8_t> prefix = {});
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
 
+  // sock below: the socket the stream was made on (or what it moved to).
   // false on failure; error() says why (alert received, verify failure, EOF).
-  awaitable<bool> handshake();
+  awaitable<bool> handshake(tcp::socket& sock);
   // 0 with ec == asio::error::eof on close_notify or TCP EOF.
-  awaitable<std::size_t> read_some(std::span<std::uint8_t> buf, std::error_code& ec);
-  awaitable<void> write_all(std::span<const std::uint8_t> buf, std::error_code& ec);
+  awaitable<std::size_t> read_some(tcp::socket& sock, std::span<std::uint8_t> buf, std::error_code& ec);
+  awaitable<void> write_all(tcp::socket& sock, std::span<const std::uint8_t> buf, std::error_code& ec);
   // Sends close_notify, then half-closes the TCP write side.
-  awaitable<void> shutdown_write();
+  awaitable<void> shutdown_write(tcp::socket& sock);
 
   SSL* ssl() const { return ssl_.get(); }
-  int fd() { return sock_->native_handle(); }
   const std::string& error() const { return error_; }
-
-  // The socket moved (the relay takes both connections over): use it there.
-  void rebind(tcp::socket& sock) { sock_ = &sock; }
 
   // What a failed SSL call (result r) needs, for callers that wait on the
   // socket themselves. failed sets error(); eof is close_notify or TCP EOF.
@@ -41,13 +42,6 @@ struct TlsStream {
   // would describe the broken session, not what broke it.
   enum class Want : std::uint8_t { read, write, eof, failed };
   Want want(int r);
-
-  // Whether the socket's last recv (wait_read) or send (wait_write) said
-  // EAGAIN. A want can also come from OpenSSL asking again for its own
-  // reasons; only after the socket's own EAGAIN may a wait skip the re-arm.
-  bool said_eagain(tcp::socket::wait_type what) const {
-    return what == tcp::socket::wait_write ? write_blocked_ : read_blocked_;
-  }
 
   // Gathering: write_gathered is SSL_write_ex (same result) with the records
   // it makes queued instead of sent one by one; send_gathered() sends them
@@ -57,24 +51,23 @@ struct TlsStream {
   enum class Sent : std::uint8_t { all, blocked, failed };
   Sent send_gathered();  // failed: error() says why
   bool has_gathered() const { return gathered_sent_ < gathered_.size(); }
-  bool gathering_ = false;  // for the BIO: inside write_gathered
 
-  // For the BIO: bytes not yet handed to OpenSSL.
-  std::vector<std::uint8_t> prefix_;
+ private:
+  struct Bio;  // OpenSSL's view of the stream: reads the prefix, then the socket
+  friend struct Bio;
+
+  // Waits for what OpenSSL asked for; false if it was a real failure.
+  awaitable<bool> wait_for(tcp::socket& sock, int ssl_result, std::error_code& ec);
+
+  int fd_;
+  tls::SslPtr ssl_;
+  std::string error_;
+  std::vector<std::uint8_t> prefix_;  // bytes not yet handed to OpenSSL
   std::size_t prefix_used_ = 0;
   std::vector<std::uint8_t> gathered_;  // released once sent: an idle stream holds none
   std::size_t gathered_sent_ = 0;
-  bool read_blocked_ = false;   // the socket's last recv said EAGAIN
-  bool write_blocked_ = false;  // the socket's last send said EAGAIN
-  bool failed_ = false;         // want() said failed once
-
- private:
-  // Waits for what OpenSSL asked for; false if it was a real failure.
-  awaitable<bool> wait_for(int ssl_result, std::error_code& ec);
-
-  tcp::socket* sock_;
-  tls::SslPtr ssl_;
-  std::string error_;
+  bool gathering_ = false;  // inside write_gathered: the BIO queues what it is given
+  bool failed_ = false;     // want() said failed once
 };
 
 }  // namespace snigate::net

@@ -85,7 +85,7 @@ awaitable<Step> secure_client(Conn& c, const tls::ServerOptions& options, std::s
   c.client.tls = std::make_unique<net::TlsStream>(c.client.sock, std::move(ssl), std::move(c.client.buf));
   c.client.buf.clear();
   net::SocketDeadline deadline(c.client.sock, left(c.hello_deadline));
-  const bool done = co_await c.client.tls->handshake();
+  const bool done = co_await c.client.tls->handshake(c.client.sock);
   co_await deadline.disarm();
   if (!done) co_return handshake_refusal(c, router, deadline.fired());
   SSL* ssl_now = c.client.tls->ssl();

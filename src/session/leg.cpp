@@ -12,7 +12,7 @@ awaitable<std::error_code> read_some(Leg& leg, std::size_t max, std::vector<std:
   std::error_code ec;
   std::size_t n = 0;
   if (leg.tls) {
-    n = co_await leg.tls->read_some({into.data() + have, max}, ec);
+    n = co_await leg.tls->read_some(leg.sock, {into.data() + have, max}, ec);
   } else {
     auto [rec, rn] = co_await leg.sock.async_read_some(asio::buffer(into.data() + have, max), net::nothrow);
     ec = rec;
@@ -31,7 +31,7 @@ awaitable<bool> write_bytes(Leg& leg, std::span<const std::uint8_t> bytes, net::
   auto write = [&]() -> awaitable<bool> {
     std::error_code ec;
     if (leg.tls) {
-      co_await leg.tls->write_all(bytes, ec);
+      co_await leg.tls->write_all(leg.sock, bytes, ec);
     } else {
       auto [wec, n] = co_await asio::async_write(leg.sock, asio::buffer(bytes.data(), bytes.size()), net::nothrow);
       ec = wec;

@@ -98,7 +98,7 @@ std::size_t send_at_once(Leg& leg, std::span<const std::uint8_t> bytes, std::err
 
 awaitable<std::error_code> send_rest(Leg& leg, std::span<const std::uint8_t> bytes) {
   std::error_code ec;
-  if (leg.tls) co_await leg.tls->write_all(bytes, ec);
+  if (leg.tls) co_await leg.tls->write_all(leg.sock, bytes, ec);
   else ec = co_await net::send_all(leg.sock, bytes);
   co_return ec;
 }

@@ -5,8 +5,6 @@
 #include <array>
 #include <cerrno>
 
-#include "net/edge_wait.hpp"
-
 namespace snigate::session {
 
 using net::awaitable;
@@ -27,15 +25,13 @@ namespace {
 
 // Most clients send the whole hello with their first segment, so it is
 // usually in the socket already: read it without the event loop, a timer or
-// a parallel group, but through the reactor, so that the relay's first wait
-// on the client needs no epoll re-arm. true: decided (or closed); false:
-// wait for more.
+// a parallel group. true: decided (or closed); false: wait for more.
 // The bytes land on the stack and go to the heap at their own size: a vector
 // sized for the largest first read costs a 4 KB allocation, cleared, on
 // every connection.
 bool read_ready(net::tcp::socket& sock, Sniffed& out) {
   std::array<std::uint8_t, 4096> first;
-  const ssize_t n = net::reactor_recv(sock, first.data(), first.size());
+  const ssize_t n = ::recv(sock.native_handle(), first.data(), first.size(), 0);
   const int err = errno;
   if (n > 0) out.bytes.assign(first.data(), first.data() + n);
   if (n < 0 && (err == EAGAIN || err == EINTR)) return false;

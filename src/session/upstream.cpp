@@ -42,7 +42,7 @@ awaitable<Step> secure_server(const Route& r, Upstream& up, std::string_view sni
   std::error_code not_ip;
   (void)asio::ip::make_address(name, not_ip);
   up.leg.tls = std::make_unique<net::TlsStream>(up.leg.sock, client_ssl(bt, name, !not_ip));
-  auto ok = co_await net::within(svc.dial_timeout, up.leg.tls->handshake());
+  auto ok = co_await net::within(svc.dial_timeout, up.leg.tls->handshake(up.leg.sock));
   if (ok && *ok) co_return std::nullopt;
   std::string why =
       !ok ? fmt::format("TLS handshake with {} took longer than {} ms", server.address, svc.dial_timeout.count())

@@ -40,7 +40,7 @@ awaitable<void> serve_whoami(net::tcp::socket& sock, net::TlsStream* tls, std::v
       std::error_code ec;
       std::size_t n;
       if (tls) {
-        n = co_await tls->read_some(buf, ec);
+        n = co_await tls->read_some(sock, buf, ec);
       } else {
         auto [rec2, rn] = co_await sock.async_read_some(asio::buffer(buf), net::nothrow);
         ec = rec2;
@@ -67,7 +67,7 @@ awaitable<void> serve_whoami(net::tcp::socket& sock, net::TlsStream* tls, std::v
     out = std::move(body);
   }
   std::error_code ec;
-  if (tls) co_await tls->write_all({reinterpret_cast<const std::uint8_t*>(out.data()), out.size()}, ec);
+  if (tls) co_await tls->write_all(sock, {reinterpret_cast<const std::uint8_t*>(out.data()), out.size()}, ec);
   else co_await asio::async_write(sock, asio::buffer(out), net::nothrow);
   rec.bytes_out = out.size();
   rec.end = "closed";

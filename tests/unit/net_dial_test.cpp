@@ -394,6 +394,24 @@ TEST_F(NetRelay, BytesPassBothWaysAndHalfCloseIsPassedOn) {
   EXPECT_EQ(result->spliced, 0u) << "short messages are copied, not spliced";
 }
 
+// A client that sent its bytes and its FIN before the relay started (as one
+// that writes and half-closes at once does): the relay's first wait on it
+// must still see both.
+TEST_F(NetRelay, BytesAndFinSentBeforeTheStartArePassedOn) {
+  asio::write(client_app, asio::buffer(std::string_view("early")));
+  client_app.shutdown(tcp::socket::shutdown_send);
+  auto result = run(RelayLimits{Duration(5000), Duration(-1)}, [&]() -> awaitable<void> {
+    EXPECT_EQ(co_await read_n(server_app, 5), "early");
+    EXPECT_TRUE(co_await at_eof(server_app));
+    server_app.shutdown(tcp::socket::shutdown_send);
+    EXPECT_TRUE(co_await at_eof(client_app));
+  });
+  ASSERT_TRUE(result) << "relay did not end";
+  EXPECT_EQ(result->end, RelayEnd::closed) << to_string(result->end) << " " << result->detail;
+  EXPECT_EQ(result->up, 5u);
+  EXPECT_EQ(result->down, 0u);
+}
+
 TEST_F(NetRelay, LargeTransferIsCountedExactly) {
   const std::size_t size = 1 << 20;  // more than a pipe holds
   std::string payload(size, '\0');
