@@ -5,6 +5,7 @@
 #include "net/deadline.hpp"
 #include "net/linger.hpp"
 #include "session/no_route.hpp"
+#include "session/sniff.hpp"
 
 namespace snigate::session {
 
@@ -21,6 +22,16 @@ void note_hello(Conn& c, const wire::ClientHello& hello) {
   c.rec.sni = c.open.sni;
   c.rec.alpn = comma_joined(c.open.alpn);
   c.rec.tls_version = std::string(wire::tls_version_name(hello.max_version()));
+}
+
+awaitable<Step> read_hello(Conn& c, bool after_request) {
+  Sniffed s;
+  co_await read_client_hello(c.client.sock, left(c.hello_deadline), s);
+  if (s.timed_out || s.status != wire::HelloStatus::complete)
+    co_return hello_refusal(s, c.entry.ep.client_hello_timeout, after_request);
+  c.client.buf = std::move(s.bytes);
+  note_hello(c, s.hello);
+  co_return std::nullopt;
 }
 
 std::uint8_t alert_for(Cause cause) {

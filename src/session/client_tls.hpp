@@ -17,6 +17,11 @@ namespace snigate::session {
 // opening, the facts and the access record.
 void note_hello(Conn& c, const wire::ClientHello& hello);
 
+// Reads the client's whole ClientHello into client.buf within what is left
+// of clientHelloTimeout, and notes it. after_request: the client asked for
+// TLS inside its protocol first (MySQL's and PostgreSQL's SSLRequest).
+net::awaitable<Step> read_hello(Conn& c, bool after_request);
+
 // The alert (RFC 8446 6.2) that says a refusal to a client in its handshake.
 std::uint8_t alert_for(Cause cause);
 

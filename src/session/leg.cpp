@@ -27,6 +27,26 @@ std::string read_error(const std::error_code& ec) {
   return ec && ec != asio::error::eof ? ec.message() : "closed the connection";
 }
 
+awaitable<Got> read_framed(Leg& leg, net::Clock::time_point deadline, const Framing& take, std::string& why) {
+  auto read = [&]() -> awaitable<Got> {
+    for (;;) {
+      const Framed f = take(leg.buf, why);
+      if (f.state == Framed::whole) co_return Got::done;
+      if (f.state == Framed::bad) co_return Got::bad;
+      if (const std::error_code ec = co_await read_some(leg, f.want, leg.buf)) {
+        why = read_error(ec);
+        co_return Got::closed;
+      }
+    }
+  };
+  auto r = co_await net::within(left(deadline), read());
+  if (!r) {
+    why = "sent nothing in time";
+    co_return Got::timeout;
+  }
+  co_return *r;
+}
+
 awaitable<bool> write_bytes(Leg& leg, std::span<const std::uint8_t> bytes, net::Clock::time_point deadline) {
   auto write = [&]() -> awaitable<bool> {
     std::error_code ec;

@@ -26,8 +26,6 @@ namespace wm = wire::mysql;
 constexpr std::string_view kServerVersion = "5.5.5-10.11.0-snigate";
 constexpr std::uint8_t kUtf8mb4GeneralCi = 45;
 
-enum class Got { packet, timeout, closed, bad };
-
 // How many bytes to read for the rest of the packet in buf and no more: what
 // follows an SSLRequest is the client's ClientHello, which
 // read_client_hello must find in the socket.
@@ -39,35 +37,22 @@ std::size_t packet_rest(const std::vector<std::uint8_t>& buf) {
 // Reads one whole packet by the deadline; seq becomes its sequence id.
 awaitable<Got> read_packet(Leg& leg, std::uint8_t& seq, net::Clock::time_point deadline, wm::Bytes& payload,
                            std::string& why) {
-  auto read = [&]() -> awaitable<Got> {
-    for (;;) {
-      wm::Packet p;
-      const wm::Status st = wm::split_packet(leg.buf, p);
-      if (st == wm::Status::complete) {
-        payload.assign(p.payload.begin(), p.payload.end());
-        seq = p.header.seq;
-        leg.buf.erase(leg.buf.begin(), leg.buf.begin() + static_cast<std::ptrdiff_t>(p.wire_size));
-        co_return Got::packet;
-      }
-      if (st != wm::Status::need_more) {
-        why = st == wm::Status::too_large ? fmt::format("a packet larger than {} bytes", wm::kMaxHandshakePayload)
-                                          : "a malformed packet";
-        co_return Got::bad;
-      }
-      const std::size_t want = leg.tls ? 16 * 1024 : packet_rest(leg.buf);
-      const std::error_code ec = co_await read_some(leg, want, leg.buf);
-      if (ec) {
-        why = read_error(ec);
-        co_return Got::closed;
-      }
+  const bool tls = leg.tls != nullptr;
+  const Framing take = [&payload, &seq, tls](std::vector<std::uint8_t>& buf, std::string& bad) -> Framed {
+    wm::Packet p;
+    const wm::Status st = wm::split_packet(buf, p);
+    if (st == wm::Status::complete) {
+      payload.assign(p.payload.begin(), p.payload.end());
+      seq = p.header.seq;
+      buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(p.wire_size));
+      return {Framed::whole};
     }
+    if (st == wm::Status::need_more) return {Framed::more, tls ? 16 * 1024 : packet_rest(buf)};
+    bad = st == wm::Status::too_large ? fmt::format("a packet larger than {} bytes", wm::kMaxHandshakePayload)
+                                      : "a malformed packet";
+    return {Framed::bad};
   };
-  auto r = co_await net::within(left(deadline), read());
-  if (!r) {
-    why = "sent nothing in time";
-    co_return Got::timeout;
-  }
-  co_return *r;
+  co_return co_await read_framed(leg, deadline, take, why);
 }
 
 // Frames payload with the leg's next sequence id.
@@ -154,11 +139,11 @@ awaitable<Step> MysqlDriver::read_login(Conn& c) {
   wm::Bytes payload;
   std::string why;
   Got g = co_await read_packet(c.client, client_seq, c.hello_deadline, payload, why);
-  if (g != Got::packet) co_return login_failure(c, g, why);
+  if (g != Got::done) co_return login_failure(c, g, why);
   if (wm::is_ssl_request(payload)) {
     if (Step s = co_await take_tls(c)) co_return s;
     g = co_await read_packet(c.client, client_seq, c.hello_deadline, payload, why);
-    if (g != Got::packet) co_return login_failure(c, g, why);
+    if (g != Got::done) co_return login_failure(c, g, why);
   }
   if (wm::parse_handshake_response(payload, login, &why) != wm::Status::complete)
     co_return login_failure(c, Got::bad, why);
@@ -173,12 +158,7 @@ awaitable<Step> MysqlDriver::read_login(Conn& c) {
 // TLS): then the default tls.options apply; with an SNI, the options of the
 // router it selects.
 awaitable<Step> MysqlDriver::take_tls(Conn& c) {
-  Sniffed s;
-  co_await read_client_hello(c.client.sock, left(c.hello_deadline), s);
-  if (s.timed_out || s.status != wire::HelloStatus::complete)
-    co_return hello_refusal(s, c.entry.ep.client_hello_timeout, true);
-  c.client.buf = std::move(s.bytes);
-  note_hello(c, s.hello);
+  if (Step s = co_await read_hello(c, true)) co_return s;
   const Route* by_sni = c.open.sni.empty() ? nullptr : match(c.entry, c.facts);
   const tls::ServerOptions* options =
       by_sni && by_sni->options ? by_sni->options.get() : c.snap.options.at("default").get();
@@ -209,7 +189,7 @@ awaitable<Step> MysqlDriver::server_greeting(const Route& r, Upstream& up) {
   const Got g = co_await read_packet(up.leg, server_seq, net::Clock::now() + r.service->dial_timeout, payload, why);
   wm::ErrPacket their_err;
   const wm::Status hs =
-      g == Got::packet ? wm::parse_initial_handshake(payload, greeting, &why, &their_err) : wm::Status::malformed;
+      g == Got::done ? wm::parse_initial_handshake(payload, greeting, &why, &their_err) : wm::Status::malformed;
   if (hs == wm::Status::is_error)  // e.g. 1040 Too many connections: the server's own words
     co_return answered("backend_refused", fmt::format("server {}: {}", server.address, why), std::move(payload));
   if (hs != wm::Status::complete)
@@ -254,13 +234,13 @@ awaitable<Step> MysqlDriver::authenticate(Conn& c, const Route& r, Upstream& up)
   const wm::ByteView scramble = greeting.scramble_bytes();
   const wm::Bytes auth_switch = wm::encode_auth_switch({greeting.auth_plugin, wm::Bytes(scramble.begin(), scramble.end())});
   if (!co_await write_packet(c.client, client_seq, auth_switch, deadline) ||
-      co_await read_packet(c.client, client_seq, deadline, payload, why) != Got::packet)
+      co_await read_packet(c.client, client_seq, deadline, payload, why) != Got::done)
     co_return client_gone("the client did not answer the auth switch: " + why);
   const auto encoded = wm::encode_handshake_response(server_login(payload));
   if (!encoded) co_return not_supported("cannot encode the login for the server");
   if (!co_await write_packet(up.leg, server_seq, *encoded, deadline)) co_return auth_lost(r, "server", why);
   for (;;) {
-    if (co_await read_packet(up.leg, server_seq, deadline, payload, why) != Got::packet)
+    if (co_await read_packet(up.leg, server_seq, deadline, payload, why) != Got::done)
       co_return auth_lost(r, "server", why);
     const mysql::Step step = auth.on_server(payload);
     if (step == mysql::Step::refuse)
@@ -270,7 +250,7 @@ awaitable<Step> MysqlDriver::authenticate(Conn& c, const Route& r, Upstream& up)
       co_return client_gone("the client went away during authentication");
     if (step == mysql::Step::relay_done_ok) co_return std::nullopt;
     if (step == mysql::Step::relay_wait_server) continue;
-    if (co_await read_packet(c.client, client_seq, deadline, payload, why) != Got::packet)
+    if (co_await read_packet(c.client, client_seq, deadline, payload, why) != Got::done)
       co_return auth_lost(r, "client", why);
     if (!co_await write_packet(up.leg, server_seq, payload, deadline)) co_return auth_lost(r, "server", why);
   }

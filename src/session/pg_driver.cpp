@@ -87,19 +87,13 @@ awaitable<Step> cancel(Conn& c, const wp::Bytes& packet) {
   co_return done;
 }
 
-// The ClientHello after an SSLRequest or as the first bytes, into client.buf.
-awaitable<Step> read_hello(Conn& c, bool after_request) {
-  Sniffed s;
-  co_await read_client_hello(c.client.sock, left(c.hello_deadline), s);
-  if (s.timed_out || s.status != wire::HelloStatus::complete)
-    co_return hello_refusal(s, c.entry.ep.client_hello_timeout, after_request);
-  c.client.buf = std::move(s.bytes);
-  note_hello(c, s.hello);
-  if (!after_request && !offers_postgresql(s.hello))
-    co_return Refusal{Cause::no_protocol, "no_alpn", fmt::format("direct TLS without ALPN \"postgresql\" on entry point {}, which speaks "
-                                             "PostgreSQL (PostgreSQL 17 clients with sslnegotiation=direct offer it)",
-                                             c.entry.ep.name)};
-  co_return std::nullopt;
+// A direct TLS client must offer PostgreSQL's ALPN.
+Step direct_tls_alpn(const Conn& c) {
+  if (c.open.alpn.end() != std::find(c.open.alpn.begin(), c.open.alpn.end(), "postgresql")) return std::nullopt;
+  return Refusal{Cause::no_protocol, "no_alpn",
+                 fmt::format("direct TLS without ALPN \"postgresql\" on entry point {}, which speaks PostgreSQL "
+                             "(PostgreSQL 17 clients with sslnegotiation=direct offer it)",
+                             c.entry.ep.name)};
 }
 
 }  // namespace
@@ -124,7 +118,9 @@ awaitable<Step> PgDriver::preamble(Conn& c) {
     std::error_code ec;
     c.client.sock.receive(asio::buffer(&byte, 1), net::tcp::socket::message_peek, ec);
     if (byte == 0x16) {  // a TLS handshake record: direct TLS
-      if (Step s = co_await read_hello(c, false)) co_return s;
+      Step s = co_await read_hello(c, false);
+      if (!s) s = direct_tls_alpn(c);
+      if (s) co_return s;
       co_return co_await after_hello(c);
     }
     wp::Bytes packet;

@@ -49,36 +49,23 @@ awaitable<Got> read_startup_packet(Leg& leg, net::Clock::time_point deadline, wp
 }
 
 awaitable<Got> read_message(Leg& leg, net::Clock::time_point deadline, wp::Bytes& message, std::string& why) {
-  auto read = [&]() -> awaitable<Got> {
-    for (;;) {
-      wp::Message m;
-      switch (wp::split_message(leg.buf, m)) {
-        case wp::Status::complete:
-          message.assign(leg.buf.begin(), leg.buf.begin() + static_cast<std::ptrdiff_t>(m.wire_size));
-          leg.buf.erase(leg.buf.begin(), leg.buf.begin() + static_cast<std::ptrdiff_t>(m.wire_size));
-          co_return Got::done;
-        case wp::Status::too_large:
-          why = fmt::format("a message larger than {} bytes while setting up", wp::kMaxSetupMessage);
-          co_return Got::bad;
-        case wp::Status::malformed:
-          why = "a malformed message";
-          co_return Got::bad;
-        case wp::Status::need_more:
-          break;
-      }
-      const std::error_code ec = co_await read_some(leg, 16 * 1024, leg.buf);
-      if (ec) {
-        why = read_error(ec);
-        co_return Got::closed;
-      }
+  const Framing take = [&message](std::vector<std::uint8_t>& buf, std::string& bad) -> Framed {
+    wp::Message m;
+    switch (wp::split_message(buf, m)) {
+      case wp::Status::complete:
+        message.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(m.wire_size));
+        buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(m.wire_size));
+        return {Framed::whole};
+      case wp::Status::too_large:
+        bad = fmt::format("a message larger than {} bytes while setting up", wp::kMaxSetupMessage);
+        return {Framed::bad};
+      case wp::Status::need_more: return {Framed::more, 16 * 1024};
+      default: break;
     }
+    bad = "a malformed message";
+    return {Framed::bad};
   };
-  auto r = co_await net::within(left(deadline), read());
-  if (!r) {
-    why = "sent nothing in time";
-    co_return Got::timeout;
-  }
-  co_return *r;
+  co_return co_await read_framed(leg, deadline, take, why);
 }
 
 }  // namespace snigate::session::pg

@@ -14,7 +14,7 @@ namespace snigate::session::pg {
 
 namespace wp = wire::postgres;
 
-enum class Got { done, timeout, closed, bad };
+using session::Got;
 
 // Exactly n bytes, appended to out. On a plain socket no byte past them is
 // read: what follows an SSLRequest is a ClientHello that the TLS code must
