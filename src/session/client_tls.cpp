@@ -24,7 +24,7 @@ void note_hello(Conn& c, const wire::ClientHello& hello) {
   c.rec.tls_version = std::string(wire::tls_version_name(hello.max_version()));
 }
 
-awaitable<Step> read_hello(Conn& c, bool after_request) {
+awaitable<Refused> read_hello(Conn& c, bool after_request) {
   Sniffed s;
   co_await read_client_hello(c.client.sock, left(c.hello_deadline), s);
   if (s.timed_out || s.status != wire::HelloStatus::complete)
@@ -88,7 +88,7 @@ Refusal handshake_refusal(const Conn& c, std::string_view router, bool late) {
 
 }  // namespace
 
-awaitable<Step> secure_client(Conn& c, const tls::ServerOptions& options, std::string_view router) {
+awaitable<Refused> secure_client(Conn& c, const tls::ServerOptions& options, std::string_view router) {
   std::string why;
   tls::SslPtr ssl = terminating_ssl(c.snap, options, c.open.sni, why);
   if (!ssl) co_return Refusal{Cause::unknown_name, "no_certificate", why};

@@ -20,7 +20,7 @@ void note_hello(Conn& c, const wire::ClientHello& hello);
 // Reads the client's whole ClientHello into client.buf within what is left
 // of clientHelloTimeout, and notes it. after_request: the client asked for
 // TLS inside its protocol first (MySQL's and PostgreSQL's SSLRequest).
-net::awaitable<Step> read_hello(Conn& c, bool after_request);
+net::awaitable<Refused> read_hello(Conn& c, bool after_request);
 
 // The alert (RFC 8446 6.2) that says a refusal to a client in its handshake.
 std::uint8_t alert_for(Cause cause);
@@ -39,6 +39,6 @@ tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& opti
 // goes to OpenSSL first, and the handshake must be done within what is left
 // of clientHelloTimeout. router: for the log ("" when not known yet). Notes
 // the version and ALPN chosen in the access record.
-net::awaitable<Step> secure_client(Conn& c, const tls::ServerOptions& options, std::string_view router);
+net::awaitable<Refused> secure_client(Conn& c, const tls::ServerOptions& options, std::string_view router);
 
 }  // namespace snigate::session

@@ -76,6 +76,17 @@ inline net::Duration left(net::Clock::time_point deadline) {
   return std::max(net::Duration(0), std::chrono::duration_cast<net::Duration>(deadline - net::Clock::now()));
 }
 
+// A database client's routing name (its SNI, or user@host's host): kept in
+// the opening, matched as the SNI (routers of database entry points are all
+// TLS routers; plaintext is a per-router opt-in), logged as the SNI.
+inline void set_routing_name(Conn& c, std::string name) {
+  c.open.name = std::move(name);
+  c.facts.tls = true;
+  c.facts.sni = c.open.name;
+  c.facts.alpn = c.open.alpn;
+  c.rec.sni = c.open.name;
+}
+
 // A-Z only, whatever the locale: names on the wire are ASCII (RFC 6066), and
 // this runs for every hello.
 inline std::string lower_ascii(std::string_view s) {

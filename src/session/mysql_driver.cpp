@@ -114,34 +114,30 @@ const wm::ErrCode& err_code(Cause cause) {
 
 }  // namespace
 
-awaitable<Step> MysqlDriver::preamble(Conn& c) {
+awaitable<Refused> MysqlDriver::preamble(Conn& c) {
   c.rec.mode = "mysql";
   id = next_session_id();
   const wm::Bytes hello = wm::frame(0, wm::encode_initial_handshake(snigate_greeting(id)));
   if (!co_await write_bytes(c.client, hello, c.hello_deadline)) co_return client_gone("could not send the greeting");
-  if (Step s = co_await read_login(c)) co_return s;
+  if (Refused s = co_await read_login(c)) co_return s;
   const wm::UserHost uh = wm::user_at_host(login.user);
   c.open.user = std::string(uh.user);  // the server sees the user without @host
   open_user = c.open.user;
   c.open.name_from_user = routes_by_user_host(c.open.sni, uh.host);
-  // Routers of a mysql entry point all have tls; plaintext is a per-router opt-in.
-  c.facts.tls = true;
-  c.open.name = c.open.name_from_user ? lower_ascii(uh.host) : c.open.sni;
-  c.facts.sni = c.open.name;
-  c.facts.alpn = c.open.alpn;
-  c.rec.sni = c.open.name;
+  std::string name = c.open.name_from_user ? lower_ascii(uh.host) : c.open.sni;
+  set_routing_name(c, std::move(name));
   co_return std::nullopt;
 }
 
 // After the greeting, until the HandshakeResponse41 is in hand (over TLS when
 // the client asks for it).
-awaitable<Step> MysqlDriver::read_login(Conn& c) {
+awaitable<Refused> MysqlDriver::read_login(Conn& c) {
   wm::Bytes payload;
   std::string why;
   Got g = co_await read_packet(c.client, client_seq, c.hello_deadline, payload, why);
   if (g != Got::done) co_return login_failure(c, g, why);
   if (wm::is_ssl_request(payload)) {
-    if (Step s = co_await take_tls(c)) co_return s;
+    if (Refused s = co_await take_tls(c)) co_return s;
     g = co_await read_packet(c.client, client_seq, c.hello_deadline, payload, why);
     if (g != Got::done) co_return login_failure(c, g, why);
   }
@@ -157,8 +153,8 @@ awaitable<Step> MysqlDriver::read_login(Conn& c) {
 // is not known yet when the client sends no SNI (user@host comes inside
 // TLS): then the default tls.options apply; with an SNI, the options of the
 // router it selects.
-awaitable<Step> MysqlDriver::take_tls(Conn& c) {
-  if (Step s = co_await read_hello(c, true)) co_return s;
+awaitable<Refused> MysqlDriver::take_tls(Conn& c) {
+  if (Refused s = co_await read_hello(c, true)) co_return s;
   const Route* by_sni = c.open.sni.empty() ? nullptr : match(c.entry, c.facts);
   const tls::ServerOptions* options =
       by_sni && by_sni->options ? by_sni->options.get() : c.snap.options.at("default").get();
@@ -167,22 +163,22 @@ awaitable<Step> MysqlDriver::take_tls(Conn& c) {
   co_return co_await secure_client(c, *options, router);
 }
 
-Step MysqlDriver::admit(Conn& c, const Route& r) {
+Refused MysqlDriver::admit(Conn& c, const Route& r) {
   if (!c.client.tls && !r.allow_plaintext) return plaintext_refusal(c.entry, r);
   return std::nullopt;
 }
 
-awaitable<Step> MysqlDriver::open_server(Conn& c, const Route& r, Upstream& up) {
-  if (Step s = co_await server_greeting(r, up)) co_return s;
-  if (Step s = co_await server_tls(c, r, up)) co_return s;
-  if (Step s = co_await authenticate(c, r, up)) co_return s;
+awaitable<Refused> MysqlDriver::open_server(Conn& c, const Route& r, Upstream& up) {
+  if (Refused s = co_await server_greeting(r, up)) co_return s;
+  if (Refused s = co_await server_tls(c, r, up)) co_return s;
+  if (Refused s = co_await authenticate(c, r, up)) co_return s;
   register_session(c, r, up);
   c.rec.detail = "user " + c.open.user;
   co_return std::nullopt;
 }
 
 // The server's greeting, and the capabilities both legs can agree on.
-awaitable<Step> MysqlDriver::server_greeting(const Route& r, Upstream& up) {
+awaitable<Refused> MysqlDriver::server_greeting(const Route& r, Upstream& up) {
   const Server& server = *up.server;
   wm::Bytes payload;
   std::string why;
@@ -207,7 +203,7 @@ awaitable<Step> MysqlDriver::server_greeting(const Route& r, Upstream& up) {
 }
 
 // snigate's SSLRequest and TLS to a server marked tls.
-awaitable<Step> MysqlDriver::server_tls(Conn& c, const Route& r, Upstream& up) {
+awaitable<Refused> MysqlDriver::server_tls(Conn& c, const Route& r, Upstream& up) {
   if (!up.server->tls) co_return std::nullopt;
   wm::SslRequest sr;
   sr.capabilities = static_cast<std::uint32_t>(caps);
@@ -223,7 +219,7 @@ awaitable<Step> MysqlDriver::server_tls(Conn& c, const Route& r, Upstream& up) {
 // Has the client answer the server's own challenge (an AuthSwitchRequest with
 // the server's plugin and scramble), logs in to the server with that answer,
 // then relays authentication both ways until the server's OK or ERR.
-awaitable<Step> MysqlDriver::authenticate(Conn& c, const Route& r, Upstream& up) {
+awaitable<Refused> MysqlDriver::authenticate(Conn& c, const Route& r, Upstream& up) {
   const auto deadline = net::Clock::now() + c.entry.ep.client_hello_timeout;
   mysql::AuthRelay auth;
   auth.server_tls = up.server->tls;

@@ -13,10 +13,10 @@
 namespace snigate::session {
 
 struct MysqlDriver {
-  net::awaitable<Step> preamble(Conn& c);
-  Step admit(Conn& c, const Route& r);
+  net::awaitable<Refused> preamble(Conn& c);
+  Refused admit(Conn& c, const Route& r);
   std::span<const std::uint8_t> first_bytes(Conn&, const Route&) { return {}; }
-  net::awaitable<Step> open_server(Conn& c, const Route& r, Upstream& up);
+  net::awaitable<Refused> open_server(Conn& c, const Route& r, Upstream& up);
   net::awaitable<void> speak(Conn& c, const Refusal& r);
 
   // Each leg numbers its own packets: snigate renumbers what it passes on.
@@ -29,14 +29,16 @@ struct MysqlDriver {
   std::string open_user;   // the user the server sees
 
  private:
-  net::awaitable<Step> read_login(Conn& c);
-  net::awaitable<Step> take_tls(Conn& c);
-  net::awaitable<Step> server_greeting(const Route& r, Upstream& up);
-  net::awaitable<Step> server_tls(Conn& c, const Route& r, Upstream& up);
-  net::awaitable<Step> authenticate(Conn& c, const Route& r, Upstream& up);
+  net::awaitable<Refused> read_login(Conn& c);
+  net::awaitable<Refused> take_tls(Conn& c);
+  net::awaitable<Refused> server_greeting(const Route& r, Upstream& up);
+  net::awaitable<Refused> server_tls(Conn& c, const Route& r, Upstream& up);
+  net::awaitable<Refused> authenticate(Conn& c, const Route& r, Upstream& up);
   void register_session(Conn& c, const Route& r, Upstream& up);
   wire::mysql::HandshakeResponse server_login(const wire::mysql::Bytes& answer) const;
   Refusal server_refused_login(const Upstream& up, const wire::mysql::Bytes& payload) const;
 };
+
+static_assert(Driver<MysqlDriver>);
 
 }  // namespace snigate::session

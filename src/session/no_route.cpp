@@ -63,7 +63,9 @@ std::string explain_no_route(const EntryRoutes& entry, const Facts& facts) {
 
 namespace {
 
-bool speaks_database(const EntryRoutes& entry) { return entry.ep.protocol != config::Protocol::tcp; }
+bool speaks_database(const EntryRoutes& entry) {
+  return entry.ep.protocol == config::Protocol::mysql || entry.ep.protocol == config::Protocol::postgres;
+}
 
 // How this protocol's clients send the name a router wants.
 std::string_view sni_hint(config::Protocol protocol) {

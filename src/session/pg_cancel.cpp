@@ -92,7 +92,7 @@ net::awaitable<std::size_t> forward_cancel(const std::vector<CancelTarget>& targ
   co_return sent;
 }
 
-Step admit_cancel(const Conn& c, bool fan_out, CancelLimiter::Permit& permit) {
+Refused admit_cancel(const Conn& c, bool fan_out, CancelLimiter::Permit& permit) {
   CancelLimiter& limiter = cancel_limiter();
   const CancelVerdict v = limiter.admit(c.facts.client_ip.value_or(IpAddress{}), fan_out, CancelLimiter::Clock::now(),
                                         permit);

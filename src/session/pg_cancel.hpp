@@ -82,6 +82,6 @@ net::awaitable<std::size_t> forward_cancel(const std::vector<CancelTarget>& targ
 // client gets no answer, as from a server: the protocol has none for a
 // cancel); the log has one line a second at most, counting the drops in
 // between.
-Step admit_cancel(const Conn& c, bool fan_out, CancelLimiter::Permit& permit);
+Refused admit_cancel(const Conn& c, bool fan_out, CancelLimiter::Permit& permit);
 
 }  // namespace snigate::session

@@ -59,7 +59,7 @@ Refusal not_postgres(const Conn& c, const wp::Bytes& packet) {
 
 // A cancel goes to the server that issued the key when snigate saw it (a
 // terminated session), else to every server that could have issued it.
-awaitable<Step> cancel(Conn& c, const wp::Bytes& packet) {
+awaitable<Refused> cancel(Conn& c, const wp::Bytes& packet) {
   c.rec.mode = "postgres-cancel";
   wp::CancelRequest req;
   if (wp::parse_cancel(packet, req) != wp::Status::complete)
@@ -73,7 +73,7 @@ awaitable<Step> cancel(Conn& c, const wp::Bytes& packet) {
                                              "key, and no PostgreSQL passthrough service could",
                                              req.pid)};
   CancelLimiter::Permit permit;
-  if (Step dropped = admit_cancel(c, !attributed, permit)) co_return dropped;
+  if (Refused dropped = admit_cancel(c, !attributed, permit)) co_return dropped;
   std::string why;
   const std::size_t sent = co_await forward_cancel(targets, req, why);
   if (attributed) c.rec.server = known.address;
@@ -88,7 +88,7 @@ awaitable<Step> cancel(Conn& c, const wp::Bytes& packet) {
 }
 
 // A direct TLS client must offer PostgreSQL's ALPN.
-Step direct_tls_alpn(const Conn& c) {
+Refused direct_tls_alpn(const Conn& c) {
   if (c.open.alpn.end() != std::find(c.open.alpn.begin(), c.open.alpn.end(), "postgresql")) return std::nullopt;
   return Refusal{Cause::no_protocol, "no_alpn",
                  fmt::format("direct TLS without ALPN \"postgresql\" on entry point {}, which speaks PostgreSQL "
@@ -106,7 +106,7 @@ bool offers_postgresql(const wire::ClientHello& hello) { return hello.offers("po
 // the check stays on everywhere else.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-awaitable<Step> PgDriver::preamble(Conn& c) {
+awaitable<Refused> PgDriver::preamble(Conn& c) {
   c.rec.mode = "postgres";
   if (c.open.hello_pending) co_return co_await after_hello(c);  // direct TLS, from a tcp entry point
   if (c.entry.ep.protocol == config::Protocol::tcp) co_return co_await from_tcp_entry(c);
@@ -118,7 +118,7 @@ awaitable<Step> PgDriver::preamble(Conn& c) {
     std::error_code ec;
     c.client.sock.receive(asio::buffer(&byte, 1), net::tcp::socket::message_peek, ec);
     if (byte == 0x16) {  // a TLS handshake record: direct TLS
-      Step s = co_await read_hello(c, false);
+      Refused s = co_await read_hello(c, false);
       if (!s) s = direct_tls_alpn(c);
       if (s) co_return s;
       co_return co_await after_hello(c);
@@ -136,7 +136,7 @@ awaitable<Step> PgDriver::preamble(Conn& c) {
     }
     if (kind == wp::First::ssl_request) {
       if (!co_await say(c.client.sock, 'S')) co_return client_gone("the client closed after its SSLRequest");
-      if (Step s = co_await read_hello(c, true)) co_return s;
+      if (Refused s = co_await read_hello(c, true)) co_return s;
       co_return co_await after_hello(c);
     }
     g = co_await pg::read_exact(c.client, wp::startup_length(packet) - 8, c.hello_deadline, packet, why);
@@ -150,7 +150,7 @@ awaitable<Step> PgDriver::preamble(Conn& c) {
 // startup packet's is. SSLRequest, GSSENCRequest and a CancelRequest someone
 // can take are PostgreSQL's; anything else goes to the plain routers with
 // every byte read.
-awaitable<Step> PgDriver::from_tcp_entry(Conn& c) {
+awaitable<Refused> PgDriver::from_tcp_entry(Conn& c) {
   // With no TLS router there is no name to learn: the plain catch-all (a
   // PostgreSQL server, presumably) answers the client's requests itself.
   const bool may_answer = c.entry.has_tls_routes;
@@ -168,7 +168,7 @@ awaitable<Step> PgDriver::from_tcp_entry(Conn& c) {
     }
     if (kind == wp::First::ssl_request && answerable) {
       if (!co_await say(c.client.sock, 'S')) co_return client_gone("the client closed after its SSLRequest");
-      if (Step s = co_await read_hello(c, true)) co_return s;
+      if (Refused s = co_await read_hello(c, true)) co_return s;
       co_return co_await after_hello(c);
     }
     if (kind != wp::First::cancel_request) break;
@@ -194,7 +194,7 @@ awaitable<Step> PgDriver::from_tcp_entry(Conn& c) {
 // Routed by SNI: a passthrough router takes it as is; otherwise snigate
 // terminates and reads the StartupMessage (which may name the server as
 // user@host when there was no SNI).
-awaitable<Step> PgDriver::after_hello(Conn& c) {
+awaitable<Refused> PgDriver::after_hello(Conn& c) {
   const Route* r = match(c.entry, c.facts);
   if (!r && c.entry.has_plain_routes) {
     // A tcp entry point's plain catch-all took every PostgreSQL client
@@ -212,7 +212,7 @@ awaitable<Step> PgDriver::after_hello(Conn& c) {
   }
   const tls::ServerOptions* options = r && r->options ? r->options.get() : c.snap.options.at("default").get();
   const std::string_view router = r ? std::string_view(r->name) : std::string_view();
-  if (Step s = co_await secure_client(c, *options, router)) co_return s;
+  if (Refused s = co_await secure_client(c, *options, router)) co_return s;
   c.open.handshake_options = options;
   wp::Bytes packet;
   std::string why;
@@ -230,7 +230,7 @@ awaitable<Step> PgDriver::after_hello(Conn& c) {
 // (role names may contain '@'); without it (or with an IP address as SNI,
 // which names no host), user@host names the server and the server sees only
 // the user.
-Step PgDriver::read_login(Conn& c, const wp::Bytes& packet) {
+Refused PgDriver::read_login(Conn& c, const wp::Bytes& packet) {
   std::string why;
   if (wp::parse_startup(packet, startup, &why) != wp::Status::complete)
     return Refusal{Cause::bad_request, "bad_request", "malformed StartupMessage: " + why};
@@ -238,22 +238,18 @@ Step PgDriver::read_login(Conn& c, const wp::Bytes& packet) {
   if (!sent_user || sent_user->empty())
     return Refusal{Cause::denied, "bad_request", "no user name in the StartupMessage"};
   c.open.user = *sent_user;
-  c.open.name = c.open.sni;
+  std::string name = c.open.sni;
   if (const wp::UserHost uh = wp::user_at_host(c.open.user); routes_by_user_host(c.open.sni, uh.host)) {
-    c.open.name = lower_ascii(uh.host);
+    name = lower_ascii(uh.host);
     c.open.user = std::string(uh.user);
     wp::strip_host_from_login(startup, c.open.user);
     c.open.name_from_user = true;
   }
-  // Routers of a postgres entry point all have tls; plaintext is a per-router opt-in.
-  c.facts.tls = true;
-  c.facts.sni = c.open.name;
-  c.facts.alpn = c.open.alpn;
-  c.rec.sni = c.open.name;
+  set_routing_name(c, std::move(name));
   return std::nullopt;
 }
 
-Step PgDriver::admit(Conn& c, const Route& r) {
+Refused PgDriver::admit(Conn& c, const Route& r) {
   if (mode == Mode::login && !c.client.tls && !r.pg_allow_plaintext) return plaintext_refusal(c.entry, r);
   return std::nullopt;
 }
@@ -268,7 +264,7 @@ std::span<const std::uint8_t> PgDriver::first_bytes(Conn& c, const Route&) {
   return {};
 }
 
-awaitable<Step> PgDriver::open_server(Conn& c, const Route& r, Upstream& up) {
+awaitable<Refused> PgDriver::open_server(Conn& c, const Route& r, Upstream& up) {
   switch (mode) {
     case Mode::plain:
       if (up.server->tls) co_return co_await secure_server(r, up, c.open.sni);

@@ -15,10 +15,10 @@
 namespace snigate::session {
 
 struct PgDriver {
-  net::awaitable<Step> preamble(Conn& c);
-  Step admit(Conn& c, const Route& r);
+  net::awaitable<Refused> preamble(Conn& c);
+  Refused admit(Conn& c, const Route& r);
   std::span<const std::uint8_t> first_bytes(Conn& c, const Route& r);
-  net::awaitable<Step> open_server(Conn& c, const Route& r, Upstream& up);
+  net::awaitable<Refused> open_server(Conn& c, const Route& r, Upstream& up);
   net::awaitable<void> speak(Conn& c, const Refusal& r);
 
   // plain: not PostgreSQL after all, or a tcp entry point's plain catch-all
@@ -29,11 +29,13 @@ struct PgDriver {
   wire::postgres::StartupMessage startup;  // for the server, without @host
 
  private:
-  net::awaitable<Step> from_tcp_entry(Conn& c);
-  net::awaitable<Step> after_hello(Conn& c);
-  Step read_login(Conn& c, const wire::postgres::Bytes& packet);
+  net::awaitable<Refused> from_tcp_entry(Conn& c);
+  net::awaitable<Refused> after_hello(Conn& c);
+  Refused read_login(Conn& c, const wire::postgres::Bytes& packet);
 };
 
 bool offers_postgresql(const wire::ClientHello& hello);
+
+static_assert(Driver<PgDriver>);
 
 }  // namespace snigate::session

@@ -102,7 +102,7 @@ Refusal no_tls_from(const Route& r, const Server& server, const std::string& sai
 
 // The server's TLS for a client whose TLS ended at snigate, when the server
 // is marked tls: its answer to snigate's SSLRequest, then the handshake.
-awaitable<Step> secure_login_server(const Conn& c, const Route& r, Upstream& up) {
+awaitable<Refused> secure_login_server(const Conn& c, const Route& r, Upstream& up) {
   if (!up.server->tls) co_return std::nullopt;
   const auto deadline = net::Clock::now() + r.service->dial_timeout;
   const wp::Bytes ssl_request = wp::encode_ssl_request();
@@ -143,7 +143,7 @@ Refusal client_gave_up(const Conn& c, Got g, const std::string& why, const Login
 }
 
 // Drives LoginRelay (session/pg_auth) over the two legs until ReadyForQuery.
-awaitable<Step> relay_login(Conn& c, Upstream& up, const Route& r, CancelKeys::Entry& key) {
+awaitable<Refused> relay_login(Conn& c, Upstream& up, const Route& r, CancelKeys::Entry& key) {
   const Server& server = *up.server;
   const auto deadline = net::Clock::now() + c.entry.ep.client_hello_timeout;
   LoginRelay relay;
@@ -179,7 +179,7 @@ awaitable<Step> relay_login(Conn& c, Upstream& up, const Route& r, CancelKeys::E
 
 }  // namespace
 
-awaitable<Step> open_passthrough(Conn&, const Route& r, Upstream& up) {
+awaitable<Refused> open_passthrough(Conn&, const Route& r, Upstream& up) {
   const auto deadline = net::Clock::now() + r.service->dial_timeout;
   const wp::Bytes request = wp::encode_ssl_request();
   std::string said = "closed the connection";
@@ -191,14 +191,14 @@ awaitable<Step> open_passthrough(Conn&, const Route& r, Upstream& up) {
   co_return std::nullopt;
 }
 
-awaitable<Step> open_login(Conn& c, const Route& r, Upstream& up, const wp::StartupMessage& sm) {
-  if (Step s = co_await secure_login_server(c, r, up)) co_return s;
+awaitable<Refused> open_login(Conn& c, const Route& r, Upstream& up, const wp::StartupMessage& sm) {
+  if (Refused s = co_await secure_login_server(c, r, up)) co_return s;
   const wp::Bytes startup = wp::encode_startup(sm);
   if (!co_await write_bytes(up.leg, startup, net::Clock::now() + r.service->dial_timeout))
     co_return server_lost(r, *up.server, "closed before the login", "backend_closed");
   auto key = std::make_shared<CancelKeys::Entry>();
   c.held = key;  // a cancel can find this session's server until the connection ends
-  if (Step s = co_await relay_login(c, up, r, *key)) co_return s;
+  if (Refused s = co_await relay_login(c, up, r, *key)) co_return s;
   const std::string* db = sm.get("database");
   c.rec.detail = fmt::format("user {}, database {}", c.open.user, db ? *db : c.open.user);
   co_return std::nullopt;
@@ -228,7 +228,7 @@ wp::Bytes error_response(const Refusal& r) {
 awaitable<bool> refuse_in_tls(Conn& c, const wp::Bytes& err) {
   // The refusal may come after a dial that used up clientHelloTimeout.
   c.hello_deadline = std::max(c.hello_deadline, net::Clock::now() + net::Duration(2000));
-  if (Step failed = co_await secure_client(c, *c.snap.options.at("default"), c.rec.router)) {
+  if (Refused failed = co_await secure_client(c, *c.snap.options.at("default"), c.rec.router)) {
     if (failed->cause == Cause::unknown_name) co_await send_alert(c.client.sock, alert_for(failed->cause));
     else c.rec.detail += " (the client did not accept snigate's TLS to read this)";
     co_return false;

@@ -15,10 +15,10 @@ namespace wp = wire::postgres;
 
 // The client's TLS goes through untouched: the server must first accept
 // snigate's SSLRequest (sent with the connect, as far as it went).
-net::awaitable<Step> open_passthrough(Conn& c, const Route& r, Upstream& up);
+net::awaitable<Refused> open_passthrough(Conn& c, const Route& r, Upstream& up);
 
 // sm: the client's StartupMessage, user@host already taken out.
-net::awaitable<Step> open_login(Conn& c, const Route& r, Upstream& up, const wp::StartupMessage& sm);
+net::awaitable<Refused> open_login(Conn& c, const Route& r, Upstream& up, const wp::StartupMessage& sm);
 
 // A refusal as the FATAL ErrorResponse the client reads.
 wp::Bytes error_response(const Refusal& r);

@@ -48,8 +48,9 @@ struct Refusal {
 // The server refused the client in its own words: said goes to the client.
 Refusal answered(std::string end, std::string message, std::vector<std::uint8_t> said);
 
-// What a step returns: nothing when it went well.
-using Step = std::optional<Refusal>;
+// What a step returns: the refusal that ends the connection, or nothing when
+// it went well (`if (Refused r = co_await step(c)) co_return r;`).
+using Refused = std::optional<Refusal>;
 
 // The client closed before it said enough: not worth a log line above debug.
 Refusal client_gone(std::string detail);

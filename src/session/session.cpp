@@ -36,8 +36,8 @@ void finish(observe::AccessRecord& rec) {
 }
 
 // The one place a refusal is recorded and logged; the driver then says it.
-template <class Driver>
-awaitable<void> refuse(Conn& c, Driver& d, const Refusal& r) {
+template <Driver D>
+awaitable<void> refuse(Conn& c, D& d, const Refusal& r) {
   c.rec.end = r.end;
   c.rec.detail = r.detail.empty() ? with_hint(r) : r.detail;
   if (r.level != spdlog::level::off && spdlog::should_log(r.level)) spdlog::log(r.level, "{}: {}", c.rec.client, observe::printable(c.rec.detail));
@@ -46,7 +46,7 @@ awaitable<void> refuse(Conn& c, Driver& d, const Refusal& r) {
 
 // The route for what the preamble learned, and the checks every protocol
 // shares: a route is reached only over a TLS handshake it accepts.
-Step pick(Conn& c, const Route*& r) {
+Refused pick(Conn& c, const Route*& r) {
   r = c.open.route ? c.open.route : match(c.entry, c.facts);
   if (!r) return no_route_refusal(c.entry, c.facts, c.open.name_from_user);
   c.rec.router = r->name;
@@ -106,7 +106,7 @@ awaitable<std::error_code> send_rest(Leg& leg, std::span<const std::uint8_t> byt
 // What either side sent before the relay goes on first (the client's early
 // bytes up to the server, the server's past its login down to the client),
 // then the relay takes both sides over.
-awaitable<Step> join(Conn& c, Upstream& up, const Route& r) {
+awaitable<Refused> join(Conn& c, Upstream& up, const Route& r) {
   std::error_code ec;
   std::span<const std::uint8_t> rest = std::span(c.client.buf).subspan(up.early_sent);
   rest = rest.subspan(send_at_once(up.leg, rest, ec));
@@ -133,10 +133,10 @@ awaitable<Step> join(Conn& c, Upstream& up, const Route& r) {
 // One connection's journey, whatever its protocol: preamble -> match ->
 // terminate -> connect -> the server's side of the protocol -> relay. The
 // first step that refuses ends it, in the client's protocol.
-template <class Driver>
+template <Driver D>
 awaitable<void> journey(Conn& c) {
-  Driver d;
-  Step s = co_await d.preamble(c);
+  D d;
+  Refused s = co_await d.preamble(c);
   if (!s && std::exchange(c.open.hand_to_postgres, false)) {
     co_await journey<PgDriver>(c);
     co_return;

@@ -11,7 +11,7 @@ using net::awaitable;
 
 namespace {
 
-Step plain(Conn& c) {
+Refused plain(Conn& c) {
   c.facts.tls = false;
   c.rec.mode = "plain";
   return std::nullopt;
@@ -19,7 +19,7 @@ Step plain(Conn& c) {
 
 }  // namespace
 
-awaitable<Step> TlsDriver::preamble(Conn& c) {
+awaitable<Refused> TlsDriver::preamble(Conn& c) {
   const config::EntryPoint& ep = c.entry.ep;
   if (c.entry.server_first) co_return plain(c);
   // A silent client on an entry point that also has plain routers is taken to
@@ -51,14 +51,14 @@ awaitable<Step> TlsDriver::preamble(Conn& c) {
   co_return std::nullopt;
 }
 
-Step TlsDriver::admit(Conn& c, const Route& r) {
+Refused TlsDriver::admit(Conn& c, const Route& r) {
   c.rec.mode = r.passthrough ? "passthrough" : r.tls ? "terminate" : "plain";
   return std::nullopt;
 }
 
 std::span<const std::uint8_t> TlsDriver::first_bytes(Conn& c, const Route&) { return c.client.buf; }
 
-awaitable<Step> TlsDriver::open_server(Conn& c, const Route& r, Upstream& up) {
+awaitable<Refused> TlsDriver::open_server(Conn& c, const Route& r, Upstream& up) {
   if (!up.server->tls) co_return std::nullopt;
   co_return co_await secure_server(r, up, c.open.sni);
 }

@@ -12,11 +12,13 @@
 namespace snigate::session {
 
 struct TlsDriver {
-  net::awaitable<Step> preamble(Conn& c);
-  Step admit(Conn& c, const Route& r);
+  net::awaitable<Refused> preamble(Conn& c);
+  Refused admit(Conn& c, const Route& r);
   std::span<const std::uint8_t> first_bytes(Conn& c, const Route& r);
-  net::awaitable<Step> open_server(Conn& c, const Route& r, Upstream& up);
+  net::awaitable<Refused> open_server(Conn& c, const Route& r, Upstream& up);
   net::awaitable<void> speak(Conn& c, const Refusal& r);
 };
+
+static_assert(Driver<TlsDriver>);
 
 }  // namespace snigate::session

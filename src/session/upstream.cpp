@@ -9,7 +9,7 @@ namespace snigate::session {
 
 using net::awaitable;
 
-awaitable<Step> connect_server(Conn& c, const Route& r, Upstream& up, std::span<const std::uint8_t> early) {
+awaitable<Refused> connect_server(Conn& c, const Route& r, Upstream& up, std::span<const std::uint8_t> early) {
   const Service& svc = *r.service;
   std::string why;
   up.server = co_await balance::connect_service(svc, up.leg.sock, why, early, &up.early_sent);
@@ -34,7 +34,7 @@ tls::SslPtr client_ssl(const tls::BackendTls& bt, const std::string& name, bool 
 
 }  // namespace
 
-awaitable<Step> secure_server(const Route& r, Upstream& up, std::string_view sni) {
+awaitable<Refused> secure_server(const Route& r, Upstream& up, std::string_view sni) {
   const Service& svc = *r.service;
   const Server& server = *up.server;
   const tls::BackendTls& bt = *svc.backend_tls;

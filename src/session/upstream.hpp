@@ -23,11 +23,11 @@ struct Upstream {
 // Connects a server of route r's service (round robin, failover) and notes
 // it in the access record. early: bytes for a plain server, sent with the
 // connect as far as the socket takes them (up.early_sent says how many).
-net::awaitable<Step> connect_server(Conn& c, const Route& r, Upstream& up, std::span<const std::uint8_t> early = {});
+net::awaitable<Refused> connect_server(Conn& c, const Route& r, Upstream& up, std::span<const std::uint8_t> early = {});
 
 // Re-encryption: a TLS client session to the connected server, verified per
 // the serversTransport. The server name is the transport's, else sni, else
 // the server's host.
-net::awaitable<Step> secure_server(const Route& r, Upstream& up, std::string_view sni);
+net::awaitable<Refused> secure_server(const Route& r, Upstream& up, std::string_view sni);
 
 }  // namespace snigate::session
