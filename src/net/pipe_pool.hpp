@@ -4,8 +4,8 @@
 // hold no pipe and the pool stays as small as the number of busy directions.
 //
 // A pipe is grown to 1 MiB where the budget allows: one splice pair then
-// moves up to 1 MiB instead of a default pipe's 64 KiB, and a single
-// passthrough stream went from 7.4 to 10.1 Gbit/s here. The kernel counts a
+// moves up to 1 MiB instead of a default pipe's 64 KiB, which a single
+// stream notices (docs/benchmarks.md). The kernel counts a
 // pipe's capacity (not its use) against its owner's pipe-user-pages-soft
 // limit (64 MiB by default), and an unprivileged user over that limit gets
 // new pipes of two pages only, for every process of the user. So grown pipes
