@@ -1,4 +1,4 @@
-// session/refuse: explain_no_route, the words an operator reads when no
+// session/no_route: explain_no_route, the words an operator reads when no
 // router took a client.
 #include <gtest/gtest.h>
 
