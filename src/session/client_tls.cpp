@@ -36,7 +36,7 @@ awaitable<Refused> read_hello(Conn& c, bool after_request) {
 
 std::uint8_t alert_for(Cause cause) {
   switch (cause) {
-    case Cause::bad_hello: return 50;     // decode_error
+    case Cause::bad_hello: return 50;      // decode_error
     case Cause::unknown_name: return 112;  // unrecognized_name
     case Cause::no_protocol: return 120;   // no_application_protocol
     default: return 80;                    // internal_error
@@ -71,9 +71,10 @@ namespace {
 std::string default_cert_note(const Snapshot& snap, std::string_view sni) {
   const tls::CertChoice choice = snap.certs.select(sni);
   if (choice.how != tls::CertMatch::fallback || !choice.cert) return {};
-  return sni.empty() ? fmt::format("; the client sent no SNI, so it got the default certificate ({})", choice.cert->origin)
-                     : fmt::format("; no certificate names \"{}\", so the client got the default certificate ({})",
-                                   sni, choice.cert->origin);
+  return sni.empty()
+             ? fmt::format("; the client sent no SNI, so it got the default certificate ({})", choice.cert->origin)
+             : fmt::format("; no certificate names \"{}\", so the client got the default certificate ({})", sni,
+                           choice.cert->origin);
 }
 
 Refusal handshake_refusal(const Conn& c, std::string_view router, bool late) {

@@ -78,16 +78,16 @@ wm::InitialHandshake snigate_greeting(std::uint32_t id) {
 Refusal login_failure(const Conn& c, Got g, const std::string& why) {
   if (g == Got::closed) return client_gone("the client closed before logging in");
   if (g == Got::timeout)
-    return {Cause::timeout, "timeout", fmt::format("no login within clientHelloTimeout ({} ms)", c.entry.ep.client_hello_timeout.count())};
+    return {Cause::timeout, "timeout",
+            fmt::format("no login within clientHelloTimeout ({} ms)", c.entry.ep.client_hello_timeout.count())};
   return {Cause::bad_request, "bad_handshake", "bad handshake: " + why};
 }
 
-Refusal not_supported(std::string message) {
-  return {Cause::not_supported, "not_supported", std::move(message)};
-}
+Refusal not_supported(std::string message) { return {Cause::not_supported, "not_supported", std::move(message)}; }
 
 Refusal auth_lost(const Route& r, std::string_view who, std::string_view why) {
-  return {Cause::lost, "auth_failed", fmt::format("router {}: the {} did not complete authentication ({})", r.name, who, why)};
+  return {Cause::lost, "auth_failed",
+          fmt::format("router {}: the {} did not complete authentication ({})", r.name, who, why)};
 }
 
 // The server's address as connected, which tells whether two sessions are on
@@ -122,7 +122,6 @@ awaitable<Refused> MysqlDriver::preamble(Conn& c) {
   if (Refused s = co_await read_login(c)) co_return s;
   const wm::UserHost uh = wm::user_at_host(login.user);
   c.open.user = std::string(uh.user);  // the server sees the user without @host
-  open_user = c.open.user;
   c.open.name_from_user = routes_by_user_host(c.open.sni, uh.host);
   std::string name = c.open.name_from_user ? lower_ascii(uh.host) : c.open.sni;
   set_routing_name(c, std::move(name));
@@ -144,8 +143,9 @@ awaitable<Refused> MysqlDriver::read_login(Conn& c) {
   if (wm::parse_handshake_response(payload, login, &why) != wm::Status::complete)
     co_return login_failure(c, Got::bad, why);
   if (!(login.capabilities & wm::CLIENT_PLUGIN_AUTH))
-    co_return not_supported("this client does not support authentication plugins (CLIENT_PLUGIN_AUTH), which "
-                            "snigate needs to let it answer the server's own challenge");
+    co_return not_supported(
+        "this client does not support authentication plugins (CLIENT_PLUGIN_AUTH), which "
+        "snigate needs to let it answer the server's own challenge");
   co_return std::nullopt;
 }
 
@@ -189,8 +189,9 @@ awaitable<Refused> MysqlDriver::server_greeting(const Route& r, Upstream& up) {
   if (hs == wm::Status::is_error)  // e.g. 1040 Too many connections: the server's own words
     co_return answered("backend_refused", fmt::format("server {}: {}", server.address, why), std::move(payload));
   if (hs != wm::Status::complete)
-    co_return Refusal{Cause::unreachable, "backend_bad_greeting", fmt::format("router {}: server {} did not greet as a MySQL server: {}", r.name,
-                                             server.address, why)};
+    co_return Refusal{
+        Cause::unreachable, "backend_bad_greeting",
+        fmt::format("router {}: server {} did not greet as a MySQL server: {}", r.name, server.address, why)};
   // A greeting without a plugin name (MySQL 5.5.7-5.5.9 could send one) means
   // mysql_native_password, the only plugin those servers start with.
   if (greeting.auth_plugin.empty()) greeting.auth_plugin = wm::kNativePassword;
@@ -212,8 +213,8 @@ awaitable<Refused> MysqlDriver::server_tls(Conn& c, const Route& r, Upstream& up
   const wm::Bytes ssl_request = wm::encode_ssl_request(sr);
   if (co_await write_packet(up.leg, server_seq, ssl_request, net::Clock::now() + r.service->dial_timeout))
     co_return co_await secure_server(r, up, c.facts.sni);
-  co_return Refusal{Cause::unreachable, "backend_tls_failed", fmt::format("router {}: service {}: could not send the SSLRequest", r.name,
-                                           r.service->name)};
+  co_return Refusal{Cause::unreachable, "backend_tls_failed",
+                    fmt::format("router {}: service {}: could not send the SSLRequest", r.name, r.service->name)};
 }
 
 // Has the client answer the server's own challenge (an AuthSwitchRequest with
@@ -228,11 +229,12 @@ awaitable<Refused> MysqlDriver::authenticate(Conn& c, const Route& r, Upstream& 
   std::string why;
   wm::Bytes payload;
   const wm::ByteView scramble = greeting.scramble_bytes();
-  const wm::Bytes auth_switch = wm::encode_auth_switch({greeting.auth_plugin, wm::Bytes(scramble.begin(), scramble.end())});
+  const wm::Bytes auth_switch =
+      wm::encode_auth_switch({greeting.auth_plugin, wm::Bytes(scramble.begin(), scramble.end())});
   if (!co_await write_packet(c.client, client_seq, auth_switch, deadline) ||
       co_await read_packet(c.client, client_seq, deadline, payload, why) != Got::done)
     co_return client_gone("the client did not answer the auth switch: " + why);
-  const auto encoded = wm::encode_handshake_response(server_login(payload));
+  const auto encoded = wm::encode_handshake_response(server_login(payload, c.open.user));
   if (!encoded) co_return not_supported("cannot encode the login for the server");
   if (!co_await write_packet(up.leg, server_seq, *encoded, deadline)) co_return auth_lost(r, "server", why);
   for (;;) {
@@ -241,7 +243,7 @@ awaitable<Refused> MysqlDriver::authenticate(Conn& c, const Route& r, Upstream& 
     const mysql::Step step = auth.on_server(payload);
     if (step == mysql::Step::refuse)
       co_return Refusal{Cause::denied, "auth_refused", fmt::format("router {}: {}", r.name, auth.error)};
-    if (step == mysql::Step::relay_done_err) co_return server_refused_login(up, payload);
+    if (step == mysql::Step::relay_done_err) co_return server_refused_login(up, payload, c.open.user);
     if (!co_await write_packet(c.client, client_seq, payload, deadline))
       co_return client_gone("the client went away during authentication");
     if (step == mysql::Step::relay_done_ok) co_return std::nullopt;
@@ -255,12 +257,12 @@ awaitable<Refused> MysqlDriver::authenticate(Conn& c, const Route& r, Upstream& 
 // What snigate sends the server: the client's login with the server's
 // plugin, the agreed capabilities, the user without @host, and the client's
 // answer to the server's challenge.
-wm::HandshakeResponse MysqlDriver::server_login(const wm::Bytes& answer) const {
+wm::HandshakeResponse MysqlDriver::server_login(const wm::Bytes& answer, const std::string& user) const {
   wm::HandshakeResponse out;
   out.capabilities = caps;
   out.max_packet = login.max_packet;
   out.charset = login.charset;
-  out.user = open_user;
+  out.user = user;
   out.auth_response = answer;
   out.database = login.database;
   out.auth_plugin = greeting.auth_plugin;
@@ -270,10 +272,12 @@ wm::HandshakeResponse MysqlDriver::server_login(const wm::Bytes& answer) const {
 }
 
 // e.g. 1045: the client gets the server's own ERR.
-Refusal MysqlDriver::server_refused_login(const Upstream& up, const wm::Bytes& payload) const {
+Refusal MysqlDriver::server_refused_login(const Upstream& up, const wm::Bytes& payload, const std::string& user) const {
   wm::ErrPacket e;
   wm::parse_err(payload, e);
-  return answered("auth_failed", fmt::format("server {} refused user \"{}\": {} {}", up.server->address, open_user, e.code, e.message), payload);
+  return answered("auth_failed",
+                  fmt::format("server {} refused user \"{}\": {} {}", up.server->address, user, e.code, e.message),
+                  payload);
 }
 
 // From now on a KILL naming id reaches this session: the registration lasts

@@ -26,7 +26,6 @@ struct MysqlDriver {
   wire::mysql::HandshakeResponse login;  // the client's
   wire::mysql::InitialHandshake greeting;  // the server's
   std::uint64_t caps = 0;  // for snigate's HandshakeResponse41 to the server
-  std::string open_user;   // the user the server sees
 
  private:
   net::awaitable<Refused> read_login(Conn& c);
@@ -35,8 +34,9 @@ struct MysqlDriver {
   net::awaitable<Refused> server_tls(Conn& c, const Route& r, Upstream& up);
   net::awaitable<Refused> authenticate(Conn& c, const Route& r, Upstream& up);
   void register_session(Conn& c, const Route& r, Upstream& up);
-  wire::mysql::HandshakeResponse server_login(const wire::mysql::Bytes& answer) const;
-  Refusal server_refused_login(const Upstream& up, const wire::mysql::Bytes& payload) const;
+  // user: the user the server sees (c.open.user).
+  wire::mysql::HandshakeResponse server_login(const wire::mysql::Bytes& answer, const std::string& user) const;
+  Refusal server_refused_login(const Upstream& up, const wire::mysql::Bytes& payload, const std::string& user) const;
 };
 
 static_assert(Driver<MysqlDriver>);

@@ -38,8 +38,9 @@ std::string_view no_name_hint(config::Protocol protocol, bool tls) {
 
 std::string explain_no_route(const EntryRoutes& entry, const Facts& facts) {
   const std::string alpn = comma_joined(facts.alpn);
-  std::string out = fmt::format("no route on entry point {} for {} client{}", entry.ep.name, facts.tls ? "TLS" : "plain",
-                                facts.client_ip ? fmt::format(" {}", facts.client_ip->to_string()) : "");
+  std::string out =
+      fmt::format("no route on entry point {} for {} client{}", entry.ep.name, facts.tls ? "TLS" : "plain",
+                  facts.client_ip ? fmt::format(" {}", facts.client_ip->to_string()) : "");
   if (facts.tls)
     out += fmt::format(", SNI {}, ALPN [{}]", facts.sni.empty() ? "none" : fmt::format("\"{}\"", facts.sni), alpn);
   if (entry.routes.empty()) return out + "; this entry point has no routers";
@@ -56,8 +57,9 @@ std::string explain_no_route(const EntryRoutes& entry, const Facts& facts) {
   const config::Protocol protocol = entry.ep.protocol;
   if (facts.sni.empty() && by_name) out += no_name_hint(protocol, facts.tls);
   if (!facts.tls && !entry.has_plain_routes && protocol == config::Protocol::tcp)
-    out += "; the client did not start TLS and no router here accepts plain TCP (add a router without tls, "
-           "rule HostSNI(`*`))";
+    out +=
+        "; the client did not start TLS and no router here accepts plain TCP (add a router without tls, "
+        "rule HostSNI(`*`))";
   return out;
 }
 
@@ -91,9 +93,10 @@ Refusal no_route_refusal(const EntryRoutes& entry, const Facts& facts, bool from
   }
   const bool mysql = entry.ep.protocol == config::Protocol::mysql;
   if (facts.sni.empty()) {
-    r.message = fmt::format("the client sent neither SNI nor a user name of the form user@host, so entry point {} "
-                            "cannot choose a server",
-                            entry.ep.name);
+    r.message = fmt::format(
+        "the client sent neither SNI nor a user name of the form user@host, so entry point {} "
+        "cannot choose a server",
+        entry.ep.name);
     r.hint = mysql ? "log in as user@<server name> (e.g. -u alice@db.example.com), or with a MySQL 8.1+ client pass "
                      "--tls-sni-servername=<server name>"
                    : "connect with TLS to a host name (libpq 14+ sends it as SNI: sslmode=require, sslsni=1), or log "
@@ -107,21 +110,26 @@ Refusal no_route_refusal(const EntryRoutes& entry, const Facts& facts, bool from
 }
 
 Refusal passthrough_refusal(const EntryRoutes& entry, const Route& r) {
-  return {Cause::unknown_name, "no_route", fmt::format("router {} passes TLS through to its server, but this client sent no SNI, so snigate "
-                                 "had to end TLS itself to read user@host",
-                                 r.name), std::string(sni_hint(entry.ep.protocol))};
+  return {Cause::unknown_name, "no_route",
+          fmt::format("router {} passes TLS through to its server, but this client sent no SNI, so snigate "
+                      "had to end TLS itself to read user@host",
+                      r.name),
+          std::string(sni_hint(entry.ep.protocol))};
 }
 
 Refusal options_refusal(const EntryRoutes& entry, const Route& r, std::string why) {
-  return {Cause::denied, "tls_options_mismatch", std::move(why), fmt::format("{}, or give router {} the tls.options that clients without SNI get",
-                              sni_hint(entry.ep.protocol), r.name)};
+  return {Cause::denied, "tls_options_mismatch", std::move(why),
+          fmt::format("{}, or give router {} the tls.options that clients without SNI get", sni_hint(entry.ep.protocol),
+                      r.name)};
 }
 
 Refusal plaintext_refusal(const EntryRoutes& entry, const Route& r) {
   const bool mysql = entry.ep.protocol == config::Protocol::mysql;
-  return {Cause::denied, "plaintext_refused", fmt::format("router {} requires TLS; the router does not set {}.allowPlaintext", r.name,
-                                 mysql ? "mysql" : "postgres"), mysql ? "connect with TLS (mariadb --ssl, mysql --ssl-mode=REQUIRED)"
-                        : "connect with sslmode=require (or verify-full)"};
+  return {Cause::denied, "plaintext_refused",
+          fmt::format("router {} requires TLS; the router does not set {}.allowPlaintext", r.name,
+                      mysql ? "mysql" : "postgres"),
+          mysql ? "connect with TLS (mariadb --ssl, mysql --ssl-mode=REQUIRED)"
+                : "connect with sslmode=require (or verify-full)"};
 }
 
 }  // namespace snigate::session

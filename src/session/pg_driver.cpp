@@ -46,15 +46,17 @@ awaitable<bool> say(net::tcp::socket& sock, char answer) {
 Refusal opening_failed(const Conn& c, Got g, const std::string& why) {
   if (g == Got::closed) return client_gone("the client closed before its startup packet: " + why);
   if (g == Got::timeout)
-    return {Cause::timeout, "timeout", fmt::format("no startup packet within clientHelloTimeout ({} ms)",
-                                   c.entry.ep.client_hello_timeout.count())};
+    return {
+        Cause::timeout, "timeout",
+        fmt::format("no startup packet within clientHelloTimeout ({} ms)", c.entry.ep.client_hello_timeout.count())};
   return {Cause::bad_request, "bad_request", why};
 }
 
 Refusal not_postgres(const Conn& c, const wp::Bytes& packet) {
-  return {Cause::bad_request, "not_postgres", fmt::format("entry point {} speaks PostgreSQL, and this client did not send a PostgreSQL "
-                                 "startup packet (first bytes: {})",
-                                 c.entry.ep.name, hex(packet))};
+  return {Cause::bad_request, "not_postgres",
+          fmt::format("entry point {} speaks PostgreSQL, and this client did not send a PostgreSQL "
+                      "startup packet (first bytes: {})",
+                      c.entry.ep.name, hex(packet))};
 }
 
 // A cancel goes to the server that issued the key when snigate saw it (a
@@ -69,9 +71,10 @@ awaitable<Refused> cancel(Conn& c, const wp::Bytes& packet) {
   const std::vector<CancelTarget> targets =
       attributed ? std::vector<CancelTarget>{known} : passthrough_cancel_targets(c.entry);
   if (targets.empty())
-    co_return Refusal{Cause::finished, "no_route", fmt::format("CancelRequest for process {}: no session through snigate holds this "
-                                             "key, and no PostgreSQL passthrough service could",
-                                             req.pid)};
+    co_return Refusal{Cause::finished, "no_route",
+                      fmt::format("CancelRequest for process {}: no session through snigate holds this "
+                                  "key, and no PostgreSQL passthrough service could",
+                                  req.pid)};
   CancelLimiter::Permit permit;
   if (Refused dropped = admit_cancel(c, !attributed, permit)) co_return dropped;
   std::string why;
@@ -80,9 +83,10 @@ awaitable<Refused> cancel(Conn& c, const wp::Bytes& packet) {
   Refusal done{Cause::finished, sent ? "cancel_forwarded" : "backend_unreachable", ""};
   done.message = attributed ? fmt::format("CancelRequest for process {} to server {}, which issued its key", req.pid,
                                           known.address)
-                            : fmt::format("CancelRequest for process {} to {} of {} server(s) of PostgreSQL "
-                                          "passthrough services (snigate never saw the key)",
-                                          req.pid, sent, targets.size());
+                            : fmt::format(
+                                  "CancelRequest for process {} to {} of {} server(s) of PostgreSQL "
+                                  "passthrough services (snigate never saw the key)",
+                                  req.pid, sent, targets.size());
   if (!why.empty()) done.message += ": " + why;
   co_return done;
 }
@@ -222,7 +226,8 @@ awaitable<Refused> PgDriver::after_hello(Conn& c) {
     case wp::First::cancel_request: co_return co_await cancel(c, packet);
     case wp::First::startup_message: co_return read_login(c, packet);
     default:
-      co_return Refusal{Cause::bad_request, "bad_request", "expected a StartupMessage inside TLS, got bytes " + hex(packet)};
+      co_return Refusal{Cause::bad_request, "bad_request",
+                        "expected a StartupMessage inside TLS, got bytes " + hex(packet)};
   }
 }
 

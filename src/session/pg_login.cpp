@@ -31,25 +31,28 @@ bool same_certificate(const net::TlsStream* client, const net::TlsStream* server
 // Why SCRAM channel binding cannot hold for this client, and what would make
 // it hold: the same certificate on both legs, or TLS end to end.
 std::string binding_cannot_hold_why(const Conn& c, bool client_tls, const Route& r, const Server& server) {
-  return fmt::format("SCRAM channel binding cannot hold through router {}: {}, and server {} binds to the "
-                     "certificate of snigate's TLS link to it",
-                     r.name,
-                     !client_tls     ? "the client has no TLS session (postgres.allowPlaintext)"
-                     : c.open.sni.empty() ? "the client's TLS ends at snigate, with the default certificate (no SNI)"
-                                     : "the client's TLS ends at snigate, with a certificate other than the server's",
-                     server.address);
+  return fmt::format(
+      "SCRAM channel binding cannot hold through router {}: {}, and server {} binds to the "
+      "certificate of snigate's TLS link to it",
+      r.name,
+      !client_tls          ? "the client has no TLS session (postgres.allowPlaintext)"
+      : c.open.sni.empty() ? "the client's TLS ends at snigate, with the default certificate (no SNI)"
+                           : "the client's TLS ends at snigate, with a certificate other than the server's",
+      server.address);
 }
 
 std::string binding_would_hold(const Conn& c, bool client_tls) {
-  return fmt::format("binding holds only when the client's TLS reaches the server: a passthrough router "
-                     "(tls.passthrough){}, or a router that presents the server's own certificate and key{}",
-                     c.open.sni.empty() ? ", which needs the client's SNI (sslsni=1)" : "",
-                     !client_tls ? " to a TLS client" : "");
+  return fmt::format(
+      "binding holds only when the client's TLS reaches the server: a passthrough router "
+      "(tls.passthrough){}, or a router that presents the server's own certificate and key{}",
+      c.open.sni.empty() ? ", which needs the client's SNI (sslsni=1)" : "", !client_tls ? " to a TLS client" : "");
 }
 
 Refusal only_plus_refusal(const Conn& c, bool client_tls, const Route& r, const Server& server) {
-  return {Cause::denied, "channel_binding", fmt::format("{}; server {} offers no SASL mechanism other than {}",
-                                 binding_cannot_hold_why(c, client_tls, r, server), server.address, kScramPlus), binding_would_hold(c, client_tls)};
+  return {Cause::denied, "channel_binding",
+          fmt::format("{}; server {} offers no SASL mechanism other than {}",
+                      binding_cannot_hold_why(c, client_tls, r, server), server.address, kScramPlus),
+          binding_would_hold(c, client_tls)};
 }
 
 // The client answered the offer snigate withheld PLUS from by binding anyway,
@@ -62,7 +65,8 @@ Refusal binding_refusal(const Conn& c, bool client_tls, const Route& r, const Se
       chose_plus ? "the client chose SCRAM-SHA-256-PLUS anyway"
                  : "the client can bind and so says it was not offered SCRAM-SHA-256-PLUS, which the server, able "
                    "to bind, rejects as a downgrade");
-  return {Cause::denied, "channel_binding", std::move(message), "connect with channel_binding=disable; " + binding_would_hold(c, client_tls)};
+  return {Cause::denied, "channel_binding", std::move(message),
+          "connect with channel_binding=disable; " + binding_would_hold(c, client_tls)};
 }
 
 // For the log when the client leaves after the mechanism list: libpq with
@@ -70,9 +74,10 @@ Refusal binding_refusal(const Conn& c, bool client_tls, const Route& r, const Se
 std::string binding_gave_up_note(const Conn& c, bool client_tls, bool plain_link, bool withheld, const Route& r,
                                  const Server& server) {
   if (plain_link)
-    return fmt::format(" (a client that requires channel binding gives up here: snigate's link to server {} is "
-                       "plain, so the server cannot offer SCRAM-SHA-256-PLUS)",
-                       server.address);
+    return fmt::format(
+        " (a client that requires channel binding gives up here: snigate's link to server {} is "
+        "plain, so the server cannot offer SCRAM-SHA-256-PLUS)",
+        server.address);
   if (withheld)
     return fmt::format(" (a client that requires channel binding gives up here: snigate withheld {}, as {}; {})",
                        kScramPlus, binding_cannot_hold_why(c, client_tls, r, server),
@@ -90,14 +95,16 @@ awaitable<bool> ask_for_tls(Upstream& up, net::Clock::time_point deadline, std::
   std::string why;
   const Got g = co_await read_exact(up.leg, 1, deadline, reply, why);
   if (g == Got::done && reply[0] == 'S') co_return true;
-  said = g != Got::done     ? why
+  said = g != Got::done    ? why
          : reply[0] == 'N' ? "answered N (it does not accept TLS)"
                            : fmt::format("answered {:#04x}, not S or N", reply[0]);
   co_return false;
 }
 
 Refusal no_tls_from(const Route& r, const Server& server, const std::string& said) {
-  return {Cause::unreachable, "backend_tls_failed", fmt::format("router {}: server {} {} to snigate's SSLRequest", r.name, server.address, said), "", spdlog::level::warn};
+  return {Cause::unreachable, "backend_tls_failed",
+          fmt::format("router {}: server {} {} to snigate's SSLRequest", r.name, server.address, said), "",
+          spdlog::level::warn};
 }
 
 // The server's TLS for a client whose TLS ended at snigate, when the server
@@ -152,11 +159,13 @@ awaitable<Refused> relay_login(Conn& c, Upstream& up, const Route& r, CancelKeys
   std::string why;
   for (;;) {
     if (const Got g = co_await read_message(up.leg, deadline, msg, why); g != Got::done)
-      co_return server_lost(r, server, g == Got::timeout ? "did not answer in time during the login" : why + " during the login",
+      co_return server_lost(r, server,
+                            g == Got::timeout ? "did not answer in time during the login" : why + " during the login",
                             g == Got::timeout ? "timeout" : "backend_closed");
     const LoginStep step = relay.on_server(msg);
     if (step == LoginStep::register_key)
-      key = cancel_keys().add(relay.key, {server.address, server.at, std::min(r.service->dial_timeout, net::Duration(2000))});
+      key = cancel_keys().add(relay.key,
+                              {server.address, server.at, std::min(r.service->dial_timeout, net::Duration(2000))});
     if (step == LoginStep::read_server || step == LoginStep::register_key) continue;
     if (step == LoginStep::refuse) co_return relay_refusal(c, relay, c.client.tls != nullptr, r, server);
     if (step == LoginStep::server_refused)
@@ -171,7 +180,8 @@ awaitable<Refused> relay_login(Conn& c, Upstream& up, const Route& r, CancelKeys
     if (step == LoginStep::ready) co_return std::nullopt;
     if (const Got g = co_await read_message(c.client, deadline, msg, why); g != Got::done)
       co_return client_gave_up(c, g, why, relay, up.leg.tls != nullptr, r, server);
-    if (relay.on_client(msg) == LoginStep::refuse) co_return relay_refusal(c, relay, c.client.tls != nullptr, r, server);
+    if (relay.on_client(msg) == LoginStep::refuse)
+      co_return relay_refusal(c, relay, c.client.tls != nullptr, r, server);
     if (!co_await write_bytes(up.leg, msg, deadline))
       co_return server_lost(r, server, "closed during authentication", "backend_closed");
   }
@@ -210,12 +220,12 @@ namespace {
 std::string_view sqlstate(Cause cause) {
   switch (cause) {
     case Cause::timeout:
-    case Cause::lost: return "08006";  // connection failure
-    case Cause::unknown_name: return "08004";  // server rejected establishment of connection
-    case Cause::denied: return "28000";  // invalid authorization specification
-    case Cause::unreachable: return "08001";  // unable to establish connection
+    case Cause::lost: return "08006";           // connection failure
+    case Cause::unknown_name: return "08004";   // server rejected establishment of connection
+    case Cause::denied: return "28000";         // invalid authorization specification
+    case Cause::unreachable: return "08001";    // unable to establish connection
     case Cause::not_supported: return "0A000";  // feature not supported
-    default: return "08P01";  // protocol violation
+    default: return "08P01";                    // protocol violation
   }
 }
 

@@ -11,12 +11,15 @@ Refusal client_gone(std::string detail) {
 Refusal hello_refusal(const Sniffed& s, std::chrono::milliseconds hello_timeout, bool after_request) {
   const auto ms = hello_timeout.count();
   if (s.timed_out && s.bytes.empty())
-    return {Cause::timeout, "timeout", after_request ? fmt::format("no ClientHello after the request for TLS within "
-                                                   "clientHelloTimeout ({} ms)", ms)
-                                     : fmt::format("the client sent nothing within clientHelloTimeout ({} ms)", ms), "", after_request ? spdlog::level::info : spdlog::level::debug};
+    return {Cause::timeout, "timeout",
+            after_request ? fmt::format("no ClientHello after the request for TLS within "
+                                        "clientHelloTimeout ({} ms)",
+                                        ms)
+                          : fmt::format("the client sent nothing within clientHelloTimeout ({} ms)", ms),
+            "", after_request ? spdlog::level::info : spdlog::level::debug};
   if (s.timed_out)
-    return {Cause::timeout, "timeout", fmt::format("incomplete ClientHello after clientHelloTimeout ({} ms, {} bytes)", ms,
-                                   s.bytes.size())};
+    return {Cause::timeout, "timeout",
+            fmt::format("incomplete ClientHello after clientHelloTimeout ({} ms, {} bytes)", ms, s.bytes.size())};
   switch (s.status) {
     case wire::HelloStatus::need_more:
       return client_gone(s.bytes.empty()
@@ -28,8 +31,7 @@ Refusal hello_refusal(const Sniffed& s, std::chrono::milliseconds hello_timeout,
     case wire::HelloStatus::too_large:
       return {Cause::bad_hello, "bad_hello", fmt::format("ClientHello larger than {} bytes", wire::kMaxClientHello)};
     case wire::HelloStatus::malformed:
-    case wire::HelloStatus::complete:
-      break;
+    case wire::HelloStatus::complete: break;
   }
   return {Cause::bad_hello, "bad_hello", "malformed ClientHello: " + s.error};
 }

@@ -40,7 +40,8 @@ template <Driver D>
 awaitable<void> refuse(Conn& c, D& d, const Refusal& r) {
   c.rec.end = r.end;
   c.rec.detail = r.detail.empty() ? with_hint(r) : r.detail;
-  if (r.level != spdlog::level::off && spdlog::should_log(r.level)) spdlog::log(r.level, "{}: {}", c.rec.client, observe::printable(c.rec.detail));
+  if (r.level != spdlog::level::off && spdlog::should_log(r.level))
+    spdlog::log(r.level, "{}: {}", c.rec.client, observe::printable(c.rec.detail));
   co_await d.speak(c, r);
 }
 
@@ -70,7 +71,8 @@ void relay_and_finish(Conn& c, Upstream& up, net::RelayLimits limits) {
   if (observe::access_log_open() || spdlog::should_log(spdlog::level::debug)) {
     // The record and the Snapshot (rec.entry_point points into it) move to
     // the relay's callback; the journey must not touch c.rec after this.
-    done = [rec = std::move(c.rec), snapshot = c.snapshot, held = std::move(c.held)](const net::RelayResult& rr) mutable {
+    done = [rec = std::move(c.rec), snapshot = c.snapshot,
+            held = std::move(c.held)](const net::RelayResult& rr) mutable {
       rec.bytes_in += rr.up;
       rec.bytes_out += rr.down;
       rec.end = net::to_string(rr.end);
@@ -181,7 +183,10 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
       case config::Protocol::postgres: co_await journey<PgDriver>(c); break;
     }
   } catch (const std::exception& e) {
-    if (!c.relayed) c.rec.end = "error", c.rec.detail = e.what();
+    if (!c.relayed) {
+      c.rec.end = "error";
+      c.rec.detail = e.what();
+    }
     spdlog::error("{}: {}", c.rec.client, observe::printable(e.what()));
   }
   if (!c.relayed) finish(c.rec);

@@ -14,7 +14,9 @@ awaitable<Refused> connect_server(Conn& c, const Route& r, Upstream& up, std::sp
   std::string why;
   up.server = co_await balance::connect_service(svc, up.leg.sock, why, early, &up.early_sent);
   if (!up.server)
-    co_return Refusal{Cause::unreachable, "backend_unreachable", fmt::format("router {}: service {}: no server answered: {}", r.name, svc.name, why), "", spdlog::level::warn};
+    co_return Refusal{Cause::unreachable, "backend_unreachable",
+                      fmt::format("router {}: service {}: no server answered: {}", r.name, svc.name, why), "",
+                      spdlog::level::warn};
   c.rec.server = up.server->address;
   co_return std::nullopt;
 }
@@ -52,7 +54,8 @@ awaitable<Refused> secure_server(const Route& r, Upstream& up, std::string_view 
     if (v != X509_V_OK) why += fmt::format(" (certificate: {})", X509_verify_cert_error_string(v));
   }
   up.leg.tls.reset();
-  co_return Refusal{Cause::unreachable, "backend_tls_failed", fmt::format("router {}: service {}: {}", r.name, svc.name, why), "", spdlog::level::warn};
+  co_return Refusal{Cause::unreachable, "backend_tls_failed",
+                    fmt::format("router {}: service {}: {}", r.name, svc.name, why), "", spdlog::level::warn};
 }
 
 }  // namespace snigate::session
