@@ -106,6 +106,9 @@ struct Router {
   // Extension: idleTimeout replaces the entry point's tcpIdleTimeout for the
   // connections this router takes (0: no limit).
   std::optional<Duration> idle_timeout;
+  // middlewares: names of tcp.middlewares, run in this order ("name@file" is "name").
+  std::vector<std::string> middlewares;
+  std::vector<Loc> middleware_locs;  // where each of middlewares was written
 };
 
 struct Server {
@@ -156,8 +159,28 @@ struct TlsOptions {
   std::string client_auth_type = "NoClientCert";  // clientAuth.clientAuthType
 };
 
+// tcp.middlewares.<name>: exactly one of these kinds (docs/policy.md).
+enum class MiddlewareKind { ip_allow_list, in_flight_conn, rate_limit };
+
+struct Middleware {
+  std::string name;
+  Loc loc;
+  MiddlewareKind kind = MiddlewareKind::ip_allow_list;
+  // ipAllowList.sourceRange: addresses and CIDR blocks, each checked at load
+  // (a list that is empty or has a bad entry is an error).
+  std::vector<std::string> source_range;
+  int amount = 0;  // inFlightConn.amount: open connections per client IP; 0 refuses every client
+  // rateLimit (extension): new connections per client IP, a token bucket that
+  // holds `burst` and refills `average` per `period`. average 0: no limit (as
+  // Traefik's HTTP rateLimit); burst 0 (not written): average.
+  int average = 0;
+  int burst = 0;
+  Duration period{1'000};
+};
+
 struct Dynamic {
   std::map<std::string, Router> routers;                       // tcp.routers
+  std::map<std::string, Middleware> middlewares;               // tcp.middlewares
   std::map<std::string, Service> services;                     // tcp.services
   std::map<std::string, ServersTransport> servers_transports;  // tcp.serversTransports
   std::vector<CertFiles> certificates;                         // tls.certificates

@@ -1,4 +1,4 @@
-// The dynamic part under tcp: routers, services, serversTransports.
+// The dynamic part under tcp: routers, services, serversTransports (middlewares: config/middlewares.cpp).
 #include <fmt/core.h>
 
 #include "config/loader.hpp"
@@ -10,11 +10,6 @@ using walk::Item;
 using walk::Key;
 
 namespace {
-
-constexpr std::string_view kNoMiddlewares =
-    "TCP middlewares (ipAllowList, inFlightConn) are not supported yet; snigate refuses them rather than "
-    "serve the route without the restriction: remove them and restrict access in front of snigate (a "
-    "firewall), or with client certificates (tls.options clientAuth)";
 
 void parse_router_tls(Ctx& ctx, const Item& it, RouterTls& out) {
   walk::walk_map(ctx, it, {
@@ -60,11 +55,10 @@ void parse_database_section(Ctx& ctx, const Item& v, Loc& loc, bool& allow_plain
   });
 }
 
-// A middleware restricts who may connect (ipAllowList, inFlightConn): never
-// accepted and ignored, so the route would be open.
-void refuse_middlewares(Ctx& ctx, const Item& v) {
-  std::vector<std::string> names;
-  if (walk::get_string_list(ctx, v, names) && !names.empty()) ctx.error(v.loc(ctx), v.path, std::string(kNoMiddlewares));
+// The names are resolved by validate(), once every file is read.
+void parse_middleware_names(Ctx& ctx, const Item& v, Router& r) {
+  if (!walk::get_string_list(ctx, v, r.middlewares)) return;
+  for (std::size_t i = 0; i < r.middlewares.size(); ++i) r.middleware_locs.push_back(ctx.loc(v.value[i]));
 }
 
 void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& out) {
@@ -84,7 +78,7 @@ void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& ou
     {"tls", [&](const Item& v) { parse_router_tls(ctx, v, r.tls.emplace()); }},
     {"mysql", [&](const Item& v) { parse_database_section(ctx, v, r.mysql_loc, r.mysql_allow_plaintext); }},
     {"postgres", [&](const Item& v) { parse_database_section(ctx, v, r.postgres_loc, r.postgres_allow_plaintext); }},
-    {"middlewares", [&](const Item& v) { refuse_middlewares(ctx, v); }},
+    {"middlewares", [&](const Item& v) { parse_middleware_names(ctx, v, r); }},
     {"ruleSyntax", [&](const Item& v) { parse_rule_syntax(ctx, v, r); }},
     {"idleTimeout", [&](const Item& v) {
        Duration d{};
@@ -225,7 +219,7 @@ void parse_tcp(Ctx& ctx, const Item& it, Dynamic& out) {
        });
      }},
     {"middlewares", [&](const Item& v) {
-       walk::for_each_entry(ctx, v, [&](const std::string&, const Item& e) { ctx.error(e.loc(ctx), e.path, std::string(kNoMiddlewares)); });
+       walk::for_each_entry(ctx, v, [&](const std::string& n, const Item& e) { parse_middleware(ctx, n, e, out); });
      }},
   });
 }

@@ -115,6 +115,7 @@ void load_file(const std::string& path, Dynamic& acc, Loaded& into, bool only_dy
 void merge(Dynamic& into, Dynamic&& from, std::vector<Error>& findings, OnTwice twice) {
   merge_map(into.routers, from.routers, "tcp.routers", findings, twice);
   merge_map(into.services, from.services, "tcp.services", findings, twice);
+  merge_map(into.middlewares, from.middlewares, "tcp.middlewares", findings, twice);
   merge_map(into.servers_transports, from.servers_transports, "tcp.serversTransports", findings, twice);
   merge_map(into.tls_options, from.tls_options, "tls.options", findings, twice);
   for (CertFiles& c : from.certificates) into.certificates.push_back(std::move(c));

@@ -27,6 +27,8 @@ void parse_tcp(walk::Ctx& ctx, const walk::Item& it, Dynamic& out);
 void parse_tls(walk::Ctx& ctx, const walk::Item& it, Dynamic& out);
 // certFile + keyFile (both required; files must be readable), plus one extra key if given.
 void parse_cert_files(walk::Ctx& ctx, const walk::Item& it, CertFiles& out, const walk::Key* extra = nullptr);
+// tcp.middlewares.<name> (config/middlewares.cpp).
+void parse_middleware(walk::Ctx& ctx, const std::string& name, const walk::Item& it, Dynamic& out);
 void parse_transport(walk::Ctx& ctx, const walk::Item& it, ServersTransport& out);
 
 // What merge() does with a name that `into` already has.

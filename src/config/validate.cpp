@@ -1,7 +1,9 @@
 // Cross references between the parts of a merged configuration: a router's
-// service, entry points and TLS options, a service's servers transport.
+// service, middlewares, entry points and TLS options, a service's servers
+// transport.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cctype>
 #include <iterator>
 #include <utility>
@@ -53,6 +55,27 @@ void check_service(Router& r, const Dynamic& dyn, std::vector<Error>& errors) {
     errors.push_back(Error{r.service_loc, path, unknown("service", r.service, dyn.services, "tcp.services")});
 }
 
+// Each name of the router's middlewares, "name@file" as "name"; the same
+// middleware twice would count a connection twice, so it is an error too.
+void check_middlewares(Router& r, const Dynamic& dyn, std::vector<Error>& errors) {
+  for (std::size_t i = 0; i < r.middlewares.size(); ++i) {
+    std::string& m = r.middlewares[i];
+    strip_file_provider(m);
+    const Loc at = i < r.middleware_locs.size() ? r.middleware_locs[i] : r.loc;
+    const std::string path = fmt::format("tcp.routers.{}.middlewares[{}]", r.name, i);
+    if (auto sign = m.rfind('@'); sign != std::string::npos)
+      errors.push_back(Error{at, path,
+                             fmt::format("middleware \"{}\" names provider \"{}\": snigate's middlewares are in "
+                                         "tcp.middlewares (@file)",
+                                         m, m.substr(sign + 1))});
+    else if (!dyn.middlewares.count(m))
+      errors.push_back(Error{at, path, unknown("middleware", m, dyn.middlewares, "tcp.middlewares")});
+    else if (std::find(r.middlewares.begin(), r.middlewares.begin() + static_cast<std::ptrdiff_t>(i), m) !=
+             r.middlewares.begin() + static_cast<std::ptrdiff_t>(i))
+      errors.push_back(Error{at, path, fmt::format("middleware \"{}\" is listed twice", m)});
+  }
+}
+
 // (host, port) of a listen address that check_address accepted; the host is
 // empty for every address of the machine.
 std::pair<std::string, std::string_view> host_port(std::string_view a) {
@@ -89,6 +112,7 @@ void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std:
   check_shared_addresses(stat, errors);
   for (auto& [name, r] : dyn.routers) {
     check_service(r, dyn, errors);
+    check_middlewares(r, dyn, errors);
     for (std::size_t i = 0; i < r.entry_points.size(); ++i) {
       strip_file_provider(r.entry_points[i]);  // harmless; Traefik does not write it there
       if (stat.entry_points.count(r.entry_points[i])) continue;

@@ -534,22 +534,14 @@ TEST(ConfigLoad, SecuritySettingsAreRefusedNotIgnored) {
     proxyProtocol:
       trustedIPs: [10.0.0.0/8]
 tcp:
-  middlewares:
-    ipallow:
-      ipAllowList:
-        sourceRange: [10.0.0.0/8]
   routers:
     r:
       rule: "HostSNI(`a`)"
       service: whoami@internal
-      middlewares: [ipallow]
       tls: {}
 )y"));
   EXPECT_EQ(one(l.errors, "entryPoints.web.proxyProtocol").loc.line, 4);
   EXPECT_TRUE(has(l.errors, "entryPoints.web.proxyProtocol", "not supported yet"));
-  EXPECT_EQ(one(l.errors, "tcp.middlewares.ipallow").loc.line, 8);
-  EXPECT_EQ(one(l.errors, "tcp.routers.r.middlewares").loc.line, 15);
-  EXPECT_TRUE(has(l.errors, "tcp.routers.r.middlewares", "ipAllowList"));
   EXPECT_TRUE(l.warnings.empty()) << dump(l.warnings);
 }
 
