@@ -39,6 +39,8 @@ std::uint8_t alert_for(Cause cause) {
     case Cause::bad_hello: return 50;      // decode_error
     case Cause::unknown_name: return 112;  // unrecognized_name
     case Cause::no_protocol: return 120;   // no_application_protocol
+    case Cause::not_allowed:
+    case Cause::too_many: return 49;       // access_denied
     default: return 80;                    // internal_error
   }
 }

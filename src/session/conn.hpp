@@ -68,6 +68,9 @@ struct Conn {
   // Whatever must live exactly as long as the connection (a PostgreSQL
   // session's cancel key registration, a MySQL session's id).
   std::shared_ptr<void> held;
+  // The in-flight slots the route's middlewares took (inFlightConn): given
+  // back when the last holder goes, the relay's callback once it runs.
+  std::shared_ptr<std::vector<policy::InFlightTicket>> tickets;
   // What the relay runs the client's bytes through (MySQL's KILL translation).
   std::unique_ptr<net::UpFilter> up_filter;
 };

@@ -108,6 +108,8 @@ const wm::ErrCode& err_code(Cause cause) {
     case Cause::not_supported: return wm::kErrNotSupported;
     case Cause::unknown_name: return wm::kErrNoRoute;
     case Cause::denied: return wm::kErrAccessDenied;
+    case Cause::not_allowed: return wm::kErrHostNotAllowed;
+    case Cause::too_many: return wm::kErrTooManyConnections;
     default: return wm::kErrBackendUnreachable;
   }
 }

@@ -282,7 +282,10 @@ awaitable<Refused> PgDriver::open_server(Conn& c, const Route& r, Upstream& up) 
 
 awaitable<void> PgDriver::speak(Conn& c, const Refusal& r) {
   if (r.cause == Cause::silent || r.cause == Cause::finished || mode == Mode::plain) co_return;
-  const bool tls_only = r.cause == Cause::bad_hello || r.cause == Cause::no_protocol || r.cause == Cause::unknown_name;
+  // A middleware's refusal on a passthrough route is an alert too: ending the
+  // client's TLS to say more would cost a handshake for a refused client.
+  const bool tls_only = r.cause == Cause::bad_hello || r.cause == Cause::no_protocol ||
+                        r.cause == Cause::unknown_name || r.cause == Cause::not_allowed || r.cause == Cause::too_many;
   if (c.open.hello_pending && tls_only) {
     co_await send_alert(c.client.sock, alert_for(r.cause));
     co_return;

@@ -222,7 +222,9 @@ std::string_view sqlstate(Cause cause) {
     case Cause::timeout:
     case Cause::lost: return "08006";           // connection failure
     case Cause::unknown_name: return "08004";   // server rejected establishment of connection
-    case Cause::denied: return "28000";         // invalid authorization specification
+    case Cause::denied:
+    case Cause::not_allowed: return "28000";    // invalid authorization specification
+    case Cause::too_many: return "53300";       // too many connections
     case Cause::unreachable: return "08001";    // unable to establish connection
     case Cause::not_supported: return "0A000";  // feature not supported
     default: return "08P01";                    // protocol violation

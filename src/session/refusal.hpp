@@ -24,6 +24,8 @@ enum class Cause : std::uint8_t {
   unknown_name,   // no route, or no certificate, for the name the client sent
   no_protocol,    // the client offers no application protocol this entry point speaks
   denied,         // the route does not take this client (TLS required, TLS options, channel binding)
+  not_allowed,    // a middleware's ipAllowList does not hold the client's address
+  too_many,       // a middleware's inFlightConn or rateLimit: this address has too many connections
   not_supported,  // the client or server lacks something snigate needs
   unreachable,    // no server answered, or its greeting or TLS failed
   lost,           // the server or the client went wrong during the login

@@ -8,6 +8,7 @@
 #include "observe/log.hpp"
 #include "session/client_tls.hpp"
 #include "session/driver.hpp"
+#include "session/middlewares.hpp"
 #include "session/mysql_driver.hpp"
 #include "session/no_route.hpp"
 #include "session/options_check.hpp"
@@ -64,7 +65,7 @@ bool must_terminate(const Conn& c, const Route& r) { return c.open.hello_pending
 // once, so the journey's frames are freed while it runs. When it ends it
 // completes the access record (bytes, end; its detail after any already
 // there), writes the access-log line and stops counting the connection.
-// c.held lives until then.
+// c.held and c.tickets live until then.
 void relay_and_finish(Conn& c, Upstream& up, net::RelayLimits limits) {
   c.relayed = true;
   net::RelayDone done;
@@ -72,7 +73,7 @@ void relay_and_finish(Conn& c, Upstream& up, net::RelayLimits limits) {
     // The record and the Snapshot (rec.entry_point points into it) move to
     // the relay's callback; the journey must not touch c.rec after this.
     done = [rec = std::move(c.rec), snapshot = c.snapshot,
-            held = std::move(c.held)](const net::RelayResult& rr) mutable {
+            held = std::move(c.held), tickets = std::move(c.tickets)](const net::RelayResult& rr) mutable {
       rec.bytes_in += rr.up;
       rec.bytes_out += rr.down;
       rec.end = net::to_string(rr.end);
@@ -83,7 +84,8 @@ void relay_and_finish(Conn& c, Upstream& up, net::RelayLimits limits) {
   } else {
     // Nothing would be written at the end: an idle connection keeps no
     // record, only the Snapshot it started with.
-    done = [snapshot = c.snapshot, held = std::move(c.held)](const net::RelayResult&) {
+    done = [snapshot = c.snapshot, held = std::move(c.held),
+            tickets = std::move(c.tickets)](const net::RelayResult&) {
       open_connections.fetch_sub(1, std::memory_order_relaxed);
     };
   }
@@ -133,7 +135,7 @@ awaitable<Refused> join(Conn& c, Upstream& up, const Route& r) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 // One connection's journey, whatever its protocol: preamble -> match ->
-// terminate -> connect -> the server's side of the protocol -> relay. The
+// middlewares -> terminate -> connect -> the server's side of the protocol -> relay. The
 // first step that refuses ends it, in the client's protocol.
 template <Driver D>
 awaitable<void> journey(Conn& c) {
@@ -146,6 +148,7 @@ awaitable<void> journey(Conn& c) {
   const Route* r = nullptr;
   if (!s) s = pick(c, r);
   if (!s) s = d.admit(c, *r);
+  if (!s) s = run_middlewares(c, *r);
   if (!s && must_terminate(c, *r)) s = co_await secure_client(c, *r->options, r->name);
   if (!s && r->service->whoami) {
     co_await serve_whoami(c.client.sock, c.client.tls.get(), std::move(c.client.buf), c.rec);
@@ -171,7 +174,7 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
                       const EntryRoutes& entry) {
   open_connections.fetch_add(1, std::memory_order_relaxed);
   Conn c{Leg(std::move(client)), *snap, entry, snap, net::Clock::now() + entry.ep.client_hello_timeout, {}, {}, {},
-         false, {}, {}};
+         false, {}, {}, {}};
   c.rec.start = std::chrono::system_clock::now();
   c.rec.entry_point = entry.ep.name;
   c.facts.client_ip = ip_of(peer);

@@ -152,6 +152,12 @@ void build_services(const config::Dynamic& dyn, Snapshot& snap, std::vector<conf
   snap.services["whoami@internal"] = std::move(whoami);
 }
 
+// Built once per load; the state they count in is shared with the previous
+// load's middlewares of the same name (policy/registry).
+void build_middlewares(const config::Dynamic& dyn, Snapshot& snap) {
+  for (const auto& [name, m] : dyn.middlewares) snap.middlewares[name] = policy::build(m);
+}
+
 // A HostSNIRegexp with a capital letter never matches. Warned here, where the
 // rule is compiled once anyway, not in a second parse at load.
 void warn_capital_patterns(const config::Router& r, const Route& route, const std::string& path,
@@ -196,12 +202,20 @@ void check_tls_mode(const config::Router& r, const Route& route, const std::stri
                               "which only a router that terminates can read"));
 }
 
-// The router's service and (when it terminates) its tls.options, by name.
+// The router's service, middlewares and (when it terminates) its tls.options, by name.
 void resolve_names(const config::Router& r, const std::string& path, const Snapshot& snap,
                    const TlsOptionsByName& options, Route& route, std::vector<config::Error>& errors) {
   const std::string svc_name(strip_provider(r.service));
   if (auto it = snap.services.find(svc_name); it != snap.services.end()) route.service = it->second.get();
   else errors.push_back(error_at(r.service_loc, path + ".service", "no service named \"" + r.service + "\""));
+  for (std::size_t i = 0; i < r.middlewares.size(); ++i) {
+    if (auto it = snap.middlewares.find(std::string(strip_provider(r.middlewares[i]))); it != snap.middlewares.end())
+      route.middlewares.push_back(it->second.get());
+    else
+      errors.push_back(error_at(i < r.middleware_locs.size() ? r.middleware_locs[i] : r.loc,
+                                fmt::format("{}.middlewares[{}]", path, i),
+                                "no middleware named \"" + r.middlewares[i] + "\""));
+  }
   if (route.tls && !route.passthrough) {
     const std::string oname = r.tls->options.empty() ? "default" : std::string(strip_provider(r.tls->options));
     if (auto it = snap.options.find(oname); it != snap.options.end()) route.options = it->second;
@@ -299,6 +313,7 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
   const TlsOptionsByName options = tls_options_with_default(cfg.dyn);
   build_tls(options, cfg.dyn, *snap, errors);
   build_services(cfg.dyn, *snap, errors);
+  build_middlewares(cfg.dyn, *snap);
   for (const auto& [ep_name, ep] : cfg.stat.entry_points) snap->entries[ep_name].ep = ep;
 
   const bool any_default = std::ranges::any_of(cfg.stat.entry_points, [](const auto& e) { return e.second.as_default; });

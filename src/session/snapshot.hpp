@@ -12,6 +12,7 @@
 #include "balance/service.hpp"
 #include "config/config.hpp"
 #include "net/dial.hpp"
+#include "policy/chain.hpp"
 #include "rule/rule.hpp"
 #include "tls/cert_store.hpp"
 #include "tls/contexts.hpp"
@@ -36,6 +37,7 @@ struct Route {
   std::optional<config::Duration> idle_timeout;  // idleTimeout: replaces the entry point's tcpIdleTimeout
   const Service* service = nullptr;
   std::shared_ptr<const tls::ServerOptions> options;  // termination only
+  std::vector<const policy::Middleware*> middlewares;  // the router's chain, in order (Snapshot::middlewares)
 };
 
 struct EntryRoutes {
@@ -56,6 +58,7 @@ struct Snapshot {
   config::Static stat;
   std::map<std::string, EntryRoutes> entries;
   std::map<std::string, std::unique_ptr<Service>> services;
+  std::map<std::string, std::unique_ptr<const policy::Middleware>> middlewares;  // tcp.middlewares
   tls::CertStore certs;
   std::map<std::string, std::shared_ptr<const tls::ServerOptions>> options;
 

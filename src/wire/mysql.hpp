@@ -210,6 +210,8 @@ struct ErrCode {
 // "Host '%s' is not allowed to connect" refusal -- a non-transient, connection
 // time refusal that is not about the password.
 inline constexpr ErrCode kErrNoRoute{1130, "HY000"};  // ER_HOST_NOT_PRIVILEGED
+// A middleware's ipAllowList does not hold the client's address: the same code.
+inline constexpr ErrCode kErrHostNotAllowed{1130, "HY000"};  // ER_HOST_NOT_PRIVILEGED
 // Refusals about credentials or transport (plaintext not allowed, the account
 // needs TLS): what servers send for REQUIRE SSL accounts and bad passwords.
 inline constexpr ErrCode kErrAccessDenied{1045, "28000"};  // ER_ACCESS_DENIED_ERROR
@@ -224,7 +226,8 @@ inline constexpr ErrCode kErrBadHandshake{1043, "08S01"};  // ER_HANDSHAKE_ERROR
 // Something snigate cannot do (COM_CHANGE_USER, a capability mismatch, a pre-4.1
 // client): "This version of MariaDB doesn't yet support '%s'".
 inline constexpr ErrCode kErrNotSupported{1235, "42000"};  // ER_NOT_SUPPORTED_YET
-// snigate is at its connection limit.
+// snigate is at its connection limit, or a middleware's inFlightConn or
+// rateLimit is for this client's address.
 inline constexpr ErrCode kErrTooManyConnections{1040, "08004"};  // ER_CON_COUNT_ERROR
 
 struct OkPacket {
