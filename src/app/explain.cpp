@@ -148,6 +148,48 @@ int verdict(const session::EntryRoutes& entry, const ExplainQuery& q, const Fact
   return 0;
 }
 
+// The chosen router's middlewares in order. With --client-ip, whether each
+// ipAllowList lets the client through; counts and rates depend on the
+// traffic, so they are only described. False when the chain refuses the
+// client whatever the traffic (an allow list without it, amount 0).
+bool print_middlewares(const session::Route& r, const Facts& facts, std::ostream& out) {
+  if (r.middlewares.empty()) return true;
+  fmt::print(out, "middlewares of {}, in order:\n", r.name);
+  const policy::Middleware* refused = nullptr;
+  for (const policy::Middleware* m : r.middlewares) {
+    std::string what;
+    switch (m->kind) {
+      case policy::Kind::ip_allow_list: {
+        if (!facts.client_ip) {
+          what = fmt::format("{} ranges; give --client-ip to check a client", m->ranges.size());
+          break;
+        }
+        const bool in = policy::allows(m->ranges, *facts.client_ip);
+        what = fmt::format("{} {}", facts.client_ip->to_string(), in ? "is allowed" : "is NOT in the list");
+        if (!in && !refused) refused = m;
+        break;
+      }
+      case policy::Kind::in_flight_conn:
+        what = m->amount == 0 ? "amount 0: refuses every client"
+                              : fmt::format("at most {} open connections per client IP", m->amount);
+        if (m->amount == 0 && !refused) refused = m;
+        break;
+      case policy::Kind::rate_limit:
+        what = m->rate.average == 0 ? "average 0: no limit"
+                                    : fmt::format("{} new connections per {} ms per client IP, burst {}",
+                                                  m->rate.average, m->rate.period.count(), m->rate.burst);
+        break;
+    }
+    fmt::print(out, "  {} ({}): {}\n", m->name, policy::kind_name(m->kind), what);
+  }
+  if (refused)
+    fmt::print(out, "REFUSED: router {}: middleware {} ({}) {}\n", r.name, refused->name,
+               policy::kind_name(refused->kind),
+               refused->kind == policy::Kind::ip_allow_list ? "does not allow " + facts.client_ip->to_string()
+                                                            : std::string("refuses every client"));
+  return !refused;
+}
+
 }  // namespace
 
 int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& out) {
@@ -167,6 +209,7 @@ int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& 
     if (&r == chosen) print_match(snap, r, sni, out);
     else print_miss(r, facts, chosen, out);
   }
+  if (chosen && !print_middlewares(*chosen, facts, out)) return 1;
   return verdict(*entry, q, facts, chosen, out);
 }
 
