@@ -358,8 +358,8 @@ def test_bad_policy_is_refused_at_start(tmp_path, snigate_bin, pki, stubs, case)
         cfg["tcp"]["middlewares"]["local2"] = {"ipAllowList": {"sourceRange": []}}
         expected = "tcp.middlewares.local2.ipAllowList.sourceRange: must not be empty"
     elif case == "unknown-middleware":
-        cfg["tcp"]["routers"]["plain"]["middlewares"] = ["local3"]
-        expected = 'tcp.routers.plain.middlewares[0]: unknown middleware "local3" (did you mean "local2"?)'
+        cfg["tcp"]["routers"]["plain"]["middlewares"] = ["lcal2"]
+        expected = 'tcp.routers.plain.middlewares[0]: unknown middleware "lcal2" (did you mean "local2"?)'
     else:
         cfg["tcp"]["middlewares"]["two"] = {"inFlightConn": {"amount": 2}, "rateLimit": {"average": 1}}
         expected = "tcp.middlewares.two: has 2 types"
