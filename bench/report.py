@@ -12,6 +12,10 @@ ROWS = [
     ("rate", "p50_us", "  latency p50", "µs", False),
     ("rate", "p99_us", "  latency p99", "µs", False),
     ("rate", "cpu_us_per_conn", "  proxy CPU per connection", "µs", False),
+    ("rate-policy", "conns_per_s", "Passthrough connection rate, ipAllowList + inFlightConn", "conn/s", True),
+    ("rate-policy", "p50_us", "  latency p50", "µs", False),
+    ("rate-policy", "p99_us", "  latency p99", "µs", False),
+    ("rate-policy", "cpu_us_per_conn", "  proxy CPU per connection", "µs", False),
     ("stream1", "gbit_per_s", "Passthrough throughput, 1 stream", "Gbit/s", True),
     ("stream1", "cpu_ms_per_gb", "  proxy CPU per GB", "ms", False),
     ("stream16", "gbit_per_s", "Passthrough throughput, 16 streams", "Gbit/s", True),
@@ -111,6 +115,16 @@ def base_table(med, targets):
     return "\n".join(out)
 
 
+def policy_cost(med):
+    """snigate's passthrough rate with a middleware chain against without, in this run."""
+    with_chain = med.get(("rate-policy", "snigate", "conns_per_s"))
+    without = med.get(("rate", "snigate", "conns_per_s"))
+    if not with_chain or not without:
+        return ""
+    return (f"snigate's passthrough connection rate through an ipAllowList + inFlightConn chain is "
+            f"{with_chain / without:.3f} of the rate without it (medians of this run).")
+
+
 def rounds_table(raw, targets):
     out = ["| workload | metric | " + " | ".join(targets) + " |", "| --- | --- | " + " | ".join("---" for _ in targets) + " |"]
     for w, m, label, unit, _ in ROWS:
@@ -141,6 +155,9 @@ def main():
         print()
         print("snigate against the --base build (above 1 is better for rates, below 1 for latency and CPU)")
         print(against_base)
+    policy = policy_cost(med)
+    if policy:
+        print(policy)
     for e in errs:
         print("note:", e)
     if not a.doc:
@@ -238,6 +255,8 @@ latency, memory and CPU.
 
 {ratios}
 {base_section}
+{policy}
+
 {"Failed connections: " + "; ".join(errs) + "." if errs else "No connection failed in any workload."}
 
 Every round:
@@ -256,6 +275,10 @@ All clients come from `bench/loadgen`, except plain TCP (iperf3). Its backend
   closes. Latency is from `connect()` to end of file. The backend closes first,
   so TIME_WAIT stays on the server side and the clients do not run out of
   ports.
+- **Passthrough connection rate, ipAllowList + inFlightConn** (snigate only):
+  the same clients with SNI `policy.bench.test`, whose router runs an
+  `ipAllowList` (`127.0.0.0/8`) and an `inFlightConn` that every client
+  passes; next to the row above, it is what the middleware chain costs.
 - **Passthrough throughput**: one (or 16) connections send the ClientHello for
   `stream.bench.test`, then write 128 KiB blocks as fast as they can; the
   backend discards them. Throughput is what the clients wrote after a warm-up

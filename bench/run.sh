@@ -8,7 +8,9 @@
 #          --idle-rounds N (memory is measured once per proxy by default: it
 #          varies by a few percent between rounds and each takes ~20 s)
 #          --targets "direct snigate haproxy nginx sniproxy"
-#          --workloads "rate stream1 stream16 plain idle tls-rate tls-stream tls-download"
+#          --workloads "rate rate-policy stream1 stream16 plain idle tls-rate tls-stream tls-download"
+#          (rate-policy: the passthrough rate through a router with an
+#          ipAllowList + inFlightConn chain, snigate only, next to rate)
 #          --no-doc (do not write docs/benchmarks.md)  --no-build (reuse build-bench/)
 #          --head: build snigate from the last commit (git archive) instead of
 #          the working tree
@@ -26,7 +28,7 @@ argv=("$@")
 
 ROUNDS=3 IDLE_ROUNDS=1 TIME=3 IDLE=9000 CONC=64 TLS_CONC=16 DOC=1 BUILD=1 QUICK=0 SRC_MODE=worktree BASE_REV=
 TARGETS="direct snigate haproxy nginx sniproxy"
-WORKLOADS="rate stream1 stream16 plain idle tls-rate tls-stream tls-download"
+WORKLOADS="rate rate-policy stream1 stream16 plain idle tls-rate tls-stream tls-download"
 while (($#)); do
   case "$1" in
     --quick) QUICK=1 ROUNDS=2 TIME=1.5 IDLE=2000 ;;
@@ -112,8 +114,10 @@ cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/combined.pem"
 for f in snigate.yaml haproxy.cfg nginx.conf sniproxy.conf; do
   sed "s|@WORK@|$WORK|g" "bench/configs/$f" >"$WORK/$f"
 done
-# The base revision: the same configuration on ports 19111-19113.
-[[ -n $BASE ]] && sed 's|:1910\([123]\)"|:1911\1"|' "$WORK/snigate.yaml" >"$WORK/snigate-base.yaml"
+# The base revision: the same configuration on ports 19111-19113, without the
+# rate-policy router and its middlewares (a revision before them refuses them).
+[[ -n $BASE ]] && sed -e 's|:1910\([123]\)"|:1911\1"|' -e '/# policy-begin/,/# policy-end/d' "$WORK/snigate.yaml" \
+  >"$WORK/snigate-base.yaml"
 
 # File descriptors: 2 per proxied connection; the hard limit is the ceiling.
 ulimit -n "$(ulimit -Hn)"
@@ -212,6 +216,7 @@ targets_for() {  # which targets take part in a workload
   for t in $TARGETS; do
     case $w in
       idle) [[ $t == direct ]] && continue ;;
+      rate-policy) [[ $t == snigate ]] || continue ;;  # the others have no middlewares here
       tls-*) [[ -n ${PORT_TLS[$t]:-} ]] || continue ;;
     esac
     out+=("$t")
@@ -243,13 +248,16 @@ run_one() {  # workload target round
   alive "$t" || { log "$t is not running"; return; }
   c0=$(proxy_cpu "$t")
   case $w in
-    rate)
-      out=$("$LG" rate --connect "127.0.0.1:${PORT_SNI[$t]}" --sni rate.bench.test --conc "$CONC" --time "$TIME")
+    rate|rate-policy)
+      # rate-policy: the same clients, routed by the name policy.bench.test
+      # to a router whose ipAllowList + inFlightConn chain lets them all in.
+      local sni=rate.bench.test; [[ $w == rate-policy ]] && sni=policy.bench.test
+      out=$("$LG" rate --connect "127.0.0.1:${PORT_SNI[$t]}" --sni "$sni" --conc "$CONC" --time "$TIME")
       cost=(cpu_us_per_conn "$(kv "$out" ok)" 1e6)
-      record rate "$t" "$r" conns_per_s "$(kv "$out" conns_per_s)"
-      record rate "$t" "$r" p50_us "$(kv "$out" p50_us)"
-      record rate "$t" "$r" p99_us "$(kv "$out" p99_us)"
-      record rate "$t" "$r" errors "$(kv "$out" errors)" ;;
+      record "$w" "$t" "$r" conns_per_s "$(kv "$out" conns_per_s)"
+      record "$w" "$t" "$r" p50_us "$(kv "$out" p50_us)"
+      record "$w" "$t" "$r" p99_us "$(kv "$out" p99_us)"
+      record "$w" "$t" "$r" errors "$(kv "$out" errors)" ;;
     stream1|stream16)
       local port=${PORT_SNI[$t]}; [[ $t == direct ]] && port=$SINK_PORT
       out=$("$LG" stream --connect "127.0.0.1:$port" --sni stream.bench.test --streams "${w#stream}" --time "$TIME")
