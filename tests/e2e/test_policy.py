@@ -26,6 +26,7 @@ MIDDLEWARES = {
     "two": {"inFlightConn": {"amount": 2}},
     "zero": {"inFlightConn": {"amount": 0}},
     "slow": {"rateLimit": {"average": 1, "period": "1m", "burst": 3}},
+    "one": {"inFlightConn": {"amount": 1}},
 }
 
 
@@ -70,8 +71,12 @@ def policy_config(stubs, pki, ports: dict, middlewares=None) -> dict:
                              postgres={"allowPlaintext": True}),
                 "pgbusy": dict(with_mw(router("HostSNI(`busy.test`)", "pg", eps=["pg"], tls={}), "zero"),
                                postgres={"allowPlaintext": True}),
+                # One slot each: a connection that ends any other way than the relay must give it back.
+                "who": with_mw(router("HostSNI(`who.test`)", "whoami@internal", eps=["tls"], tls={}), "one"),
+                "dead": with_mw(router("HostSNI(`dead.test`)", "dead", eps=["tls"], tls={}), "one"),
             },
-            "services": {name: svc(name) for name in stubs},
+            "services": {**{name: svc(name) for name in stubs},
+                         "dead": {"loadBalancer": {"servers": [{"address": addr(free_port())}]}}},
         },
         "tls": {"certificates": [{"certFile": str(pki["a"].cert), "keyFile": str(pki["a"].key)}]},
     }
@@ -244,6 +249,26 @@ def test_postgres_in_flight_zero_gets_fatal_53300(sg, stubs):
 
 
 # ---------------------------------------------------------------- inFlightConn and rateLimit
+
+def unverified():
+    return client_context(None)
+
+
+def test_whoami_gives_its_slot_back(sg):
+    """whoami@internal answers without a relay: its slot is given back when it is done."""
+    for _ in range(3):
+        a = attempt(sg.ports["tls"], "who.test", unverified(), source=INSIDE)
+        assert a.error is None and "router: who" in a.reply, a
+
+
+def test_a_refusal_after_the_chain_gives_the_slot_back(sg):
+    """The chain lets the client in, then no server answers: the next client is refused for
+    that reason again, not by inFlightConn."""
+    for _ in range(3):
+        mark = sg.access_mark()
+        a = attempt(sg.ports["tls"], "dead.test", unverified(), source=INSIDE)
+        e = sg.wait_access_from(int(a.client.rsplit(":", 1)[1]), after=mark, host=INSIDE)
+        assert e["router"] == "dead" and e["end"] != "denied", e
 
 def test_in_flight_amount_then_one_more_after_a_close(sg, stubs):
     port = sg.ports["held"]
