@@ -71,6 +71,8 @@ def policy_config(stubs, pki, ports: dict, middlewares=None) -> dict:
                              postgres={"allowPlaintext": True}),
                 "pgbusy": dict(with_mw(router("HostSNI(`busy.test`)", "pg", eps=["pg"], tls={}), "zero"),
                                postgres={"allowPlaintext": True}),
+                "pgpass": with_mw(router("HostSNI(`pass.test`)", "pg", eps=["pg"], tls={"passthrough": True}),
+                                  "local2"),
                 # One slot each: a connection that ends any other way than the relay must give it back.
                 "who": with_mw(router("HostSNI(`who.test`)", "whoami@internal", eps=["tls"], tls={}), "one"),
                 "dead": with_mw(router("HostSNI(`dead.test`)", "dead", eps=["tls"], tls={}), "one"),
@@ -237,6 +239,18 @@ def test_postgres_over_tls_outside_gets_fatal_28000(sg, pki, stubs):
     before = stubs["pg"].accepted
     e = pg_login(sg.ports["pg"], OUTSIDE, "alice", tls=True)
     assert e.sqlstate == "28000" and "router pgdb" in e.message, e
+    assert stubs["pg"].accepted == before
+
+
+def test_postgres_passthrough_outside_gets_alert_access_denied(sg, stubs):
+    """A passthrough route is chosen from the ClientHello: the refusal is an alert, and snigate
+    does not end the client's TLS just to say it."""
+    before = stubs["pg"].accepted
+    with connect_from(OUTSIDE, sg.ports["pg"]) as raw:
+        raw.sendall(pg.SSL_REQUEST)
+        assert raw.recv(1) == b"S"
+        with pytest.raises(ssl.SSLError, match="ACCESS_DENIED"):
+            pg.tls_client_context(None, alpn=None).wrap_socket(raw, server_hostname="pass.test")
     assert stubs["pg"].accepted == before
 
 
