@@ -6,6 +6,7 @@
 #include <string>
 
 #include "session/client_tls.hpp"
+#include "session/middlewares.hpp"
 #include "session/no_route.hpp"
 #include "session/refusal.hpp"
 
@@ -78,6 +79,37 @@ TEST(SessionRefusal, AlertPerCause) {
   EXPECT_EQ(alert_for(Cause::no_protocol), 120);   // no_application_protocol
   EXPECT_EQ(alert_for(Cause::unreachable), 80);    // internal_error
   EXPECT_EQ(alert_for(Cause::denied), 80);
+  EXPECT_EQ(alert_for(Cause::not_allowed), 49);  // access_denied
+  EXPECT_EQ(alert_for(Cause::too_many), 49);
+}
+
+// A middleware's refusal names the router and the middleware, never the
+// ranges or the limit, and ends "denied".
+TEST(SessionRefusal, MiddlewareRefusalNamesRouterAndMiddleware) {
+  Route route;
+  route.name = "db";
+  policy::Middleware allow;
+  allow.name = "office";
+  allow.kind = policy::Kind::ip_allow_list;
+  allow.ranges.push_back(rule::IpRange{});
+  Refusal r = middleware_refusal(route, allow);
+  EXPECT_EQ(r.cause, Cause::not_allowed);
+  EXPECT_EQ(r.end, "denied");
+  EXPECT_EQ(r.message, "router db: middleware office (ipAllowList) does not allow this client's address");
+  policy::Middleware slots;
+  slots.name = "five";
+  slots.kind = policy::Kind::in_flight_conn;
+  slots.amount = 5;
+  r = middleware_refusal(route, slots);
+  EXPECT_EQ(r.cause, Cause::too_many);
+  EXPECT_TRUE(has(r.message, "router db: middleware five (inFlightConn)")) << r.message;
+  EXPECT_FALSE(has(r.message, "5")) << r.message;
+  policy::Middleware rate;
+  rate.name = "calm";
+  rate.kind = policy::Kind::rate_limit;
+  r = middleware_refusal(route, rate);
+  EXPECT_EQ(r.cause, Cause::too_many);
+  EXPECT_TRUE(has(r.message, "middleware calm (rateLimit)")) << r.message;
 }
 
 TEST(SessionRefusal, HintFollowsTheMessage) {

@@ -355,6 +355,40 @@ TEST(SessionSnapshot, RegexpWithCapitalsIsWarned) {
       << warnings[0].message;
 }
 
+// ---- middlewares -------------------------------------------------------------
+
+TEST(SessionSnapshot, RouteGetsItsMiddlewaresInOrderSharedWithOtherRouters) {
+  Cfg cfg;
+  cfg.entry("web").service("svc");
+  auto& allow = cfg.loaded.dyn.middlewares["office"];
+  allow.name = "office";
+  allow.kind = config::MiddlewareKind::ip_allow_list;
+  allow.source_range = {"10.0.0.0/8", "2001:db8::/32"};
+  auto& slots = cfg.loaded.dyn.middlewares["snapshot-test-slots"];
+  slots.name = "snapshot-test-slots";
+  slots.kind = config::MiddlewareKind::in_flight_conn;
+  slots.amount = 3;
+  cfg.tls_router("a", "HostSNI(`a.test`)").middlewares = {"snapshot-test-slots", "office@file"};
+  cfg.tls_router("b", "HostSNI(`b.test`)").middlewares = {"snapshot-test-slots"};
+  auto snap = compile_ok(cfg);
+  ASSERT_NE(snap, nullptr);
+  const auto& routes = snap->entry("web")->routes;
+  const auto a = std::ranges::find_if(routes, [](const Route& r) { return r.name == "a"; });
+  const auto b = std::ranges::find_if(routes, [](const Route& r) { return r.name == "b"; });
+  ASSERT_TRUE(a != routes.end() && b != routes.end());
+  ASSERT_EQ(a->middlewares.size(), 2u);
+  EXPECT_EQ(a->middlewares[0]->name, "snapshot-test-slots");
+  EXPECT_EQ(a->middlewares[0]->amount, 3);
+  EXPECT_EQ(a->middlewares[1]->name, "office");
+  EXPECT_EQ(a->middlewares[1]->ranges.size(), 2u);
+  ASSERT_EQ(b->middlewares.size(), 1u);
+  EXPECT_EQ(b->middlewares[0], a->middlewares[0]) << "one middleware, one count, for every router naming it";
+  // A second compile (a reload) shares the counts.
+  auto again = compile_ok(cfg);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->middlewares.at("snapshot-test-slots")->in_flight, snap->middlewares.at("snapshot-test-slots")->in_flight);
+}
+
 TEST(SessionSnapshot, UnknownService) {
   Cfg cfg;
   cfg.entry("web").service("svc");
