@@ -135,8 +135,8 @@ awaitable<Refused> join(Conn& c, Upstream& up, const Route& r) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 // One connection's journey, whatever its protocol: preamble -> match ->
-// middlewares -> terminate -> connect -> the server's side of the protocol -> relay. The
-// first step that refuses ends it, in the client's protocol.
+// middlewares -> terminate -> connect -> the server's side of the protocol
+// -> relay. The first step that refuses ends it, in the client's protocol.
 template <Driver D>
 awaitable<void> journey(Conn& c) {
   D d;
