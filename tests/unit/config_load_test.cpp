@@ -532,7 +532,7 @@ TEST(ConfigLoad, SecuritySettingsAreRefusedNotIgnored) {
   web:
     address: ":443"
     proxyProtocol:
-      trustedIPs: [10.0.0.0/8]
+      insecure: false
 tcp:
   middlewares:
     ipallow:
@@ -545,8 +545,8 @@ tcp:
       middlewares: [ipallow]
       tls: {}
 )y"));
-  EXPECT_EQ(one(l.errors, "entryPoints.web.proxyProtocol").loc.line, 4);
-  EXPECT_TRUE(has(l.errors, "entryPoints.web.proxyProtocol", "not supported yet"));
+  EXPECT_EQ(one(l.errors, "entryPoints.web.proxyProtocol.trustedIPs").loc.line, 4);
+  EXPECT_TRUE(has(l.errors, "entryPoints.web.proxyProtocol.trustedIPs", "trusts no one"));
   EXPECT_EQ(one(l.errors, "tcp.middlewares.ipallow").loc.line, 8);
   EXPECT_EQ(one(l.errors, "tcp.routers.r.middlewares").loc.line, 15);
   EXPECT_TRUE(has(l.errors, "tcp.routers.r.middlewares", "ipAllowList"));
