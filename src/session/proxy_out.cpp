@@ -45,10 +45,13 @@ proxy::Ssl ssl_of(const net::TlsStream& tls) {
 }  // namespace
 
 std::vector<std::uint8_t> proxy_preface(const Conn& c, const Service& svc) {
-  if (svc.proxy_protocol == 0) return {};
+  return svc.proxy_protocol == 0 ? std::vector<std::uint8_t>() : proxy_header(c, svc.proxy_protocol);
+}
+
+std::vector<std::uint8_t> proxy_header(const Conn& c, int version) {
   const proxy::Address src = client_of(c);
   const proxy::Address dst = destination_of(c);
-  if (svc.proxy_protocol == 1) return proxy::encode_v1(src, dst);
+  if (version == 1) return proxy::encode_v1(src, dst);
   proxy::Extras extras;
   extras.authority = std::string(c.facts.sni);
   if (c.client.tls) {

@@ -16,4 +16,7 @@ namespace snigate::session {
 // PP2_TYPE_SSL.
 std::vector<std::uint8_t> proxy_preface(const Conn& c, const Service& svc);
 
+// The header of that version (1 or 2) for this connection.
+std::vector<std::uint8_t> proxy_header(const Conn& c, int version);
+
 }  // namespace snigate::session

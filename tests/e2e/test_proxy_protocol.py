@@ -4,7 +4,8 @@ In: HAProxy sends `send-proxy-v2` and `send-proxy` to snigate's entry points tha
 127.0.0.1; clients connect to HAProxy from 127.0.0.2, so the client snigate believes (access log
 `client`, whoami) differs from the peer it sees (`peer`: HAProxy). A malformed header is refused; a
 header from 127.0.0.3, which is not trusted, is taken off and ignored (logged); a client without a
-header is its own client; a MySQL entry point (server-first) works behind HAProxy and directly.
+header is its own client; a MySQL entry point (server-first) works behind HAProxy and directly, and
+a PostgreSQL one behind HAProxy, its cancel included.
 
 Out: snigate sends headers to HAProxy `accept-proxy` (logging %ci and fc_pp_authority; also with
 `ssl` for a re-encrypted server and behind a passthrough route), to nginx stream `listen ...
@@ -22,7 +23,7 @@ import threading
 import pymysql
 import pytest
 
-from harness import proxyproto
+from harness import proxyproto, servers
 from harness.clients import http_get, tls_context
 from harness.configs import addr, lb, router
 from harness.snigate import Snigate
@@ -357,3 +358,61 @@ def test_v2_tlvs_after_termination(peers, pki):
     client, verify, sub = subtlvs(h["tlvs"][0x20])
     assert (client, verify) == (0x01, 0), h
     assert (sub[0x21].decode(), sub[0x23].decode()) == (version, cipher), sub
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="module")
+def pgpeers(request, tmp_path_factory, snigate_bin):
+    """A `protocol: postgres` entry point trusting 127.0.0.1, behind an HAProxy sender; its router
+    (plaintext, by user@host) reaches PostgreSQL through an HAProxy receiver."""
+    if snigate_bin.suffix == ".py":
+        pytest.skip("the fake snigate does not speak the PROXY protocol")
+    if not servers.PG_BIN.is_dir():
+        pytest.skip(f"PostgreSQL server not installed ({servers.PG_BIN}): scripts/install-deps.sh --test")
+    if not shutil.which("haproxy"):
+        pytest.skip("haproxy is not installed (scripts/install-deps.sh --test)")
+    work = tmp_path_factory.mktemp("proxy-protocol-pg")
+    db = servers.start_postgres(work / "pg")
+    request.addfinalizer(db.stop)
+    pg = free_port()
+    haproxy = proxyproto.start_haproxy(work / "haproxy", senders={"to_pg_v2": (pg, "send-proxy-v2")},
+                                       receivers={"pp_pg": (db.port, "")})
+    request.addfinalizer(haproxy.stop)
+    cfg = {
+        "entryPoints": {"pg": {"address": addr(pg), "protocol": "postgres",
+                               "proxyProtocol": {"trustedIPs": ["127.0.0.1"]}}},
+        "tcp": {
+            "routers": {"pgpp": {**router("HostSNI(`pgpp.test`)", "pgpp", eps=["pg"], tls={}),
+                                 "postgres": {"allowPlaintext": True}}},
+            "services": {"pgpp": lb(addr(haproxy.ports["pp_pg"]), transport="pp2")},
+            "serversTransports": {"pp2": {"proxyProtocol": {"version": 2}}},
+        },
+    }
+    sg = Snigate(work / "snigate", cfg, name="snigate-pp-pg").start()
+    request.addfinalizer(sg.teardown)
+    return {"sg": sg, "db": db, "haproxy": haproxy, "via": haproxy.ports["to_pg_v2"]}
+
+
+def test_postgres_behind_haproxy_login_and_cancel_carry_the_header(pgpeers):
+    """A PostgreSQL session through HAProxy (send-proxy-v2) to snigate and on through HAProxy
+    (accept-proxy) to the server; its CancelRequest, which snigate forwards on a connection of its
+    own, starts with a header too, or the receiver would drop it and the query would run on."""
+    import psycopg2  # Debian's python3-psycopg2
+
+    from test_postgres import run_cancel_check
+    hap = pgpeers["haproxy"]
+    before = hap.log().count("pp name=pp_pg ci=127.0.0.1 ")
+    conn = psycopg2.connect(host=LOCALHOST, port=pgpeers["via"], user="alice@pgpp.test", password="secret",
+                            dbname="app", sslmode="disable", connect_timeout=5)
+    conn.autocommit = True
+    try:
+        run_cancel_check(conn, pgpeers["db"])
+    finally:
+        conn.close()
+    wait_until(lambda: hap.log().count("pp name=pp_pg ci=127.0.0.1 ") >= before + 2, 5,
+               "the session's and the cancel's lines in haproxy's log", on_timeout=hap.log)
+    assert "authority=pgpp.test" in hap.log()
+    e = pgpeers["sg"].wait_access(lambda e: e["mode"] == "postgres-cancel")
+    assert (e["end"], e["peer"][:10]) == ("cancel_forwarded", "127.0.0.1:"), e
