@@ -141,7 +141,8 @@ void write_access(const AccessRecord& r) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(r.start);
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(r.start.time_since_epoch()).count() % 1000;
   log->info(
-      "{{\"time\":\"{:%Y-%m-%dT%H:%M:%S}.{:03d}Z\",\"entry_point\":\"{}\",\"client\":\"{}\",\"peer\":\"{}\",\"tls\":{},\"sni\":\"{}\","
+      "{{\"time\":\"{:%Y-%m-%dT%H:%M:%S}.{:03d}Z\",\"entry_point\":\"{}\",\"client\":\"{}\",\"peer\":\"{}\","
+      "\"tls\":{},\"sni\":\"{}\","
       "\"alpn\":\"{}\",\"alpn_chosen\":\"{}\",\"tls_version\":\"{}\",\"mode\":\"{}\",\"router\":\"{}\","
       "\"service\":\"{}\",\"server\":\"{}\",\"bytes_in\":{},\"bytes_out\":{},\"duration_ms\":{:.3f},"
       "\"end\":\"{}\",\"detail\":\"{}\"}}",

@@ -62,7 +62,8 @@ std::vector<CancelTarget> passthrough_cancel_targets(const EntryRoutes& entry) {
     if (!postgres_only && !r.service->postgres_passthrough.load(std::memory_order_relaxed)) continue;
     for (const Server& s : r.service->servers) {
       if (std::ranges::any_of(out, [&](const CancelTarget& t) { return t.address == s.address; })) continue;
-      out.push_back({s.address, s.at, std::min(r.service->dial_timeout, net::Duration(2000)), r.service->proxy_protocol});
+      out.push_back(
+          {s.address, s.at, std::min(r.service->dial_timeout, net::Duration(2000)), r.service->proxy_protocol});
     }
   }
   return out;

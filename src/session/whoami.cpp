@@ -26,7 +26,8 @@ std::string whoami_text(const observe::AccessRecord& r, std::string_view cipher)
       "entry_point: {}\nclient: {}\n{}router: {}\ntls: {}\nsni: {}\nalpn_offered: {}\nalpn: {}\n"
       "tls_version: {}\ncipher: {}\n",
       r.entry_point, r.client, peer_line(r), r.router, r.tls ? "yes" : "no", or_none(r.sni, "(none)"),
-      or_none(r.alpn, "(none)"), or_none(r.alpn_chosen, "(none)"), or_none(r.tls_version, "(none)"), cipher.empty() ? "(none)" : cipher);
+      or_none(r.alpn, "(none)"), or_none(r.alpn_chosen, "(none)"), or_none(r.tls_version, "(none)"),
+      cipher.empty() ? "(none)" : cipher);
 }
 
 namespace {

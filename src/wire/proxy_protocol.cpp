@@ -101,9 +101,9 @@ Parsed parse_v1_line(std::string_view line, Header& out) {
   if (proto != "TCP4" && !v6) return bad("v1", "protocol", "is not TCP4, TCP6 or UNKNOWN", kV1Prefix.size());
   if (f.size() != 6) return bad("v1", "line", "does not have 6 space-separated fields", 0);
   const std::string_view family = v6 ? "an IPv6 address" : "an IPv4 address";
-  if (!v1_address(f[2], v6, out.source)) return bad("v1", "source address", std::string("is not ").append(family), f[2].offset);
-  if (!v1_address(f[3], v6, out.destination))
-    return bad("v1", "destination address", std::string("is not ").append(family), f[3].offset);
+  const std::string not_family = std::string("is not ").append(family);
+  if (!v1_address(f[2], v6, out.source)) return bad("v1", "source address", not_family, f[2].offset);
+  if (!v1_address(f[3], v6, out.destination)) return bad("v1", "destination address", not_family, f[3].offset);
   if (!v1_port(f[4], out.source.port)) return bad("v1", "source port", "is not a number up to 65535", f[4].offset);
   if (!v1_port(f[5], out.destination.port))
     return bad("v1", "destination port", "is not a number up to 65535", f[5].offset);
@@ -119,7 +119,8 @@ Parsed parse_v1(std::span<const std::uint8_t> data, Header& out) {
     return more(text.size() < kV1Shortest ? kV1Shortest - text.size() : 1);
   }
   if (text[end] != '\r') return bad("v1", "line end", "is a bare LF", end);
-  if (end + 1 == text.size()) return text.size() < kMaxV1 ? more(1) : bad("v1", "line", "has no CRLF within 107 bytes", 0);
+  if (end + 1 == text.size())
+    return text.size() < kMaxV1 ? more(1) : bad("v1", "line", "has no CRLF within 107 bytes", 0);
   if (text[end + 1] != '\n') return bad("v1", "line end", "is a CR not followed by LF", end);
   for (std::size_t i = 0; i < end; ++i)
     if (text[i] < 0x20 || text[i] > 0x7e) return bad("v1", "line", "has a byte that is not printable ASCII", i);
@@ -163,7 +164,8 @@ Parsed parse_v2(std::span<const std::uint8_t> data, Header& out) {
   if (transport > 2) return bad("v2", "transport protocol", std::to_string(transport) + " is unknown", 13);
   const std::size_t total = kV2Fixed + be16(&data[14]);
   if (total > kMaxV2)
-    return bad("v2", "length", std::to_string(total) + " bytes is more than snigate reads (" + std::to_string(kMaxV2) + ")", 14);
+    return bad("v2", "length",
+               std::to_string(total) + " bytes is more than snigate reads (" + std::to_string(kMaxV2) + ")", 14);
   if (data.size() < total) return more(total - data.size());
   out = Header{};
   out.version = 2;
@@ -240,7 +242,8 @@ Address Address::from_v4(const std::array<std::uint8_t, 4>& b, std::uint16_t por
 Address Address::from_v6(const std::array<std::uint8_t, 16>& b, std::uint16_t port) {
   Address a;
   a.ip = b;
-  a.v4 = std::all_of(b.begin(), b.begin() + 10, [](std::uint8_t x) { return x == 0; }) && b[10] == 0xff && b[11] == 0xff;
+  const bool zeros = std::all_of(b.begin(), b.begin() + 10, [](std::uint8_t x) { return x == 0; });
+  a.v4 = zeros && b[10] == 0xff && b[11] == 0xff;
   a.port = port;
   return a;
 }
@@ -320,7 +323,8 @@ std::vector<std::uint8_t> encode_v2_local() {
 }
 
 std::string to_string(const Address& a) {
-  return a.v4 ? ip_text(a, false) + ":" + std::to_string(a.port) : "[" + ip_text(a, true) + "]:" + std::to_string(a.port);
+  const std::string port = std::to_string(a.port);
+  return a.v4 ? ip_text(a, false) + ":" + port : "[" + ip_text(a, true) + "]:" + port;
 }
 
 }  // namespace snigate::wire::proxy

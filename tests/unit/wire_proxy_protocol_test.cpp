@@ -221,7 +221,8 @@ TEST(ProxyEncode, RoundTrips) {
   const Address pairs[][2] = {{v4(1, 2, 3, 4, 5), v4(6, 7, 8, 9, 10)},
                               {Address::from_v6(six, 443), v4(127, 0, 0, 1, 8443)},
                               {Address::from_v6(six, 1), Address::from_v6(six, 2)}};
-  const Extras extras{"db.example.com", "postgresql", Ssl{kClientSsl | kClientCertConn, 19, "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"}};
+  const Extras extras{"db.example.com", "postgresql",
+                      Ssl{kClientSsl | kClientCertConn, 19, "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"}};
   for (const auto& [src, dst] : pairs) {
     Header h;
     const Bytes one = encode_v1(src, dst);
