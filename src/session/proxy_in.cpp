@@ -43,6 +43,7 @@ void wake_at(net::tcp::socket& sock, std::size_t bytes) {
 awaitable<Peeked> peek_header(net::tcp::socket& sock, net::Clock::time_point deadline, proxy::Header& h) {
   Peeked out;
   std::vector<std::uint8_t> buf(proxy::kMaxV2);
+  bool waited = false;
   for (;;) {  // each round waits for new bytes, all within the deadline
     const ssize_t n = ::recv(sock.native_handle(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -53,6 +54,7 @@ awaitable<Peeked> peek_header(net::tcp::socket& sock, net::Clock::time_point dea
     out.parsed = proxy::parse(std::span(buf.data(), have), h);
     if (out.parsed.status != proxy::Status::need_more) break;
     wake_at(sock, have + out.parsed.need);
+    waited = true;
     net::SocketDeadline timer(sock, left(deadline));
     auto [ec] = co_await sock.async_wait(net::tcp::socket::wait_read, net::nothrow);
     co_await timer.disarm();
@@ -62,7 +64,7 @@ awaitable<Peeked> peek_header(net::tcp::socket& sock, net::Clock::time_point dea
       break;
     }
   }
-  wake_at(sock, 1);
+  if (waited) wake_at(sock, 1);  // the default again, for the driver's reads
   co_return out;
 }
 

@@ -19,6 +19,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 
 import pymysql
 import pytest
@@ -245,6 +246,44 @@ def test_local_command_is_the_peers_own(peers, pki):
     text, port = whoami_via(peers["web"], LOCALHOST, pki, before=proxyproto.v2_header("", 0, "", 0, local=True))
     assert f"client: {LOCALHOST}:{port}\n" in text and "peer:" not in text, text
     assert sg.wait_access_from(port, after=mark)["peer"] == f"{LOCALHOST}:{port}"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_header_in_one_byte_segments(peers, pki, version):
+    """A header that arrives a byte at a time is waited for (the wait wakes only once the bytes
+    still needed are in) and still names the client; the TLS that follows is untouched."""
+    sg = peers["sg"]
+    mark = sg.access_mark()
+    make = proxyproto.v1_header if version == 1 else proxyproto.v2_header
+    header = make("10.9.8.7", 4242, LOCALHOST, peers["web"])
+    raw = proxyproto.connect_from(LOCALHOST, peers["web"])
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(len(header)):
+        raw.send(header[i:i + 1])  # one segment each (TCP_NODELAY, nothing else queued)
+        time.sleep(0.002)          # so that snigate peeks at them one at a time
+    with tls_over(raw, "a.test", pki.ca_cert) as s:
+        status, body = http_get(s, "a.test", "/", keepalive=False)
+    assert status == 200 and "client: 10.9.8.7:4242\npeer: 127.0.0.1:" in body.decode(), body
+    e = sg.wait_access(lambda e: e["client"] == "10.9.8.7:4242", after=mark)
+    assert (e["router"], e["end"]) == ("who", "closed"), e
+
+
+def test_incomplete_header_is_refused_at_first_byte_timeout(peers):
+    sg = peers["sg"]
+    mark = sg.access_mark()
+    with proxyproto.connect_from(LOCALHOST, peers["web"]) as s:
+        port = s.getsockname()[1]
+        s.sendall(b"PROXY TCP4 10.1.2.3 ")
+        t0 = time.monotonic()
+        try:
+            assert read_all(s) == b""
+        except ConnectionResetError:
+            pass
+        waited = time.monotonic() - t0
+    e = sg.wait_access_from(port, after=mark)
+    assert (e["end"], e["detail"]) == ("bad_proxy_header",
+                                       "PROXY protocol header incomplete after firstByteTimeout (1000 ms)"), e
+    assert 0.8 < waited < 4, waited
 
 
 @pytest.mark.parametrize("header, why", [
