@@ -164,6 +164,15 @@ awaitable<void> journey(Conn& c) {
   if (s) co_await refuse(c, d, *s);
 }
 
+// Before any driver: a proxy's header says who the client is. A bad one is
+// refused by closing, as no protocol has been spoken yet. false: refused.
+// A frame of its own, so serve's stays as small without proxyProtocol.
+awaitable<bool> through_proxy(Conn& c) {
+  Refused r = co_await take_proxy_header(c);
+  if (r) record(c, *r);
+  co_return !r;
+}
+
 IpAddress ip_of(const tcp::endpoint& peer) {
   // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; both forms
   // are the same IpAddress, shown dotted.
@@ -184,13 +193,9 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
   c.rec.client = c.facts.client_ip->with_port(peer.port());
   c.client_port = peer.port();
   try {
-    // Before any driver: a proxy's header says who the client is. A bad one
-    // is refused by closing, as no protocol has been spoken yet.
-    Refused proxied;
-    if (entry.ep.proxy_protocol) proxied = co_await take_proxy_header(c);
-    if (proxied) {
-      record(c, *proxied);
-    } else {
+    bool go_on = true;
+    if (entry.ep.proxy_protocol) go_on = co_await through_proxy(c);
+    if (go_on) {
       switch (entry.ep.protocol) {  // the drivers
         case config::Protocol::tcp: co_await journey<TlsDriver>(c); break;
         case config::Protocol::mysql: co_await journey<MysqlDriver>(c); break;
