@@ -3,13 +3,35 @@
 #include <fmt/format.h>
 
 #include "net/dial.hpp"
+#include "net/send_all.hpp"
 
 namespace snigate::balance {
 
 using net::awaitable;
 
+namespace {
+
+// Dials with the preface in front of the early bytes, and sends what of the
+// preface the connect did not take before returning: nothing else may reach
+// the server first. d.sent then counts early bytes only.
+awaitable<net::Dialed> dial_with_preface(net::tcp::socket& sock, const Server& server, net::Duration budget,
+                                         std::span<const std::uint8_t> preface, std::span<const std::uint8_t> early,
+                                         net::Duration keep_alive) {
+  if (preface.empty()) co_return co_await net::dial(sock, server.at, budget, early, keep_alive);
+  std::vector<std::uint8_t> first(preface.begin(), preface.end());
+  first.insert(first.end(), early.begin(), early.end());
+  net::Dialed d = co_await net::dial(sock, server.at, budget, first, keep_alive);
+  if (d.ec) co_return d;
+  if (d.sent < preface.size()) d.ec = co_await net::send_all(sock, preface.subspan(d.sent));
+  d.sent = d.sent > preface.size() ? d.sent - preface.size() : 0;
+  co_return d;
+}
+
+}  // namespace
+
 awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& sock, std::string& why,
-                                         std::span<const std::uint8_t> early, std::size_t* sent) {
+                                         std::span<const std::uint8_t> early, std::size_t* sent,
+                                         std::span<const std::uint8_t> preface) {
   const std::size_t n = svc.servers.size();
   if (n == 0) {
     why = "the service has no servers";
@@ -31,7 +53,7 @@ awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& s
     const auto budget = std::max(left / static_cast<long>(n - i), std::min(left, net::Duration(1000)));
     sock = net::tcp::socket(sock.get_executor());
     const std::span<const std::uint8_t> plain_first = server.tls ? std::span<const std::uint8_t>() : early;
-    const net::Dialed d = co_await net::dial(sock, server.at, budget, plain_first, svc.keep_alive);
+    const net::Dialed d = co_await dial_with_preface(sock, server, budget, preface, plain_first, svc.keep_alive);
     if (!d.ec) {
       if (sent) *sent = d.sent;
       co_return &server;

@@ -13,7 +13,10 @@ namespace snigate::balance {
 // The connected server, or nullptr with why saying what each attempt got.
 // early: bytes for the server, which go out with the connect to a plain
 // (not TLS) server as far as its socket takes them at once; *sent: how many.
+// preface: bytes every server gets first and whole, before early and before
+// a TLS server's handshake (a PROXY protocol header).
 net::awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& sock, std::string& why,
-                                              std::span<const std::uint8_t> early = {}, std::size_t* sent = nullptr);
+                                              std::span<const std::uint8_t> early = {}, std::size_t* sent = nullptr,
+                                              std::span<const std::uint8_t> preface = {});
 
 }  // namespace snigate::balance

@@ -27,6 +27,7 @@ struct Service {
   config::Duration dial_timeout{30'000};
   config::Duration termination_delay{100};
   config::Duration keep_alive{15'000};  // dialKeepAlive on server connections; zero: off
+  int proxy_protocol = 0;  // PROXY protocol version sent to its servers (1 or 2); 0: none
   mutable std::atomic<std::uint32_t> next{0};  // round robin, shared by all workers
   // Set once a PostgreSQL client reached this service through passthrough:
   // its servers then get the CancelRequests snigate cannot attribute (the

@@ -31,6 +31,14 @@ struct Error {
 
 enum class Protocol { tcp, mysql, postgres };  // entryPoints.<n>.protocol (extension)
 
+// entryPoints.<n>.proxyProtocol: who may say, with a PROXY protocol header,
+// which client a connection is for (docs/proxy-protocol.md).
+struct ProxyProtocolIn {
+  std::vector<std::string> trusted_ips;  // trustedIPs: addresses or CIDR blocks, checked at load
+  bool insecure = false;                 // insecure: every peer is trusted
+  Loc loc;
+};
+
 struct EntryPoint {
   std::string name;
   Loc loc;
@@ -50,6 +58,7 @@ struct EntryPoint {
   Duration first_byte_timeout{1'000};    // firstByteTimeout: on a mixed entry point, silence this long
                                          // means a server-first client; it goes to the catch-all
   bool reuse_port = false;  // reusePort: a SO_REUSEPORT socket per worker instead of one per pair
+  std::optional<ProxyProtocolIn> proxy_protocol;  // proxyProtocol; absent: no header is looked for
 };
 
 struct Static {
@@ -123,6 +132,9 @@ struct Service {
   std::vector<Server> servers;      // loadBalancer.servers
   std::string servers_transport;    // loadBalancer.serversTransport; empty: "default"
   Loc servers_transport_loc;
+  // loadBalancer.proxyProtocol.version (deprecated in Traefik, still read):
+  // 1 or 2, 0 when absent. Wins over the serversTransport's.
+  int proxy_protocol_version = 0;
 };
 
 struct CertFiles {
@@ -141,6 +153,7 @@ struct ServersTransport {
   bool insecure_skip_verify = false;   // tls.insecureSkipVerify
   std::vector<std::string> root_cas;   // tls.rootCAs (paths or PEM)
   std::vector<CertFiles> certificates; // tls.certificates: client certificates for mTLS to servers
+  int proxy_protocol_version = 0;      // proxyProtocol.version: 1 or 2 (an empty map: 2); 0: none sent
 };
 
 struct TlsOptions {

@@ -91,6 +91,19 @@ void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& ou
   out.routers[name] = std::move(r);
 }
 
+// proxyProtocol: {version: 1|2}; an empty map means 2 (Traefik's default).
+void parse_proxy_protocol_out(Ctx& ctx, const Item& it, int& version) {
+  version = 2;
+  walk::walk_map(ctx, it, {
+    {"version", [&](const Item& v) {
+       int n = 0;
+       if (!walk::get_int(ctx, v, n)) return;
+       if (n == 1 || n == 2) version = n;
+       else ctx.error(v.loc(ctx), v.path, fmt::format("PROXY protocol version {} does not exist: use 1 or 2", n));
+     }},
+  });
+}
+
 void parse_server(Ctx& ctx, const Item& it, Service& svc) {
   Server s;
   s.loc = it.loc(ctx);
@@ -122,7 +135,12 @@ void parse_load_balancer(Ctx& ctx, const Item& it, Service& svc) {
      }},
     walk::ignored(ctx, "terminationDelay",
                   "deprecated since Traefik v3: set terminationDelay on a tcp.serversTransports entry"),
-    walk::rejected(ctx, "proxyProtocol", "PROXY protocol to servers is not supported yet"),
+    {"proxyProtocol", [&](const Item& v) {
+       ctx.warn(v.loc(ctx), v.path,
+                "deprecated (as in Traefik v3): set proxyProtocol on the service's serversTransport; this one is "
+                "used, and wins over the transport's");
+       parse_proxy_protocol_out(ctx, v, svc.proxy_protocol_version);
+     }},
     // Not a typo of anything: Traefik v3 probes TCP servers; snigate does not yet.
     walk::ignored(ctx, "healthCheck",
                   "health checks are not supported yet, so all servers keep receiving connections (a "
@@ -198,7 +216,7 @@ void parse_transport(Ctx& ctx, const Item& it, ServersTransport& out) {
        });
      }},
     walk::rejected(ctx, "spiffe", "SPIFFE is not supported"),
-    walk::rejected(ctx, "proxyProtocol", "PROXY protocol to servers is not supported yet"),
+    {"proxyProtocol", [&](const Item& v) { parse_proxy_protocol_out(ctx, v, out.proxy_protocol_version); }},
   });
 }
 

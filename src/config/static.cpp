@@ -7,6 +7,7 @@
 
 #include "config/http_url.hpp"
 #include "config/loader.hpp"
+#include "rule/ip_range.hpp"
 
 namespace snigate::config::detail {
 
@@ -74,6 +75,31 @@ void apply_read_timeout(Ctx& ctx, const Item& read_timeout, const Item& client_h
                           read_timeout.value.Scalar(), client_hello.value.Scalar()));
 }
 
+// proxyProtocol says what address a client is believed to come from, so it
+// is never accepted and ignored: every range must parse, and a section that
+// trusts no one is an error rather than a setting that does nothing.
+void parse_proxy_protocol(Ctx& ctx, const Item& it, ProxyProtocolIn& out) {
+  out.loc = it.loc(ctx);
+  Item trusted;
+  if (!walk::walk_map(ctx, it, {
+        {"trustedIPs", [&](const Item& v) {
+           trusted = v;
+           if (!walk::get_string_list(ctx, v, out.trusted_ips)) return;
+           for (std::size_t i = 0; i < out.trusted_ips.size(); ++i) {
+             auto r = rule::parse_ip_range(out.trusted_ips[i]);
+             if (auto* why = std::get_if<std::string>(&r))
+               ctx.error(ctx.loc(v.value[i]), fmt::format("{}[{}]", v.path, i), *why);
+           }
+         }},
+        {"insecure", [&](const Item& v) { walk::get_bool(ctx, v, out.insecure); }},
+      }))
+    return;
+  if (out.trusted_ips.empty() && !out.insecure)
+    ctx.error(trusted.value.IsDefined() ? trusted.loc(ctx) : out.loc, it.path + ".trustedIPs",
+              "trusts no one: list the proxies' addresses or CIDR blocks (e.g. [\"10.0.0.0/8\"]), or set "
+              "insecure: true to believe every peer's header; without either the section would be ignored");
+}
+
 void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static& out) {
   EntryPoint ep;
   ep.name = name;
@@ -96,11 +122,7 @@ void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static
      }},
     {"firstByteTimeout", [&](const Item& v) { walk::get_duration(ctx, v, ep.first_byte_timeout); }},
     {"reusePort", [&](const Item& v) { walk::get_bool(ctx, v, ep.reuse_port); }},
-    // It says what address a client is believed to come from: never accepted and ignored.
-    walk::rejected(ctx, "proxyProtocol",
-                   "PROXY protocol from clients is not supported yet; snigate refuses the setting rather than "
-                   "ignore it (ClientIP rules would see the proxy's address): remove it, or let clients reach "
-                   "snigate directly"),
+    {"proxyProtocol", [&](const Item& v) { parse_proxy_protocol(ctx, v, ep.proxy_protocol.emplace()); }},
     walk::ignored(ctx, "http", "HTTP routing is not part of snigate"),
     walk::ignored(ctx, "http2", "HTTP/2 settings do not apply to TCP"),
     walk::ignored(ctx, "http3", "HTTP/3 is not part of snigate"),

@@ -141,11 +141,13 @@ void write_access(const AccessRecord& r) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(r.start);
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(r.start.time_since_epoch()).count() % 1000;
   log->info(
-      "{{\"time\":\"{:%Y-%m-%dT%H:%M:%S}.{:03d}Z\",\"entry_point\":\"{}\",\"client\":\"{}\",\"tls\":{},\"sni\":\"{}\","
+      "{{\"time\":\"{:%Y-%m-%dT%H:%M:%S}.{:03d}Z\",\"entry_point\":\"{}\",\"client\":\"{}\",\"peer\":\"{}\","
+      "\"tls\":{},\"sni\":\"{}\","
       "\"alpn\":\"{}\",\"alpn_chosen\":\"{}\",\"tls_version\":\"{}\",\"mode\":\"{}\",\"router\":\"{}\","
       "\"service\":\"{}\",\"server\":\"{}\",\"bytes_in\":{},\"bytes_out\":{},\"duration_ms\":{:.3f},"
       "\"end\":\"{}\",\"detail\":\"{}\"}}",
-      fmt::gmtime(secs), millis, json_escape(r.entry_point), json_escape(r.client), r.tls, json_escape(r.sni), json_escape(r.alpn),
+      fmt::gmtime(secs), millis, json_escape(r.entry_point), json_escape(r.client), json_escape(r.peer), r.tls,
+      json_escape(r.sni), json_escape(r.alpn),
       json_escape(r.alpn_chosen), r.tls_version, r.mode, json_escape(r.router), json_escape(r.service),
       json_escape(r.server), r.bytes_in, r.bytes_out, ms, r.end, json_escape(r.detail));
 }

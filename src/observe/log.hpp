@@ -15,7 +15,8 @@ void setup_logging(std::string_view level);
 struct AccessRecord {
   std::chrono::system_clock::time_point start;
   std::string_view entry_point;
-  std::string client;        // "ip:port"
+  std::string client;        // "ip:port": a trusted PROXY header's source when one came
+  std::string peer;          // the connection's own "ip:port" when it sent a PROXY header; else ""
   bool tls = false;          // the client started TLS
   std::string sni;
   std::string alpn;          // offered, comma-separated

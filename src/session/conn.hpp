@@ -12,6 +12,7 @@
 #include "net/tls_stream.hpp"
 #include "observe/log.hpp"
 #include "session/snapshot.hpp"
+#include "wire/proxy_protocol.hpp"
 
 namespace snigate::session {
 
@@ -73,6 +74,12 @@ struct Conn {
   std::shared_ptr<std::vector<policy::InFlightTicket>> tickets;
   // What the relay runs the client's bytes through (MySQL's KILL translation).
   std::unique_ptr<net::UpFilter> up_filter;
+  // The client's port, with facts.client_ip its address: a trusted PROXY
+  // header's source when one came (session/proxy_in), else the peer's.
+  std::uint16_t client_port = 0;
+  // Where that trusted header says the client connected to; unset: the
+  // client connected to snigate itself (the socket's local address).
+  std::optional<wire::proxy::Address> client_dst;
 };
 
 inline net::Duration left(net::Clock::time_point deadline) {

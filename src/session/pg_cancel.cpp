@@ -62,15 +62,17 @@ std::vector<CancelTarget> passthrough_cancel_targets(const EntryRoutes& entry) {
     if (!postgres_only && !r.service->postgres_passthrough.load(std::memory_order_relaxed)) continue;
     for (const Server& s : r.service->servers) {
       if (std::ranges::any_of(out, [&](const CancelTarget& t) { return t.address == s.address; })) continue;
-      out.push_back({s.address, s.at, std::min(r.service->dial_timeout, net::Duration(2000))});
+      out.push_back(
+          {s.address, s.at, std::min(r.service->dial_timeout, net::Duration(2000)), r.service->proxy_protocol});
     }
   }
   return out;
 }
 
 net::awaitable<std::size_t> forward_cancel(const std::vector<CancelTarget>& targets, const pg::CancelRequest& req,
-                                           std::string& why) {
-  const pg::Bytes packet = pg::encode_cancel(req);
+                                           std::string& why,
+                                           const std::array<std::vector<std::uint8_t>, 3>& proxy_headers) {
+  const pg::Bytes cancel = pg::encode_cancel(req);
   std::size_t sent = 0;
   for (const CancelTarget& t : targets) {
     net::tcp::socket sock(co_await asio::this_coro::executor);
@@ -79,6 +81,8 @@ net::awaitable<std::size_t> forward_cancel(const std::vector<CancelTarget>& targ
       why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", t.address, d.ec.message());
       continue;
     }
+    pg::Bytes packet = proxy_headers[static_cast<std::size_t>(t.proxy_protocol)];
+    packet.insert(packet.end(), cancel.begin(), cancel.end());
     auto [wec, n] = co_await asio::async_write(sock, asio::buffer(packet), net::nothrow);
     if (wec) {
       why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", t.address, wec.message());

@@ -6,6 +6,7 @@
 // (CancelKeys); when it passed TLS through it never saw the key, so the
 // request goes to every server that could have issued it. A wrong server
 // ignores a key it did not issue.
+#include <array>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -27,6 +28,7 @@ struct CancelTarget {
   std::string address;  // as configured, for logs
   net::HostPort at;
   net::Duration dial_timeout{2000};
+  int proxy_protocol = 0;  // the service's PROXY protocol version: the cancel's connection starts with that header
 };
 
 // Keys of terminated sessions, process-wide (any worker may get the cancel).
@@ -72,9 +74,11 @@ CancelKeys& cancel_keys();
 std::vector<CancelTarget> passthrough_cancel_targets(const EntryRoutes& entry);
 
 // Sends the CancelRequest to each target (plaintext, as the server expects
-// it); returns how many took it.
+// it); returns how many took it. proxy_headers: the PROXY header for each
+// version ([1], [2]), sent first to a target whose service asks for one.
 net::awaitable<std::size_t> forward_cancel(const std::vector<CancelTarget>& targets,
-                                           const wire::postgres::CancelRequest& req, std::string& why);
+                                           const wire::postgres::CancelRequest& req, std::string& why,
+                                           const std::array<std::vector<std::uint8_t>, 3>& proxy_headers = {});
 
 // Whether a cancel from this connection may be forwarded now, by the
 // process's CancelLimiter; fan_out: it goes to every passthrough server.

@@ -11,6 +11,7 @@
 #include "session/pg_cancel.hpp"
 #include "session/pg_leg.hpp"
 #include "session/pg_login.hpp"
+#include "session/proxy_out.hpp"
 #include "session/sniff.hpp"
 
 namespace snigate::session {
@@ -78,7 +79,8 @@ awaitable<Refused> cancel(Conn& c, const wp::Bytes& packet) {
   CancelLimiter::Permit permit;
   if (Refused dropped = admit_cancel(c, !attributed, permit)) co_return dropped;
   std::string why;
-  const std::size_t sent = co_await forward_cancel(targets, req, why);
+  const std::array<std::vector<std::uint8_t>, 3> headers{{{}, proxy_header(c, 1), proxy_header(c, 2)}};
+  const std::size_t sent = co_await forward_cancel(targets, req, why, headers);
   if (attributed) c.rec.server = known.address;
   Refusal done{Cause::finished, sent ? "cancel_forwarded" : "backend_unreachable", ""};
   done.message = attributed ? fmt::format("CancelRequest for process {} to server {}, which issued its key", req.pid,

@@ -13,6 +13,7 @@
 #include "session/no_route.hpp"
 #include "session/options_check.hpp"
 #include "session/pg_driver.hpp"
+#include "session/proxy_in.hpp"
 #include "session/tls_driver.hpp"
 #include "session/whoami.hpp"
 
@@ -36,13 +37,18 @@ void finish(observe::AccessRecord& rec) {
   open_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-// The one place a refusal is recorded and logged; the driver then says it.
-template <Driver D>
-awaitable<void> refuse(Conn& c, D& d, const Refusal& r) {
+// The one place a refusal is recorded and logged.
+void record(Conn& c, const Refusal& r) {
   c.rec.end = r.end;
   c.rec.detail = r.detail.empty() ? with_hint(r) : r.detail;
   if (r.level != spdlog::level::off && spdlog::should_log(r.level))
     spdlog::log(r.level, "{}: {}", c.rec.client, observe::printable(c.rec.detail));
+}
+
+// A refusal once the driver runs: recorded, then said in the client's protocol.
+template <Driver D>
+awaitable<void> refuse(Conn& c, D& d, const Refusal& r) {
+  record(c, r);
   co_await d.speak(c, r);
 }
 
@@ -161,6 +167,15 @@ awaitable<void> journey(Conn& c) {
   if (s) co_await refuse(c, d, *s);
 }
 
+// Before any driver: a proxy's header says who the client is. A bad one is
+// refused by closing, as no protocol has been spoken yet. false: refused.
+// A frame of its own, so serve's stays as small without proxyProtocol.
+awaitable<bool> through_proxy(Conn& c) {
+  Refused r = co_await take_proxy_header(c);
+  if (r) record(c, *r);
+  co_return !r;
+}
+
 IpAddress ip_of(const tcp::endpoint& peer) {
   // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; both forms
   // are the same IpAddress, shown dotted.
@@ -174,16 +189,21 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
                       const EntryRoutes& entry) {
   open_connections.fetch_add(1, std::memory_order_relaxed);
   Conn c{Leg(std::move(client)), *snap, entry, snap, net::Clock::now() + entry.ep.client_hello_timeout, {}, {}, {},
-         false, {}, {}, {}};
+         false, {}, {}, {}, {}, 0, {}};
   c.rec.start = std::chrono::system_clock::now();
   c.rec.entry_point = entry.ep.name;
   c.facts.client_ip = ip_of(peer);
   c.rec.client = c.facts.client_ip->with_port(peer.port());
+  c.client_port = peer.port();
   try {
-    switch (entry.ep.protocol) {  // the drivers
-      case config::Protocol::tcp: co_await journey<TlsDriver>(c); break;
-      case config::Protocol::mysql: co_await journey<MysqlDriver>(c); break;
-      case config::Protocol::postgres: co_await journey<PgDriver>(c); break;
+    bool go_on = true;
+    if (entry.ep.proxy_protocol) go_on = co_await through_proxy(c);
+    if (go_on) {
+      switch (entry.ep.protocol) {  // the drivers
+        case config::Protocol::tcp: co_await journey<TlsDriver>(c); break;
+        case config::Protocol::mysql: co_await journey<MysqlDriver>(c); break;
+        case config::Protocol::postgres: co_await journey<PgDriver>(c); break;
+      }
     }
   } catch (const std::exception& e) {
     if (!c.relayed) {

@@ -66,6 +66,8 @@ std::unique_ptr<Service> build_service(const config::Service& s,
   svc->keep_alive = st->dial_keep_alive.count() == 0 ? net::kDefaultKeepAlive
                     : st->dial_keep_alive.count() < 0 ? config::Duration(0)
                                                       : st->dial_keep_alive;
+  // Traefik: the service's deprecated loadBalancer.proxyProtocol wins over the transport's.
+  svc->proxy_protocol = s.proxy_protocol_version ? s.proxy_protocol_version : st->proxy_protocol_version;
   bool any_tls = false;
   for (std::size_t i = 0; i < s.servers.size(); ++i) {
     Server server{s.servers[i].address, {}, s.servers[i].tls};
@@ -296,6 +298,11 @@ void finish_entry(EntryRoutes& entry) {
   entry.server_first = !entry.routes.empty() && std::ranges::all_of(entry.routes, [](const Route& r) {
     return !r.tls && rule::is_catch_all(r.rule);
   });
+  if (entry.ep.proxy_protocol)
+    for (const std::string& text : entry.ep.proxy_protocol->trusted_ips) {
+      auto parsed = rule::parse_ip_range(text);  // load() has refused a range that does not parse
+      if (auto* range = std::get_if<rule::IpRange>(&parsed)) entry.proxy_trusted.push_back(*range);
+    }
   entry.client_first = entry.ep.protocol == config::Protocol::postgres ||
                        (entry.ep.protocol == config::Protocol::tcp && entry.has_tls_routes && !entry.has_plain_routes);
 }

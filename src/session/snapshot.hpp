@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "net/dial.hpp"
 #include "policy/chain.hpp"
+#include "rule/ip_range.hpp"
 #include "rule/rule.hpp"
 #include "tls/cert_store.hpp"
 #include "tls/contexts.hpp"
@@ -51,6 +52,8 @@ struct EntryRoutes {
   // Every client must speak before anything is decided: PostgreSQL, or TLS
   // routers only. Listeners then defer accept until the first bytes arrive.
   bool client_first = false;
+  // ep.proxy_protocol's trustedIPs, parsed: the peers whose PROXY header is believed.
+  std::vector<rule::IpRange> proxy_trusted;
 };
 
 struct Snapshot {

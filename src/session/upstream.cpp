@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 
 #include "balance/connect.hpp"
+#include "session/proxy_out.hpp"
 
 namespace snigate::session {
 
@@ -12,7 +13,8 @@ using net::awaitable;
 awaitable<Refused> connect_server(Conn& c, const Route& r, Upstream& up, std::span<const std::uint8_t> early) {
   const Service& svc = *r.service;
   std::string why;
-  up.server = co_await balance::connect_service(svc, up.leg.sock, why, early, &up.early_sent);
+  const std::vector<std::uint8_t> preface = proxy_preface(c, svc);
+  up.server = co_await balance::connect_service(svc, up.leg.sock, why, early, &up.early_sent, preface);
   if (!up.server)
     co_return Refusal{Cause::unreachable, "backend_unreachable",
                       fmt::format("router {}: service {}: no server answered: {}", r.name, svc.name, why), "",

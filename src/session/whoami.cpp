@@ -10,14 +10,24 @@ namespace snigate::session {
 
 using net::awaitable;
 
+namespace {
+
+// The proxy that sent a PROXY header for the client, when there was one.
+std::string peer_line(const observe::AccessRecord& r) {
+  return r.peer.empty() || r.peer == r.client ? "" : "peer: " + r.peer + "\n";
+}
+
+}  // namespace
+
 std::string whoami_text(const observe::AccessRecord& r, std::string_view cipher) {
   auto or_none = [](const std::string& s, std::string_view none) { return s.empty() ? std::string(none) : s; };
   return fmt::format(
       "snigate whoami\n"
-      "entry_point: {}\nclient: {}\nrouter: {}\ntls: {}\nsni: {}\nalpn_offered: {}\nalpn: {}\n"
+      "entry_point: {}\nclient: {}\n{}router: {}\ntls: {}\nsni: {}\nalpn_offered: {}\nalpn: {}\n"
       "tls_version: {}\ncipher: {}\n",
-      r.entry_point, r.client, r.router, r.tls ? "yes" : "no", or_none(r.sni, "(none)"), or_none(r.alpn, "(none)"),
-      or_none(r.alpn_chosen, "(none)"), or_none(r.tls_version, "(none)"), cipher.empty() ? "(none)" : cipher);
+      r.entry_point, r.client, peer_line(r), r.router, r.tls ? "yes" : "no", or_none(r.sni, "(none)"),
+      or_none(r.alpn, "(none)"), or_none(r.alpn_chosen, "(none)"), or_none(r.tls_version, "(none)"),
+      cipher.empty() ? "(none)" : cipher);
 }
 
 namespace {

@@ -273,13 +273,12 @@ TEST(ConfigErrors, Services) {
   expect_error(l, "tcp.services.empty.loadBalancer.servers", 8, "has no servers");
   expect_error(l, "tcp.services.nolb.loadBalancer", 9, "is required");
   expect_error(l, "tcp.services.w.weighted", 11, "weighted services are not supported yet");
-  expect_error(l, "tcp.services.pp.loadBalancer.proxyProtocol", 15, "not supported yet");
   expect_error(l, "tcp.services.pp.loadBalancer.serversTransport", 16, "unknown servers transport \"nope\"");
   expect_error(l, "tcp.services.pp.loadBalancer.servers[0].address", 18, "has no port");
   expect_error(l, "tcp.services.pp.loadBalancer.servers[1].address", 19, "is required");
   expect_error(l, "tcp.services.pp.loadBalancer.servers[2].address", 20, "1 to 65535");
   expect_error(l, "tcp.services.pp.loadBalancer.servers[3].address", 21, "has no host");
-  EXPECT_EQ(l.errors.size(), 9u) << dump(l.errors);
+  EXPECT_EQ(l.errors.size(), 8u) << dump(l.errors);
 }
 
 TEST(ConfigErrors, TransportsAndTls) {

@@ -532,7 +532,7 @@ TEST(ConfigLoad, SecuritySettingsAreRefusedNotIgnored) {
   web:
     address: ":443"
     proxyProtocol:
-      trustedIPs: [10.0.0.0/8]
+      insecure: false
 tcp:
   routers:
     r:
@@ -540,8 +540,8 @@ tcp:
       service: whoami@internal
       tls: {}
 )y"));
-  EXPECT_EQ(one(l.errors, "entryPoints.web.proxyProtocol").loc.line, 4);
-  EXPECT_TRUE(has(l.errors, "entryPoints.web.proxyProtocol", "not supported yet"));
+  EXPECT_EQ(one(l.errors, "entryPoints.web.proxyProtocol.trustedIPs").loc.line, 4);
+  EXPECT_TRUE(has(l.errors, "entryPoints.web.proxyProtocol.trustedIPs", "trusts no one"));
   EXPECT_TRUE(l.warnings.empty()) << dump(l.warnings);
 }
 
