@@ -189,7 +189,7 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
                       const EntryRoutes& entry) {
   open_connections.fetch_add(1, std::memory_order_relaxed);
   Conn c{Leg(std::move(client)), *snap, entry, snap, net::Clock::now() + entry.ep.client_hello_timeout, {}, {}, {},
-         false, {}, {}, {}, {}, 0, {}};
+         false, {}, {}, {}, 0, {}};
   c.rec.start = std::chrono::system_clock::now();
   c.rec.entry_point = entry.ep.name;
   c.facts.client_ip = ip_of(peer);
