@@ -28,6 +28,12 @@ void parse_tls(walk::Ctx& ctx, const walk::Item& it, Dynamic& out);
 // certFile + keyFile (both required; files must be readable), plus one extra key if given.
 void parse_cert_files(walk::Ctx& ctx, const walk::Item& it, CertFiles& out, const walk::Key* extra = nullptr);
 void parse_transport(walk::Ctx& ctx, const walk::Item& it, ServersTransport& out);
+// config/services.cpp: loadBalancer.healthCheck, loadBalancer.passiveHealthCheck, weighted.
+void parse_health_check(walk::Ctx& ctx, const walk::Item& it, HealthCheck& out);
+void parse_passive_health_check(walk::Ctx& ctx, const walk::Item& it, PassiveHealthCheck& out);
+void parse_weighted(walk::Ctx& ctx, const walk::Item& it, Service& svc);
+// Weighted services' children: known services ("x@file" becomes "x"), no cycles.
+void validate_services(Dynamic& dyn, std::vector<Error>& errors);
 
 // What merge() does with a name that `into` already has.
 enum class OnTwice {
