@@ -10,6 +10,11 @@
 
 namespace snigate::balance {
 
+// The load balancer a connection goes to: svc itself, or for a weighted
+// service the child its smooth weighted round robin picks next (descending
+// through nested weighted services). nullptr with why when none can be used.
+const Service* choose_load_balancer(const Service& svc, std::string& why);
+
 // The connected server, or nullptr with why saying what each attempt got.
 // early: bytes for the server, which go out with the connect to a plain
 // (not TLS) server as far as its socket takes them at once; *sent: how many.
