@@ -36,6 +36,10 @@ Change record_check(ServerHealth& h, std::string_view why) {
   h.checked.store(true, std::memory_order_relaxed);
   const bool was_up = h.checked_up.exchange(pass, std::memory_order_acq_rel);
   if (was_up == pass) return Change::none;
+  if (pass) {  // a passing probe is better news than the connections that failed while it was down
+    h.failures.store(0, std::memory_order_relaxed);
+    h.out_until.store(0, std::memory_order_relaxed);
+  }
   return pass ? Change::up : Change::down;
 }
 

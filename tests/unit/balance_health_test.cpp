@@ -72,6 +72,16 @@ TEST(PassiveHealth, ACheckedDownServerIsNotTriedEvenAfterTheDowntime) {
   EXPECT_FALSE(admits(h, p, 5 * kSecond));
 }
 
+TEST(PassiveHealth, ACheckComingUpEndsThePassiveDowntime) {
+  ServerHealth h;
+  const PassivePolicy p{1, std::chrono::seconds(10)};
+  EXPECT_EQ(record_check(h, "connect: refused"), Change::down);
+  EXPECT_EQ(record_dial(h, p, "refused", 0), Change::down);
+  EXPECT_EQ(record_check(h, ""), Change::up);
+  EXPECT_TRUE(admits(h, p, 1));
+  EXPECT_EQ(h.failures.load(), 0);
+}
+
 TEST(HealthRegistry, SameKeySharesStateWhileInUse) {
   auto a = health_for("svc\n127.0.0.1:1\ncheck");
   auto b = health_for("svc\n127.0.0.1:1\ncheck");
