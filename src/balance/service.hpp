@@ -17,11 +17,16 @@
 
 namespace snigate::balance {
 
+struct Service;
+
 struct Server {
   std::string address;  // as configured, for logs
   net::HostPort at;
   bool tls = false;     // re-encrypt to it
   std::shared_ptr<ServerHealth> health = std::make_shared<ServerHealth>();
+  // The load balancer it belongs to, whose transport settings (dialTimeout,
+  // TLS, terminationDelay) apply: for a weighted service, one of its children.
+  const Service* lb = nullptr;
 };
 
 enum class CheckProtocol { tcp, mysql, postgres };
@@ -63,5 +68,12 @@ struct Service {
   // client's key is inside TLS snigate does not see).
   mutable std::atomic<bool> postgres_passthrough{false};
 };
+
+// Every server a connection to svc may reach: its own, or its children's.
+template <class F>
+void for_each_server(const Service& svc, F&& f) {
+  for (const Server& s : svc.servers) f(s);
+  for (const Service* child : svc.children) for_each_server(*child, f);
+}
 
 }  // namespace snigate::balance

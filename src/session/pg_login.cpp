@@ -165,7 +165,7 @@ awaitable<Refused> relay_login(Conn& c, Upstream& up, const Route& r, CancelKeys
     const LoginStep step = relay.on_server(msg);
     if (step == LoginStep::register_key)
       key = cancel_keys().add(relay.key,
-                              {server.address, server.at, std::min(r.service->dial_timeout, net::Duration(2000))});
+                              {server.address, server.at, std::min((server.lb ? server.lb : r.service)->dial_timeout, net::Duration(2000))});
     if (step == LoginStep::read_server || step == LoginStep::register_key) continue;
     if (step == LoginStep::refuse) co_return relay_refusal(c, relay, c.client.tls != nullptr, r, server);
     if (step == LoginStep::server_refused)

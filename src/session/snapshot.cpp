@@ -116,6 +116,7 @@ std::unique_ptr<Service> build_service(const config::Service& s,
     svc->servers.push_back(std::move(server));
   }
   if (any_tls || (svc->health_check && svc->health_check->tls)) svc->backend_tls = tls::make_backend_tls(*st, errors);
+  for (Server& server : svc->servers) server.lb = svc.get();
   return svc;
 }
 

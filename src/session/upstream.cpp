@@ -37,8 +37,8 @@ tls::SslPtr client_ssl(const tls::BackendTls& bt, const std::string& name, bool 
 }  // namespace
 
 awaitable<Refused> secure_server(const Route& r, Upstream& up, std::string_view sni) {
-  const Service& svc = *r.service;
   const Server& server = *up.server;
+  const Service& svc = server.lb ? *server.lb : *r.service;  // a weighted service's server: its child's transport
   const tls::BackendTls& bt = *svc.backend_tls;
   const std::string name = !bt.server_name.empty() ? bt.server_name : !sni.empty() ? std::string(sni) : server.at.host;
   std::error_code not_ip;
