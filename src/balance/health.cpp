@@ -35,12 +35,12 @@ Change record_check(ServerHealth& h, std::string_view why) {
   h.set_reason(why);
   h.checked.store(true, std::memory_order_relaxed);
   const bool was_up = h.checked_up.exchange(pass, std::memory_order_acq_rel);
-  if (was_up == pass) return Change::none;
-  if (pass) {  // a passing probe is better news than the connections that failed while it was down
-    h.failures.store(0, std::memory_order_relaxed);
-    h.out_until.store(0, std::memory_order_relaxed);
-  }
-  return pass ? Change::up : Change::down;
+  if (!pass) return was_up ? Change::down : Change::none;
+  // A passing probe is fresher news than the connections that failed before
+  // it: it also ends a passive downtime.
+  h.failures.store(0, std::memory_order_relaxed);
+  const bool was_out = h.out_until.exchange(0, std::memory_order_acq_rel) != 0;
+  return !was_up || was_out ? Change::up : Change::none;
 }
 
 bool admits(ServerHealth& h, const PassivePolicy& p, Nanos now) {

@@ -43,7 +43,8 @@ struct ServerHealth {
 enum class Change { none, down, up };
 
 // A probe's result (why empty: passed). down: it was up and failed; up: it
-// was down and passed, which also ends a passive downtime.
+// passed after the check or passive health had the server out (a pass ends
+// a passive downtime too).
 Change record_check(ServerHealth& h, std::string_view why);
 
 // A connection may try the server: the check has not marked it down and it

@@ -72,6 +72,16 @@ TEST(PassiveHealth, ACheckedDownServerIsNotTriedEvenAfterTheDowntime) {
   EXPECT_FALSE(admits(h, p, 5 * kSecond));
 }
 
+TEST(PassiveHealth, APassingProbeEndsThePassiveDowntime) {
+  ServerHealth h;
+  const PassivePolicy p{1, std::chrono::seconds(10)};
+  EXPECT_EQ(record_dial(h, p, "refused", 0), Change::down);
+  EXPECT_FALSE(admits(h, p, 1));
+  EXPECT_EQ(record_check(h, ""), Change::up);  // the check never saw it down, but it was out
+  EXPECT_TRUE(admits(h, p, 1));
+  EXPECT_EQ(record_check(h, ""), Change::none);
+}
+
 TEST(PassiveHealth, ACheckComingUpEndsThePassiveDowntime) {
   ServerHealth h;
   const PassivePolicy p{1, std::chrono::seconds(10)};
