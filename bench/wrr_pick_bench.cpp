@@ -1,8 +1,8 @@
 // Micro-benchmark of a weighted service's pick under contention: T threads
 // (workers) pick from one shared SmoothWrr as fast as they can, against the
 // same threads taking a load balancer's round-robin turn (one atomic
-// fetch_add). Prints the wall time per pick; a connection costs tens of
-// microseconds, so a pick far below that cannot show in the connection rate.
+// fetch_add). Prints the wall time per pick, to compare with the CPU a
+// connection costs (docs/benchmarks.md).
 //
 //   g++ -O2 -std=c++20 -Isrc bench/wrr_pick_bench.cpp src/balance/wrr.cpp -pthread -o /tmp/wrr_pick_bench
 //   /tmp/wrr_pick_bench [threads] [picks per thread]
