@@ -44,8 +44,8 @@ awaitable<void> probe_loop(std::shared_ptr<ProbeTask> task, std::shared_ptr<std:
     const std::string why = co_await probe(task->target);
     if (task->stopped) co_return;
     log_check_change(task->target, record_check(*task->target.health, why), why);
-    const bool up = why.empty();
-    task->timer.expires_after(with_jitter(up ? task->target.check.interval : task->target.check.unhealthy_interval, *rng));
+    const HealthCheck& check = task->target.check;
+    task->timer.expires_after(with_jitter(why.empty() ? check.interval : check.unhealthy_interval, *rng));
   }
 }
 

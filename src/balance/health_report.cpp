@@ -14,7 +14,8 @@ std::string quoted(std::string_view text) {
     else if (c == '\n') out += "\\n";
     else if (c == '\t') out += "\\t";
     else if (c == '"' || c == '\\') out += std::string("\\") + c;
-    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
     else out += c;
   }
   return out + "\"";
@@ -58,7 +59,8 @@ std::string server_state(const Service& lb, const Server& s, Nanos now) {
     return fmt::format("OUT (passive health: {} failed connection(s) in a row, the last: {}; tried again in {} ms)",
                        h.failures.load(std::memory_order_relaxed), h.dial_error(), (until - now) / 1'000'000 + 1);
   std::string state = "up";
-  if (lb.health_check) state += h.checked.load(std::memory_order_relaxed) ? " (health check passed)" : " (not checked yet)";
+  if (lb.health_check)
+    state += h.checked.load(std::memory_order_relaxed) ? " (health check passed)" : " (not checked yet)";
   if (until != 0) state += " (passive downtime over: the next connection tries it)";
   return state;
 }

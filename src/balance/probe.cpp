@@ -128,7 +128,8 @@ awaitable<std::string> probe(const ProbeTarget& t) {
   if (d.ec)
     co_return d.ec == asio::error::timed_out ? fmt::format("connect: no answer within {} ms", t.check.timeout.count())
                                              : fmt::format("connect: {}", d.ec.message());
-  const auto left = std::max(net::Duration(1), t.check.timeout - std::chrono::duration_cast<net::Duration>(net::Clock::now() - start));
+  const auto spent = std::chrono::duration_cast<net::Duration>(net::Clock::now() - start);
+  const auto left = std::max(net::Duration(1), t.check.timeout - spent);
   net::SocketDeadline deadline(sock, left);
   std::string why = co_await converse(t, sock);
   co_await deadline.disarm();

@@ -137,7 +137,8 @@ void resolve_child(const std::string& service, std::size_t i, WeightedChild& c, 
   std::vector<std::string_view> names;
   for (const auto& [n, unused] : dyn.services) names.push_back(n);
   std::string msg = fmt::format("unknown service \"{}\"", c.name);
-  if (std::string hint = walk::did_you_mean(c.name, names); !hint.empty()) msg += fmt::format(" (did you mean \"{}\"?)", hint);
+  if (std::string hint = walk::did_you_mean(c.name, names); !hint.empty())
+    msg += fmt::format(" (did you mean \"{}\"?)", hint);
   errors.push_back(Error{c.loc, child_path(service, i), msg});
 }
 
