@@ -17,6 +17,9 @@
 #          --base REV: also build snigate from git revision REV (git archive)
 #          and run it as one more target, snigate@<short REV>, on ports
 #          19111-19113, so that a change and its base are measured in one run
+#   bench/run.sh --health [OPTIONS]: only the cost of health checks at 1,000
+#          servers (bench/health_cost.sh, which takes the OPTIONS; it writes
+#          its own section of docs/benchmarks.md)
 #
 # Everything runs on 127.0.0.1; ports 19001-19403 must be free. Needs root only
 # to install the peers when they are missing.
@@ -44,7 +47,8 @@ while (($#)); do
     --worktree) SRC_MODE=worktree ;;
     --head) SRC_MODE=head ;;
     --base) BASE_REV=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --health) shift; exec bench/health_cost.sh "$@" ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift

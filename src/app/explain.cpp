@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "balance/health_report.hpp"
 #include "session/login_name.hpp"
 #include "session/no_route.hpp"
 #include "wire/postgres.hpp"
@@ -130,6 +131,14 @@ void print_miss(const session::Route& r, const Facts& facts, const session::Rout
   fmt::print(out, "  no: {}  rule {}  priority {}: {}\n", r.name, r.rule.text, priority_text(r), why);
 }
 
+// The server the chosen router's service would take next, and why: each
+// server's health (explain runs no probe, so a check shows "not checked
+// yet"; a running snigate has the checks' verdicts) and each weighted
+// child's weight.
+void print_service_choice(const session::Route& r, std::ostream& out) {
+  if (r.service) out << balance::explain_choice(*r.service, balance::steady_now());
+}
+
 // 0 when the chosen router takes the client, 1 when none does or it
 // refuses a plaintext login.
 int verdict(const session::EntryRoutes& entry, const ExplainQuery& q, const Facts& facts,
@@ -210,6 +219,7 @@ int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& 
     else print_miss(r, facts, chosen, out);
   }
   if (chosen && !print_middlewares(*chosen, facts, out)) return 1;
+  if (chosen) print_service_choice(*chosen, out);
   return verdict(*entry, q, facts, chosen, out);
 }
 

@@ -1,7 +1,9 @@
 #include "balance/connect.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include "balance/health_report.hpp"
 #include "net/dial.hpp"
 #include "net/send_all.hpp"
 
@@ -27,20 +29,58 @@ awaitable<net::Dialed> dial_with_preface(net::tcp::socket& sock, const Server& s
   co_return d;
 }
 
+void log_passive_change(const Service& svc, const Server& server, Change change, std::string_view error) {
+  if (change == Change::down)
+    spdlog::warn("service {} server {} is DOWN: {} connection(s) in a row failed, the last with \"{}\" (passive "
+                 "health: skipped for {} ms, then one connection tries it)",
+                 svc.name, server.address, svc.passive.failures, error, svc.passive.downtime.count());
+  else if (change == Change::up)
+    spdlog::info("service {} server {} is UP: a connection succeeded after its passive downtime", svc.name,
+                 server.address);
+}
+
 }  // namespace
 
-awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& sock, std::string& why,
+const Service* choose_load_balancer(const Service& svc, std::string& why) {
+  const Service* s = &svc;
+  while (!s->children.empty()) {  // the configuration has no cycles, so this ends
+    const std::size_t n = s->children.size();
+    std::unique_ptr<bool[]> eligible;
+    if (s->skip_down_children) {
+      eligible = std::make_unique<bool[]>(n);
+      const Nanos now = steady_now();
+      for (std::size_t i = 0; i < n; ++i) eligible[i] = service_usable(*s->children[i], now);
+    }
+    const std::size_t i = s->wrr.pick(s->weights, eligible ? std::span<const bool>(eligible.get(), n)
+                                                           : std::span<const bool>());
+    if (i == kNoPick) {
+      why = down_detail(*s);
+      return nullptr;
+    }
+    s = s->children[i];
+  }
+  return s;
+}
+
+awaitable<const Server*> connect_service(const Service& load_balancer, net::tcp::socket& sock, std::string& why,
                                          std::span<const std::uint8_t> early, std::size_t* sent,
                                          std::span<const std::uint8_t> preface) {
-  const std::size_t n = svc.servers.size();
+  const Service* lb = &load_balancer;
+  const std::size_t n = lb->servers.size();
   if (n == 0) {
     why = "the service has no servers";
     co_return nullptr;
   }
-  const std::size_t first = svc.next.fetch_add(1, std::memory_order_relaxed) % n;
-  const auto deadline = net::Clock::now() + svc.dial_timeout;
-  for (std::size_t i = 0; i < n; ++i) {
-    const Server& server = svc.servers[(first + i) % n];
+  std::size_t usable = count_usable(*lb, steady_now());
+  if (usable == 0) {
+    why = down_detail(*lb);
+    co_return nullptr;
+  }
+  const std::size_t first = lb->next.fetch_add(1, std::memory_order_relaxed) % n;
+  const auto deadline = net::Clock::now() + lb->dial_timeout;
+  for (std::size_t i = 0; i < n && usable > 0; ++i) {
+    const Server& server = lb->servers[(first + i) % n];
+    if (!admits(*server.health, lb->passive, steady_now())) continue;
     // Share what is left of the budget among the servers not yet tried, so
     // one black-holed server cannot use all of it.
     // Rounded up: the first server gets the whole dialTimeout (1000 ms, not
@@ -50,17 +90,21 @@ awaitable<const Server*> connect_service(const Service& svc, net::tcp::socket& s
       why += fmt::format("{}{}: not tried, dialTimeout spent", why.empty() ? "" : "; ", server.address);
       continue;
     }
-    const auto budget = std::max(left / static_cast<long>(n - i), std::min(left, net::Duration(1000)));
+    const auto budget = std::max(left / static_cast<long>(usable--), std::min(left, net::Duration(1000)));
     sock = net::tcp::socket(sock.get_executor());
     const std::span<const std::uint8_t> plain_first = server.tls ? std::span<const std::uint8_t>() : early;
-    const net::Dialed d = co_await dial_with_preface(sock, server, budget, preface, plain_first, svc.keep_alive);
+    const net::Dialed d = co_await dial_with_preface(sock, server, budget, preface, plain_first, lb->keep_alive);
+    const std::string error = !d.ec                               ? std::string()
+                              : d.ec == asio::error::timed_out ? fmt::format("no answer within {} ms", budget.count())
+                                                               : d.ec.message();
+    log_passive_change(*lb, server, record_dial(*server.health, lb->passive, error, steady_now()), error);
     if (!d.ec) {
       if (sent) *sent = d.sent;
       co_return &server;
     }
-    why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", server.address,
-                       d.ec == asio::error::timed_out ? fmt::format("no answer within {} ms", budget.count()) : d.ec.message());
+    why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", server.address, error);
   }
+  if (why.empty()) why = down_detail(*lb);  // every server went out while this connection waited its turn
   co_return nullptr;
 }
 

@@ -126,6 +126,34 @@ struct Server {
   bool tls = false;     // re-encrypt to this server (Traefik: servers[].tls)
 };
 
+// loadBalancer.healthCheck: Traefik v3.6's TCP keys, plus tls and protocol
+// (snigate extensions). docs/services.md says what each probe does.
+struct HealthCheck {
+  Loc loc;
+  int port = 0;                 // port: probe this port instead of the server's; 0: the server's
+  std::string send;             // send: written once connected
+  std::string expect;           // expect: the server's answer must contain it
+  Duration interval{30'000};    // interval: between probes of a server that is up
+  std::optional<Duration> unhealthy_interval;  // unhealthyInterval: of a server that is down; unset: interval
+  Duration timeout{5'000};      // timeout: for the whole probe
+  bool tls = false;             // tls (extension): a full TLS handshake, with the serversTransport's settings
+  std::string protocol;         // protocol (extension): "", "mysql" or "postgres"
+};
+
+// loadBalancer.passiveHealthCheck (extension): a server whose connections
+// fail `failures` times in a row is skipped for `downtime`. failures 0: off.
+struct PassiveHealthCheck {
+  int failures = 3;
+  Duration downtime{10'000};
+};
+
+// One entry of weighted.services.
+struct WeightedChild {
+  std::string name;  // a service of tcp.services ("x@file" as "x")
+  int weight = 1;
+  Loc loc;
+};
+
 struct Service {
   std::string name;
   Loc loc;
@@ -135,6 +163,12 @@ struct Service {
   // loadBalancer.proxyProtocol.version (deprecated in Traefik, still read):
   // 1 or 2, 0 when absent. Wins over the serversTransport's.
   int proxy_protocol_version = 0;
+  std::optional<HealthCheck> health_check;  // loadBalancer.healthCheck
+  PassiveHealthCheck passive;               // loadBalancer.passiveHealthCheck
+  // A weighted service (weighted.services) has children instead of servers.
+  bool weighted = false;
+  std::vector<WeightedChild> children;
+  bool weighted_health_check = false;  // weighted.healthCheck: skip children whose servers are all down
 };
 
 struct CertFiles {

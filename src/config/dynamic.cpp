@@ -141,10 +141,8 @@ void parse_load_balancer(Ctx& ctx, const Item& it, Service& svc) {
                 "used, and wins over the transport's");
        parse_proxy_protocol_out(ctx, v, svc.proxy_protocol_version);
      }},
-    // Not a typo of anything: Traefik v3 probes TCP servers; snigate does not yet.
-    walk::ignored(ctx, "healthCheck",
-                  "health checks are not supported yet, so all servers keep receiving connections (a "
-                  "server that refuses one is passed over for the next server, connection by connection)"),
+    {"healthCheck", [&](const Item& v) { parse_health_check(ctx, v, svc.health_check.emplace()); }},
+    {"passiveHealthCheck", [&](const Item& v) { parse_passive_health_check(ctx, v, svc.passive); }},
   });
   if (svc.servers.empty() && (!servers_item.value.IsDefined() || servers_item.is_null() ||
                               (servers_item.value.IsSequence() && servers_item.value.size() == 0)))
@@ -165,13 +163,15 @@ void parse_service(Ctx& ctx, const std::string& name, const Item& it, Dynamic& o
      }},
     {"weighted", [&](const Item& v) {
        weighted = true;
-       ctx.error(v.loc(ctx), v.path,
-                 "weighted services are not supported yet: use a loadBalancer service with its servers");
+       parse_weighted(ctx, v, svc);
      }},
   });
   if (!is_map) return;
   if (!has_lb && !weighted)
-    ctx.error(svc.loc, it.path + ".loadBalancer", "is required: a service is a loadBalancer with servers");
+    ctx.error(svc.loc, it.path + ".loadBalancer",
+              "is required: a service is a loadBalancer with servers, or weighted with services");
+  if (has_lb && weighted)
+    ctx.error(svc.loc, it.path + ".weighted", "a service is either a loadBalancer or weighted, not both");
   out.services[name] = std::move(svc);
 }
 

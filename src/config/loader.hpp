@@ -30,6 +30,12 @@ void parse_cert_files(walk::Ctx& ctx, const walk::Item& it, CertFiles& out, cons
 // tcp.middlewares.<name> (config/middlewares.cpp).
 void parse_middleware(walk::Ctx& ctx, const std::string& name, const walk::Item& it, Dynamic& out);
 void parse_transport(walk::Ctx& ctx, const walk::Item& it, ServersTransport& out);
+// config/services.cpp: loadBalancer.healthCheck, loadBalancer.passiveHealthCheck, weighted.
+void parse_health_check(walk::Ctx& ctx, const walk::Item& it, HealthCheck& out);
+void parse_passive_health_check(walk::Ctx& ctx, const walk::Item& it, PassiveHealthCheck& out);
+void parse_weighted(walk::Ctx& ctx, const walk::Item& it, Service& svc);
+// Weighted services' children: known services ("x@file" becomes "x"), no cycles.
+void validate_services(Dynamic& dyn, std::vector<Error>& errors);
 
 // What merge() does with a name that `into` already has.
 enum class OnTwice {

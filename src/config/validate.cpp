@@ -130,6 +130,7 @@ void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std:
     if (!opts.empty() && opts != "default" && !dyn.tls_options.count(opts))
       errors.push_back(Error{r.tls->options_loc, path, unknown("TLS options", opts, dyn.tls_options, "tls.options")});
   }
+  validate_services(dyn, errors);
   for (auto& [name, s] : dyn.services) {
     strip_file_provider(s.servers_transport);
     const std::string& t = s.servers_transport;

@@ -184,7 +184,7 @@ awaitable<Refused> MysqlDriver::server_greeting(const Route& r, Upstream& up) {
   const Server& server = *up.server;
   wm::Bytes payload;
   std::string why;
-  const Got g = co_await read_packet(up.leg, server_seq, net::Clock::now() + r.service->dial_timeout, payload, why);
+  const Got g = co_await read_packet(up.leg, server_seq, net::Clock::now() + up.server->lb->dial_timeout, payload, why);
   wm::ErrPacket their_err;
   const wm::Status hs =
       g == Got::done ? wm::parse_initial_handshake(payload, greeting, &why, &their_err) : wm::Status::malformed;
@@ -213,7 +213,7 @@ awaitable<Refused> MysqlDriver::server_tls(Conn& c, const Route& r, Upstream& up
   sr.max_packet = login.max_packet;
   sr.charset = login.charset;
   const wm::Bytes ssl_request = wm::encode_ssl_request(sr);
-  if (co_await write_packet(up.leg, server_seq, ssl_request, net::Clock::now() + r.service->dial_timeout))
+  if (co_await write_packet(up.leg, server_seq, ssl_request, net::Clock::now() + up.server->lb->dial_timeout))
     co_return co_await secure_server(r, up, c.facts.sni);
   co_return Refusal{Cause::unreachable, "backend_tls_failed",
                     fmt::format("router {}: service {}: could not send the SSLRequest", r.name, r.service->name)};

@@ -60,11 +60,11 @@ std::vector<CancelTarget> passthrough_cancel_targets(const EntryRoutes& entry) {
   for (const Route& r : entry.routes) {
     if (!r.passthrough || !r.service) continue;
     if (!postgres_only && !r.service->postgres_passthrough.load(std::memory_order_relaxed)) continue;
-    for (const Server& s : r.service->servers) {
-      if (std::ranges::any_of(out, [&](const CancelTarget& t) { return t.address == s.address; })) continue;
-      out.push_back(
-          {s.address, s.at, std::min(r.service->dial_timeout, net::Duration(2000)), r.service->proxy_protocol});
-    }
+    balance::for_each_server(*r.service, [&](const Server& s) {
+      if (std::ranges::any_of(out, [&](const CancelTarget& t) { return t.address == s.address; })) return;
+      const Service& lb = s.lb ? *s.lb : *r.service;
+      out.push_back({s.address, s.at, std::min(lb.dial_timeout, net::Duration(2000)), lb.proxy_protocol});
+    });
   }
   return out;
 }

@@ -111,7 +111,7 @@ Refusal no_tls_from(const Route& r, const Server& server, const std::string& sai
 // is marked tls: its answer to snigate's SSLRequest, then the handshake.
 awaitable<Refused> secure_login_server(const Conn& c, const Route& r, Upstream& up) {
   if (!up.server->tls) co_return std::nullopt;
-  const auto deadline = net::Clock::now() + r.service->dial_timeout;
+  const auto deadline = net::Clock::now() + up.server->lb->dial_timeout;
   const wp::Bytes ssl_request = wp::encode_ssl_request();
   std::string said = "closed the connection";
   if (!co_await write_bytes(up.leg, ssl_request, deadline) || !co_await ask_for_tls(up, deadline, said))
@@ -165,8 +165,8 @@ awaitable<Refused> relay_login(Conn& c, Upstream& up, const Route& r, CancelKeys
     const LoginStep step = relay.on_server(msg);
     if (step == LoginStep::register_key)
       key = cancel_keys().add(relay.key,
-                              {server.address, server.at, std::min(r.service->dial_timeout, net::Duration(2000)),
-                               r.service->proxy_protocol});
+                              {server.address, server.at, std::min(server.lb->dial_timeout, net::Duration(2000)),
+                               server.lb->proxy_protocol});
     if (step == LoginStep::read_server || step == LoginStep::register_key) continue;
     if (step == LoginStep::refuse) co_return relay_refusal(c, relay, c.client.tls != nullptr, r, server);
     if (step == LoginStep::server_refused)
@@ -191,7 +191,7 @@ awaitable<Refused> relay_login(Conn& c, Upstream& up, const Route& r, CancelKeys
 }  // namespace
 
 awaitable<Refused> open_passthrough(Conn&, const Route& r, Upstream& up) {
-  const auto deadline = net::Clock::now() + r.service->dial_timeout;
+  const auto deadline = net::Clock::now() + up.server->lb->dial_timeout;
   const wp::Bytes request = wp::encode_ssl_request();
   std::string said = "closed the connection";
   const bool asked = up.early_sent == request.size() ||
@@ -205,7 +205,7 @@ awaitable<Refused> open_passthrough(Conn&, const Route& r, Upstream& up) {
 awaitable<Refused> open_login(Conn& c, const Route& r, Upstream& up, const wp::StartupMessage& sm) {
   if (Refused s = co_await secure_login_server(c, r, up)) co_return s;
   const wp::Bytes startup = wp::encode_startup(sm);
-  if (!co_await write_bytes(up.leg, startup, net::Clock::now() + r.service->dial_timeout))
+  if (!co_await write_bytes(up.leg, startup, net::Clock::now() + up.server->lb->dial_timeout))
     co_return server_lost(r, *up.server, "closed before the login", "backend_closed");
   auto key = std::make_shared<CancelKeys::Entry>();
   c.held = key;  // a cancel can find this session's server until the connection ends

@@ -12,6 +12,7 @@
 #include <memory>
 #include <thread>
 
+#include "balance/health_checker.hpp"
 #include "net/asio.hpp"
 #include "net/listener.hpp"
 #include "net/port_owner.hpp"
@@ -62,6 +63,7 @@ struct Gateway {
   std::string watched_signature;
   bool draining = false;
   OcspStapler* ocsp = nullptr;  // ocsp configured: told about each new snapshot's certificates
+  balance::HealthChecker* health = nullptr;  // told about each new snapshot's checked servers
 };
 
 // How long a worker may go on accepting before it lets its other work run:
@@ -165,6 +167,7 @@ void reload(Gateway& gw, const char* why) {
   gw.cfg.dyn = std::move(next.dyn);
   if (gw.ocsp) gw.ocsp->track(snap->certs);
   const std::shared_ptr<const Snapshot> old = gw.current.exchange(snap, std::memory_order_acq_rel);
+  if (gw.health) gw.health->track(balance::probe_targets(snap->services));
   apply_defer_accept(gw, *old, snap);
   spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, gw.cfg.dyn.routers.size());
 }
@@ -337,6 +340,9 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
     ocsp->track(snap->certs);
     gw.ocsp = ocsp.get();
   }
+  balance::HealthChecker health;
+  health.track(balance::probe_targets(snap->services));
+  gw.health = &health;
   run_until_stopped(gw, *snap);
   return 0;
 }

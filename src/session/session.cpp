@@ -130,7 +130,8 @@ awaitable<Refused> join(Conn& c, Upstream& up, const Route& r) {
   c.rec.bytes_out += up.leg.buf.size();
   std::vector<std::uint8_t>().swap(c.client.buf);
   std::vector<std::uint8_t>().swap(up.leg.buf);
-  relay_and_finish(c, up, {r.idle_timeout.value_or(c.entry.ep.tcp_idle_timeout), r.service->termination_delay});
+  const Service& lb = up.server && up.server->lb ? *up.server->lb : *r.service;  // a weighted service's child
+  relay_and_finish(c, up, {r.idle_timeout.value_or(c.entry.ep.tcp_idle_timeout), lb.termination_delay});
   co_return std::nullopt;
 }
 

@@ -46,6 +46,45 @@ void load_certificates(const config::Dynamic& dyn, tls::CertStore& store, std::v
   }
 }
 
+// The health check and passive policy of a load balancer, compiled.
+void set_health(const config::Service& s, const std::string& transport, Service& svc) {
+  svc.passive = balance::PassivePolicy{s.passive.failures, s.passive.downtime};
+  if (!s.health_check) return;
+  const config::HealthCheck& c = *s.health_check;
+  balance::HealthCheck& h = svc.health_check.emplace();
+  h.port = static_cast<std::uint16_t>(c.port);
+  h.send = c.send;
+  h.expect = c.expect;
+  h.interval = c.interval;
+  h.unhealthy_interval = c.unhealthy_interval.value_or(c.interval);
+  h.timeout = c.timeout;
+  h.tls = c.tls;
+  h.protocol = c.protocol == "mysql"      ? balance::CheckProtocol::mysql
+               : c.protocol == "postgres" ? balance::CheckProtocol::postgres
+                                          : balance::CheckProtocol::tcp;
+  svc.health_check_transport = h.tls ? transport : std::string();
+}
+
+// A server's health outlives a reload while its service, address and check
+// stay the same (the TLS check's transport included).
+std::string health_key(const Service& svc, const std::string& address) {
+  return fmt::format("{}\n{}\n{}\n{}", svc.name, address, svc.health_check ? svc.health_check->describe() : "",
+                     svc.health_check_transport);
+}
+
+// Weighted services point at their children, all built by now.
+void link_children(const config::Dynamic& dyn, Snapshot& snap) {
+  for (const auto& [name, s] : dyn.services) {
+    Service& svc = *snap.services.at(name);
+    svc.skip_down_children = s.weighted_health_check;
+    for (const auto& c : s.children)
+      if (auto it = snap.services.find(std::string(strip_provider(c.name))); it != snap.services.end()) {
+        svc.children.push_back(it->second.get());
+        svc.weights.push_back(c.weight);
+      }
+  }
+}
+
 std::unique_ptr<Service> build_service(const config::Service& s,
                                        const std::map<std::string, config::ServersTransport>& transports,
                                        std::vector<config::Error>& errors) {
@@ -68,16 +107,19 @@ std::unique_ptr<Service> build_service(const config::Service& s,
                                                       : st->dial_keep_alive;
   // Traefik: the service's deprecated loadBalancer.proxyProtocol wins over the transport's.
   svc->proxy_protocol = s.proxy_protocol_version ? s.proxy_protocol_version : st->proxy_protocol_version;
+  set_health(s, tname, *svc);
   bool any_tls = false;
   for (std::size_t i = 0; i < s.servers.size(); ++i) {
-    Server server{s.servers[i].address, {}, s.servers[i].tls};
+    Server server{s.servers[i].address, {}, s.servers[i].tls,
+                  balance::health_for(health_key(*svc, s.servers[i].address))};
     if (!net::HostPort::parse(server.address, server.at))
       errors.push_back(error_at(s.servers[i].loc, fmt::format("tcp.services.{}.loadBalancer.servers[{}].address", s.name, i),
                                 "\"" + server.address + "\" is not host:port"));
     any_tls |= server.tls;
     svc->servers.push_back(std::move(server));
   }
-  if (any_tls) svc->backend_tls = tls::make_backend_tls(*st, errors);
+  if (any_tls || (svc->health_check && svc->health_check->tls)) svc->backend_tls = tls::make_backend_tls(*st, errors);
+  for (Server& server : svc->servers) server.lb = svc.get();
   return svc;
 }
 
@@ -148,6 +190,7 @@ void build_tls(const TlsOptionsByName& options, const config::Dynamic& dyn, Snap
 
 void build_services(const config::Dynamic& dyn, Snapshot& snap, std::vector<config::Error>& errors) {
   for (const auto& [name, s] : dyn.services) snap.services[name] = build_service(s, dyn.servers_transports, errors);
+  link_children(dyn, snap);
   auto whoami = std::make_unique<Service>();
   whoami->name = "whoami@internal";
   whoami->whoami = true;

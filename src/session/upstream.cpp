@@ -13,8 +13,12 @@ using net::awaitable;
 awaitable<Refused> connect_server(Conn& c, const Route& r, Upstream& up, std::span<const std::uint8_t> early) {
   const Service& svc = *r.service;
   std::string why;
-  const std::vector<std::uint8_t> preface = proxy_preface(c, svc);
-  up.server = co_await balance::connect_service(svc, up.leg.sock, why, early, &up.early_sent, preface);
+  // A weighted service's child decides the transport, PROXY header included.
+  if (const Service* lb = balance::choose_load_balancer(svc, why)) {
+    const Service& chosen = *lb;
+    const std::vector<std::uint8_t> preface = proxy_preface(c, chosen);
+    up.server = co_await balance::connect_service(chosen, up.leg.sock, why, early, &up.early_sent, preface);
+  }
   if (!up.server)
     co_return Refusal{Cause::unreachable, "backend_unreachable",
                       fmt::format("router {}: service {}: no server answered: {}", r.name, svc.name, why), "",
@@ -39,8 +43,8 @@ tls::SslPtr client_ssl(const tls::BackendTls& bt, const std::string& name, bool 
 }  // namespace
 
 awaitable<Refused> secure_server(const Route& r, Upstream& up, std::string_view sni) {
-  const Service& svc = *r.service;
   const Server& server = *up.server;
+  const Service& svc = server.lb ? *server.lb : *r.service;  // a weighted service's server: its child's transport
   const tls::BackendTls& bt = *svc.backend_tls;
   const std::string name = !bt.server_name.empty() ? bt.server_name : !sni.empty() ? std::string(sni) : server.at.host;
   std::error_code not_ip;

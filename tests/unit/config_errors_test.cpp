@@ -272,7 +272,7 @@ TEST(ConfigErrors, Services) {
 )y");
   expect_error(l, "tcp.services.empty.loadBalancer.servers", 8, "has no servers");
   expect_error(l, "tcp.services.nolb.loadBalancer", 9, "is required");
-  expect_error(l, "tcp.services.w.weighted", 11, "weighted services are not supported yet");
+  expect_error(l, "tcp.services.w.weighted.services[0].name", 12, "unknown service \"a\"");
   expect_error(l, "tcp.services.pp.loadBalancer.serversTransport", 16, "unknown servers transport \"nope\"");
   expect_error(l, "tcp.services.pp.loadBalancer.servers[0].address", 18, "has no port");
   expect_error(l, "tcp.services.pp.loadBalancer.servers[1].address", 19, "is required");

@@ -384,7 +384,7 @@ hub:
   EXPECT_EQ(one(l.warnings, "hub").message, "ignored: Traefik Hub is not part of snigate");
 }
 
-TEST(ConfigKeys, HealthCheckIsNotSupportedYet) {
+TEST(ConfigKeys, HealthCheckTraefikKeys) {
   TempDir dir;
   Loaded l = load(dir.write("s.yml", std::string(test::kEntry) + R"y(tcp:
   services:
@@ -397,12 +397,15 @@ TEST(ConfigKeys, HealthCheckIsNotSupportedYet) {
           interval: 10s
 )y"));
   EXPECT_TRUE(l.errors.empty()) << dump(l.errors);
-  Error w = one(l.warnings, "tcp.services.s.loadBalancer.healthCheck");
-  EXPECT_EQ(w.loc.line, 9);
-  EXPECT_EQ(w.message,
-            "ignored: health checks are not supported yet, so all servers keep receiving connections (a server "
-            "that refuses one is passed over for the next server, connection by connection)");
-  EXPECT_EQ(l.dyn.services.at("s").servers.size(), 2u);
+  EXPECT_TRUE(l.warnings.empty()) << dump(l.warnings);
+  const Service& s = l.dyn.services.at("s");
+  ASSERT_TRUE(s.health_check.has_value());
+  EXPECT_EQ(s.health_check->send, "PING");
+  EXPECT_EQ(s.health_check->expect, "PONG");
+  EXPECT_EQ(s.health_check->interval.count(), 10'000);
+  EXPECT_FALSE(s.health_check->unhealthy_interval.has_value());  // unset: the interval
+  EXPECT_EQ(s.health_check->timeout.count(), 5'000);
+  EXPECT_EQ(s.servers.size(), 2u);
 }
 
 }  // namespace
