@@ -317,8 +317,11 @@ std::vector<std::uint8_t> encode_v1_unknown() {
 }
 
 std::vector<std::uint8_t> encode_v2_local() {
-  std::vector<std::uint8_t> out(kV2Signature.begin(), kV2Signature.end());
-  out.insert(out.end(), {0x20, 0x00, 0x00, 0x00});
+  // Sized once: growing a 12-byte vector by an initializer list made GCC's
+  // Release build warn (-Warray-bounds) about the copy into the new storage.
+  std::vector<std::uint8_t> out(kV2Fixed, 0x00);  // family, protocol and length stay 0
+  std::copy(kV2Signature.begin(), kV2Signature.end(), out.begin());
+  out[kV2Signature.size()] = 0x20;  // version 2, LOCAL
   return out;
 }
 
