@@ -36,8 +36,11 @@ Refusal middleware_refusal(const Route& r, const policy::Middleware& m) {
     case Kind::ip_allow_list:
       return {Cause::not_allowed, "denied", who + " does not allow this client's address", "", spdlog::level::off};
     case Kind::in_flight_conn:
-      return {Cause::too_many, "denied", who + ": too many open connections from this client's address", "",
-              spdlog::level::off};
+      // amount 0 refuses everyone: no open connection of this client is to blame.
+      return {Cause::too_many, "denied",
+              who + (m.amount == 0 ? " admits no connection"
+                                   : ": too many open connections from this client's address"),
+              "", spdlog::level::off};
     case Kind::rate_limit: break;
   }
   return {Cause::too_many, "denied", who + ": too many new connections from this client's address", "try again later",

@@ -104,6 +104,9 @@ TEST(SessionRefusal, MiddlewareRefusalNamesRouterAndMiddleware) {
   EXPECT_EQ(r.cause, Cause::too_many);
   EXPECT_TRUE(has(r.message, "router db: middleware five (inFlightConn)")) << r.message;
   EXPECT_FALSE(has(r.message, "5")) << r.message;
+  slots.amount = 0;  // refuses everyone: the message must not blame open connections
+  r = middleware_refusal(route, slots);
+  EXPECT_EQ(r.message, "router db: middleware five (inFlightConn) admits no connection");
   policy::Middleware rate;
   rate.name = "calm";
   rate.kind = policy::Kind::rate_limit;
