@@ -197,6 +197,7 @@ def test_mysql_in_flight_zero_gets_err_1040(sg, stubs):
                         bind_address=INSIDE, connect_timeout=5)
     assert err.value.args[0] == 1040, err.value
     assert "router mybusy" in err.value.args[1] and "middleware zero (inFlightConn)" in err.value.args[1]
+    assert "admits no connection" in err.value.args[1], "amount 0 does not blame open connections"
     assert stubs["mysql"].accepted == before
 
 
@@ -258,7 +259,7 @@ def test_postgres_in_flight_zero_gets_fatal_53300(sg, stubs):
     before = stubs["pg"].accepted
     e = pg_login(sg.ports["pg"], INSIDE, "alice@busy.test", tls=False)
     assert e.fields.get("S") == "FATAL" and e.sqlstate == "53300", e
-    assert "router pgbusy" in e.message and "middleware zero (inFlightConn)" in e.message, e
+    assert "router pgbusy" in e.message and "middleware zero (inFlightConn) admits no connection" in e.message, e
     assert stubs["pg"].accepted == before
 
 
