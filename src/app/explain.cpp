@@ -157,6 +157,11 @@ int verdict(const session::EntryRoutes& entry, const ExplainQuery& q, const Fact
   return 0;
 }
 
+// "1 range", "2 ranges": a count with its noun in the number it takes.
+std::string counted(long n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
 // The chosen router's middlewares in order. With --client-ip, whether each
 // ipAllowList lets the client through; counts and rates depend on the
 // traffic, so they are only described. False when the chain refuses the
@@ -170,7 +175,8 @@ bool print_middlewares(const session::Route& r, const Facts& facts, std::ostream
     switch (m->kind) {
       case policy::Kind::ip_allow_list: {
         if (!facts.client_ip) {
-          what = fmt::format("{} ranges; give --client-ip to check a client", m->ranges.size());
+          what = counted(static_cast<long>(m->ranges.size()), "range", "ranges") +
+                 "; give --client-ip to check a client";
           break;
         }
         const bool in = policy::allows(m->ranges, *facts.client_ip);
@@ -179,14 +185,16 @@ bool print_middlewares(const session::Route& r, const Facts& facts, std::ostream
         break;
       }
       case policy::Kind::in_flight_conn:
-        what = m->amount == 0 ? "amount 0: refuses every client"
-                              : fmt::format("at most {} open connections per client IP", m->amount);
+        what = m->amount == 0
+                   ? "amount 0: refuses every client"
+                   : "at most " + counted(m->amount, "open connection", "open connections") + " per client IP";
         if (m->amount == 0 && !refused) refused = m;
         break;
       case policy::Kind::rate_limit:
         what = m->rate.average == 0 ? "average 0: no limit"
-                                    : fmt::format("{} new connections per {} ms per client IP, burst {}",
-                                                  m->rate.average, m->rate.period.count(), m->rate.burst);
+                                    : fmt::format("{} per {} ms per client IP, burst {}",
+                                                  counted(m->rate.average, "new connection", "new connections"),
+                                                  m->rate.period.count(), m->rate.burst);
         break;
     }
     fmt::print(out, "  {} ({}): {}\n", m->name, policy::kind_name(m->kind), what);

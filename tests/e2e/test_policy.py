@@ -431,3 +431,14 @@ def test_explain_shows_the_chain(sg, tmp_path):
     assert out.index("local2 (ipAllowList)") < out.index("two (inFlightConn)")
     cp = run_cli(["explain", "--config", path, "--entrypoint", "held", "--plain", "--client-ip", INSIDE])
     assert cp.returncode == 0 and "127.0.0.2 is allowed" in cp.stdout, cp.stdout + cp.stderr
+
+
+def test_explain_counts_one_in_the_singular(sg, tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(sg.config_path.read_text())
+    cp = run_cli(["explain", "--config", path, "--entrypoint", "tls", "--sni", "who.test"])
+    assert "one (inFlightConn): at most 1 open connection per client IP" in cp.stdout, cp.stdout + cp.stderr
+    cp = run_cli(["explain", "--config", path, "--entrypoint", "rate", "--plain"])
+    assert "slow (rateLimit): 1 new connection per 60000 ms per client IP, burst 3" in cp.stdout, cp.stdout + cp.stderr
+    cp = run_cli(["explain", "--config", path, "--entrypoint", "plain", "--plain"])
+    assert "local2 (ipAllowList): 2 ranges; give --client-ip" in cp.stdout, cp.stdout + cp.stderr
