@@ -76,6 +76,43 @@ void check_middlewares(Router& r, const Dynamic& dyn, std::vector<Error>& errors
   }
 }
 
+// What a counting middleware does for an address that an ipAllowList after
+// it refuses; empty when it counts nothing (rateLimit average 0, amount 0).
+std::string_view spent_before_refusal(const Middleware& m) {
+  if (m.kind == MiddlewareKind::rate_limit && m.average > 0)
+    return "addresses the allow list refuses still spend its tokens and hold its buckets, and one out of tokens "
+           "is told to try again later rather than that it is not allowed";
+  if (m.kind == MiddlewareKind::in_flight_conn && m.amount > 0)
+    return "addresses the allow list refuses still take one of its slots until the list refuses them, and one "
+           "whose slots are taken is told it has too many open connections rather than that it is not allowed";
+  return {};
+}
+
+// docs/policy.md: "Put ipAllowList first". A counting middleware earlier in
+// the chain runs for every address, also those the allow list is there to
+// keep out. Runs after check_middlewares, on the names it left.
+void check_chain_order(const Router& r, const Dynamic& dyn, std::vector<Error>& warnings) {
+  auto defined = [&](std::size_t i) -> const Middleware* {
+    auto it = dyn.middlewares.find(r.middlewares[i]);
+    return it == dyn.middlewares.end() ? nullptr : &it->second;
+  };
+  for (std::size_t i = 0; i < r.middlewares.size(); ++i) {
+    const Middleware* counter = defined(i);
+    if (!counter || spent_before_refusal(*counter).empty()) continue;
+    for (std::size_t j = i + 1; j < r.middlewares.size(); ++j) {
+      const Middleware* allow = defined(j);
+      if (!allow || allow->kind != MiddlewareKind::ip_allow_list) continue;
+      const char* kind = counter->kind == MiddlewareKind::rate_limit ? "rateLimit" : "inFlightConn";
+      warnings.push_back(Error{i < r.middleware_locs.size() ? r.middleware_locs[i] : r.loc,
+                               fmt::format("tcp.routers.{}.middlewares", r.name),
+                               fmt::format("{} \"{}\" ([{}]) runs before ipAllowList \"{}\" ([{}]): {}; list the "
+                                           "ipAllowList first",
+                                           kind, counter->name, i, allow->name, j, spent_before_refusal(*counter))});
+      break;
+    }
+  }
+}
+
 // (host, port) of a listen address that check_address accepted; the host is
 // empty for every address of the machine.
 std::pair<std::string, std::string_view> host_port(std::string_view a) {
@@ -113,6 +150,7 @@ void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std:
   for (auto& [name, r] : dyn.routers) {
     check_service(r, dyn, errors);
     check_middlewares(r, dyn, errors);
+    check_chain_order(r, dyn, warnings);
     for (std::size_t i = 0; i < r.entry_points.size(); ++i) {
       strip_file_provider(r.entry_points[i]);  // harmless; Traefik does not write it there
       if (stat.entry_points.count(r.entry_points[i])) continue;

@@ -157,6 +157,55 @@ TEST(ConfigMiddlewares, RouterNamesAreResolved) {
   EXPECT_EQ(l.errors.size(), 3u) << dump(l.errors);
 }
 
+// docs/policy.md: "Put ipAllowList first". A counting middleware before an
+// allow list is warned about, with why; one that counts nothing is not.
+TEST(ConfigMiddlewares, CountingBeforeAllowListIsWarned) {
+  TempDir dir;
+  Loaded l = load_text(dir, R"y(tcp:
+  middlewares:
+    office:
+      ipAllowList: {sourceRange: [10.0.0.0/8]}
+    calm:
+      rateLimit: {average: 5}
+    two:
+      inFlightConn: {amount: 2}
+    zero:
+      inFlightConn: {amount: 0}
+    off:
+      rateLimit: {average: 0}
+  routers:
+    late:
+      rule: "HostSNI(`a`)"
+      service: whoami@internal
+      middlewares:
+        - calm@file
+        - office
+      tls: {}
+    held:
+      rule: "HostSNI(`b`)"
+      service: whoami@internal
+      middlewares: [two, office]
+      tls: {}
+    fine:
+      rule: "HostSNI(`c`)"
+      service: whoami@internal
+      middlewares: [zero, off, office, calm, two]
+      tls: {}
+)y");
+  ASSERT_TRUE(l.errors.empty()) << dump(l.errors);
+  Error late = one(l.warnings, "tcp.routers.late.middlewares");
+  EXPECT_EQ(late.loc.line, 21) << late.to_string();
+  EXPECT_TRUE(has(l.warnings, "tcp.routers.late.middlewares",
+                  "rateLimit \"calm\" ([0]) runs before ipAllowList \"office\" ([1])"))
+      << dump(l.warnings);
+  EXPECT_TRUE(has(l.warnings, "tcp.routers.late.middlewares", "try again later")) << dump(l.warnings);
+  Error held = one(l.warnings, "tcp.routers.held.middlewares");
+  EXPECT_EQ(held.loc.line, 27) << held.to_string();
+  EXPECT_TRUE(has(l.warnings, "tcp.routers.held.middlewares", "inFlightConn \"two\" ([0])")) << dump(l.warnings);
+  EXPECT_TRUE(has(l.warnings, "tcp.routers.held.middlewares", "list the ipAllowList first")) << dump(l.warnings);
+  EXPECT_FALSE(has(l.warnings, "tcp.routers.fine.middlewares", "")) << dump(l.warnings);
+}
+
 TEST(ConfigMiddlewares, NoneDefinedSaysWhere) {
   TempDir dir;
   Loaded l = load_text(dir, R"y(tcp:
