@@ -110,8 +110,12 @@ std::unique_ptr<Service> build_service(const config::Service& s,
   set_health(s, tname, *svc);
   bool any_tls = false;
   for (std::size_t i = 0; i < s.servers.size(); ++i) {
-    Server server{s.servers[i].address, {}, s.servers[i].tls,
-                  balance::health_for(health_key(*svc, s.servers[i].address))};
+    // Field by field: the aggregate form made GCC 12's Release build warn
+    // (-Wmaybe-uninitialized) about `at`, which parse() fills below.
+    Server server;
+    server.address = s.servers[i].address;
+    server.tls = s.servers[i].tls;
+    server.health = balance::health_for(health_key(*svc, s.servers[i].address));
     if (!net::HostPort::parse(server.address, server.at))
       errors.push_back(error_at(s.servers[i].loc, fmt::format("tcp.services.{}.loadBalancer.servers[{}].address", s.name, i),
                                 "\"" + server.address + "\" is not host:port"));
