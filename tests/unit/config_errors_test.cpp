@@ -16,12 +16,7 @@ using test::TempDir;
 // Loads text (the static file) and returns the result.
 Loaded load_text(const TempDir& dir, const std::string& text) { return load(dir.write("s.yml", text)); }
 
-// The single error at `path`, checking its line and that the message holds `needle`.
-void expect_error(const Loaded& l, const std::string& path, int line, const std::string& needle) {
-  Error e = one(l.errors, path);
-  EXPECT_EQ(e.loc.line, line) << e.to_string();
-  EXPECT_NE(e.message.find(needle), std::string::npos) << e.to_string();
-}
+using test::expect_error;
 
 const std::string kEntry = test::kEntry;  // 3 lines
 const std::string kSvc = R"y(tcp:

@@ -12,16 +12,8 @@ using test::has;
 using test::one;
 using test::TempDir;
 
-// kEntry (3 lines), then the text from line 4.
-Loaded load_text(const TempDir& dir, const std::string& text) {
-  return load(dir.write("s.yml", std::string(test::kEntry) + text));
-}
-
-void expect_error(const Loaded& l, const std::string& path, int line, const std::string& needle) {
-  Error e = one(l.errors, path);
-  EXPECT_EQ(e.loc.line, line) << e.to_string();
-  EXPECT_NE(e.message.find(needle), std::string::npos) << e.to_string();
-}
+using test::expect_error;
+constexpr auto load_text = test::load_after_entry;
 
 TEST(ConfigMiddlewares, EveryKindLoadsWithDefaults) {
   TempDir dir;

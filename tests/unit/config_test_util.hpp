@@ -63,4 +63,16 @@ inline bool has(const std::vector<Error>& errs, const std::string& path, const s
 
 constexpr const char* kEntry = "entryPoints:\n  websecure:\n    address: \":8443\"\n";
 
+// The single error at `path`, checking its line and that the message holds `needle`.
+inline void expect_error(const Loaded& l, const std::string& path, int line, const std::string& needle) {
+  Error e = one(l.errors, path);
+  EXPECT_EQ(e.loc.line, line) << e.to_string();
+  EXPECT_NE(e.message.find(needle), std::string::npos) << e.to_string();
+}
+
+// kEntry (3 lines), then text from line 4.
+inline Loaded load_after_entry(const TempDir& dir, const std::string& text) {
+  return load(dir.write("s.yml", std::string(kEntry) + text));
+}
+
 }  // namespace snigate::config::test
