@@ -105,7 +105,8 @@ void print_client(const session::EntryRoutes& entry, const ExplainQuery& q, cons
     fmt::print(out, "{} entry point: the name is the client's SNI, or else the host of a user name user@host{}\n",
                mysql ? "MySQL" : "PostgreSQL", name_note.empty() ? "" : " (" + name_note + ")");
   if (entry.server_first)
-    fmt::print(out, "every router here is a plain HostSNI(`*`): the backend is connected as soon as a client arrives\n");
+    fmt::print(out, "every router here is a plain HostSNI(`*`): nothing is read, so every client (a TLS one too) "
+                    "goes to the first of them and its backend is connected as soon as the client arrives\n");
 }
 
 // The chosen router, with the certificate a terminating one would present.
@@ -219,6 +220,8 @@ int explain(const session::Snapshot& snap, const ExplainQuery& q, std::ostream& 
       entry->ep.protocol == config::Protocol::mysql || entry->ep.protocol == config::Protocol::postgres;
   Facts facts;
   if (!client_facts(q, database, sni, facts, out)) return 2;
+  // The running gateway reads nothing there, so it sees every client as plain.
+  if (entry->server_first) facts.tls = false;
   print_client(*entry, q, sni, name_note, out);
 
   const session::Route* chosen = session::match(*entry, facts);

@@ -129,6 +129,17 @@ def test_explain_no_match_explains_why_not(snigate_bin, pki, tmp_path):
         assert name in out, f"router {name} not explained:\n{out}"
 
 
+def test_explain_tls_client_on_a_server_first_entry_point(snigate_bin, pki, tmp_path):
+    # Only a plain HostSNI(`*`) router: the gateway reads nothing, so a TLS client goes there too.
+    cfg = {"entryPoints": {"web": {"address": addr(18445)}},
+           "tcp": {"routers": {"any": {"rule": "HostSNI(`*`)", "service": "s"}},
+                   "services": {"s": {"loadBalancer": {"servers": [{"address": "127.0.0.1:6379"}]}}}}}
+    path = write(tmp_path, "star.yaml", to_yaml(cfg) + "\n")
+    rc, out = explain(snigate_bin, path, "--sni", "x.example")
+    assert rc == 0 and re.search(r"(?<!no )match:\s*any\b", out), out
+    assert "a TLS one too" in out, out
+
+
 def test_explain_needs_no_entrypoint_when_there_is_one(snigate_bin, pki, tmp_path):
     path = write(tmp_path, "cfg.yaml", to_yaml(small_config(pki)) + "\n")
     cp = run_cli(["explain", "--config", path, "--sni", "a.test"], timeout=10)
