@@ -59,10 +59,40 @@ struct EntryPoint {
                                          // means a server-first client; it goes to the catch-all
   bool reuse_port = false;  // reusePort: a SO_REUSEPORT socket per worker instead of one per pair
   std::optional<ProxyProtocolIn> proxy_protocol;  // proxyProtocol; absent: no header is looked for
+  // Serves the API, /metrics or /ping over HTTP (set by the loader from api,
+  // metrics and ping); such an entry point carries no TCP routers.
+  bool admin = false;
+};
+
+// api: Traefik's API and dashboard, served over HTTP on its entry point.
+struct Api {
+  bool insecure = false;         // insecure: serve it on the entry point named traefik
+  bool dashboard = true;         // dashboard: also serve /dashboard/
+  std::string base_path = "/";   // basePath: prefix of /api, /dashboard (always starts and ends with "/")
+  Loc loc;
+};
+
+// metrics.prometheus
+struct Prometheus {
+  std::string entry_point = "traefik";                // entryPoint: where /metrics is served
+  std::vector<double> buckets{0.1, 0.3, 1.2, 5.0};    // buckets: histogram upper bounds, seconds, ascending
+  bool add_entry_points_labels = true;                // addEntryPointsLabels
+  bool add_routers_labels = false;                    // addRoutersLabels
+  bool add_services_labels = true;                    // addServicesLabels
+  Loc loc;
+};
+
+// ping
+struct Ping {
+  std::string entry_point = "traefik";  // entryPoint: where /ping is served
+  Loc loc;
 };
 
 struct Static {
   std::map<std::string, EntryPoint> entry_points;
+  std::optional<Api> api;                // api present
+  std::optional<Prometheus> prometheus;  // metrics.prometheus present
+  std::optional<Ping> ping;              // ping present
   std::string file_filename;   // providers.file.filename (absolute after load)
   std::string file_directory;  // providers.file.directory (absolute after load)
   bool watch = true;           // providers.file.watch

@@ -363,6 +363,7 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
   auto snap = std::make_shared<Snapshot>();
   snap->generation = ++generations;
   snap->stat = cfg.stat;
+  snap->source = std::make_shared<const config::Dynamic>(cfg.dyn);
 
   const TlsOptionsByName options = tls_options_with_default(cfg.dyn);
   build_tls(options, cfg.dyn, *snap, errors);

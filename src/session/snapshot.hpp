@@ -3,6 +3,7 @@
 // a new Snapshot and swaps one pointer; a connection keeps the one it started
 // with for its whole life.
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,6 +60,8 @@ struct EntryRoutes {
 struct Snapshot {
   std::uint64_t generation = 0;
   config::Static stat;
+  std::shared_ptr<const config::Dynamic> source;  // what it was compiled from (the API shows it)
+  std::chrono::system_clock::time_point compiled_at = std::chrono::system_clock::now();
   std::map<std::string, EntryRoutes> entries;
   std::map<std::string, std::unique_ptr<Service>> services;
   std::map<std::string, std::unique_ptr<const policy::Middleware>> middlewares;  // tcp.middlewares
