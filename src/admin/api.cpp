@@ -29,13 +29,29 @@ const Collection kCollections[] = {
     {"udp/services", "service", none},
 };
 
-// path is under /api/ (without that prefix) and not one of the collections.
-std::optional<Response> single(std::string_view path, const Request& req, const State& state,
-                               const session::Snapshot& snap) {
-  if (path == "overview") return overview(state, snap);
-  if (path == "rawdata") return rawdata(snap);
-  if (path == "explain") return explain_answer(req, snap);
-  return std::nullopt;
+// The collection path is, or one of its items; nullptr when none.
+const Collection* collection_of(std::string_view path) {
+  for (const Collection& c : kCollections)
+    if (path == c.path || (path.starts_with(c.path) && path.substr(c.path.size()).starts_with("/"))) return &c;
+  return nullptr;
+}
+
+Response from_collection(const Collection& c, std::string_view path, const Request& req, const State& state,
+                         const session::Snapshot& snap) {
+  if (path == c.path) return list_response(req, c.items(state, snap));
+  return item_response(c.items(state, snap), path.substr(c.path.size() + 1), c.what);
+}
+
+// The answers read from the Snapshot now serving; path is without "/api/".
+std::optional<Response> from_snapshot(std::string_view path, const Request& req, const State& state) {
+  const Collection* c = collection_of(path);
+  if (!c && path != "overview" && path != "rawdata" && path != "explain") return std::nullopt;
+  const std::shared_ptr<const session::Snapshot> snap = state.snapshot ? state.snapshot() : nullptr;
+  if (!snap) return error_response(503, "no configuration is serving yet");
+  if (c) return from_collection(*c, path, req, state, *snap);
+  if (path == "overview") return overview(state, *snap);
+  if (path == "rawdata") return rawdata(*snap);
+  return explain_answer(req, *snap);
 }
 
 }  // namespace
@@ -47,15 +63,7 @@ std::optional<Response> api_get(const Request& req, const State& state) {
   if (path == "version") return version(state);
   if (path == "connections") return connections_answer(req, state);
   if (path == "refusals") return refusals_answer(req);
-  const Collection* found = nullptr;
-  for (const Collection& c : kCollections)
-    if (path == c.path || (path.starts_with(c.path) && path.substr(c.path.size()).starts_with("/"))) found = &c;
-  if (!found && path != "overview" && path != "rawdata" && path != "explain") return std::nullopt;
-  const std::shared_ptr<const session::Snapshot> snap = state.snapshot ? state.snapshot() : nullptr;
-  if (!snap) return error_response(503, "no configuration is serving yet");
-  if (!found) return single(path, req, state, *snap);
-  if (path == found->path) return list_response(req, found->items(state, *snap));
-  return item_response(found->items(state, *snap), path.substr(found->path.size() + 1), found->what);
+  return from_snapshot(path, req, state);
 }
 
 }  // namespace snigate::admin

@@ -40,6 +40,8 @@ Response error_response(int status, std::string_view message);
 
 // UTC, milliseconds: "2026-12-05T10:29:10.123Z".
 std::string rfc3339(std::chrono::system_clock::time_point t);
+// As Traefik writes a duration: "10s", "250ms".
+std::string duration(config::Duration d);
 
 std::vector<Item> entry_point_items(const config::Static& stat);
 std::vector<Item> router_items(const session::Snapshot& snap);

@@ -1,5 +1,4 @@
 // Lists as Traefik's API pages and filters them.
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -49,16 +48,6 @@ std::optional<std::size_t> positive(const Request& req, std::string_view key, st
 
 }  // namespace
 
-Response json_response(const json& body) {
-  return Response{200, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n", {}};
-}
-
-Response error_response(int status, std::string_view message) {
-  Response r = json_response(json{{"message", message}});
-  r.status = status;
-  return r;
-}
-
 Response list_response(const Request& req, std::vector<Item> items) {
   std::erase_if(items, [&](const Item& i) { return !kept(req, i); });
   std::ranges::sort(items, {}, &Item::name);
@@ -83,12 +72,6 @@ Response item_response(const std::vector<Item>& items, std::string_view name, st
   for (const Item& i : items)
     if (i.name == name) return json_response(i.body);
   return error_response(404, fmt::format("{} not found: {}", what, name));
-}
-
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(secs), millis);
 }
 
 }  // namespace snigate::admin

@@ -11,10 +11,6 @@ namespace {
 
 using explain::api_name;
 
-std::string duration(config::Duration d) {
-  return d.count() % 1000 == 0 ? std::to_string(d.count() / 1000) + "s" : std::to_string(d.count()) + "ms";
-}
-
 json health_check_json(const config::HealthCheck& h) {
   json j = {{"interval", duration(h.interval)},
             {"unhealthyInterval", duration(h.unhealthy_interval.value_or(h.interval))},
