@@ -14,7 +14,7 @@
 
 namespace snigate::admin {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 // One router, service, middleware or entry point.
 struct Item {

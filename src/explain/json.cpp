@@ -5,7 +5,7 @@
 namespace snigate::explain {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 const char* protocol_name(config::Protocol p) {
   return p == config::Protocol::mysql ? "mysql" : p == config::Protocol::postgres ? "postgres" : "tcp";

@@ -15,6 +15,6 @@ std::string api_name(std::string_view name);
 // The query, the client, the chosen router (or null) with its middlewares and
 // service, every other router with why it did not take the client, the
 // outcome, and "text": the CLI's answer.
-nlohmann::json to_json(const Result& r);
+nlohmann::ordered_json to_json(const Result& r);
 
 }  // namespace snigate::explain

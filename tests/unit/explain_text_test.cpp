@@ -77,7 +77,7 @@ TEST_F(ExplainText, RefusedByAnAllowList) {
             "  lan (ipAllowList): 10.2.0.1 is NOT in the list\n"
             "  few (inFlightConn): at most 2 open connections per client IP\n"
             "REFUSED: router db: middleware lan (ipAllowList) does not allow 10.2.0.1\n");
-  const nlohmann::json j = to_json(r);
+  const nlohmann::ordered_json j = to_json(r);
   EXPECT_EQ(j["outcome"], "refusedByMiddleware");
   EXPECT_EQ(j["router"]["middlewares"][0]["refuses"], true);
   EXPECT_EQ(j["text"], to_text(r));
@@ -95,7 +95,7 @@ TEST_F(ExplainText, AWeightedServiceChoice) {
                         "  -> lb weight 3\n"
                         "     lb2 weight 1\n") +
                 kLb);
-  const nlohmann::json j = to_json(r);
+  const nlohmann::ordered_json j = to_json(r);
   EXPECT_EQ(j["router"]["service"], "split@file");
   EXPECT_EQ(j["router"]["servers"].size(), 3u) << "lb's two and lb2's one";
   EXPECT_EQ(j["router"]["serviceChoice"][0], "service split: weighted (smooth weighted round robin)");
