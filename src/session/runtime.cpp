@@ -20,6 +20,7 @@
 #include "net/port_owner.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
+#include "observe/notify.hpp"
 #include "session/live.hpp"
 #include "session/ocsp_stapler.hpp"
 #include "session/session.hpp"
@@ -157,6 +158,7 @@ void apply_defer_accept(Gateway& gw, const Snapshot& old, const std::shared_ptr<
 
 void reload(Gateway& gw, const char* why) {
   if (gw.config_path.empty() || gw.draining) return;
+  const observe::notify::Reload notify_reload;  // READY=1 again when this returns
   config::Loaded next;
   next.stat = gw.cfg.stat;
   config::load_dynamic(next.stat, next);
@@ -167,6 +169,7 @@ void reload(Gateway& gw, const char* why) {
   if (!snap) {
     spdlog::error("reload failed ({}): {} error(s); the previous configuration keeps serving", why, next.errors.size());
     for (const auto& e : next.errors) spdlog::error("reload failed: {}", e.to_string());
+    observe::notify::status(fmt::format("reload failed ({}); generation {} keeps serving", why, gw.current.load()->generation));
     return;
   }
   gw.cfg.dyn = std::move(next.dyn);
@@ -175,6 +178,7 @@ void reload(Gateway& gw, const char* why) {
   if (gw.health) gw.health->track(balance::probe_targets(snap->services));
   apply_defer_accept(gw, *old, snap);
   spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, gw.cfg.dyn.routers.size());
+  observe::notify::status(fmt::format("serving config generation {}, {} router(s)", snap->generation, gw.cfg.dyn.routers.size()));
 }
 
 awaitable<void> watch_files(Gateway& gw) {
@@ -207,6 +211,7 @@ void close_listeners(Gateway& gw, const std::string& entry) {
 // latest entry point's accept grace plus its graceTimeOut.
 awaitable<void> drain(Gateway& gw, std::string_view sig) {
   gw.draining = true;
+  observe::notify::stopping(fmt::format("{}: draining", sig));
   const auto start = net::Clock::now();
   std::vector<std::pair<net::Duration, std::string>> closing;  // accept grace, entry point
   net::Duration grace{0};      // the longest graceTimeOut
@@ -354,6 +359,7 @@ void run_until_stopped(Gateway& gw, const Snapshot& snap) {
       w->io.run();
     });
   spdlog::info("snigate ready: {} worker(s), config generation {}", gw.workers.size(), snap.generation);
+  observe::notify::ready(fmt::format("serving config generation {}, {} router(s)", snap.generation, gw.cfg.dyn.routers.size()));
   gw.main_io.run();
   for (auto& w : gw.workers) w->io.stop();
   for (auto& w : gw.workers) w->thread.join();
