@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "admin/api_items.hpp"
+#include "explain/json.hpp"
 #include "observe/refusals.hpp"
 
 namespace snigate::admin {
@@ -22,6 +23,9 @@ std::optional<std::size_t> limit_of(const Request& req, std::size_t fallback, st
   return std::min(n, max);
 }
 
+// A router or service name as the rest of the API writes it ("db@file"); "" stays "".
+std::string named(const std::string& name) { return name.empty() ? name : explain::api_name(name); }
+
 Response bad_limit(const Request& req) {
   return error_response(400, fmt::format("invalid request: limit: \"{}\" is not a positive whole number", req.param("limit")));
 }
@@ -29,14 +33,14 @@ Response bad_limit(const Request& req) {
 json connection_json(const observe::OpenConnection& c, std::chrono::system_clock::time_point now) {
   const double age = std::chrono::duration<double>(now - c.start).count();
   return {{"entryPoint", c.entry_point}, {"client", c.client},     {"sni", c.sni},
-          {"mode", c.mode},              {"router", c.router},     {"service", c.service},
+          {"mode", c.mode},              {"router", named(c.router)}, {"service", named(c.service)},
           {"server", c.server},          {"bytesIn", c.bytes_in},  {"bytesOut", c.bytes_out},
           {"start", rfc3339(c.start)},   {"ageSeconds", age < 0 ? 0.0 : age}};
 }
 
 json refusal_json(const observe::RefusalRecord& r) {
   return {{"time", rfc3339(r.time)}, {"entryPoint", r.entry_point}, {"client", r.client}, {"sni", r.sni},
-          {"alpn", r.alpn},          {"mode", r.mode},              {"router", r.router}, {"end", r.end},
+          {"alpn", r.alpn},          {"mode", r.mode},              {"router", named(r.router)}, {"end", r.end},
           {"detail", r.detail}};
 }
 

@@ -125,7 +125,7 @@ def test_an_open_connection_is_listed(sg):
             conns = get(sg, "/api/connections")[2]["connections"]
             return next((x for x in conns if x["client"] == client), None)
         conn = wait_until(listed, 5, f"{client} in /api/connections")
-        assert conn["router"] == "held" or conn["router"] == "held@file"
+        assert conn["router"] == "held@file" and conn["service"] == "db@file"
         assert conn["entryPoint"] == "plain"
 
 

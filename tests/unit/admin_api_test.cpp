@@ -245,6 +245,7 @@ TEST_F(AdminApi, ConnectionsFromTheRegistry) {
   ASSERT_EQ(j["connections"].size(), 2u);
   EXPECT_EQ(j["connections"][0]["sni"], "db.example.test");
   EXPECT_EQ(j["connections"][0]["bytesOut"], 20);
+  EXPECT_EQ(j["connections"][0]["router"], "db@file");
   EXPECT_GE(j["connections"][0]["ageSeconds"].get<double>(), 3.0);
   body("/api/connections", {{"limit", "5000"}});
   EXPECT_EQ(asked, 1000u);
