@@ -12,16 +12,8 @@ import pytest
 from harness.admin import get
 from harness.configs import addr, router
 from harness.snigate import Snigate
-from harness.stubsrv import StubServer
-from harness.util import LOCALHOST, free_port, wait_until
-
-
-def echo(conn: socket.socket) -> None:
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            return
-        conn.sendall(data)
+from harness.stubsrv import StubServer, echo
+from harness.util import LOCALHOST, free_port
 
 
 @pytest.fixture(scope="module")

@@ -15,17 +15,9 @@ import pytest
 from harness.admin import get, metrics, sample, total
 from harness.configs import addr, router
 from harness.snigate import Snigate
-from harness.stubsrv import StubServer, hold
+from harness.stubsrv import StubServer, echo, hold
 from harness.tlsprobe import attempt, client_context
 from harness.util import LOCALHOST, Proc, free_port, wait_port, wait_until
-
-
-def echo(conn: socket.socket) -> None:
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            return
-        conn.sendall(data)
 
 
 @pytest.fixture(scope="module")
