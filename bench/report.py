@@ -16,6 +16,10 @@ ROWS = [
     ("rate-policy", "p50_us", "  latency p50", "µs", False),
     ("rate-policy", "p99_us", "  latency p99", "µs", False),
     ("rate-policy", "cpu_us_per_conn", "  proxy CPU per connection", "µs", False),
+    ("rate-metrics", "conns_per_s", "Passthrough connection rate, metrics and API on", "conn/s", True),
+    ("rate-metrics", "cpu_us_per_conn", "  proxy CPU per connection", "µs", False),
+    ("rate-scraped", "conns_per_s", "Passthrough connection rate, /metrics read every 100 ms", "conn/s", True),
+    ("rate-scraped", "cpu_us_per_conn", "  proxy CPU per connection", "µs", False),
     ("stream1", "gbit_per_s", "Passthrough throughput, 1 stream", "Gbit/s", True),
     ("stream1", "cpu_ms_per_gb", "  proxy CPU per GB", "ms", False),
     ("stream16", "gbit_per_s", "Passthrough throughput, 16 streams", "Gbit/s", True),
@@ -125,6 +129,19 @@ def policy_cost(med):
             f"{with_chain / without:.3f} of the rate without it (medians of this run).")
 
 
+def metrics_cost(med):
+    """snigate's passthrough rate with metrics on, and scraped, against without, in this run."""
+    without = med.get(("rate", "snigate", "conns_per_s"))
+    on = med.get(("rate-metrics", "snigate", "conns_per_s"))
+    scraped = med.get(("rate-scraped", "snigate", "conns_per_s"))
+    if not without or not on:
+        return ""
+    text = f"With metrics and the API on, snigate's passthrough connection rate is {on / without:.3f} of the rate without"
+    if scraped:
+        text += f"; with /metrics read every 100 ms, {scraped / without:.3f}"
+    return text + " (medians of this run)."
+
+
 def rounds_table(raw, targets):
     out = ["| workload | metric | " + " | ".join(targets) + " |", "| --- | --- | " + " | ".join("---" for _ in targets) + " |"]
     for w, m, label, unit, _ in ROWS:
@@ -158,6 +175,9 @@ def main():
     policy = policy_cost(med)
     if policy:
         print(policy)
+    metrics_line = metrics_cost(med)
+    if metrics_line:
+        print(metrics_line)
     for e in errs:
         print("note:", e)
     if not a.doc:
@@ -256,6 +276,7 @@ latency, memory and CPU.
 {ratios}
 {base_section}
 {policy}
+{metrics_line}
 
 {"Failed connections: " + "; ".join(errs) + "." if errs else "No connection failed in any workload."}
 
@@ -275,6 +296,12 @@ All clients come from `bench/loadgen`, except plain TCP (iperf3). Its backend
   closes. Latency is from `connect()` to end of file. The backend closes first,
   so TIME_WAIT stays on the server side and the clients do not run out of
   ports.
+- **Passthrough connection rate, metrics and API on** (snigate only): the
+  same clients against a second snigate process with the same configuration
+  plus `api.insecure`, `metrics.prometheus` (`addRoutersLabels: true`) and
+  `ping` on 127.0.0.1:19124; **/metrics read every 100 ms**: that again while
+  a Python client reads `/metrics` every 100 ms over one keep-alive
+  connection (its own CPU is not counted as snigate's).
 - **Passthrough connection rate, ipAllowList + inFlightConn** (snigate only):
   the same clients with SNI `policy.bench.test`, whose router runs an
   `ipAllowList` (`127.0.0.0/8`) and an `inFlightConn` that every client

@@ -10,7 +10,10 @@
 #          --targets "direct snigate haproxy nginx sniproxy"
 #          --workloads "rate rate-policy stream1 stream16 plain idle tls-rate tls-stream tls-download"
 #          (rate-policy: the passthrough rate through a router with an
-#          ipAllowList + inFlightConn chain, snigate only, next to rate)
+#          ipAllowList + inFlightConn chain, snigate only, next to rate;
+#          rate-metrics: the same rate with metrics.prometheus and the API on,
+#          from a second snigate process on ports 19121-19124; rate-scraped:
+#          that again while a client reads /metrics every 100 ms)
 #          --no-doc (do not write docs/benchmarks.md)  --no-build (reuse build-bench/)
 #          --head: build snigate from the last commit (git archive) instead of
 #          the working tree
@@ -31,7 +34,7 @@ argv=("$@")
 
 ROUNDS=3 IDLE_ROUNDS=1 TIME=3 IDLE=9000 CONC=64 TLS_CONC=16 DOC=1 BUILD=1 QUICK=0 SRC_MODE=worktree BASE_REV=
 TARGETS="direct snigate haproxy nginx sniproxy"
-WORKLOADS="rate rate-policy stream1 stream16 plain idle tls-rate tls-stream tls-download"
+WORKLOADS="rate rate-policy rate-metrics rate-scraped stream1 stream16 plain idle tls-rate tls-stream tls-download"
 while (($#)); do
   case "$1" in
     --quick) QUICK=1 ROUNDS=2 TIME=1.5 IDLE=2000 ;;
@@ -123,6 +126,12 @@ done
 [[ -n $BASE ]] && sed -e 's|:1910\([123]\)"|:1911\1"|' -e '/# policy-begin/,/# policy-end/d' "$WORK/snigate.yaml" \
   >"$WORK/snigate-base.yaml"
 
+# rate-metrics and rate-scraped: the same configuration with metrics and the
+# API on, served on 127.0.0.1:19124, in a process of its own on 19121-19123.
+sed -e 's|:1910\([123]\)"|:1912\1"|' -e '/^entryPoints:/a\  traefik: {address: "127.0.0.1:19124"}' \
+  "$WORK/snigate.yaml" >"$WORK/snigate-metrics.yaml"
+printf 'api: {insecure: true}\nmetrics:\n  prometheus: {addRoutersLabels: true}\nping: {}\n' >>"$WORK/snigate-metrics.yaml"
+
 # File descriptors: 2 per proxied connection; the hard limit is the ceiling.
 ulimit -n "$(ulimit -Hn)"
 if ((IDLE * 2 + 200 > $(ulimit -n))); then
@@ -136,6 +145,7 @@ PORT_SNI=([direct]=19001 [snigate]=19101 [haproxy]=19201 [nginx]=19301 [sniproxy
 PORT_PLAIN=([direct]=19003 [snigate]=19102 [haproxy]=19202 [nginx]=19302 [sniproxy]=19402)
 PORT_TLS=([snigate]=19103 [haproxy]=19203 [nginx]=19303)
 if [[ -n $BASE ]]; then PORT_SNI[$BASE]=19111 PORT_PLAIN[$BASE]=19112 PORT_TLS[$BASE]=19113; fi
+PORT_SNI[snigate-metrics]=19121
 SINK_PORT=19002
 started=()
 
@@ -154,7 +164,7 @@ start() {  # start NAME command...; PID[NAME]
   started+=("$!")
 }
 
-for p in 19001 19002 19003 19004 19101 19102 19103 19111 19112 19113 19201 19202 19203 19301 19302 19303 19401 19402; do
+for p in 19001 19002 19003 19004 19101 19102 19103 19111 19112 19113 19121 19122 19123 19124 19201 19202 19203 19301 19302 19303 19401 19402; do
   port_free "$p" || { echo "port $p is in use (a previous run still alive?)" >&2; exit 1; }
 done
 
@@ -167,6 +177,7 @@ start_target() {
     direct) return 0 ;;
     snigate) start snigate "$SNIGATE" --config "$WORK/snigate.yaml" --log-level ERROR ;;
     snigate@*) start "$t" "$BASE_BUILD/snigate" --config "$WORK/snigate-base.yaml" --log-level ERROR ;;
+    snigate-metrics) start "$t" "$SNIGATE" --config "$WORK/snigate-metrics.yaml" --log-level ERROR ;;
     haproxy) start haproxy haproxy -db -f "$WORK/haproxy.cfg" ;;
     nginx) start nginx nginx -e /dev/null -p "$WORK" -c "$WORK/nginx.conf" ;;
     sniproxy) start sniproxy sniproxy -f -c "$WORK/sniproxy.conf" ;;
@@ -184,6 +195,8 @@ stop_target() {
   for i in $(seq 100); do port_free "${PORT_SNI[$t]}" && break; sleep 0.05; done
 }
 for t in $TARGETS; do start_target "$t"; done
+# Not a target of its own: its rows are snigate's (run_one picks the process).
+[[ " $TARGETS " == *" snigate "* && " $WORKLOADS " == *" rate-"[ms]* ]] && start_target snigate-metrics
 log "targets up: $TARGETS"
 
 # How busy the machine is before the first measurement: the share of CPU time
@@ -220,7 +233,7 @@ targets_for() {  # which targets take part in a workload
   for t in $TARGETS; do
     case $w in
       idle) [[ $t == direct ]] && continue ;;
-      rate-policy) [[ $t == snigate ]] || continue ;;  # the others have no middlewares here
+      rate-policy|rate-metrics|rate-scraped) [[ $t == snigate ]] || continue ;;  # snigate's own features
       tls-*) [[ -n ${PORT_TLS[$t]:-} ]] || continue ;;
     esac
     out+=("$t")
@@ -247,16 +260,29 @@ proxy_cpu() {
   echo $((u + s))
 }
 
+# Reads /metrics every 100 ms over one keep-alive connection, as a Prometheus
+# server would with a 100 ms scrape interval, until killed.
+scrape_metrics() {
+  /usr/bin/python3 -c '
+import http.client, time
+c = http.client.HTTPConnection("127.0.0.1", 19124, timeout=5)
+while True:
+    c.request("GET", "/metrics"); c.getresponse().read(); time.sleep(0.1)' >/dev/null 2>&1
+}
+
 run_one() {  # workload target round
-  local w=$1 t=$2 r=$3 out c0 cost=()  # cost: metric, units done, scale (record_cost)
-  alive "$t" || { log "$t is not running"; return; }
-  c0=$(proxy_cpu "$t")
+  local w=$1 t=$2 r=$3 out c0 cost=() p=$2  # cost: metric, units done, scale (record_cost); p: the process
+  [[ $w == rate-metrics || $w == rate-scraped ]] && p=snigate-metrics
+  alive "$p" || { log "$p is not running"; return; }
+  c0=$(proxy_cpu "$p")
+  local scraper=
+  if [[ $w == rate-scraped ]]; then scrape_metrics & scraper=$!; fi
   case $w in
-    rate|rate-policy)
+    rate|rate-policy|rate-metrics|rate-scraped)
       # rate-policy: the same clients, routed by the name policy.bench.test
       # to a router whose ipAllowList + inFlightConn chain lets them all in.
       local sni=rate.bench.test; [[ $w == rate-policy ]] && sni=policy.bench.test
-      out=$("$LG" rate --connect "127.0.0.1:${PORT_SNI[$t]}" --sni "$sni" --conc "$CONC" --time "$TIME")
+      out=$("$LG" rate --connect "127.0.0.1:${PORT_SNI[$p]}" --sni "$sni" --conc "$CONC" --time "$TIME")
       cost=(cpu_us_per_conn "$(kv "$out" ok)" 1e6)
       record "$w" "$t" "$r" conns_per_s "$(kv "$out" conns_per_s)"
       record "$w" "$t" "$r" p50_us "$(kv "$out" p50_us)"
@@ -326,8 +352,9 @@ run_one() {  # workload target round
   esac
   # The CPU time is read after the records above, which take microseconds.
   if ((${#cost[@]})); then
-    record_cost "$w" "$t" "$r" "${cost[0]}" $(($(proxy_cpu "$t") - c0)) "${cost[1]}" "${cost[2]}"
+    record_cost "$w" "$t" "$r" "${cost[0]}" $(($(proxy_cpu "$p") - c0)) "${cost[1]}" "${cost[2]}"
   fi
+  if [[ -n $scraper ]]; then kill "$scraper" 2>/dev/null; wait "$scraper" 2>/dev/null || true; fi
 }
 
 for w in $WORKLOADS; do

@@ -16,6 +16,11 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 using Labels = std::vector<ClientMetric::Label>;
 
+// Names as Traefik's metrics and API write them: with their provider.
+std::string qualified(const std::string& name) {
+  return name.empty() || name.find('@') != std::string::npos ? name : name + "@file";
+}
+
 MetricFamily family(std::string name, std::string help, MetricType type) {
   return MetricFamily{std::move(name), std::move(help), type, {}};
 }
@@ -54,9 +59,9 @@ void add_connections(std::vector<MetricFamily>& out, const observe::MetricsTotal
   for (const auto& [k, c] : t.connections) {
     Labels l;
     if (on.entry_point) l.push_back({"entrypoint", k.entry_point});
-    if (on.router) l.push_back({"router", k.router});
+    if (on.router) l.push_back({"router", qualified(k.router)});
     Labels b = l;
-    if (on.service) l.push_back({"service", k.service});
+    if (on.service) l.push_back({"service", qualified(k.service)});
     l.push_back({"mode", k.mode});
     l.push_back({"end", k.end});
     conns[l] += static_cast<double>(c.count);
@@ -81,7 +86,7 @@ void add_histograms(std::vector<MetricFamily>& out, const observe::MetricsTotals
     auto& f = out.emplace_back(family(std::move(name), std::move(help), MetricType::Histogram));
     std::map<Labels, observe::Histogram> merged;
     for (const auto& [k, h] : by) {
-      observe::Histogram& into = merged[labelled ? Labels{{label, k}} : Labels{}];
+      observe::Histogram& into = merged[labelled ? Labels{{label, std::string(label) == "service" ? qualified(k) : k}} : Labels{}];
       if (into.counts.empty()) into.counts.assign(h.counts.size(), 0);
       for (std::size_t i = 0; i < h.counts.size() && i < into.counts.size(); ++i) into.counts[i] += h.counts[i];
       into.n += h.n;
@@ -101,12 +106,12 @@ void add_counts(std::vector<MetricFamily>& out, const observe::MetricsTotals& t)
   auto& r = out.emplace_back(family("snigate_middleware_refusals_total", "Clients a middleware refused.",
                                     MetricType::Counter));
   for (const auto& [k, n] : t.refusals)
-    r.metric.push_back(value({{"middleware", std::get<0>(k)}, {"router", std::get<1>(k)}, {"reason", std::get<2>(k)}},
+    r.metric.push_back(value({{"middleware", qualified(std::get<0>(k))}, {"router", qualified(std::get<1>(k))}, {"reason", std::get<2>(k)}},
                              static_cast<double>(n), MetricType::Counter));
   auto& h = out.emplace_back(family("snigate_health_checks_total", "Active health checks run, by result.",
                                     MetricType::Counter));
   for (const auto& [k, n] : t.health)
-    h.metric.push_back(value({{"service", std::get<0>(k)}, {"server", std::get<1>(k)}, {"result", std::get<2>(k)}},
+    h.metric.push_back(value({{"service", qualified(std::get<0>(k))}, {"server", std::get<1>(k)}, {"result", std::get<2>(k)}},
                              static_cast<double>(n), MetricType::Counter));
 }
 
@@ -143,7 +148,7 @@ void add_snapshot(std::vector<MetricFamily>& out, const observe::MetricsTotals& 
   for (const auto& [name, svc] : snap.services) {
     if (!svc->health_check) continue;
     for (const auto& s : svc->servers)
-      up.metric.push_back(value({{"service", svc->name}, {"url", s.address}}, balance::looks_usable(*s.health, now) ? 1 : 0,
+      up.metric.push_back(value({{"service", qualified(svc->name)}, {"url", s.address}}, balance::looks_usable(*s.health, now) ? 1 : 0,
                                 MetricType::Gauge));
   }
 }

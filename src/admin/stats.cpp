@@ -17,7 +17,7 @@ Response stats_json(const State& state) {
     entry_points[name] = {{"open", it == t.open.end() ? 0 : it->second}};
   }
   auto router = [&](const std::string& name) -> nlohmann::json& {
-    nlohmann::json& r = routers[name];
+    nlohmann::json& r = routers[name.find('@') == std::string::npos ? name + "@file" : name];
     if (r.is_null()) r = {{"open", 0}, {"connections", 0}, {"bytesIn", 0}, {"bytesOut", 0}};
     return r;
   };

@@ -20,7 +20,7 @@ std::atomic<bool> enabled{false};
 std::vector<double> bucket_bounds;  // written once before the workers start
 
 void add(Histogram& h, double v) {
-  if (h.counts.empty()) h.counts.assign(bucket_bounds.size() + 1, 0);
+  if (h.counts.size() != bucket_bounds.size() + 1) h.counts.resize(bucket_bounds.size() + 1, 0);
   const auto at = std::lower_bound(bucket_bounds.begin(), bucket_bounds.end(), v) - bucket_bounds.begin();
   ++h.counts[static_cast<std::size_t>(at)];
   ++h.n;

@@ -17,11 +17,9 @@ std::list<LiveEntry>& mine() {
 void enable_live_connections() { enabled.store(true, std::memory_order_release); }
 bool live_connections_enabled() { return enabled.load(std::memory_order_relaxed); }
 
-LiveHandle add_live(const observe::AccessRecord& rec, net::RelayWatch relay) {
-  observe::OpenConnection c{std::string(rec.entry_point), rec.client, rec.sni, rec.mode, rec.router, rec.service,
-                            rec.server, rec.bytes_in, rec.bytes_out, rec.start};
+LiveHandle add_live(const observe::AccessRecord& rec) {
   std::list<LiveEntry>& live = mine();
-  live.push_back(LiveEntry{std::move(c), std::move(relay)});
+  live.push_back(LiveEntry{&rec, {}});
   return std::prev(live.end());
 }
 
@@ -32,7 +30,9 @@ void gather_live(std::vector<observe::OpenConnection>& out, std::size_t limit, s
   total += live.size();
   for (const LiveEntry& e : live) {
     if (out.size() >= limit) break;
-    observe::OpenConnection c = e.info;
+    const observe::AccessRecord& r = *e.rec;
+    observe::OpenConnection c{std::string(r.entry_point), r.client, r.sni, r.mode, r.router, r.service,
+                              r.server, r.bytes_in, r.bytes_out, r.start};
     std::uint64_t up = 0, down = 0;
     if (e.relay.progress(up, down)) {
       c.bytes_in += up;
@@ -44,12 +44,12 @@ void gather_live(std::vector<observe::OpenConnection>& out, std::size_t limit, s
 
 void sum_live(observe::LiveByRouter& into) {
   for (const LiveEntry& e : mine()) {
-    observe::LiveTotals& t = into[e.info.router];
+    observe::LiveTotals& t = into[e.rec->router];
     ++t.open;
     std::uint64_t up = 0, down = 0;
     e.relay.progress(up, down);
-    t.bytes_in += e.info.bytes_in + up;
-    t.bytes_out += e.info.bytes_out + down;
+    t.bytes_in += e.rec->bytes_in + up;
+    t.bytes_out += e.rec->bytes_out + down;
   }
 }
 

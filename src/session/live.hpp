@@ -14,7 +14,7 @@
 namespace snigate::session {
 
 struct LiveEntry {
-  observe::OpenConnection info;  // bytes: those before the relay
+  const observe::AccessRecord* rec;  // the relay's own record (bytes: those before the relay)
   net::RelayWatch relay;
 };
 using LiveHandle = std::list<LiveEntry>::iterator;
@@ -22,8 +22,9 @@ using LiveHandle = std::list<LiveEntry>::iterator;
 void enable_live_connections();
 bool live_connections_enabled();
 
-// On the worker that relays the connection.
-LiveHandle add_live(const observe::AccessRecord& rec, net::RelayWatch relay);
+// On the worker that relays the connection; rec must stay where it is
+// until remove_live.
+LiveHandle add_live(const observe::AccessRecord& rec);
 void remove_live(LiveHandle h);
 
 // On a worker's thread: appends up to limit of its connections (oldest

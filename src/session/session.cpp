@@ -92,21 +92,23 @@ void relay_and_finish(Conn& c, Upstream& up, net::RelayLimits limits) {
   net::RelayDone done;
   std::atomic<long>& entry_open = *c.entry.open;
   const bool live = live_connections_enabled();
-  net::RelayWatch watch;
   if (observe::access_log_open() || spdlog::should_log(spdlog::level::debug) || observe::metrics_enabled() || live) {
     // The record and the Snapshot (rec.entry_point points into it) move to
-    // the relay's callback; the journey must not touch c.rec after this.
+    // the relay's callback; the journey must not touch c.rec after this. The
+    // record has a place of its own, which the list of open connections
+    // points to.
+    auto rec = std::make_shared<observe::AccessRecord>(std::move(c.rec));
     std::optional<LiveHandle> listed;
-    if (live) listed = add_live(c.rec, {});
-    done = [rec = std::move(c.rec), snapshot = c.snapshot, held = std::move(c.held), tickets = std::move(c.tickets),
-            &entry_open, listed](const net::RelayResult& rr) mutable {
+    if (live) listed = add_live(*rec);
+    done = [rec, snapshot = c.snapshot, held = std::move(c.held), tickets = std::move(c.tickets), &entry_open,
+            listed](const net::RelayResult& rr) {
       if (listed) remove_live(*listed);
-      rec.bytes_in += rr.up;
-      rec.bytes_out += rr.down;
-      rec.end = net::to_string(rr.end);
-      if (rec.detail.empty()) rec.detail = rr.detail;
-      else if (!rr.detail.empty()) rec.detail += "; " + rr.detail;
-      finish(rec, entry_open);
+      rec->bytes_in += rr.up;
+      rec->bytes_out += rr.down;
+      rec->end = net::to_string(rr.end);
+      if (rec->detail.empty()) rec->detail = rr.detail;
+      else if (!rr.detail.empty()) rec->detail += "; " + rr.detail;
+      finish(*rec, entry_open);
     };
     net::start_relay({std::move(c.client.sock), std::move(c.client.tls)}, {std::move(up.leg.sock), std::move(up.leg.tls)},
                      limits, std::move(done), std::move(c.up_filter), listed ? &(*listed)->relay : nullptr);

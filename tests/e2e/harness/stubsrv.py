@@ -90,3 +90,12 @@ def sends(data: bytes) -> Callable[[socket.socket], None]:
         conn.sendall(data)
         hold(conn)
     return handle
+
+
+def echo(conn: socket.socket) -> None:
+    """Sends back every byte it gets, until the client closes."""
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            return
+        conn.sendall(data)
