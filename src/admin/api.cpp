@@ -20,7 +20,8 @@ const Collection kCollections[] = {
     {"entrypoints", "entry point", [](const State& s, const session::Snapshot&) { return entry_point_items(s.stat); }},
     {"tcp/routers", "router", [](const State&, const session::Snapshot& snap) { return router_items(snap); }},
     {"tcp/services", "service", [](const State&, const session::Snapshot& snap) { return service_items(snap); }},
-    {"tcp/middlewares", "middleware", [](const State&, const session::Snapshot& snap) { return middleware_items(snap); }},
+    {"tcp/middlewares", "middleware",
+     [](const State&, const session::Snapshot& snap) { return middleware_items(snap); }},
     // snigate has no HTTP or UDP routing; tools that ask get empty lists.
     {"http/routers", "router", none},
     {"http/services", "service", none},

@@ -27,7 +27,8 @@ std::optional<std::size_t> limit_of(const Request& req, std::size_t fallback, st
 std::string named(const std::string& name) { return name.empty() ? name : explain::api_name(name); }
 
 Response bad_limit(const Request& req) {
-  return error_response(400, fmt::format("invalid request: limit: \"{}\" is not a positive whole number", req.param("limit")));
+  return error_response(
+      400, fmt::format("invalid request: limit: \"{}\" is not a positive whole number", req.param("limit")));
 }
 
 json connection_json(const observe::OpenConnection& c, std::chrono::system_clock::time_point now) {

@@ -40,7 +40,8 @@ json load_balancer_json(const config::Service& s) {
 
 json weighted_json(const config::Service& s) {
   json children = json::array();
-  for (const config::WeightedChild& c : s.children) children.push_back({{"name", api_name(c.name)}, {"weight", c.weight}});
+  for (const config::WeightedChild& c : s.children)
+    children.push_back({{"name", api_name(c.name)}, {"weight", c.weight}});
   json j = {{"services", children}};
   if (s.weighted_health_check) j["healthCheck"] = json::object();
   return j;

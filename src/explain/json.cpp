@@ -62,7 +62,8 @@ json chosen_json(const Result& r, const RouterVerdict& v) {
     j["middlewares"].push_back(
         {{"name", api_name(m.name)}, {"type", m.kind}, {"what", m.what}, {"refuses", m.refuses}});
   j["servers"] = json::array();
-  for (const ServerState& s : r.servers) j["servers"].push_back({{"address", s.address}, {"status", s.usable ? "UP" : "DOWN"}});
+  for (const ServerState& s : r.servers)
+    j["servers"].push_back({{"address", s.address}, {"status", s.usable ? "UP" : "DOWN"}});
   j["serviceChoice"] = json::array();
   std::string_view lines = r.service_choice;
   while (!lines.empty()) {

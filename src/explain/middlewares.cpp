@@ -18,7 +18,8 @@ MiddlewareCheck check(const policy::Middleware& m, const Facts& facts) {
   switch (m.kind) {
     case policy::Kind::ip_allow_list: {
       if (!facts.client_ip) {
-        c.what = counted(static_cast<long>(m.ranges.size()), "range", "ranges") + "; give --client-ip to check a client";
+        c.what =
+            counted(static_cast<long>(m.ranges.size()), "range", "ranges") + "; give --client-ip to check a client";
         break;
       }
       const bool in = policy::allows(m.ranges, *facts.client_ip);

@@ -29,7 +29,9 @@ Certificate certificate_for(const session::Snapshot& snap, const session::Route&
   const auto choice = snap.certs.select(sni);
   Certificate c;
   c.origin = choice.cert->origin;
-  c.how = choice.how == tls::CertMatch::exact ? "exact" : choice.how == tls::CertMatch::wildcard ? "wildcard" : "default";
+  c.how = choice.how == tls::CertMatch::exact      ? "exact"
+          : choice.how == tls::CertMatch::wildcard ? "wildcard"
+                                                   : "default";
   c.refused_by_sni_strict = r.options->sni_strict && choice.how == tls::CertMatch::fallback;
   return c;
 }

@@ -34,7 +34,8 @@ def sg(request, tmp_path_factory, pki, backend):
         "api": {"insecure": True},
         "tcp": {
             "routers": {
-                "db": router("HostSNI(`db.test`)", "db", eps=["web"], tls={"passthrough": True}) | {"middlewares": ["lan"]},
+                "db": router("HostSNI(`db.test`)", "db", eps=["web"], tls={"passthrough": True})
+                | {"middlewares": ["lan"]},
                 "app": router("HostSNI(`a.test`)", "whoami@internal", eps=["web"], tls={}),
                 "held": router("HostSNI(`*`)", "db", eps=["plain"]),
             },
