@@ -155,14 +155,14 @@ function updateRates(stats) {
 
 function renderSummary(overview, version) {
   const tcp = (overview && overview.tcp) || {};
-  const card = (label, counts, extra) => {
+  const card = (label, counts) => {
     const c = counts || {};
     const issues = [];
     if (c.warnings) issues.push(badge(plural(c.warnings, 'warning'), 'warning'));
     if (c.errors) issues.push(badge(plural(c.errors, 'error'), 'error'));
     return el('div', {class: 'card'}, el('div', {class: 'card-label'}, label),
               el('div', {class: 'card-value'}, c.total === undefined ? '–' : String(c.total)),
-              el('div', {class: 'card-extra'}, issues.length ? issues : extra || el('span', {class: 'muted'}, 'no problems')));
+              el('div', {class: 'card-extra'}, issues.length ? issues : c.total === undefined ? '' : el('span', {class: 'muted'}, 'no problems')));
   };
   const stats = state.stats;
   let open;
@@ -245,13 +245,13 @@ function renderServices(services) {
 }
 
 function renderEntryPoints(eps) {
-  const open = (state.stats && state.stats.entryPoints) || {};
+  const open = state.stats ? state.stats.entryPoints || {} : null;
   const rows = eps.map((e) => el('tr', {},
       el('td', {}, el('span', {class: 'name'}, text(e.name))),
       el('td', {}, el('code', {}, text(e.address))),
       el('td', {}, text(e.protocol || (e.name === 'traefik' ? 'http (admin)' : undefined)),
          e.proxyProtocol ? el('span', {class: 'chip', title: 'accepts the PROXY protocol'}, 'PROXY') : null),
-      el('td', {class: 'num'}, open[e.name] ? String(open[e.name].open) : '0')));
+      el('td', {class: 'num'}, !open ? '–' : open[e.name] ? String(open[e.name].open) : '0')));
   setCount('entrypoints', eps.length);
   fillRows('entrypoints', rows, 4, 'No entry points.');
   fillEntryPointChoice(eps);
