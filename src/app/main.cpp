@@ -6,9 +6,10 @@
 
 #include <iostream>
 
-#include "app/explain.hpp"
 #include "app/to_v3.hpp"
 #include "config/config.hpp"
+#include "explain/explain.hpp"
+#include "explain/text.hpp"
 #include "observe/log.hpp"
 #include "session/runtime.hpp"
 #include "session/snapshot.hpp"
@@ -59,7 +60,7 @@ struct CommandLine {
   std::string config_path;
   std::string log_level;
   std::string to_v3_path;
-  app::ExplainQuery query;
+  explain::Query query;
   bool version_flag = false;
   CLI::App* check = nullptr;
   CLI::App* explain = nullptr;
@@ -84,7 +85,7 @@ void add_check(CLI::App& cli, CommandLine& c) {
 }
 
 void add_explain(CLI::App& cli, CommandLine& c) {
-  app::ExplainQuery& q = c.query;
+  explain::Query& q = c.query;
   c.explain = cli.add_subcommand("explain", "show which router would take a client, and why the others would not");
   c.explain->add_option("-c,--config", c.config_path, "configuration file")->required()->check(CLI::ExistingFile);
   c.explain->add_option("-e,--entrypoint", q.entry_point, "entry point name (needed when there are several)");
@@ -135,7 +136,9 @@ int dispatch(CLI::App& cli, const CommandLine& c, const char* argv0) {
   if (c.explain->parsed()) {
     auto snap = load_checked(c.config_path, cfg, true);
     if (!snap) return 2;
-    return app::explain(*snap, c.query, std::cout);
+    const explain::Result result = explain::explain(*snap, c.query);
+    std::cout << explain::to_text(result);
+    return explain::exit_code(result);
   }
   return serve(c);
 }
