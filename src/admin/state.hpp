@@ -22,6 +22,8 @@ struct State {
   std::function<std::shared_ptr<const session::Snapshot>()> snapshot;  // the one now serving
   // At most limit open connections, oldest first, and how many are open in all.
   std::function<std::vector<observe::OpenConnection>(std::size_t limit, std::size_t& total)> connections;
+  std::function<observe::LiveByRouter()> live_by_router;  // the open connections summed per router
+  std::function<bool()> draining;                         // SIGTERM received: /ping answers 503
 };
 
 }  // namespace snigate::admin

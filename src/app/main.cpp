@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "admin/admin_server.hpp"
 #include "app/to_v3.hpp"
 #include "config/config.hpp"
 #include "explain/explain.hpp"
@@ -112,8 +113,15 @@ int serve(const CommandLine& c) {
   for (const auto& w : cfg.warnings) spdlog::warn("{}", w.to_string());
   if (c.config_path.empty())
     spdlog::info("no --config given: built-in default, TLS on 127.0.0.1:8443 with a self-signed certificate, "
-                 "every connection answered by whoami@internal (try: curl -k https://127.0.0.1:8443/)");
-  return session::run(std::move(cfg), std::move(snap), c.config_path);
+                 "every connection answered by whoami@internal (try: curl -k https://127.0.0.1:8443/); "
+                 "the dashboard on http://127.0.0.1:8080/dashboard/");
+  const config::Static stat = cfg.stat;
+  auto start_admin = [stat](const session::RuntimeView& view, std::string& error) -> std::shared_ptr<void> {
+    admin::State state{stat, SNIGATE_VERSION, std::chrono::system_clock::now(), view.snapshot, view.connections,
+                       view.live_by_router, view.draining};
+    return admin::start_admin(std::move(state), error);
+  };
+  return session::run(std::move(cfg), std::move(snap), c.config_path, start_admin);
 }
 
 // The exit code of the command the parsed line asks for.

@@ -1,5 +1,7 @@
 #include "balance/health_checker.hpp"
 
+#include "observe/metrics.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -44,6 +46,7 @@ awaitable<void> probe_loop(std::shared_ptr<ProbeTask> task, std::shared_ptr<std:
     const std::string why = co_await probe(task->target);
     if (task->stopped) co_return;
     log_check_change(task->target, record_check(*task->target.health, why), why);
+    observe::count_health_check(task->target.service, task->target.address, why.empty());
     const HealthCheck& check = task->target.check;
     task->timer.expires_after(with_jitter(why.empty() ? check.interval : check.unhealthy_interval, *rng));
   }

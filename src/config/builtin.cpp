@@ -1,5 +1,6 @@
 // The configuration used when none is given: TLS on 127.0.0.1:8443 for any
-// name, answered by the built-in whoami service.
+// name, answered by the built-in whoami service; the API, the dashboard,
+// /metrics and /ping on 127.0.0.1:8080.
 #include "config/config.hpp"
 
 namespace snigate::config {
@@ -10,6 +11,16 @@ Loaded builtin_default() {
   ep.name = "default";
   ep.address = "127.0.0.1:8443";
   out.stat.entry_points.emplace(ep.name, ep);
+  EntryPoint admin;
+  admin.name = "traefik";
+  admin.address = "127.0.0.1:8080";
+  admin.admin = true;
+  out.stat.entry_points.emplace(admin.name, admin);
+  Api api;
+  api.insecure = true;
+  out.stat.api = api;
+  out.stat.prometheus = Prometheus{};
+  out.stat.ping = Ping{};
 
   Router r;
   r.name = "default";

@@ -18,6 +18,12 @@ std::optional<YAML::Node> read_yaml(const std::string& path, std::vector<Error>&
 // The static keys of the static file (tcp/tls/tcpServersTransport are left to
 // parse_dynamic_root with only_dynamic = true).
 void parse_static(walk::Ctx& ctx, const YAML::Node& root, Static& out);
+// api, metrics, ping (config/admin_static.cpp); then, with the entry points
+// known, mark or make the entry points that serve them.
+void parse_api(walk::Ctx& ctx, const walk::Item& it, Static& out);
+void parse_metrics(walk::Ctx& ctx, const walk::Item& it, Static& out);
+void parse_ping(walk::Ctx& ctx, const walk::Item& it, Static& out);
+void resolve_admin_entry_points(walk::Ctx& ctx, Static& out);
 
 // The dynamic keys of one file. only_dynamic: the file is the static file, so
 // skip its static keys without a word (parse_static has checked them).

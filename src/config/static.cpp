@@ -300,9 +300,10 @@ void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
     skip("tcp"), skip("tls"), skip("tcpServersTransport"),
     walk::ignored(ctx, "http", "HTTP routing is not part of snigate"),
     walk::ignored(ctx, "udp", "UDP is not part of snigate"),
-    walk::ignored(ctx, "api", "snigate has no admin API yet"),
+    {"api", [&](const Item& v) { parse_api(ctx, v, out); }},
+    {"metrics", [&](const Item& v) { parse_metrics(ctx, v, out); }},
+    {"ping", [&](const Item& v) { parse_ping(ctx, v, out); }},
     walk::ignored(ctx, "hub", "Traefik Hub is not part of snigate"),
-    walk::ignored(ctx, "ping", not_tcp), walk::ignored(ctx, "metrics", not_tcp),
     walk::ignored(ctx, "tracing", not_tcp),
     walk::ignored(ctx, "serversTransport", "the HTTP servers transport; TCP uses tcp.serversTransports"),
     walk::ignored(ctx, "certificatesResolvers", "ACME is not supported"),
@@ -322,6 +323,7 @@ void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
        });
      }},
   });
+  resolve_admin_entry_points(ctx, out);
   if (out.entry_points.empty() && (root.IsNull() || root.IsMap()))
     ctx.warn(entry_points_at, "entryPoints",
              "no entry point defined, nothing will be served: add one, e.g. entryPoints: {websecure: {address: \":443\"}}");

@@ -153,8 +153,14 @@ void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std:
     check_chain_order(r, dyn, warnings);
     for (std::size_t i = 0; i < r.entry_points.size(); ++i) {
       strip_file_provider(r.entry_points[i]);  // harmless; Traefik does not write it there
-      if (stat.entry_points.count(r.entry_points[i])) continue;
       Loc at = i < r.entry_point_locs.size() ? r.entry_point_locs[i] : r.loc;
+      if (auto ep = stat.entry_points.find(r.entry_points[i]); ep != stat.entry_points.end()) {
+        if (ep->second.admin)
+          errors.push_back(Error{at, fmt::format("tcp.routers.{}.entryPoints[{}]", name, i),
+                                 fmt::format("entry point {} serves the API, /metrics or /ping over HTTP and "
+                                             "carries no TCP routers; name another entry point", ep->first)});
+        continue;
+      }
       errors.push_back(Error{at, fmt::format("tcp.routers.{}.entryPoints[{}]", name, i),
                              unknown("entry point", r.entry_points[i], stat.entry_points, "entryPoints")});
     }

@@ -32,6 +32,8 @@ constexpr std::size_t kLoopbackSegment = 65483;  // loopback's MSS (MTU 65536, I
 constexpr std::size_t kRecordOverhead = 29;      // the most of TLS 1.2 AES-GCM (5 + 8 + 16) and 1.3 (5 + 1 + 16)
 static_assert(kTlsBatch + 4 * kRecordOverhead <= kLoopbackSegment, "a batch's records leave in one segment");
 
+}  // namespace
+
 // One direction. Bytes read and not yet written sit in a pipe (splice) or a
 // buffer (copy), taken from the thread's pool just before a read is tried and
 // given back as soon as they are empty: a direction waiting for its source
@@ -39,7 +41,7 @@ static_assert(kTlsBatch + 4 * kRecordOverhead <= kLoopbackSegment, "a batch's re
 // splices until a read is short again: for a short message a recv and a send
 // cost less than two splices through a pipe, for a bulk stream splice avoids
 // copying every byte twice.
-struct Flow {
+struct RelayFlow {
   enum class Stage : std::uint8_t { moving, closing, done };
   std::uint8_t from = 0;  // index of the source in Relay::legs; the other is the destination
   bool copy = false;      // a TLS side, or no pipe could be had: never splice
@@ -57,7 +59,7 @@ struct Flow {
 // The io_context behind a socket's executor. The relay's own timer uses its
 // plain executor: one pointer where the type-erased one takes 56 bytes, in
 // the timer and in every wait on it.
-asio::io_context& io_of(const tcp::socket::executor_type& ex) {
+static asio::io_context& io_of(const tcp::socket::executor_type& ex) {
   return static_cast<asio::io_context&>(asio::query(ex, asio::execution::context));
 }
 
@@ -71,7 +73,7 @@ struct Relay {
         done(std::move(d)) {}
 
   RelayLeg legs[2];  // client, server
-  Flow flows[2];     // client to server, server to client
+  RelayFlow flows[2];     // client to server, server to client
   Timer timer;       // idleTimeout and terminationDelay
   RelayLimits limits;
   RelayDone done;
@@ -86,6 +88,10 @@ struct Relay {
   std::unique_ptr<UpFilter> filter;      // client to server only; that flow copies then
   const std::uint8_t* filtered = nullptr;  // the filter's output, when not the flow's own buffer
 };
+
+namespace {
+
+using Flow = RelayFlow;
 
 // Completion handlers hold the relay: it lives until the last one has run,
 // and is freed with them if the io_context goes away first.
@@ -427,9 +433,18 @@ void arm_timer(const RelayPtr& r) {
 
 }  // namespace
 
+bool RelayWatch::progress(std::uint64_t& up, std::uint64_t& down) const {
+  const std::shared_ptr<const Relay> r = relay_.lock();
+  if (!r) return false;
+  up = r->flows[0].bytes;
+  down = r->flows[1].bytes;
+  return true;
+}
+
 void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone done,
-                 std::unique_ptr<UpFilter> up_filter) {
+                 std::unique_ptr<UpFilter> up_filter, RelayWatch* watch) {
   auto r = std::make_shared<Relay>(std::move(client), std::move(server), limits, std::move(done));
+  if (watch) *watch = RelayWatch(r);
   const bool copy = r->legs[0].tls || r->legs[1].tls;
   for (std::uint8_t i = 0; i < 2; ++i) {
     r->flows[i].from = i;

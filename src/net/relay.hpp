@@ -55,11 +55,27 @@ struct UpFilter {
 // after the server side is closed and before the client side is.
 using RelayDone = std::function<void(const RelayResult&)>;
 
+struct Relay;
+
+// A look at a running relay's byte counts, for the API's list of open
+// connections. Read it only on the relay's executor; once the relay has
+// ended, progress() returns false.
+class RelayWatch {
+ public:
+  RelayWatch() = default;
+  explicit RelayWatch(std::weak_ptr<const Relay> r) : relay_(std::move(r)) {}
+  bool progress(std::uint64_t& up, std::uint64_t& down) const;
+
+ private:
+  std::weak_ptr<const Relay> relay_;
+};
+
 // Takes both connections over and returns once the first reads have been
 // tried; everything else happens in completion handlers on the sockets'
 // executor. up_filter: see UpFilter; null for a byte-for-byte relay.
+// watch: if given, set to a watch on the relay (before its first read).
 void start_relay(RelayLeg client, RelayLeg server, RelayLimits limits, RelayDone done,
-                 std::unique_ptr<UpFilter> up_filter = nullptr);
+                 std::unique_ptr<UpFilter> up_filter = nullptr, RelayWatch* watch = nullptr);
 
 const char* to_string(RelayEnd e);
 

@@ -2,6 +2,7 @@
 // What the API shows of an open connection.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace snigate::observe {
@@ -18,5 +19,12 @@ struct OpenConnection {
   std::uint64_t bytes_out = 0;  // server to client so far
   std::chrono::system_clock::time_point start;
 };
+
+// The open connections of one router, summed.
+struct LiveTotals {
+  long open = 0;
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+};
+using LiveByRouter = std::map<std::string, LiveTotals>;
 
 }  // namespace snigate::observe

@@ -30,6 +30,10 @@ struct AccessRecord {
   std::uint64_t bytes_out = 0;  // server to client
   std::string end;           // closed, no_route, backend_unreachable, timeout, ...
   std::string detail;        // the human explanation behind end
+  // For the metrics, not the log: seconds of snigate's TLS handshake with the
+  // client, and of connecting the server; < 0 when there was none.
+  double handshake_seconds = -1;
+  double connect_seconds = -1;
 };
 
 // path: "" disables, "-" is stdout. Safe to call again on reload.

@@ -4,6 +4,7 @@
 
 #include "observe/log.hpp"
 #include "observe/log_throttle.hpp"
+#include "observe/metrics.hpp"
 
 namespace snigate::session {
 namespace {
@@ -59,6 +60,7 @@ Refused run_middlewares(Conn& c, const Route& r) {
   if (refused) {
     Refusal no = middleware_refusal(r, *refused);
     log_refusal(c, no, refused->kind);
+    observe::count_middleware_refusal(refused->name, r.name, no.cause == Cause::not_allowed ? "not_allowed" : "too_many");
     return no;
   }
   if (!tickets.empty()) c.tickets = std::make_shared<std::vector<policy::InFlightTicket>>(std::move(tickets));

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <csignal>
 
+#include <condition_variable>
 #include <deque>
+#include <mutex>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -17,6 +19,9 @@
 #include "net/listener.hpp"
 #include "net/port_owner.hpp"
 #include "observe/log.hpp"
+#include "observe/metrics.hpp"
+#include "observe/notify.hpp"
+#include "session/live.hpp"
 #include "session/ocsp_stapler.hpp"
 #include "session/session.hpp"
 #include "session/snapshot.hpp"
@@ -61,7 +66,7 @@ struct Gateway {
   std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context main_io{1};
   std::string watched_signature;
-  bool draining = false;
+  std::atomic<bool> draining{false};
   OcspStapler* ocsp = nullptr;  // ocsp configured: told about each new snapshot's certificates
   balance::HealthChecker* health = nullptr;  // told about each new snapshot's checked servers
 };
@@ -153,15 +158,18 @@ void apply_defer_accept(Gateway& gw, const Snapshot& old, const std::shared_ptr<
 
 void reload(Gateway& gw, const char* why) {
   if (gw.config_path.empty() || gw.draining) return;
+  const observe::notify::Reload notify_reload;  // READY=1 again when this returns
   config::Loaded next;
   next.stat = gw.cfg.stat;
   config::load_dynamic(next.stat, next);
   std::shared_ptr<const Snapshot> snap;
   if (next.errors.empty()) snap = compile(next, next.errors, &next.warnings);
   for (const auto& w : next.warnings) spdlog::warn("{}", w.to_string());
+  observe::count_reload(snap != nullptr);
   if (!snap) {
     spdlog::error("reload failed ({}): {} error(s); the previous configuration keeps serving", why, next.errors.size());
     for (const auto& e : next.errors) spdlog::error("reload failed: {}", e.to_string());
+    observe::notify::status(fmt::format("reload failed ({}); generation {} keeps serving", why, gw.current.load()->generation));
     return;
   }
   gw.cfg.dyn = std::move(next.dyn);
@@ -170,6 +178,7 @@ void reload(Gateway& gw, const char* why) {
   if (gw.health) gw.health->track(balance::probe_targets(snap->services));
   apply_defer_accept(gw, *old, snap);
   spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, gw.cfg.dyn.routers.size());
+  observe::notify::status(fmt::format("serving config generation {}, {} router(s)", snap->generation, gw.cfg.dyn.routers.size()));
 }
 
 awaitable<void> watch_files(Gateway& gw) {
@@ -202,6 +211,7 @@ void close_listeners(Gateway& gw, const std::string& entry) {
 // latest entry point's accept grace plus its graceTimeOut.
 awaitable<void> drain(Gateway& gw, std::string_view sig) {
   gw.draining = true;
+  observe::notify::stopping(fmt::format("{}: draining", sig));
   const auto start = net::Clock::now();
   std::vector<std::pair<net::Duration, std::string>> closing;  // accept grace, entry point
   net::Duration grace{0};      // the longest graceTimeOut
@@ -248,6 +258,47 @@ awaitable<void> handle_signals(Gateway& gw, asio::signal_set& signals) {
     }
     asio::co_spawn(gw.main_io, drain(gw, sig == SIGTERM ? "SIGTERM" : "SIGINT"), asio::detached);
   }
+}
+
+// Runs fn on every worker's thread and waits for them all, up to a second:
+// a worker that is that busy is left out rather than waited for.
+template <class T, class F>
+T ask_workers(Gateway& gw, F fn) {
+  struct Asked {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::size_t answers = 0;
+    T result{};
+  };
+  auto asked = std::make_shared<Asked>();
+  for (auto& w : gw.workers)
+    asio::post(w->io, [asked, fn] {
+      std::lock_guard lock(asked->mutex);
+      fn(asked->result);
+      ++asked->answers;
+      asked->done.notify_one();
+    });
+  std::unique_lock lock(asked->mutex);
+  asked->done.wait_for(lock, std::chrono::seconds(1), [&] { return asked->answers == gw.workers.size(); });
+  return asked->result;
+}
+
+RuntimeView view_of(Gateway& gw) {
+  RuntimeView v;
+  v.snapshot = [&gw] { return gw.current.load(std::memory_order_acquire); };
+  v.connections = [&gw](std::size_t limit, std::size_t& total) {
+    using Found = std::pair<std::vector<observe::OpenConnection>, std::size_t>;
+    Found f = ask_workers<Found>(gw, [limit](Found& into) { gather_live(into.first, limit, into.second); });
+    std::ranges::sort(f.first, {}, &observe::OpenConnection::start);
+    if (f.first.size() > limit) f.first.resize(limit);
+    total = f.second;
+    return std::move(f.first);
+  };
+  v.live_by_router = [&gw] {
+    return ask_workers<observe::LiveByRouter>(gw, [](observe::LiveByRouter& into) { sum_live(into); });
+  };
+  v.draining = [&gw] { return gw.draining.load(); };
+  return v;
 }
 
 unsigned worker_count(const config::Static& stat) {
@@ -308,6 +359,7 @@ void run_until_stopped(Gateway& gw, const Snapshot& snap) {
       w->io.run();
     });
   spdlog::info("snigate ready: {} worker(s), config generation {}", gw.workers.size(), snap.generation);
+  observe::notify::ready(fmt::format("serving config generation {}, {} router(s)", snap.generation, gw.cfg.dyn.routers.size()));
   gw.main_io.run();
   for (auto& w : gw.workers) w->io.stop();
   for (auto& w : gw.workers) w->thread.join();
@@ -315,7 +367,8 @@ void run_until_stopped(Gateway& gw, const Snapshot& snap) {
 
 }  // namespace
 
-int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::string& config_path) {
+int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::string& config_path,
+        StartAdmin start_admin) {
   Gateway gw;
   gw.cfg = std::move(cfg);
   gw.config_path = config_path;
@@ -330,8 +383,23 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
   std::signal(SIGPIPE, SIG_IGN);
   const unsigned n = worker_count(gw.cfg.stat);
   for (unsigned i = 0; i < n; ++i) gw.workers.push_back(std::make_unique<Worker>());
-  for (const auto& [name, ep] : gw.cfg.stat.entry_points)
-    if (const int code = listen_on(gw, name, ep, *snap->entry(name)); code != 0) return code;
+  const config::Static& stat = gw.cfg.stat;
+  if (stat.prometheus || (stat.api && stat.api->insecure))
+    observe::enable_metrics(stat.prometheus ? stat.prometheus->buckets : config::Prometheus{}.buckets);
+  if (stat.api && stat.api->insecure) enable_live_connections();
+  observe::count_reload(true);  // the first configuration counts, as in Traefik
+  for (const auto& [name, ep] : stat.entry_points)
+    if (!ep.admin)
+      if (const int code = listen_on(gw, name, ep, *snap->entry(name)); code != 0) return code;
+  std::shared_ptr<void> admin;
+  if (start_admin) {
+    std::string error;
+    admin = start_admin(view_of(gw), error);
+    if (!error.empty()) {
+      spdlog::error("{}", error);
+      return 1;
+    }
+  }
 
   start_main_tasks(gw, signals);
   std::unique_ptr<OcspStapler> ocsp;

@@ -3,15 +3,34 @@
 // reload on SIGHUP or a changed file, drain on SIGTERM.
 #include <string>
 
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "config/config.hpp"
+#include "observe/connections.hpp"
 #include "session/snapshot.hpp"
 
 namespace snigate::session {
 
+// What the admin side may ask of the running gateway, from its own thread.
+struct RuntimeView {
+  std::function<std::shared_ptr<const Snapshot>()> snapshot;  // the one now serving
+  // Gathered from the workers (each answers on its own thread): at most
+  // limit open connections, oldest first, and how many there are.
+  std::function<std::vector<observe::OpenConnection>(std::size_t limit, std::size_t& total)> connections;
+  std::function<observe::LiveByRouter()> live_by_router;
+  std::function<bool()> draining;
+};
+
+// Starts the admin side once the gateway's listeners are open; what it
+// returns lives until the gateway has stopped. nullptr with error set: the
+// gateway does not start.
+using StartAdmin = std::function<std::shared_ptr<void>(const RuntimeView& view, std::string& error)>;
+
 // Serves snap (compiled from cfg) until SIGTERM/SIGINT. config_path is empty
 // for the built-in default (nothing to reload). Returns the exit code.
-int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::string& config_path);
+int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::string& config_path,
+        StartAdmin start_admin = {});
 
 }  // namespace snigate::session

@@ -6,8 +6,11 @@
 #include "net/relay.hpp"
 #include "net/send_all.hpp"
 #include "observe/log.hpp"
+#include "observe/metrics.hpp"
+#include "observe/refusals.hpp"
 #include "session/client_tls.hpp"
 #include "session/driver.hpp"
+#include "session/live.hpp"
 #include "session/middlewares.hpp"
 #include "session/mysql_driver.hpp"
 #include "session/no_route.hpp"
@@ -26,15 +29,27 @@ namespace {
 using net::awaitable;
 using net::tcp;
 
-// The end of every connection: the access-log line, and one fewer to drain.
-void finish(observe::AccessRecord& rec) {
+double seconds_since(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::system_clock::now() - t).count();
+}
+
+void count(const observe::AccessRecord& rec) {
+  observe::count_connection({rec.entry_point, rec.router, rec.service, rec.mode, rec.end, rec.bytes_in,
+                             rec.bytes_out, seconds_since(rec.start), rec.handshake_seconds, rec.connect_seconds});
+}
+
+// The end of every connection: the access-log line, the counts, and one
+// fewer to drain.
+void finish(observe::AccessRecord& rec, std::atomic<long>& entry_open) {
   if (rec.end.empty()) rec.end = "closed";
   observe::write_access(rec);
+  count(rec);
   if (spdlog::should_log(spdlog::level::debug))
     spdlog::debug("{} {} -> router {} service {} server {}: {} in, {} out, {}{}", rec.client,
                   observe::printable(rec.sni), rec.router, rec.service, rec.server, rec.bytes_in, rec.bytes_out,
                   rec.end, rec.detail.empty() ? "" : ": " + observe::printable(rec.detail));
   open_connections.fetch_sub(1, std::memory_order_relaxed);
+  entry_open.fetch_sub(1, std::memory_order_relaxed);
 }
 
 // The one place a refusal is recorded and logged.
@@ -75,26 +90,35 @@ bool must_terminate(const Conn& c, const Route& r) { return c.open.hello_pending
 void relay_and_finish(Conn& c, Upstream& up, net::RelayLimits limits) {
   c.relayed = true;
   net::RelayDone done;
-  if (observe::access_log_open() || spdlog::should_log(spdlog::level::debug)) {
+  std::atomic<long>& entry_open = *c.entry.open;
+  const bool live = live_connections_enabled();
+  net::RelayWatch watch;
+  if (observe::access_log_open() || spdlog::should_log(spdlog::level::debug) || observe::metrics_enabled() || live) {
     // The record and the Snapshot (rec.entry_point points into it) move to
     // the relay's callback; the journey must not touch c.rec after this.
-    done = [rec = std::move(c.rec), snapshot = c.snapshot,
-            held = std::move(c.held), tickets = std::move(c.tickets)](const net::RelayResult& rr) mutable {
+    std::optional<LiveHandle> listed;
+    if (live) listed = add_live(c.rec, {});
+    done = [rec = std::move(c.rec), snapshot = c.snapshot, held = std::move(c.held), tickets = std::move(c.tickets),
+            &entry_open, listed](const net::RelayResult& rr) mutable {
+      if (listed) remove_live(*listed);
       rec.bytes_in += rr.up;
       rec.bytes_out += rr.down;
       rec.end = net::to_string(rr.end);
       if (rec.detail.empty()) rec.detail = rr.detail;
       else if (!rr.detail.empty()) rec.detail += "; " + rr.detail;
-      finish(rec);
+      finish(rec, entry_open);
     };
-  } else {
-    // Nothing would be written at the end: an idle connection keeps no
-    // record, only the Snapshot it started with.
-    done = [snapshot = c.snapshot, held = std::move(c.held),
-            tickets = std::move(c.tickets)](const net::RelayResult&) {
-      open_connections.fetch_sub(1, std::memory_order_relaxed);
-    };
+    net::start_relay({std::move(c.client.sock), std::move(c.client.tls)}, {std::move(up.leg.sock), std::move(up.leg.tls)},
+                     limits, std::move(done), std::move(c.up_filter), listed ? &(*listed)->relay : nullptr);
+    return;
   }
+  // Nothing would be written or counted at the end: an idle connection
+  // keeps no record, only the Snapshot it started with.
+  done = [snapshot = c.snapshot, held = std::move(c.held), tickets = std::move(c.tickets),
+          &entry_open](const net::RelayResult&) {
+    open_connections.fetch_sub(1, std::memory_order_relaxed);
+    entry_open.fetch_sub(1, std::memory_order_relaxed);
+  };
   net::start_relay({std::move(c.client.sock), std::move(c.client.tls)}, {std::move(up.leg.sock), std::move(up.leg.tls)},
                    limits, std::move(done), std::move(c.up_filter));
 }
@@ -135,6 +159,10 @@ awaitable<Refused> join(Conn& c, Upstream& up, const Route& r) {
   co_return std::nullopt;
 }
 
+double seconds_since(net::Clock::time_point t) {
+  return std::chrono::duration<double>(net::Clock::now() - t).count();
+}
+
 // GCC 12 reports -Wmismatched-new-delete for some coroutines' frames, a
 // known false positive (GCC bug 109224: the promise's sized operator delete is
 // matched against the global operator new after inlining). Scoped to the
@@ -156,13 +184,21 @@ awaitable<void> journey(Conn& c) {
   if (!s) s = pick(c, r);
   if (!s) s = d.admit(c, *r);
   if (!s) s = run_middlewares(c, *r);
-  if (!s && must_terminate(c, *r)) s = co_await secure_client(c, *r->options, r->name);
+  if (!s && must_terminate(c, *r)) {
+    const auto start = net::Clock::now();
+    s = co_await secure_client(c, *r->options, r->name);
+    c.rec.handshake_seconds = seconds_since(start);
+  }
   if (!s && r->service->whoami) {
     co_await serve_whoami(c.client.sock, c.client.tls.get(), std::move(c.client.buf), c.rec);
     co_return;
   }
   Upstream up(c.client.sock.get_executor());
-  if (!s) s = co_await connect_server(c, *r, up, d.first_bytes(c, *r));
+  if (!s) {
+    const auto start = net::Clock::now();
+    s = co_await connect_server(c, *r, up, d.first_bytes(c, *r));
+    c.rec.connect_seconds = seconds_since(start);
+  }
   if (!s) s = co_await d.open_server(c, *r, up);
   if (!s) s = co_await join(c, up, *r);
   if (s) co_await refuse(c, d, *s);
@@ -189,6 +225,7 @@ IpAddress ip_of(const tcp::endpoint& peer) {
 awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<const Snapshot> snap,
                       const EntryRoutes& entry) {
   open_connections.fetch_add(1, std::memory_order_relaxed);
+  entry.open->fetch_add(1, std::memory_order_relaxed);
   Conn c{Leg(std::move(client)), *snap, entry, snap, net::Clock::now() + entry.ep.client_hello_timeout, {}, {}, {},
          false, {}, {}, {}, 0, {}};
   c.rec.start = std::chrono::system_clock::now();
@@ -213,7 +250,9 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
     }
     spdlog::error("{}: {}", c.rec.client, observe::printable(e.what()));
   }
-  if (!c.relayed) finish(c.rec);
+  if (c.relayed) co_return;
+  if (c.rec.end != "closed" && !c.rec.end.empty()) observe::remember_refusal(c.rec);
+  finish(c.rec, *entry.open);
 }
 
 #pragma GCC diagnostic pop

@@ -1,5 +1,7 @@
 #include "session/snapshot.hpp"
 
+#include "observe/metrics.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -325,6 +327,7 @@ std::optional<Route> compile_route(const std::string& name, const config::Router
 void add_to_entry_points(const config::Router& r, const Route& route, bool any_default, Snapshot& snap,
                          std::vector<config::Error>& errors) {
   for (auto& [ep_name, entry] : snap.entries) {
+    if (entry.ep.admin) continue;  // HTTP only (validate() refuses a router that names it)
     const bool here = r.entry_points.empty() ? entry.ep.as_default || !any_default
                                              : std::ranges::find(r.entry_points, ep_name) != r.entry_points.end();
     if (!here) continue;
@@ -369,7 +372,10 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
   build_tls(options, cfg.dyn, *snap, errors);
   build_services(cfg.dyn, *snap, errors);
   build_middlewares(cfg.dyn, *snap);
-  for (const auto& [ep_name, ep] : cfg.stat.entry_points) snap->entries[ep_name].ep = ep;
+  for (const auto& [ep_name, ep] : cfg.stat.entry_points) {
+    snap->entries[ep_name].ep = ep;
+    snap->entries[ep_name].open = &observe::open_connections_of(ep_name);
+  }
 
   const bool any_default = std::ranges::any_of(cfg.stat.entry_points, [](const auto& e) { return e.second.as_default; });
   for (const auto& [name, r] : cfg.dyn.routers)

@@ -53,6 +53,7 @@ struct EntryRoutes {
   // Every client must speak before anything is decided: PostgreSQL, or TLS
   // routers only. Listeners then defer accept until the first bytes arrive.
   bool client_first = false;
+  std::atomic<long>* open = nullptr;  // its open connections (observe::open_connections_of)
   // ep.proxy_protocol's trustedIPs, parsed: the peers whose PROXY header is believed.
   std::vector<rule::IpRange> proxy_trusted;
 };

@@ -377,7 +377,7 @@ hub:
             "ignored: \"common\" is Traefik's format for HTTP requests; snigate writes its TCP access log as JSON "
             "lines");
   EXPECT_TRUE(l.stat.access_log);
-  EXPECT_EQ(one(l.warnings, "metrics").loc.line, 9);
+  EXPECT_EQ(one(l.warnings, "metrics.otlp").message, "ignored: only metrics.prometheus is supported");
   EXPECT_EQ(one(l.warnings, "tracing").loc.line, 11);
   EXPECT_TRUE(has(l.warnings, "providers.kubernetesIngressNGINX", "ignored: only the file provider is supported"));
   EXPECT_TRUE(has(l.warnings, "experimental", "ignored:"));

@@ -513,7 +513,7 @@ tcp:
 )y"));
   ASSERT_TRUE(l.errors.empty()) << dump(l.errors);
   for (const char* p :
-       {"global", "api", "entryPoints.web.http", "entryPoints.web.transport.keepAliveMaxRequests",
+       {"global", "entryPoints.web.http", "entryPoints.web.transport.keepAliveMaxRequests",
         "entryPoints.web.transport.respondingTimeouts.writeTimeout", "providers.docker",
         "providers.providersThrottleDuration", "log.format", "accessLog.bufferingSize", "http",
         "tcp.routers.r.tls.certResolver"}) {
@@ -522,6 +522,8 @@ tcp:
     EXPECT_GT(w.loc.line, 0) << p;
   }
   EXPECT_FALSE(has(l.warnings, "tcp.routers.r.middlewares", "")) << "an empty list restricts nothing";
+  EXPECT_TRUE(has(l.warnings, "api", "api.insecure is false, so the API and the dashboard are served nowhere"));
+  EXPECT_EQ(l.stat.entry_points.count("traefik"), 0u);
 }
 
 // Settings that restrict who may connect, or say where a client comes from,
@@ -609,8 +611,11 @@ TEST(ConfigLoad, UdpEntryPointIsLeftOut) {
 TEST(ConfigLoad, BuiltinDefault) {
   Loaded l = builtin_default();
   EXPECT_TRUE(l.errors.empty());
-  ASSERT_EQ(l.stat.entry_points.size(), 1u);
+  ASSERT_EQ(l.stat.entry_points.size(), 2u);
   EXPECT_EQ(l.stat.entry_points.at("default").address, "127.0.0.1:8443");
+  EXPECT_EQ(l.stat.entry_points.at("traefik").address, "127.0.0.1:8080");
+  EXPECT_TRUE(l.stat.entry_points.at("traefik").admin);
+  EXPECT_TRUE(l.stat.api && l.stat.api->insecure && l.stat.prometheus && l.stat.ping);
   ASSERT_EQ(l.dyn.routers.size(), 1u);
   const Router& r = l.dyn.routers.at("default");
   EXPECT_EQ(r.rule, "HostSNI(`*`)");
