@@ -1,4 +1,4 @@
-// How the API writes JSON, errors, times and durations.
+// How the API writes JSON, errors and durations (times: admin/time_text.hpp).
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
@@ -14,12 +14,6 @@ Response error_response(int status, std::string_view message) {
   Response r = json_response(json{{"message", message}});
   r.status = status;
   return r;
-}
-
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(secs), millis);
 }
 
 std::string duration(config::Duration d) {

@@ -10,6 +10,7 @@
 
 #include "admin/http.hpp"
 #include "admin/state.hpp"
+#include "admin/time_text.hpp"
 #include "session/snapshot.hpp"
 
 namespace snigate::admin {
@@ -38,8 +39,7 @@ Response json_response(const json& body);
 // {"message": message} with the status, like json_error, safe for any bytes.
 Response error_response(int status, std::string_view message);
 
-// UTC, milliseconds: "2026-12-05T10:29:10.123Z".
-std::string rfc3339(std::chrono::system_clock::time_point t);
+// rfc3339(): admin/time_text.hpp.
 // As Traefik writes a duration: "10s", "250ms".
 std::string duration(config::Duration d);
 
