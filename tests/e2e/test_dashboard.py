@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import http.client
 import shutil
+import socket
+import ssl
 from pathlib import Path
 
 import pytest
 
-from harness.clients import http_get, s_client, tls_connect
+from harness.clients import s_client
+from harness.hostile import client_hello
 from harness.configs import addr, lb, router
 from harness.snigate import REPO_ROOT, Snigate
 from harness.stubsrv import StubServer, hold
@@ -20,7 +23,7 @@ webdriver = pytest.importorskip("selenium.webdriver", reason="python3-selenium i
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT = 20.0  # seconds; the page polls every 2 s, a busy machine may take a few polls
@@ -165,26 +168,27 @@ def test_client_chosen_sni_is_shown_as_text(page, gateway):
     assert page.find_elements(By.CSS_SELECTOR, 'tbody[data-rows="refusals"] i') == []
 
 
-def test_open_connection_is_counted_without_a_reload(page, gateway, pki):
-    sock = tls_connect(gateway.ports["websecure"], "a.test", pki.ca_cert)
-    try:
-        status, _ = http_get(sock, "a.test", "/", keepalive=True)
-        assert status == 200
+def test_open_connection_is_counted_without_a_reload(page, gateway, backend):
+    """A passthrough client whose server (the holding stub) never answers stays open: the
+    router's count goes to 1 and back to 0 when the client leaves, with no reload."""
+    ctx = ssl.create_default_context()
+    def open_on_db(d):
+        cells = d.find_elements(By.CSS_SELECTOR, 'tr[data-router="db@file"] td.num')
+        return cells[0].text if cells else None
 
-        def who_open(d):
-            cells = d.find_elements(By.CSS_SELECTOR, 'tr[data-router="who@file"] td.num')
-            return cells and cells[0].text == "1"
-        wait_for(page, "one open connection on router who", who_open)
-        wait_for(page, "the connection in the open connections table",
-                 lambda d: any("a.test" in r for r in rows(d, "connections")))
-    finally:
-        sock.close()
-    wait_for(page, "router who back to 0 open", lambda d: d.find_elements(
-        By.CSS_SELECTOR, 'tr[data-router="who@file"] td.num')[0].text == "0")
+    with socket.create_connection((LOCALHOST, gateway.ports["websecure"]), timeout=10) as sock:
+        sock.sendall(client_hello("backend.test", ctx))
+        wait_for(page, "one open connection on router db", lambda d: open_on_db(d) == "1")
+        row = wait_for(page, "the connection in the open connections table",
+                       lambda d: next((r for r in rows(d, "connections") if "backend.test" in r), None))
+        assert "passthrough" in row and backend.address in row
+    wait_for(page, "router db back to 0 open", lambda d: open_on_db(d) == "0")
 
 
-def explain(drv, sni: str) -> str:
+def explain(drv, sni: str, entry_point: str = "websecure") -> str:
+    """Ask the explain box; the outcome it shows (data-outcome)."""
     form = drv.find_element(By.ID, "explain-form")
+    Select(form.find_element(By.NAME, "entrypoint")).select_by_value(entry_point)
     field = form.find_element(By.NAME, "sni")
     field.clear()
     field.send_keys(sni)
@@ -227,7 +231,7 @@ def test_screenshot_for_the_docs(page, gateway):
     wait_for(page, "a refusal", lambda d: any("nobody.test" in r for r in rows(d, "refusals")))
     assert explain(page, "backend.test") == "match"
     height = page.execute_script("return document.documentElement.scrollHeight")
-    page.set_window_size(1440, min(int(height) + 40, 4000))
+    page.set_window_size(1440, min(int(height) + 160, 4000))  # the window includes the browser frame
     page.execute_script("window.scrollTo(0, 0)")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     assert page.save_screenshot(str(SCREENSHOT))
