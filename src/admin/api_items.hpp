@@ -36,7 +36,7 @@ Response item_response(const std::vector<Item>& items, std::string_view name, st
 // 200 with the JSON (a newline after it). Text a client chose (an SNI, a
 // name in the path) may be any bytes: invalid UTF-8 becomes U+FFFD.
 Response json_response(const json& body);
-// {"message": message} with the status, like json_error, safe for any bytes.
+// {"message": message} with the status, as Traefik's API answers errors; safe for any bytes.
 Response error_response(int status, std::string_view message);
 
 // As Traefik writes a duration: "10s", "250ms".

@@ -34,7 +34,4 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;  // extra ones, e.g. X-Next-Page
 };
 
-// {"message": text} with the status, as Traefik's API answers errors.
-Response json_error(int status, std::string_view message);
-
 }  // namespace snigate::admin

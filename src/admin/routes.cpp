@@ -1,6 +1,7 @@
 #include "admin/routes.hpp"
 
 #include "admin/api.hpp"
+#include "admin/dashboard.hpp"
 #include "admin/metrics_text.hpp"
 #include "admin/stats.hpp"
 
@@ -18,8 +19,11 @@ Response redirect(std::string to) {
 // The API and the dashboard, below basePath.
 Response api_side(const Request& req, const State& state, const Served& what) {
   if (what.api && req.path == "/api/stats") return stats_json(state);
-  if (auto answer = what.api ? api_get(req, state) : std::nullopt) return *answer;
   if (what.dashboard && req.path == "/") return redirect("dashboard/");
+  if (what.api)
+    if (auto res = api_get(req, state)) return std::move(*res);
+  if (what.dashboard)
+    if (auto res = dashboard_get(req)) return std::move(*res);
   return plain(404, "404 page not found\n");
 }
 

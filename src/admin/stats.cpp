@@ -36,7 +36,7 @@ Response stats_json(const State& state) {
   }
   nlohmann::json out = {{"time", rfc3339(std::chrono::system_clock::now())}, {"entryPoints", entry_points},
                         {"routers", routers}};
-  return Response{200, "application/json", out.dump() + "\n", {}};
+  return Response{200, "application/json", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", {}};
 }
 
 }  // namespace snigate::admin
