@@ -1,6 +1,7 @@
 #include "admin/routes.hpp"
 
 #include "admin/api.hpp"
+#include "admin/api_items.hpp"
 #include "admin/dashboard.hpp"
 #include "admin/metrics_text.hpp"
 #include "admin/stats.hpp"
@@ -24,6 +25,7 @@ Response api_side(const Request& req, const State& state, const Served& what) {
     if (auto res = api_get(req, state)) return std::move(*res);
   if (what.dashboard)
     if (auto res = dashboard_get(req)) return std::move(*res);
+  if (what.api && req.path.starts_with("/api/")) return error_response(404, "no such API path: " + req.path);
   return plain(404, "404 page not found\n");
 }
 

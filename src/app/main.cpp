@@ -28,7 +28,8 @@ constexpr const char* kCompiler = "GCC";
 constexpr const char* kFooter = R"(
 Without a subcommand, snigate runs. Without --config it serves its built-in
 default: TLS on 127.0.0.1:8443 with a self-signed certificate, every connection
-answered by whoami@internal (try: curl -k https://127.0.0.1:8443/).
+answered by whoami@internal (try: curl -k https://127.0.0.1:8443/), and the
+dashboard, the API, /metrics and /ping on http://127.0.0.1:8080/.
 SIGHUP reloads the configuration; SIGTERM drains and exits.
 
 Exit codes:

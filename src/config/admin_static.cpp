@@ -120,21 +120,23 @@ namespace {
 // An entry point the admin side needs: the one named, or "traefik" made on
 // 127.0.0.1:8080 (Traefik listens on :8080; the API shows the whole routing
 // table, so by default only this host sees it).
-void need_admin_entry_point(Ctx& ctx, Static& out, const std::string& name, Loc at, const std::string& path) {
+// what: "the API", "/metrics" or "/ping", for messages.
+void need_admin_entry_point(Ctx& ctx, Static& out, const std::string& name, Loc at, const std::string& path,
+                            const std::string& what) {
   if (auto it = out.entry_points.find(name); it != out.entry_points.end()) {
     EntryPoint& ep = it->second;
     if (ep.admin) return;
     ep.admin = true;
     if (ep.protocol != Protocol::tcp)
-      ctx.error(ep.loc, "entryPoints." + name + ".protocol", "entry point " + name + " serves " + path +
-                " over HTTP, so it cannot take another protocol; give the database its own entry point");
+      ctx.error(ep.loc, "entryPoints." + name + ".protocol", "entry point " + name + " serves " + what +
+                " over HTTP (" + path + "), so it cannot take another protocol; give the database its own entry point");
     if (ep.proxy_protocol)
       ctx.error(ep.proxy_protocol->loc, "entryPoints." + name + ".proxyProtocol",
-                "entry point " + name + " serves " + path + " over HTTP, which does not read PROXY headers; "
+                "entry point " + name + " serves " + what + " over HTTP (" + path + "), which does not read PROXY headers; "
                 "remove proxyProtocol or serve the admin side on another entry point");
     if (ep.as_default)
-      ctx.error(ep.loc, "entryPoints." + name + ".asDefault", "entry point " + name + " serves " + path +
-                " over HTTP and carries no TCP routers, so it cannot be the routers' default");
+      ctx.error(ep.loc, "entryPoints." + name + ".asDefault", "entry point " + name + " serves " + what +
+                " over HTTP (" + path + ") and carries no TCP routers, so it cannot be the routers' default");
     return;
   }
   if (name != "traefik") {
@@ -155,15 +157,16 @@ void need_admin_entry_point(Ctx& ctx, Static& out, const std::string& name, Loc 
 }  // namespace
 
 void resolve_admin_entry_points(Ctx& ctx, Static& out) {
-  if (out.api && out.api->insecure) need_admin_entry_point(ctx, out, "traefik", out.api->loc, "api.insecure");
+  if (out.api && out.api->insecure) need_admin_entry_point(ctx, out, "traefik", out.api->loc, "api.insecure", "the API");
   else if (out.api)
     ctx.warn(out.api->loc, "api",
              "api.insecure is false, so the API and the dashboard are served nowhere (Traefik would need an HTTP "
              "router to api@internal, which snigate does not have): set api.insecure: true to serve them on the "
              "entry point named traefik");
   if (out.prometheus)
-    need_admin_entry_point(ctx, out, out.prometheus->entry_point, out.prometheus->loc, "metrics.prometheus.entryPoint");
-  if (out.ping) need_admin_entry_point(ctx, out, out.ping->entry_point, out.ping->loc, "ping.entryPoint");
+    need_admin_entry_point(ctx, out, out.prometheus->entry_point, out.prometheus->loc, "metrics.prometheus.entryPoint",
+                           "/metrics");
+  if (out.ping) need_admin_entry_point(ctx, out, out.ping->entry_point, out.ping->loc, "ping.entryPoint", "/ping");
 }
 
 }  // namespace snigate::config::detail

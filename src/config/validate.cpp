@@ -143,11 +143,24 @@ void check_shared_addresses(const Static& stat, std::vector<Error>& errors) {
   }
 }
 
+
+// A router without entryPoints attaches to every entry point that routes
+// TCP: when every one serves the admin side over HTTP, it would serve nowhere.
+void check_attached(const Static& stat, const std::string& name, const Router& r, std::vector<Error>& errors) {
+  if (!r.entry_points.empty() || stat.entry_points.empty()) return;
+  for (const auto& [ep_name, ep] : stat.entry_points)
+    if (!ep.admin) return;
+  errors.push_back(Error{r.loc, "tcp.routers." + name,
+                         "no entry point would take it: every entry point serves the API, /metrics or /ping over "
+                         "HTTP, which carries no TCP routers; add an entry point for it"});
+}
+
 }  // namespace
 
 void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std::vector<Error>& warnings) {
   check_shared_addresses(stat, errors);
   for (auto& [name, r] : dyn.routers) {
+    check_attached(stat, name, r, errors);
     check_service(r, dyn, errors);
     check_middlewares(r, dyn, errors);
     check_chain_order(r, dyn, warnings);

@@ -62,3 +62,22 @@ tcp:
 )y"));
   EXPECT_TRUE(has(l.errors, "tcp.routers.r.entryPoints[0]", "carries no TCP routers"));
 }
+
+TEST(ConfigAdmin, ARouterThatNoEntryPointWouldTakeIsAnError) {
+  TempDir dir;
+  Loaded l = load(dir.write("s.yml", R"y(entryPoints:
+  web: {address: ":443"}
+metrics:
+  prometheus: {entryPoint: web}
+tcp:
+  routers:
+    r: {rule: "HostSNI(`*`)", service: whoami@internal, tls: {}}
+)y"));
+  EXPECT_TRUE(has(l.errors, "tcp.routers.r", "no entry point would take it"));
+}
+
+TEST(ConfigAdmin, MessagesNameWhatIsServed) {
+  TempDir dir;
+  Loaded l = load(dir.write("s.yml", "entryPoints:\n  ops: {address: \":9100\", protocol: mysql}\nping: {entryPoint: ops}\n"));
+  EXPECT_TRUE(has(l.errors, "entryPoints.ops.protocol", "serves /ping over HTTP (ping.entryPoint)"));
+}

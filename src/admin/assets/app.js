@@ -294,7 +294,7 @@ function renderConnections(answer) {
 // Keeps the chosen entry point across polls; preselects the first one with routers.
 function fillEntryPointChoice(eps) {
   const select = document.querySelector('#explain-form select[name="entrypoint"]');
-  const names = eps.map((e) => e.name).filter(Boolean);
+  const names = eps.filter((e) => e.protocol !== 'http').map((e) => e.name).filter(Boolean);  // http: the admin side, no routers
   const current = select.value;
   if ([...select.options].map((o) => o.value).join('\n') === names.join('\n')) return;
   select.replaceChildren(...names.map((n) => el('option', {value: n}, n)));
