@@ -129,6 +129,7 @@ std::string printable(std::string_view s) {
 }
 
 void write_access(const AccessRecord& r) {
+  if (!access_log_open()) return;  // no lock (shared by every worker) when nothing is written
   std::shared_ptr<spdlog::logger> log;
   {
     std::lock_guard lock(access_mutex);
