@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -193,7 +194,17 @@ def prometheus(request, tmp_path_factory, sg):
                 work)
     request.addfinalizer(proc.stop)
     wait_port(port, 30, "prometheus", proc=proc)
+    # It listens before it is ready: until then its API answers 503.
+    wait_until(lambda: prom_ready(port), 30, "prometheus to say it is ready (/-/ready)")
     return port
+
+
+def prom_ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{LOCALHOST}:{port}/-/ready", timeout=2) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def prom_api(port: int, path: str) -> dict:
