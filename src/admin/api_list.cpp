@@ -6,26 +6,23 @@
 #include <optional>
 
 #include "admin/api_items.hpp"
+#include "session/conn.hpp"
 
 namespace snigate::admin {
 namespace {
 
-std::string lower(std::string_view in) {
-  std::string s(in);
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+using session::lower_ascii;
 
-bool same_ignoring_case(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
+bool same_ignoring_case(std::string_view a, std::string_view b) { return lower_ascii(a) == lower_ascii(b); }
 
 // Traefik's filters: status (any case), search in the name (and a router's
 // rule), serviceName ("db" or "db@file"), middlewareName (exact).
 bool kept(const Request& req, const Item& item) {
   const std::string_view status = req.param("status");
   if (!status.empty() && !same_ignoring_case(status, item.status)) return false;
-  const std::string search = lower(req.param("search"));
-  if (!search.empty() && lower(item.name).find(search) == std::string::npos &&
-      lower(item.rule).find(search) == std::string::npos)
+  const std::string search = lower_ascii(req.param("search"));
+  if (!search.empty() && lower_ascii(item.name).find(search) == std::string::npos &&
+      lower_ascii(item.rule).find(search) == std::string::npos)
     return false;
   const std::string_view service = req.param("serviceName");
   const bool has_provider = service.find('@') != std::string_view::npos;

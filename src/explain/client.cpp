@@ -1,17 +1,14 @@
 #include <fmt/format.h>
 
 #include "explain/steps.hpp"
+#include "session/conn.hpp"
 #include "session/login_name.hpp"
 #include "wire/postgres.hpp"
 
 namespace snigate::explain {
 namespace {
 
-std::string lower(std::string_view in) {
-  std::string s(in);
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+using session::lower_ascii;
 
 bool is_database(const session::EntryRoutes& entry) {
   return entry.ep.protocol == config::Protocol::mysql || entry.ep.protocol == config::Protocol::postgres;
@@ -33,9 +30,9 @@ bool name_from_user(const session::EntryRoutes& entry, const Query& q, std::stri
   else if (!session::routes_by_user_host(sni, uh.host))
     note = fmt::format("the SNI names the route; the @host of \"{}\" is not used", q.user);
   else {
-    note = fmt::format("the name comes from user \"{}\": \"{}\"; the server sees user \"{}\"", q.user, lower(uh.host),
+    note = fmt::format("the name comes from user \"{}\": \"{}\"; the server sees user \"{}\"", q.user, lower_ascii(uh.host),
                        uh.user);
-    sni = lower(uh.host);
+    sni = lower_ascii(uh.host);
   }
   return true;
 }
@@ -66,7 +63,7 @@ bool client_facts(const Query& q, bool database, const std::string& sni, Facts& 
 }  // namespace
 
 bool see_client(const session::EntryRoutes& entry, const Query& q, Client& client, Facts& facts, std::string& error) {
-  client.sni = lower(q.sni);
+  client.sni = lower_ascii(q.sni);
   if (!name_from_user(entry, q, client.sni, client.name_note, error)) return false;
   if (!client_facts(q, is_database(entry), client.sni, facts, error)) return false;
   // The running gateway reads nothing there, so it sees every client as plain.
