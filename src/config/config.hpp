@@ -88,6 +88,27 @@ struct Ping {
   Loc loc;
 };
 
+// providers.etcd.tls
+struct EtcdTls {
+  std::string ca;    // ca: CA file (PEM) for etcd's certificate; empty: the system's CAs
+  std::string cert;  // cert: client certificate (PEM file), with key
+  std::string key;   // key
+  bool insecure_skip_verify = false;  // insecureSkipVerify
+};
+
+// providers.etcd: dynamic configuration from etcd, in Traefik's KV layout.
+struct EtcdProvider {
+  std::vector<std::string> endpoints{"127.0.0.1:2379"};  // endpoints: "host:port" or "http(s)://host:port"
+  std::string root_key = "traefik";                     // rootKey
+  std::string username;                                 // username, with password: etcd's auth
+  std::string password;
+  std::optional<EtcdTls> tls;  // tls present: https to every endpoint
+  Loc loc;
+};
+
+// Keys and values read from a KV store: the full key ("traefik/tcp/routers/r/rule") -> value.
+using KvPairs = std::map<std::string, std::string>;
+
 struct Static {
   std::map<std::string, EntryPoint> entry_points;
   std::optional<Api> api;                // api present
@@ -96,6 +117,10 @@ struct Static {
   std::string file_filename;   // providers.file.filename (absolute after load)
   std::string file_directory;  // providers.file.directory (absolute after load)
   bool watch = true;           // providers.file.watch
+  std::optional<EtcdProvider> etcd;  // providers.etcd
+  // providers.providersThrottleDuration: a provider's first change applies at
+  // once; then at most one reload per this duration, with the latest state.
+  Duration providers_throttle{2'000};
   std::string log_level = "INFO";  // log.level: DEBUG, INFO, WARN, ERROR
   std::string access_log_path;     // accessLog.filePath; empty: no access log ("-": stdout)
   bool access_log = false;         // accessLog present
