@@ -18,7 +18,8 @@ void add_connection_options(CLI::App& cmd, KvOptions& o) {
       ->delimiter(',');
   cmd.add_option("--root", o.root, "root key (Traefik's rootKey; default traefik)");
   cmd.add_option("--username", o.username, "etcd user (with --password)");
-  cmd.add_option("--password", o.password, "etcd password");
+  // From the environment too: a command line is visible to every user in ps.
+  cmd.add_option("--password", o.password, "etcd password")->envname("SNIGATE_ETCD_PASSWORD");
   cmd.add_option("--ca", o.ca, "CA file for etcd's certificate (implies https)")->check(CLI::ExistingFile);
   cmd.add_option("--cert", o.cert, "client certificate (PEM; implies https)")->check(CLI::ExistingFile);
   cmd.add_option("--key", o.key, "client certificate's key (PEM)")->check(CLI::ExistingFile);

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.snigate import run_cli
+from harness.snigate import assert_no_sanitizer_report, run_cli, snigate_bin
 from harness.util import LOCALHOST, Proc, free_port, run, wait_until
 
 ETCD = "/usr/bin/etcd"
@@ -93,6 +93,12 @@ def kv(*args):
     return run_cli(["kv", *args], timeout=30)
 
 
+def run_cli_env(args: list, **env):
+    cp = run([str(snigate_bin()), *map(str, args)], timeout=30, env={**os.environ, **env})
+    assert_no_sanitizer_report(cp.stdout + cp.stderr, f"snigate {' '.join(args)}")
+    return cp
+
+
 def test_put_writes_traefik_keys_and_get_prints_them_back(snigate_bin, etcd, tmp_path):
     cp = kv("put", "--endpoints", etcd.endpoint, "--root", "rt", write_yaml(tmp_path, "dyn.yaml", DYNAMIC))
     assert cp.returncode == 0, cp.stderr
@@ -171,6 +177,9 @@ def test_auth_with_user_and_password(snigate_bin, etcd_auth, tmp_path):
     assert "traefik/tcp/routers/db/rule" in etcd_auth.keys("traefik/", user="root:pw")
     got = kv("get", "--endpoints", ep, "--username", "root", "--password", "pw")
     assert got.returncode == 0 and "db.test" in got.stdout, got.stderr
+
+    from_env = run_cli_env(["kv", "get", "--endpoints", ep, "--username", "root"], SNIGATE_ETCD_PASSWORD="pw")
+    assert from_env.returncode == 0 and "db.test" in from_env.stdout, from_env.stderr
 
     cp = kv("get", "--endpoints", ep)
     assert cp.returncode == 1, cp.stdout
