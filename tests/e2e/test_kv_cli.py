@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import yaml
 
+from harness.pki import Pki, make_pki
 from harness.snigate import assert_no_sanitizer_report, run_cli, snigate_bin
 from harness.util import LOCALHOST, Proc, free_port, run, wait_until
 
@@ -32,26 +34,36 @@ DYNAMIC = {
 
 
 class Etcd:
-    """One etcd member with its own data directory and free ports (never 2379/2380)."""
+    """One etcd member with its own data directory and free ports (never 2379/2380). With pki:
+    https on the client port, a certificate for localhost, client certificates required."""
 
-    def __init__(self, workdir: Path, name: str):
+    def __init__(self, workdir: Path, name: str, pki: Optional[Pki] = None):
         self.client_port, self.peer_port = free_port(), free_port()
         while self.peer_port == self.client_port:
             self.peer_port = free_port()
-        client, peer = f"http://{LOCALHOST}:{self.client_port}", f"http://{LOCALHOST}:{self.peer_port}"
+        self.pki = pki
+        scheme = "https" if pki else "http"
+        client, peer = f"{scheme}://{LOCALHOST}:{self.client_port}", f"http://{LOCALHOST}:{self.peer_port}"
+        tls = ["--cert-file", str(pki["etcd"].cert), "--key-file", str(pki["etcd"].key), "--client-cert-auth",
+               "--trusted-ca-file", str(pki.ca_cert)] if pki else []
         self.proc = Proc(name, [ETCD, "--name", name, "--data-dir", str(workdir / "data"),
                                 "--listen-client-urls", client, "--advertise-client-urls", client,
                                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                                "--initial-cluster", f"{name}={peer}"], workdir)
+                                "--initial-cluster", f"{name}={peer}", *tls], workdir)
         wait_until(lambda: self.ctl("endpoint", "health", check=False).returncode == 0, 20,
                    f"{name} to be healthy", interval=0.1, on_timeout=self.proc.logs)
 
     @property
     def endpoint(self) -> str:
-        return f"{LOCALHOST}:{self.client_port}"
+        """host:port; with TLS the name its certificate has."""
+        return f"localhost:{self.client_port}" if self.pki else f"{LOCALHOST}:{self.client_port}"
 
     def ctl(self, *args, user: str = "", check: bool = True):
-        argv = [ETCDCTL, "--endpoints", self.endpoint] + (["--user", user] if user else []) + list(args)
+        argv = [ETCDCTL, "--endpoints", ("https://" if self.pki else "") + self.endpoint]
+        if self.pki:
+            argv += ["--cacert", str(self.pki.ca_cert), "--cert", str(self.pki["client"].cert),
+                     "--key", str(self.pki["client"].key)]
+        argv += (["--user", user] if user else []) + list(args)
         return run(argv, timeout=10, check=check, env={**os.environ, "ETCDCTL_API": "3"})
 
     def keys(self, prefix: str, user: str = "") -> dict:
@@ -60,10 +72,10 @@ class Etcd:
         return dict(zip(lines[0::2], lines[1::2]))
 
 
-def _etcd(request, tmp_path_factory, name: str) -> Etcd:
+def _etcd(request, tmp_path_factory, name: str, pki: Optional[Pki] = None) -> Etcd:
     if not Path(ETCD).exists():
         pytest.fail(f"{ETCD} is missing: install etcd-server (scripts/install-deps.sh --test)")
-    server = Etcd(tmp_path_factory.mktemp(name), name)
+    server = Etcd(tmp_path_factory.mktemp(name), name, pki)
     request.addfinalizer(server.proc.stop)
     return server
 
@@ -81,6 +93,16 @@ def etcd_auth(request, tmp_path_factory) -> Etcd:
     server.ctl("user", "grant-role", "root", "root")
     server.ctl("auth", "enable")
     return server
+
+
+@pytest.fixture(scope="module")
+def etcd_pki(tmp_path_factory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("etcd-pki"), {"etcd": ["localhost"], "client": ["kv-client"]})
+
+
+@pytest.fixture(scope="module")
+def etcd_tls(request, tmp_path_factory, etcd_pki) -> Etcd:
+    return _etcd(request, tmp_path_factory, "kvtls", etcd_pki)
 
 
 def write_yaml(tmp_path: Path, name: str, doc) -> Path:
@@ -187,3 +209,19 @@ def test_auth_with_user_and_password(snigate_bin, etcd_auth, tmp_path):
     cp = kv("put", "--endpoints", ep, "--username", "root", "--password", "wrong", path)
     assert cp.returncode == 1, cp.stdout
     assert "authentication as root failed" in cp.stderr, cp.stderr
+
+
+def test_tls_with_a_client_certificate(snigate_bin, etcd_tls, etcd_pki, tmp_path):
+    path = write_yaml(tmp_path, "dyn.yaml", DYNAMIC)
+    ep, client = etcd_tls.endpoint, etcd_pki["client"]
+    cert = ["--cert", client.cert, "--key", client.key]
+    cp = kv("put", "--endpoints", ep, "--ca", etcd_pki.ca_cert, *cert, path)
+    assert cp.returncode == 0, cp.stderr
+    assert "traefik/tcp/routers/db/rule" in etcd_tls.keys("traefik/")
+    got = kv("get", "--endpoints", ep, "--insecure-skip-verify", *cert)
+    assert got.returncode == 0 and "db.test" in got.stdout, got.stderr
+
+    unknown_ca = kv("get", "--endpoints", ep, *cert)  # the system's CAs do not know the test CA
+    assert unknown_ca.returncode == 1 and ep in unknown_ca.stderr, unknown_ca.stderr
+    no_client_cert = kv("get", "--endpoints", ep, "--ca", etcd_pki.ca_cert)
+    assert no_client_cert.returncode == 1 and ep in no_client_cert.stderr, no_client_cert.stderr
