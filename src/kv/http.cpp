@@ -85,6 +85,7 @@ HttpReply perform(const HttpRequest& req, long timeout_ms, const std::function<b
   std::unique_ptr<curl_slist, HeadersDeleter> headers(curl_slist_append(nullptr, "Content-Type: application/json"));
   const std::string auth = "Authorization: " + req.token;
   if (!req.token.empty()) headers.reset(curl_slist_append(headers.release(), auth.c_str()));
+  if (req.require_leader) headers.reset(curl_slist_append(headers.release(), "Grpc-Metadata-hasleader: true"));
   Transfer t{&reply, on_line, req.stop};
   char error[CURL_ERROR_SIZE] = {};
   CURL* h = c.get();

@@ -17,6 +17,10 @@ struct HttpRequest {
   std::string body;   // JSON
   const config::EtcdProvider* opts = nullptr;  // TLS settings
   const std::atomic<bool>* stop = nullptr;     // set: the transfer ends within about a second
+  // etcd's "hasleader" gRPC metadata (the gateway forwards Grpc-Metadata-*
+  // headers): a member that loses its leader ends the watch instead of keeping
+  // a stream open that no change will come through.
+  bool require_leader = false;
 };
 
 struct HttpReply {

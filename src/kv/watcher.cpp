@@ -94,7 +94,7 @@ StreamEnd WatchLoop::watch() {
     if (!a.ok) return {false, a.error};
   }
   const HttpRequest req{session.url("/v3/watch"), session.token, watch_create_body(prefix, revision + 1),
-                        &session.opts, &stop};
+                        &session.opts, &stop, true};
   const HttpReply reply = post_stream(req, [&](std::string_view line) { return on_line(line, end); });
   if (!end.why.empty()) return end;
   if (!reply.error.empty()) end.why = reply.error;
