@@ -38,8 +38,9 @@ bool write_changes(const config::EtcdProvider& opts, const config::KvPairs& pair
 //    changed (put or deleted).
 // On a lost connection it keeps the state, reconnects with backoff (100 ms
 // doubling to 5 s, with jitter) trying the endpoints in turn, and resumes the
-// watch from the last revision seen + 1. The destructor stops the thread within
-// about a second.
+// watch from the last revision seen + 1 (a compacted revision: a full read).
+// An exception from on_update is logged and the watch goes on. The destructor
+// stops the thread within about a second.
 using OnUpdate = std::function<void(const config::KvPairs& all, std::int64_t revision,
                                     const std::vector<std::string>& changed)>;
 

@@ -1,4 +1,6 @@
 // The one-shot requests: read a prefix, write and delete keys.
+#include <algorithm>
+
 #include "kv/etcd.hpp"
 #include "kv/etcd_json.hpp"
 #include "kv/session.hpp"

@@ -38,11 +38,22 @@ struct WatchLoop {
   bool full_read(std::string& why);
   StreamEnd watch();
   bool on_line(std::string_view line, StreamEnd& end);
+  void notify(const std::vector<std::string>& changed);
   void wait(std::chrono::milliseconds d) {
     std::unique_lock lock(m);
     cv.wait_for(lock, d, [&] { return stop.load(); });
   }
 };
+
+// The state stays and the watch goes on when the handler throws: the next
+// change hands it the whole state again.
+void WatchLoop::notify(const std::vector<std::string>& changed) {
+  try {
+    on_update(pairs, revision, changed);
+  } catch (const std::exception& e) {
+    spdlog::error("etcd: handling the change to {} at revision {} failed: {}", prefix, revision, e.what());
+  }
+}
 
 bool WatchLoop::full_read(std::string& why) {
   const CallResult r = call_any(session, "/v3/kv/range", range_body(prefix), kReadTimeout);
@@ -55,7 +66,7 @@ bool WatchLoop::full_read(std::string& why) {
   have_state = true;
   spdlog::info("etcd: read {} key(s) under {} at revision {} from {}", pairs.size(), prefix, revision,
                session.endpoint_name());
-  on_update(pairs, revision, {});
+  notify({});
   return true;
 }
 
@@ -82,8 +93,7 @@ bool WatchLoop::on_line(std::string_view line, StreamEnd& end) {
     backoff.reset();
   }
   if (msg.events.empty()) return true;
-  const std::vector<std::string> changed = apply_events(pairs, msg.events, revision);
-  on_update(pairs, revision, changed);
+  notify(apply_events(pairs, msg.events, revision));
   return true;
 }
 
