@@ -11,7 +11,7 @@ seen a key before the next put. Latency: from just before the put is sent to the
 reader thread has the watch line (so it includes the put's commit). Prints p50, p99 and max
 per watcher, and per put the difference between each watcher and grpc.
 
-  bench/etcd_watch_latency.py [-n 100] [--probe build-bench/kv_watch_probe]
+  bench/etcd_watch_latency.py [-n 100] [--probe build/kv_watch_probe]
 """
 from __future__ import annotations
 
