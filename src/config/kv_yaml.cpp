@@ -121,11 +121,24 @@ KvDocument kv_to_yaml(const KvPairs& pairs, std::string_view root_key) {
 
 namespace {
 
-void flatten(const YAML::Node& n, const std::string& key, KvPairs& out);
+void flatten(const YAML::Node& n, const std::string& key, int depth, KvPairs& out);
+
+// Keys in lower case, as Traefik's KV documentation writes them
+// (loadbalancer, entrypoints), so that a key a user sets by hand later has the
+// same spelling; the names of routers, services... (depth 2: tcp/routers/<name>)
+// stay as written.
+std::string segment(const std::string& name, int depth) {
+  if (depth == 2) return name;
+  std::string out = name;
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
 
 using walk::iequal;
 
-void flatten_map(const YAML::Node& n, const std::string& key, KvPairs& out) {
+// depth: of the map's keys below the root (tcp is 0).
+void flatten_map(const YAML::Node& n, const std::string& key, int depth, KvPairs& out) {
   if (n.size() == 0) {
     out[key] = "true";
     return;
@@ -138,7 +151,7 @@ void flatten_map(const YAML::Node& n, const std::string& key, KvPairs& out) {
     const std::string name = kv.first.Scalar();
     if (name != "<<") {
       own.push_back(name);
-      flatten(kv.second, key + "/" + name, out);
+      flatten(kv.second, key + "/" + segment(name, depth), depth + 1, out);
     } else if (kv.second.IsMap()) {
       merged.push_back(kv.second);
     } else if (kv.second.IsSequence()) {
@@ -152,16 +165,16 @@ void flatten_map(const YAML::Node& n, const std::string& key, KvPairs& out) {
       if (name == "<<" || std::any_of(own.begin(), own.end(), [&](const std::string& o) { return iequal(o, name); }))
         continue;
       own.push_back(name);
-      flatten(kv.second, key + "/" + name, out);
+      flatten(kv.second, key + "/" + segment(name, depth), depth + 1, out);
     }
   }
 }
 
-void flatten(const YAML::Node& n, const std::string& key, KvPairs& out) {
+void flatten(const YAML::Node& n, const std::string& key, int depth, KvPairs& out) {
   switch (n.Type()) {
-    case YAML::NodeType::Map: flatten_map(n, key, out); break;
+    case YAML::NodeType::Map: flatten_map(n, key, depth, out); break;
     case YAML::NodeType::Sequence:
-      for (std::size_t i = 0; i < n.size(); ++i) flatten(n[i], fmt::format("{}/{}", key, i), out);
+      for (std::size_t i = 0; i < n.size(); ++i) flatten(n[i], fmt::format("{}/{}", key, i), depth + 1, out);
       break;
     case YAML::NodeType::Scalar: out[key] = n.Scalar(); break;
     default: out[key] = ""; break;
@@ -175,7 +188,7 @@ KvPairs yaml_to_kv(const YAML::Node& doc, std::string_view root_key) {
   if (!doc.IsMap()) return out;
   for (const auto& kv : doc)
     if (const std::string name = kv.first.Scalar(); iequal(name, "tcp") || iequal(name, "tls"))
-      flatten(kv.second, fmt::format("{}/{}", root_key, name), out);
+      flatten(kv.second, fmt::format("{}/{}", root_key, segment(name, 0)), 1, out);
   return out;
 }
 

@@ -28,8 +28,10 @@ struct KvDocument {
 KvDocument kv_to_yaml(const KvPairs& pairs, std::string_view root_key);
 
 // The dynamic part of a file (its top-level tcp and tls; the rest is not
-// snigate's or is static) as keys under root_key: maps by key, lists by
-// index, an empty map as "true", null as "". Merge keys (<<) are resolved.
+// snigate's or is static) as keys under root_key: maps by key (in lower
+// case, as Traefik's KV documentation writes them; the names of routers,
+// services... as written), lists by index, an empty map as "true", null as "".
+// Merge keys (<<) are resolved.
 KvPairs yaml_to_kv(const YAML::Node& doc, std::string_view root_key);
 
 }  // namespace snigate::config

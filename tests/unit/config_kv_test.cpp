@@ -73,6 +73,7 @@ tcp:
     db:
       <<: *common
       rule: "HostSNI(`db.example.com`)"
+    MixedCase: {rule: "HostSNI(`m.example.com`)", service: db}
       tls: {}
   services:
     db: {loadBalancer: {servers: [{address: "127.0.0.1:5432"}, {address: "127.0.0.1:5433", tls: true}]}}
@@ -84,10 +85,12 @@ entryPoints: {ignored: {address: ":1"}}
   const KvPairs kv = yaml_to_kv(file, "traefik");
   EXPECT_EQ(kv.at("traefik/tcp/routers/db/tls"), "true");
   EXPECT_EQ(kv.at("traefik/tcp/routers/db/service"), "db");
-  EXPECT_EQ(kv.at("traefik/tcp/routers/db/entryPoints/0"), "tls");
-  EXPECT_EQ(kv.at("traefik/tcp/services/db/loadBalancer/servers/1/tls"), "true");
-  EXPECT_EQ(kv.at("traefik/tls/options/modern/minVersion"), "VersionTLS13");
+  EXPECT_EQ(kv.at("traefik/tcp/routers/MixedCase/service"), "db");  // a name keeps its case
+  EXPECT_EQ(kv.at("traefik/tcp/routers/db/entrypoints/0"), "tls");
+  EXPECT_EQ(kv.at("traefik/tcp/services/db/loadbalancer/servers/1/tls"), "true");
+  EXPECT_EQ(kv.at("traefik/tls/options/modern/minversion"), "VersionTLS13");
   EXPECT_EQ(kv.count("traefik/entryPoints/ignored/address"), 0u);
+  EXPECT_EQ(kv.count("traefik/entrypoints/ignored/address"), 0u);
   EXPECT_EQ(kv.count("traefik/x-common/service"), 0u);
   // Read back as etcd's keys, it is the same configuration.
   TempDir dir;
