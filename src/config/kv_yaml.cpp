@@ -14,6 +14,8 @@ namespace snigate::config {
 
 namespace {
 
+using walk::iequal;
+
 struct KvNode {
   std::string key;  // the full key of this node
   const std::string* value = nullptr;
@@ -77,7 +79,26 @@ struct Writer {
            std::all_of(n.children.begin(), n.children.end(), [](const auto& c) { return is_index(c.first); });
   }
 
-  std::string leaf(const KvNode& n) { return n.value && !n.value->empty() ? " " + quoted(*n.value) : ""; }
+  std::size_t root_len = 0;  // of "traefik/"
+
+  // tcp/routers/<r>/tls = true: an empty section, written as one so that the
+  // document also reads as a file (kv get), where tls: true is not a map.
+  bool router_tls_on(const KvNode& n) const {
+    if (!n.value || !iequal(*n.value, "true")) return false;
+    std::string_view k = std::string_view(n.key).substr(root_len);
+    const auto take = [&k] {
+      const auto slash = k.find('/');
+      const std::string_view seg = k.substr(0, slash);
+      k = slash == std::string_view::npos ? std::string_view() : k.substr(slash + 1);
+      return seg;
+    };
+    return iequal(take(), "tcp") && iequal(take(), "routers") && !take().empty() && iequal(take(), "tls") && k.empty();
+  }
+
+  std::string leaf(const KvNode& n) {
+    if (router_tls_on(n)) return " {}";
+    return n.value && !n.value->empty() ? " " + quoted(*n.value) : "";
+  }
 
   void body(const KvNode& n, int indent) {
     if (is_list(n)) list(n, indent);
@@ -114,6 +135,7 @@ KvDocument kv_to_yaml(const KvPairs& pairs, std::string_view root_key) {
   for (const auto& [key, value] : pairs)
     if (key.starts_with(prefix)) insert(root, key, prefix.size(), value);
   Writer w;
+  w.root_len = prefix.size();
   if (root.children.empty()) w.line(0, "{}", "");
   else w.map(root, 0);
   return std::move(w.doc);
@@ -135,7 +157,6 @@ std::string segment(const std::string& name, int depth) {
   return out;
 }
 
-using walk::iequal;
 
 // depth: of the map's keys below the root (tcp is 0).
 void flatten_map(const YAML::Node& n, const std::string& key, int depth, KvPairs& out) {

@@ -61,6 +61,17 @@ TEST(ConfigKv, ListsInNumericOrderAndValuesQuoted) {
   EXPECT_FALSE(n["other"]);
 }
 
+TEST(ConfigKv, RouterTlsTrueIsWrittenAsAnEmptySection) {
+  KvPairs p = kRouter;
+  p["traefik/tcp/routers/plain/tls"] = "true";
+  p["traefik/tcp/routers/off/tls"] = "false";
+  const YAML::Node n = YAML::Load(kv_to_yaml(p, "traefik").yaml);
+  EXPECT_TRUE(n["tcp"]["routers"]["plain"]["tls"].IsMap());
+  EXPECT_EQ(n["tcp"]["routers"]["off"]["tls"].as<std::string>(), "false");
+  EXPECT_TRUE(n["tcp"]["routers"]["db"]["tls"]["passthrough"]);  // with children: the children
+  EXPECT_FALSE(n["tcp"]["routers"]["db"]["service"].IsMap());
+}
+
 TEST(ConfigKv, EmptyStoreIsAnEmptyMap) {
   EXPECT_TRUE(YAML::Load(kv_to_yaml({}, "traefik").yaml).IsMap());
 }
@@ -73,8 +84,8 @@ tcp:
     db:
       <<: *common
       rule: "HostSNI(`db.example.com`)"
-    MixedCase: {rule: "HostSNI(`m.example.com`)", service: db}
       tls: {}
+    MixedCase: {rule: "HostSNI(`m.example.com`)", service: db, tls: {}}
   services:
     db: {loadBalancer: {servers: [{address: "127.0.0.1:5432"}, {address: "127.0.0.1:5433", tls: true}]}}
 tls:
