@@ -22,7 +22,8 @@ namespace snigate::kv {
 std::optional<RangeResult> read_prefix(const config::EtcdProvider& opts, const std::string& prefix,
                                        std::chrono::milliseconds timeout, std::string& error);
 
-// Writes pairs, in transactions of up to 100 operations (etcd's default limit is 128).
+// Writes pairs, in transactions of up to 100 operations (etcd's default limit
+// is 128), in the order of kv/write_order.hpp (keys under opts.root_key).
 bool put_pairs(const config::EtcdProvider& opts, const config::KvPairs& pairs, std::string& error);
 // Deletes every key under prefix.
 bool delete_prefix(const config::EtcdProvider& opts, const std::string& prefix, std::string& error);

@@ -4,6 +4,7 @@
 #include "kv/etcd.hpp"
 #include "kv/etcd_json.hpp"
 #include "kv/session.hpp"
+#include "kv/write_order.hpp"
 
 namespace snigate::kv {
 namespace {
@@ -17,13 +18,11 @@ bool has_endpoints(const config::EtcdProvider& opts, std::string& error) {
   return false;
 }
 
-bool run_txns(const config::EtcdProvider& opts, const std::vector<KvOp>& ops, std::string& error) {
+bool run_txns(const config::EtcdProvider& opts, const std::vector<std::vector<KvOp>>& batches, std::string& error) {
   if (!has_endpoints(opts, error)) return false;
   Session s;
   s.opts = opts;
-  for (std::size_t i = 0; i < ops.size(); i += kOpsPerTxn) {
-    const std::vector<KvOp> batch(ops.begin() + static_cast<std::ptrdiff_t>(i),
-                                  ops.begin() + static_cast<std::ptrdiff_t>(std::min(ops.size(), i + kOpsPerTxn)));
+  for (const std::vector<KvOp>& batch : batches) {
     const CallResult r = call_any(s, "/v3/kv/txn", txn_body(batch), kWriteTimeout);
     if (!r.ok) {
       error = r.error;
@@ -50,10 +49,7 @@ std::optional<RangeResult> read_prefix(const config::EtcdProvider& opts, const s
 
 bool write_changes(const config::EtcdProvider& opts, const config::KvPairs& pairs,
                    const std::vector<std::string>& remove, std::string& error) {
-  std::vector<KvOp> ops;
-  for (const auto& [key, value] : pairs) ops.push_back({KvOp::Kind::put, key, value});
-  for (const std::string& key : remove) ops.push_back({KvOp::Kind::remove, key, {}});
-  return run_txns(opts, ops, error);
+  return run_txns(opts, write_batches(opts.root_key, pairs, remove, kOpsPerTxn), error);
 }
 
 bool put_pairs(const config::EtcdProvider& opts, const config::KvPairs& pairs, std::string& error) {
@@ -61,7 +57,7 @@ bool put_pairs(const config::EtcdProvider& opts, const config::KvPairs& pairs, s
 }
 
 bool delete_prefix(const config::EtcdProvider& opts, const std::string& prefix, std::string& error) {
-  return run_txns(opts, {{KvOp::Kind::remove_prefix, prefix, {}}}, error);
+  return run_txns(opts, {{{KvOp::Kind::remove_prefix, prefix, {}}}}, error);
 }
 
 }  // namespace snigate::kv
