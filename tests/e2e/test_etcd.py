@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 import urllib.request
 
@@ -19,9 +18,8 @@ import pytest
 
 from harness.configs import addr
 from harness.etcd import EtcdCluster, start_cluster
+from harness.named import named_servers, open_route, recv_exact, route_of
 from harness.snigate import Snigate
-from harness.stubsrv import StubServer
-from harness.tlsprobe import client_hello
 from harness.util import LOCALHOST, free_port, to_yaml, wait_until
 
 ROOT = "traefik"
@@ -34,67 +32,15 @@ FOLLOW_FAILOVER = 10.0
 FOLLOW_AFTER_OUTAGE = 20.0
 
 
-# ---------------------------------------------------------------- backends that say who they are
-
-def named(name: str):
-    """Stub behaviour: read the client's first TLS record (the ClientHello), answer with this
-    server's name and a newline, then echo every byte, so an open connection can be checked."""
-    def handle(conn: socket.socket) -> None:
-        head = _recv_exact(conn, 5)
-        _recv_exact(conn, int.from_bytes(head[3:5], "big"))
-        conn.sendall(name.encode() + b"\n")
-        while True:
-            data = conn.recv(65536)
-            if not data:
-                return
-            conn.sendall(data)
-    return handle
-
-
-def _recv_exact(conn: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = conn.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data
-
-
 @pytest.fixture(scope="module")
 def backends(request) -> dict:
-    out = {name: StubServer(named(name)) for name in ("A", "B", "C", "F")}
-    for s in out.values():
-        request.addfinalizer(s.close)
+    out = named_servers(("A", "B", "C", "F"))
+    for srv in out.values():
+        request.addfinalizer(srv.close)
     return out
 
 
 # ---------------------------------------------------------------- probing a route
-
-def open_route(port: int, sni: str, timeout: float = 2.0) -> tuple[socket.socket, str]:
-    """Connect, send a ClientHello for sni, read the first reply. Returns the socket (still open)
-    and what came back: a server's name, `alert:<description>` for a TLS alert, or `closed`."""
-    s = socket.create_connection((LOCALHOST, port), timeout=timeout)
-    try:
-        s.sendall(client_hello(sni))
-        data = b""
-        while not data.endswith(b"\n") and len(data) < 7:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    except OSError as e:
-        return s, f"error:{e}"
-    if data[:1] == b"\x15" and len(data) >= 7:
-        return s, f"alert:{data[6]}"
-    return s, data.decode(errors="replace").strip() or "closed"
-
-
-def route_of(port: int, sni: str) -> str:
-    s, reply = open_route(port, sni)
-    s.close()
-    return reply
-
 
 def wait_routes(pair: list, sni: str, want: str, t0: float, limit: float) -> float:
     """Wait until a new connection for sni through every instance gets `want`; return the
@@ -220,7 +166,7 @@ def test_changed_server_followed_and_open_connection_kept(cluster, pair, backend
         record_property("propagation_s", round(took, 3))
         for inst, s in zip(pair, held):
             s.sendall(b"still here\n")
-            got = _recv_exact(s, len(b"still here\n"))
+            got = recv_exact(s, len(b"still here\n"))
             assert got == b"still here\n", f"{inst.name}: the connection opened before the change: {got!r}"
     finally:
         for s in held:
