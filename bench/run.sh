@@ -55,7 +55,7 @@ while (($#)); do
     --base) BASE_REV=$2; shift ;;
     --health) shift; exec bench/health_cost.sh "$@" ;;
     --fleet) shift; exec bench/fleet_propagation.py "$@" ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
