@@ -141,6 +141,20 @@ def last_watch_line(inst: Snigate) -> str:
 
 # ---------------------------------------------------------------- the scenarios
 
+def test_cluster_harness_replicates_and_survives_a_member(cluster, all_members_up):
+    """The harness itself (no snigate): a write through one member is read through each, a
+    stopped member's process is gone while the other two still take writes, and it comes back
+    with what was written meanwhile."""
+    cluster.put("harness/probe", "one", endpoints=[cluster.endpoints[0]])
+    assert [cluster.get("harness/probe", endpoints=[ep]) for ep in cluster.endpoints] == ["one"] * 3
+    cluster.stop_member(2)
+    assert not cluster.members[2].alive() and cluster.live_endpoints() == cluster.endpoints[:2]
+    cluster.put("harness/probe", "two")
+    cluster.start_member(2)
+    assert cluster.get("harness/probe", endpoints=[cluster.endpoints[2]]) == "two"
+    assert cluster.delete("harness/", prefix=True) == 1
+
+
 def test_put_router_and_service_routes_on_both_within_3s(cluster, pair, backends, record_property):
     sni = sni_of("fresh")
     assert all(route_of(inst.ports["tls"], sni) != "A" for inst in pair), "routed before the put"
