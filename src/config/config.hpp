@@ -296,6 +296,7 @@ struct Loaded {
   Dynamic dyn;
   std::vector<Error> errors;
   std::vector<Error> warnings;  // keys accepted for compatibility and ignored, etc.
+  std::optional<KvPairs> etcd;   // etcd's keys, when this configuration includes them
 };
 
 // Reads the static file and then the dynamic files it names (providers.file);
@@ -303,8 +304,10 @@ struct Loaded {
 // files) are taken relative to the file that names them. Never throws.
 Loaded load(const std::string& static_path);
 
-// Only the dynamic part, from the files the static part names; used on reload.
-void load_dynamic(const Static& stat, Loaded& into);
+// Only the dynamic part, from the files the static part names and, with
+// providers.etcd, from etcd's keys (as read by the caller; names "x@etcd").
+// Used on reload.
+void load_dynamic(const Static& stat, Loaded& into, const KvPairs* etcd = nullptr);
 
 // The built-in default (no --config): entry point "default" on 127.0.0.1:8443,
 // one router HostSNI(`*`) with tls: {} to whoami@internal.

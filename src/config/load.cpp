@@ -107,6 +107,7 @@ void load_file(const std::string& path, Dynamic& acc, Loaded& into, bool only_dy
   walk::Ctx ctx(path, into.errors, into.warnings);
   Dynamic d;
   parse_dynamic_root(ctx, *doc, d, only_dynamic);
+  check_names(d, into.errors);
   merge(acc, std::move(d), twice == OnTwice::error ? into.errors : into.warnings, twice);
 }
 
@@ -135,7 +136,7 @@ void merge(Dynamic& into, Dynamic&& from, std::vector<Error>& findings, OnTwice 
 
 }  // namespace detail
 
-void load_dynamic(const Static& stat, Loaded& into) {
+void load_dynamic(const Static& stat, Loaded& into, const KvPairs* etcd) {
   Dynamic acc;
   std::error_code ec;
   if (!stat.static_file.empty()) detail::load_file(stat.static_file, acc, into, true);
@@ -164,6 +165,7 @@ void load_dynamic(const Static& stat, Loaded& into) {
       detail::merge(acc, std::move(from_dir), into.errors);
     }
   }
+  if (stat.etcd && etcd) detail::load_kv(*etcd, "etcd", stat.etcd->root_key, acc, into);
   detail::apply_rule_syntax(stat, acc, into.errors, into.warnings);
   detail::validate(stat, acc, into.errors, into.warnings);
   into.dyn = std::move(acc);

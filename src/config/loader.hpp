@@ -24,6 +24,8 @@ void parse_api(walk::Ctx& ctx, const walk::Item& it, Static& out);
 void parse_metrics(walk::Ctx& ctx, const walk::Item& it, Static& out);
 void parse_ping(walk::Ctx& ctx, const walk::Item& it, Static& out);
 void resolve_admin_entry_points(walk::Ctx& ctx, Static& out);
+// providers.etcd (config/etcd_static.cpp).
+void parse_etcd_provider(walk::Ctx& ctx, const walk::Item& it, Static& out);
 
 // The dynamic keys of one file. only_dynamic: the file is the static file, so
 // skip its static keys without a word (parse_static has checked them).
@@ -52,6 +54,19 @@ enum class OnTwice {
 // Adds one file's dynamic part to `into`. `findings` gets the errors or the
 // warnings, as `twice` says.
 void merge(Dynamic& into, Dynamic&& from, std::vector<Error>& findings, OnTwice twice = OnTwice::error);
+
+// A reference to a name of another provider: "x@file" becomes "x" (file
+// names carry no suffix inside snigate), "x@etcd" and "x@internal" stay.
+// Returns what is wrong with any other suffix, or "".
+std::string normalize_provider(std::string& name);
+
+// A name with "@" in it is an error: "@" separates a name from its provider.
+void check_names(const Dynamic& d, std::vector<Error>& errors);
+
+// One KV provider's keys (config/providers.cpp): parsed as a file would be,
+// names given the provider's suffix ("db@etcd", references too), then merged.
+void load_kv(const KvPairs& pairs, std::string_view provider, std::string_view root_key, Dynamic& acc,
+             Loaded& into);
 
 // Routers in Traefik v2 rule syntax (ruleSyntax, core.defaultRuleSyntax): each
 // rule is rewritten to v3, with a deprecation warning that shows the v3 spelling.

@@ -123,14 +123,11 @@ std::string child_path(const std::string& service, std::size_t i) {
   return fmt::format("tcp.services.{}.weighted.services[{}].name", service, i);
 }
 
-// "name@file" is "name"; another provider is an error (only @file exists here).
+// "name@file" is "name", "name@etcd" stays; a child is a service of tcp.services.
 void resolve_child(const std::string& service, std::size_t i, WeightedChild& c, const Dynamic& dyn,
                    std::vector<Error>& errors) {
-  if (c.name.ends_with("@file") && c.name.size() > 5) c.name.resize(c.name.size() - 5);
-  if (c.name.find('@') != std::string::npos) {
-    errors.push_back(Error{c.loc, child_path(service, i),
-                           fmt::format("\"{}\": a weighted service's children are services of tcp.services (@file)",
-                                       c.name)});
+  if (std::string wrong = normalize_provider(c.name); !wrong.empty()) {
+    errors.push_back(Error{c.loc, child_path(service, i), std::move(wrong)});
     return;
   }
   if (dyn.services.count(c.name)) return;

@@ -185,15 +185,16 @@ void parse_file_provider(Ctx& ctx, const Item& it, Static& out) {
 }
 
 void parse_providers(Ctx& ctx, const Item& it, Static& out) {
-  constexpr std::string_view other = "only the file provider is supported";
+  constexpr std::string_view other = "only the file and etcd providers are supported";
   walk::walk_map(ctx, it, {
     {"file", [&](const Item& v) { parse_file_provider(ctx, v, out); }},
-    walk::ignored(ctx, "providersThrottleDuration", "snigate applies a valid file change at once"),
+    {"etcd", [&](const Item& v) { parse_etcd_provider(ctx, v, out); }},
+    {"providersThrottleDuration", [&](const Item& v) { walk::get_duration(ctx, v, out.providers_throttle); }},
     walk::ignored(ctx, "docker", other), walk::ignored(ctx, "swarm", other),
     walk::ignored(ctx, "kubernetesCRD", other), walk::ignored(ctx, "kubernetesIngress", other),
     walk::ignored(ctx, "kubernetesGateway", other), walk::ignored(ctx, "consulCatalog", other),
     walk::ignored(ctx, "nomad", other), walk::ignored(ctx, "ecs", other),
-    walk::ignored(ctx, "consul", other), walk::ignored(ctx, "etcd", other),
+    walk::ignored(ctx, "consul", other),
     walk::ignored(ctx, "zooKeeper", other), walk::ignored(ctx, "redis", other),
     walk::ignored(ctx, "http", other), walk::ignored(ctx, "rest", other),
     walk::ignored(ctx, "plugin", other), walk::ignored(ctx, "marathon", other),

@@ -14,13 +14,6 @@ namespace snigate::config::detail {
 
 namespace {
 
-// "name@file" is "name"; other provider suffixes stay.
-void strip_file_provider(std::string& name) {
-  constexpr std::string_view suffix = "@file";
-  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-    name.resize(name.size() - suffix.size());
-}
-
 template <class T>
 std::string unknown(std::string_view what, const std::string& name, const std::map<std::string, T>& known,
                     std::string_view where) {
@@ -36,19 +29,15 @@ std::string unknown(std::string_view what, const std::string& name, const std::m
 
 void check_service(Router& r, const Dynamic& dyn, std::vector<Error>& errors) {
   if (r.service.empty()) return;  // reported while parsing
-  strip_file_provider(r.service);
   std::string path = fmt::format("tcp.routers.{}.service", r.name);
-  if (auto at = r.service.rfind('@'); at != std::string::npos) {
-    std::string provider = r.service.substr(at + 1);
-    if (provider == "internal") {
-      if (r.service != "whoami@internal")
-        errors.push_back(Error{r.service_loc, path,
-                               fmt::format("unknown internal service \"{}\": the only one is whoami@internal", r.service)});
-    } else {
+  if (std::string wrong = normalize_provider(r.service); !wrong.empty()) {
+    errors.push_back(Error{r.service_loc, path, std::move(wrong)});
+    return;
+  }
+  if (r.service.ends_with("@internal")) {
+    if (r.service != "whoami@internal")
       errors.push_back(Error{r.service_loc, path,
-                             fmt::format("service \"{}\" names provider \"{}\": snigate has only @file and @internal",
-                                         r.service, provider)});
-    }
+                             fmt::format("unknown internal service \"{}\": the only one is whoami@internal", r.service)});
     return;
   }
   if (!dyn.services.count(r.service))
@@ -60,14 +49,10 @@ void check_service(Router& r, const Dynamic& dyn, std::vector<Error>& errors) {
 void check_middlewares(Router& r, const Dynamic& dyn, std::vector<Error>& errors) {
   for (std::size_t i = 0; i < r.middlewares.size(); ++i) {
     std::string& m = r.middlewares[i];
-    strip_file_provider(m);
     const Loc at = i < r.middleware_locs.size() ? r.middleware_locs[i] : r.loc;
     const std::string path = fmt::format("tcp.routers.{}.middlewares[{}]", r.name, i);
-    if (auto sign = m.rfind('@'); sign != std::string::npos)
-      errors.push_back(Error{at, path,
-                             fmt::format("middleware \"{}\" names provider \"{}\": snigate's middlewares are in "
-                                         "tcp.middlewares (@file)",
-                                         m, m.substr(sign + 1))});
+    if (std::string wrong = normalize_provider(m); !wrong.empty())
+      errors.push_back(Error{at, path, std::move(wrong)});
     else if (!dyn.middlewares.count(m))
       errors.push_back(Error{at, path, unknown("middleware", m, dyn.middlewares, "tcp.middlewares")});
     else if (std::find(r.middlewares.begin(), r.middlewares.begin() + static_cast<std::ptrdiff_t>(i), m) !=
@@ -165,7 +150,7 @@ void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std:
     check_middlewares(r, dyn, errors);
     check_chain_order(r, dyn, warnings);
     for (std::size_t i = 0; i < r.entry_points.size(); ++i) {
-      strip_file_provider(r.entry_points[i]);  // harmless; Traefik does not write it there
+      if (r.entry_points[i].ends_with("@file")) r.entry_points[i].resize(r.entry_points[i].size() - 5);
       Loc at = i < r.entry_point_locs.size() ? r.entry_point_locs[i] : r.loc;
       if (auto ep = stat.entry_points.find(r.entry_points[i]); ep != stat.entry_points.end()) {
         if (ep->second.admin)
@@ -179,8 +164,11 @@ void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std:
     }
     if (!r.tls) continue;
     std::string& opts = r.tls->options;
-    strip_file_provider(opts);
     std::string path = fmt::format("tcp.routers.{}.tls.options", name);
+    if (std::string wrong = normalize_provider(opts); !wrong.empty()) {
+      errors.push_back(Error{r.tls->options_loc, path, std::move(wrong)});
+      continue;
+    }
     if (!opts.empty() && r.tls->passthrough)
       warnings.push_back(Error{r.tls->options_loc, path,
                                "unused: with passthrough the server terminates TLS, not snigate"});
@@ -189,8 +177,12 @@ void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std:
   }
   validate_services(dyn, errors);
   for (auto& [name, s] : dyn.services) {
-    strip_file_provider(s.servers_transport);
+    const std::string wrong = normalize_provider(s.servers_transport);
     const std::string& t = s.servers_transport;
+    if (!wrong.empty()) {
+      errors.push_back(Error{s.servers_transport_loc, fmt::format("tcp.services.{}.loadBalancer.serversTransport", name), wrong});
+      continue;
+    }
     if (t.empty() || t == "default" || dyn.servers_transports.count(t)) continue;
     errors.push_back(Error{s.servers_transport_loc, fmt::format("tcp.services.{}.loadBalancer.serversTransport", name),
                            unknown("servers transport", t, dyn.servers_transports, "tcp.serversTransports")});

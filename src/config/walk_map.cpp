@@ -37,8 +37,14 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// A KV store writes an empty section as a key whose value is "true"
+// (traefik/tcp/routers/r/tls = true), as Traefik's KV providers read it.
+bool kv_section(const Ctx& ctx, const Item& it) {
+  return ctx.kv() && it.value.IsScalar() && iequal(it.value.Scalar(), "true");
+}
+
 bool expect_map(Ctx& ctx, const Item& it) {
-  if (it.is_null() || it.value.IsMap()) return true;
+  if (it.is_null() || it.value.IsMap() || kv_section(ctx, it)) return true;
   ctx.error(it.loc(ctx), it.path, fmt::format("expected a map, found {}", describe(it.value)));
   return false;
 }
@@ -158,17 +164,22 @@ namespace {
 
 // Where a key was first seen in a map, and how it was spelled there.
 struct Seen {
-  int line = 0;
+  std::string where;  // "line 12", or for a KV document the key
   std::string spelling;
 };
+
+Seen seen_at(const Ctx& ctx, const YAML::Node& key, std::string spelling) {
+  const Loc at = ctx.loc(key);
+  return Seen{at.line > 0 ? fmt::format("line {}", at.line) : at.file, std::move(spelling)};
+}
 
 void report_duplicate(Ctx& ctx, const Item& it, const YAML::Node& key, const std::string& spelling,
                       const std::string& canonical, const Seen& first) {
   std::string msg = first.spelling == spelling
-                        ? fmt::format("duplicate key \"{}\" (first at line {})", spelling, first.line)
-                        : fmt::format("duplicate key \"{}\": the same key as \"{}\" at line {} (key names "
+                        ? fmt::format("duplicate key \"{}\" (first at {})", spelling, first.where)
+                        : fmt::format("duplicate key \"{}\": the same key as \"{}\" at {} (key names "
                                       "ignore case)",
-                                      spelling, first.spelling, first.line);
+                                      spelling, first.spelling, first.where);
   ctx.error(ctx.loc(key), it.child(key, YAML::Node(), canonical).path, std::move(msg));
 }
 
@@ -193,21 +204,21 @@ const Key* find_key(std::span<const Key> keys, const std::string& name) {
 
 bool walk_map_impl(Ctx& ctx, const Item& it, std::span<const Key> keys, bool top_level) {
   if (!expect_map(ctx, it)) return false;
-  if (it.is_null()) return true;
+  if (it.is_null() || kv_section(ctx, it)) return true;
   std::map<std::string, Seen> seen;  // by canonical name, or as written for unknown keys
   for (const Entry& e : map_entries(ctx, it, true)) {
     const YAML::Node& k = e.key;
     std::string name = name_of(k);
     const Key* found = find_key(keys, name);
     std::string canonical = found ? std::string(found->name) : name;
-    auto [pos, fresh] = seen.emplace(canonical, Seen{ctx.loc(k).line, name});
+    auto [pos, fresh] = seen.emplace(canonical, seen_at(ctx, k, name));
     if (!fresh) {
       report_duplicate(ctx, it, k, name, canonical, pos->second);
       continue;
     }
     if (found) {
       Item child = it.child(k, e.value, canonical);
-      if (name != canonical)
+      if (name != canonical && !ctx.kv())
         ctx.warn_once(ctx.loc(k), child.path,
                       fmt::format("\"{}\" read as \"{}\" (key names ignore case, as in Traefik; this "
                                   "spelling is reported once per file)",
@@ -235,7 +246,7 @@ bool walk_top_map(Ctx& ctx, const Item& it, std::initializer_list<Key> keys) {
 bool for_each_entry(Ctx& ctx, const Item& it,
                     const std::function<void(const std::string&, const Item&)>& fn) {
   if (!expect_map(ctx, it)) return false;
-  if (it.is_null()) return true;
+  if (it.is_null() || kv_section(ctx, it)) return true;
   std::map<std::string, Seen> seen;
   for (const Entry& e : map_entries(ctx, it, false)) {
     const YAML::Node& k = e.key;
@@ -244,7 +255,7 @@ bool for_each_entry(Ctx& ctx, const Item& it,
       continue;
     }
     // A user-chosen name is taken as written: "Web" and "web" are two names.
-    auto [pos, fresh] = seen.emplace(k.Scalar(), Seen{ctx.loc(k).line, k.Scalar()});
+    auto [pos, fresh] = seen.emplace(k.Scalar(), seen_at(ctx, k, k.Scalar()));
     if (!fresh) {
       report_duplicate(ctx, it, k, k.Scalar(), k.Scalar(), pos->second);
       continue;

@@ -20,6 +20,11 @@ Ctx::Ctx(std::string file, std::vector<Error>& errors, std::vector<Error>& warni
 Loc Ctx::loc(const YAML::Node& n) const {
   Loc l{file_, 0};
   if (n.IsDefined() && n.Mark().line >= 0) l.line = n.Mark().line + 1;
+  if (line_keys_ && l.line > 0) {
+    const auto i = static_cast<std::size_t>(l.line - 1);
+    l.file = i < line_keys_->size() ? fmt::format("{} key {}", file_, (*line_keys_)[i]) : file_;
+    l.line = 0;
+  }
   return l;
 }
 

@@ -41,7 +41,15 @@ class Ctx {
   // unchanged, a relative path joined to dir().
   std::string resolve(const std::string& path) const;
 
+  // For a document made from KV pairs (config/kv_yaml): line_keys[i] is the
+  // key written on line i + 1. Locations then name the key ("etcd key
+  // traefik/tcp/routers/r/rule"), a key's spelling is not reported (KV keys
+  // are lower case by habit), and a section given as "true" is an empty map.
+  void set_kv_keys(const std::vector<std::string>* line_keys) { line_keys_ = line_keys; }
+  bool kv() const { return line_keys_ != nullptr; }
+
  private:
+  const std::vector<std::string>* line_keys_ = nullptr;
   std::string file_;
   std::string dir_;
   std::vector<Error>* errors_;

@@ -25,6 +25,7 @@
 #include "session/ocsp_stapler.hpp"
 #include "session/session.hpp"
 #include "session/snapshot.hpp"
+#include "session/throttle.hpp"
 
 namespace snigate::session {
 namespace {
@@ -69,6 +70,12 @@ struct Gateway {
   std::atomic<bool> draining{false};
   OcspStapler* ocsp = nullptr;  // ocsp configured: told about each new snapshot's certificates
   balance::HealthChecker* health = nullptr;  // told about each new snapshot's checked servers
+  // providers.etcd: its keys as last reported (every reload reads them with
+  // the files), and the throttle that turns its reports into reloads.
+  std::optional<config::KvPairs> etcd;
+  std::int64_t etcd_revision = 0;
+  std::size_t etcd_changed = 0;  // keys changed since the last reload for etcd
+  std::unique_ptr<Throttle> etcd_throttle;
 };
 
 // How long a worker may go on accepting before it lets its other work run:
@@ -156,12 +163,12 @@ void apply_defer_accept(Gateway& gw, const Snapshot& old, const std::shared_ptr<
     });
 }
 
-void reload(Gateway& gw, const char* why) {
+void reload(Gateway& gw, std::string_view why) {
   if (gw.config_path.empty() || gw.draining) return;
   const observe::notify::Reload notify_reload;  // READY=1 again when this returns
   config::Loaded next;
   next.stat = gw.cfg.stat;
-  config::load_dynamic(next.stat, next);
+  config::load_dynamic(next.stat, next, gw.etcd ? &*gw.etcd : nullptr);
   std::shared_ptr<const Snapshot> snap;
   if (next.errors.empty()) snap = compile(next, next.errors, &next.warnings);
   for (const auto& w : next.warnings) spdlog::warn("{}", w.to_string());
@@ -179,6 +186,20 @@ void reload(Gateway& gw, const char* why) {
   apply_defer_accept(gw, *old, snap);
   spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, gw.cfg.dyn.routers.size());
   observe::notify::status(fmt::format("serving config generation {}, {} router(s)", snap->generation, gw.cfg.dyn.routers.size()));
+}
+
+// An etcd report, on the main thread: kept, and applied by the throttle.
+void take_kv_update(Gateway& gw, KvUpdate u) {
+  gw.etcd = std::move(u.pairs);
+  gw.etcd_revision = u.revision;
+  gw.etcd_changed += u.changed;
+  gw.etcd_throttle->poke();
+}
+
+void apply_etcd(Gateway& gw) {
+  const std::string why = fmt::format("etcd revision {}, {} key(s) changed", gw.etcd_revision, gw.etcd_changed);
+  gw.etcd_changed = 0;
+  reload(gw, why);
 }
 
 awaitable<void> watch_files(Gateway& gw) {
@@ -368,7 +389,7 @@ void run_until_stopped(Gateway& gw, const Snapshot& snap) {
 }  // namespace
 
 int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::string& config_path,
-        StartAdmin start_admin) {
+        StartAdmin start_admin, StartProviders start_providers) {
   Gateway gw;
   gw.cfg = std::move(cfg);
   gw.config_path = config_path;
@@ -402,6 +423,14 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
   }
 
   start_main_tasks(gw, signals);
+  gw.etcd = gw.cfg.etcd;
+  gw.etcd_throttle = std::make_unique<Throttle>(gw.main_io, gw.cfg.stat.providers_throttle, [&gw] { apply_etcd(gw); });
+  // Started last, so its reports find the gateway whole; stopped (reset) before it goes.
+  std::shared_ptr<void> providers;
+  if (start_providers)
+    providers = start_providers([&gw](KvUpdate u) {
+      asio::post(gw.main_io, [&gw, u = std::move(u)]() mutable { take_kv_update(gw, std::move(u)); });
+    });
   std::unique_ptr<OcspStapler> ocsp;
   if (gw.cfg.stat.ocsp) {
     ocsp = std::make_unique<OcspStapler>(gw.cfg.stat.ocsp_responder_overrides);
@@ -412,6 +441,7 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
   health.track(balance::probe_targets(snap->services));
   gw.health = &health;
   run_until_stopped(gw, *snap);
+  providers.reset();
   return 0;
 }
 

@@ -379,7 +379,7 @@ hub:
   EXPECT_TRUE(l.stat.access_log);
   EXPECT_EQ(one(l.warnings, "metrics.otlp").message, "ignored: only metrics.prometheus is supported");
   EXPECT_EQ(one(l.warnings, "tracing").loc.line, 11);
-  EXPECT_TRUE(has(l.warnings, "providers.kubernetesIngressNGINX", "ignored: only the file provider is supported"));
+  EXPECT_TRUE(has(l.warnings, "providers.kubernetesIngressNGINX", "ignored: only the file and etcd providers are supported"));
   EXPECT_TRUE(has(l.warnings, "experimental", "ignored:"));
   EXPECT_EQ(one(l.warnings, "hub").message, "ignored: Traefik Hub is not part of snigate");
 }

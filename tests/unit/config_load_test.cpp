@@ -495,7 +495,6 @@ entryPoints:
         writeTimeout: 60s
 providers:
   docker: {}
-  providersThrottleDuration: 2s
 log:
   format: json
 accessLog:
@@ -515,7 +514,7 @@ tcp:
   for (const char* p :
        {"global", "entryPoints.web.http", "entryPoints.web.transport.keepAliveMaxRequests",
         "entryPoints.web.transport.respondingTimeouts.writeTimeout", "providers.docker",
-        "providers.providersThrottleDuration", "log.format", "accessLog.bufferingSize", "http",
+        "log.format", "accessLog.bufferingSize", "http",
         "tcp.routers.r.tls.certResolver"}) {
     Error w = one(l.warnings, p);
     EXPECT_EQ(w.message.rfind("ignored: ", 0), 0u) << w.to_string();

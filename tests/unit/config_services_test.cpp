@@ -109,7 +109,7 @@ TEST(ConfigServices, WeightedShapeErrors) {
   expect_error(l, "tcp.services.negative.weighted.services[0].weight", 15, "must be 0 or more");
   expect_error(l, "tcp.services.noname.weighted.services[0].name", 17, "is required");
   expect_error(l, "tcp.services.both.weighted", 18, "not both");
-  expect_error(l, "tcp.services.other.weighted.services[0].name", 22, "services of tcp.services");
+  expect_error(l, "tcp.services.other.weighted.services[0].name", 22, "snigate's providers are file, etcd and internal");
 }
 
 TEST(ConfigServices, HealthCheckKeysAndDefaults) {

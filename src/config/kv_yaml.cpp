@@ -1,0 +1,182 @@
+// kv_to_yaml and yaml_to_kv: see kv_yaml.hpp.
+#include "config/kv_yaml.hpp"
+
+#include "config/yaml_walk.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <memory>
+
+namespace snigate::config {
+
+namespace {
+
+struct KvNode {
+  std::string key;  // the full key of this node
+  const std::string* value = nullptr;
+  std::map<std::string, std::unique_ptr<KvNode>> children;
+};
+
+bool is_index(std::string_view s) {
+  return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+int index_of(std::string_view s) {
+  int v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+void insert(KvNode& root, const std::string& key, std::size_t from, const std::string& value) {
+  KvNode* node = &root;
+  std::size_t pos = from;
+  while (pos <= key.size()) {
+    std::size_t slash = key.find('/', pos);
+    if (slash == std::string::npos) slash = key.size();
+    if (slash > pos) {
+      auto& child = node->children[key.substr(pos, slash - pos)];
+      if (!child) {
+        child = std::make_unique<KvNode>();
+        child->key = key.substr(0, slash);
+      }
+      node = child.get();
+    }
+    pos = slash + 1;
+  }
+  if (node != &root) node->value = &value;
+}
+
+// A YAML double-quoted scalar: every byte the YAML reader could take for
+// syntax or drop is escaped.
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') out += {'\\', ch};
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out += ch;
+  }
+  return out + '"';
+}
+
+struct Writer {
+  KvDocument doc;
+
+  void line(int indent, const std::string& text, const std::string& key) {
+    doc.yaml.append(static_cast<std::size_t>(indent), ' ').append(text).push_back('\n');
+    doc.line_keys.push_back(key);
+  }
+
+  static bool is_list(const KvNode& n) {
+    return !n.children.empty() &&
+           std::all_of(n.children.begin(), n.children.end(), [](const auto& c) { return is_index(c.first); });
+  }
+
+  std::string leaf(const KvNode& n) { return n.value && !n.value->empty() ? " " + quoted(*n.value) : ""; }
+
+  void body(const KvNode& n, int indent) {
+    if (is_list(n)) list(n, indent);
+    else map(n, indent);
+  }
+
+  void map(const KvNode& n, int indent) {
+    for (const auto& [seg, child] : n.children) {
+      const bool leafy = child->children.empty();
+      line(indent, quoted(seg) + ":" + (leafy ? leaf(*child) : ""), child->key);
+      if (!leafy) body(*child, indent + 2);
+    }
+  }
+
+  void list(const KvNode& n, int indent) {
+    std::vector<const KvNode*> items;
+    for (const auto& [seg, child] : n.children) items.push_back(child.get());
+    std::stable_sort(items.begin(), items.end(), [](const KvNode* a, const KvNode* b) {
+      return index_of(a->key.substr(a->key.rfind('/') + 1)) < index_of(b->key.substr(b->key.rfind('/') + 1));
+    });
+    for (const KvNode* item : items) {
+      const bool leafy = item->children.empty();
+      line(indent, "-" + (leafy ? leaf(*item) : ""), item->key);
+      if (!leafy) body(*item, indent + 2);
+    }
+  }
+};
+
+}  // namespace
+
+KvDocument kv_to_yaml(const KvPairs& pairs, std::string_view root_key) {
+  const std::string prefix = std::string(root_key) + "/";
+  KvNode root;
+  for (const auto& [key, value] : pairs)
+    if (key.starts_with(prefix)) insert(root, key, prefix.size(), value);
+  Writer w;
+  if (root.children.empty()) w.line(0, "{}", "");
+  else w.map(root, 0);
+  return std::move(w.doc);
+}
+
+namespace {
+
+void flatten(const YAML::Node& n, const std::string& key, KvPairs& out);
+
+using walk::iequal;
+
+void flatten_map(const YAML::Node& n, const std::string& key, KvPairs& out) {
+  if (n.size() == 0) {
+    out[key] = "true";
+    return;
+  }
+  // A merge key (<<: *a) brings in the keys the map does not set itself;
+  // among several merged maps the first wins, as the file loader reads them.
+  std::vector<std::string> own;
+  std::vector<YAML::Node> merged;
+  for (const auto& kv : n) {
+    const std::string name = kv.first.Scalar();
+    if (name != "<<") {
+      own.push_back(name);
+      flatten(kv.second, key + "/" + name, out);
+    } else if (kv.second.IsMap()) {
+      merged.push_back(kv.second);
+    } else if (kv.second.IsSequence()) {
+      for (const auto& m : kv.second) merged.push_back(m);
+    }
+  }
+  for (const YAML::Node& m : merged) {
+    if (!m.IsMap()) continue;
+    for (const auto& kv : m) {
+      const std::string name = kv.first.Scalar();
+      if (name == "<<" || std::any_of(own.begin(), own.end(), [&](const std::string& o) { return iequal(o, name); }))
+        continue;
+      own.push_back(name);
+      flatten(kv.second, key + "/" + name, out);
+    }
+  }
+}
+
+void flatten(const YAML::Node& n, const std::string& key, KvPairs& out) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: flatten_map(n, key, out); break;
+    case YAML::NodeType::Sequence:
+      for (std::size_t i = 0; i < n.size(); ++i) flatten(n[i], fmt::format("{}/{}", key, i), out);
+      break;
+    case YAML::NodeType::Scalar: out[key] = n.Scalar(); break;
+    default: out[key] = ""; break;
+  }
+}
+
+}  // namespace
+
+KvPairs yaml_to_kv(const YAML::Node& doc, std::string_view root_key) {
+  KvPairs out;
+  if (!doc.IsMap()) return out;
+  for (const auto& kv : doc)
+    if (const std::string name = kv.first.Scalar(); iequal(name, "tcp") || iequal(name, "tls"))
+      flatten(kv.second, fmt::format("{}/{}", root_key, name), out);
+  return out;
+}
+
+}  // namespace snigate::config
