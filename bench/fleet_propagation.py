@@ -121,7 +121,7 @@ def log_time(line: str) -> float:
 
 
 def reloaded_line(inst: Snigate, revision: int, timeout: float = 60.0) -> str:
-    pattern = re.compile(r"config reloaded \(etcd revision (\d+)\)")
+    pattern = re.compile(r"config reloaded \(etcd revision (\d+)")
 
     def find():
         for line in inst.log().splitlines():
