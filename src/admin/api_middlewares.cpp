@@ -44,7 +44,7 @@ std::vector<Item> middleware_items(const session::Snapshot& snap) {
     j["status"] = "enabled";
     j["usedBy"] = used_by(*snap.source, name);
     j["name"] = api_name(name);
-    j["provider"] = "file";
+    j["provider"] = explain::api_provider(name);
     j["type"] = type;
     items.push_back(Item{api_name(name), "enabled", "", "", {}, std::move(j)});
   }

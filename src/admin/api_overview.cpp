@@ -28,6 +28,13 @@ json by_name(std::vector<Item> items) {
   return j;
 }
 
+// Traefik's spelling of the providers configured.
+json providers(const config::Static& stat) {
+  json out = json::array({"File"});
+  if (stat.etcd) out.push_back("Etcd");
+  return out;
+}
+
 }  // namespace
 
 Response overview(const State& state, const session::Snapshot& snap) {
@@ -40,7 +47,7 @@ Response overview(const State& state, const session::Snapshot& snap) {
                          {"metrics", state.stat.prometheus ? "Prometheus" : ""},
                          {"accessLog", state.stat.access_log}};
   return json_response(
-      {{"http", http}, {"tcp", tcp}, {"udp", udp}, {"features", features}, {"providers", json::array({"File"})}});
+      {{"http", http}, {"tcp", tcp}, {"udp", udp}, {"features", features}, {"providers", providers(state.stat)}});
 }
 
 Response version(const State& state) {

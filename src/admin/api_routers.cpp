@@ -50,7 +50,7 @@ Item router_item(const session::Snapshot& snap, const config::Router& r) {
   j["status"] = item.status;
   j["using"] = in;
   j["name"] = item.name;
-  j["provider"] = "file";
+  j["provider"] = explain::api_provider(item.name);
   item.body = std::move(j);
   return item;
 }

@@ -81,7 +81,7 @@ Item service_item(const session::Snapshot& snap, const config::Service& s, const
   if (compiled && !s.weighted) j["serverStatus"] = server_status(*compiled);
   j["usedBy"] = used_by(snap, compiled);
   j["name"] = item.name;
-  j["provider"] = "file";
+  j["provider"] = explain::api_provider(item.name);
   j["type"] = s.weighted ? "weighted" : "loadbalancer";
   item.body = std::move(j);
   return item;

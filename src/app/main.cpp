@@ -1,4 +1,4 @@
-// snigate: run, check, explain, version.
+// snigate: run, check, explain, kv, version.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <openssl/opensslv.h>
@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "admin/admin_server.hpp"
+#include "app/kv_cli.hpp"
 #include "app/to_v3.hpp"
 #include "config/config.hpp"
 #include "explain/explain.hpp"
@@ -37,6 +38,7 @@ Exit codes:
             2 the configuration has errors (each printed as file:line: key: message)
   check     0 the configuration is valid; 1 it has errors
   explain   0 a router matches; 1 none does; 2 a bad query or configuration
+  kv        0 done; 1 the file has errors (nothing written) or etcd failed
   any       105 to 114: the command line itself is wrong (unknown option, bad
             value, a --config file that does not exist)
 )";
@@ -68,6 +70,7 @@ struct CommandLine {
   CLI::App* explain = nullptr;
   CLI::App* version = nullptr;
   CLI::App* help = nullptr;
+  app::KvOptions kv;
 };
 
 void add_run_options(CLI::App& cli, CommandLine& c) {
@@ -136,6 +139,7 @@ int dispatch(CLI::App& cli, const CommandLine& c, const char* argv0) {
     return 0;
   }
   config::Loaded cfg;
+  if (c.kv.kv->parsed()) return app::run_kv(c.kv);
   if (c.check->parsed() && !c.to_v3_path.empty()) {
     // The configuration says which routers are v2 (core.defaultRuleSyntax).
     if (!load_checked(c.config_path, cfg, true)) return 1;
@@ -160,6 +164,7 @@ int main(int argc, char** argv) {
   add_run_options(cli, c);
   add_check(cli, c);
   add_explain(cli, c);
+  app::add_kv(cli, c.kv);
   add_version_and_help(cli, c);
   CLI11_PARSE(cli, argc, argv);
   return dispatch(cli, c, argv[0]);

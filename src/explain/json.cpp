@@ -80,6 +80,11 @@ std::string api_name(std::string_view name) {
   return std::string(name) + (name.find('@') == std::string_view::npos ? "@file" : "");
 }
 
+std::string api_provider(std::string_view name) {
+  const auto at = name.rfind('@');
+  return at == std::string_view::npos ? "file" : std::string(name.substr(at + 1));
+}
+
 json to_json(const Result& r) {
   json j = {{"query", query_json(r.query)}, {"outcome", outcome_name(r.outcome)}};
   if (r.outcome == Outcome::bad_query) j["message"] = r.error;

@@ -1,0 +1,93 @@
+#include "app/kv_check.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "config/config.hpp"
+#include "session/snapshot.hpp"
+
+namespace snigate::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool same_ascii_lower(const std::string& a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+  return true;
+}
+
+// node[name] where the key matches case-insensitively, as Traefik's keys do.
+YAML::Node child(const YAML::Node& node, std::string_view name) {
+  if (node.IsMap())
+    for (const auto& kv : node)
+      if (kv.first.IsScalar() && same_ascii_lower(kv.first.Scalar(), name)) return kv.second;
+  return YAML::Node();
+}
+
+// The entry points the file's routers name: the fleet's static configuration
+// defines them, so the check gives each a stand-in.
+std::set<std::string> named_entry_points(const YAML::Node& doc) {
+  std::set<std::string> names;
+  const YAML::Node routers = child(child(doc, "tcp"), "routers");
+  if (!routers.IsMap()) return names;
+  for (const auto& r : routers) {
+    const YAML::Node eps = child(r.second, "entrypoints");
+    if (!eps.IsSequence()) continue;
+    for (const auto& ep : eps)
+      if (ep.IsScalar()) names.insert(ep.Scalar());
+  }
+  return names;
+}
+
+// A static configuration that reads `dynamic` with the file provider.
+std::string stand_in_static(const std::string& dynamic, const std::set<std::string>& entry_points) {
+  YAML::Emitter out;
+  out << YAML::BeginMap << YAML::Key << "entryPoints" << YAML::Value << YAML::BeginMap;
+  int port = 1;
+  for (const std::string& name : entry_points)
+    out << YAML::Key << name << YAML::Value << YAML::BeginMap << YAML::Key << "address" << YAML::Value
+        << "127.0.0.1:" + std::to_string(port++) << YAML::EndMap;
+  out << YAML::EndMap << YAML::Key << "providers" << YAML::Value << YAML::BeginMap << YAML::Key << "file"
+      << YAML::Value << YAML::BeginMap << YAML::Key << "filename" << YAML::Value << dynamic << YAML::Key << "watch"
+      << YAML::Value << false << YAML::EndMap << YAML::EndMap << YAML::EndMap;
+  return out.c_str();
+}
+
+}  // namespace
+
+std::optional<YAML::Node> check_dynamic_file(const std::string& path, std::ostream& err) {
+  YAML::Node doc;
+  try {
+    doc = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    err << path << ": " << e.what() << "\n" << path << ": not YAML; nothing written\n";
+    return std::nullopt;
+  }
+  std::error_code ec;
+  const fs::path abs = fs::absolute(path, ec);
+  std::string tmp = (fs::temp_directory_path(ec) / "snigate-kv-put-XXXXXX.yaml").string();
+  const int fd = mkstemps(tmp.data(), 5);
+  if (fd < 0) {
+    err << "cannot create a temporary file to check " << path << "\n";
+    return std::nullopt;
+  }
+  close(fd);
+  std::ofstream(tmp) << stand_in_static(abs.string(), named_entry_points(doc)) << "\n";
+  config::Loaded loaded = config::load(tmp);
+  fs::remove(tmp, ec);
+  // Rules, TLS options and the routes' checks are compile()'s, as for `snigate check`.
+  if (loaded.errors.empty()) session::compile(loaded, loaded.errors, &loaded.warnings);
+  for (const auto& e : loaded.errors) err << e.to_string() << "\n";
+  if (!loaded.errors.empty()) {
+    err << path << ": " << loaded.errors.size() << " error(s); nothing written\n";
+    return std::nullopt;
+  }
+  return doc;
+}
+
+}  // namespace snigate::app
