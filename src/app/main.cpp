@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "admin/admin_server.hpp"
+#include "app/etcd_start.hpp"
 #include "app/kv_cli.hpp"
 #include "app/to_v3.hpp"
 #include "config/config.hpp"
@@ -44,9 +45,18 @@ Exit codes:
 )";
 
 // Loads and compiles; prints every warning and error. nullptr when invalid.
+// with_etcd: etcd's keys too (check, explain); serve() adds them itself.
 std::shared_ptr<const session::Snapshot> load_checked(const std::string& path, config::Loaded& cfg, bool quiet_ok,
-                                                      bool print_warnings = true) {
+                                                      bool print_warnings = true, bool with_etcd = true) {
   cfg = path.empty() ? config::builtin_default() : config::load(path);
+  if (with_etcd && cfg.errors.empty() && cfg.stat.etcd)
+    if (std::optional<config::KvPairs> keys = app::read_etcd_for_check(cfg.stat)) {
+      config::Loaded with;
+      with.stat = cfg.stat;
+      config::load_dynamic(with.stat, with, &*keys);
+      with.etcd = std::move(keys);
+      cfg = std::move(with);
+    }
   std::shared_ptr<const session::Snapshot> snap;
   if (cfg.errors.empty()) snap = session::compile(cfg, cfg.errors, &cfg.warnings);
   if (print_warnings)
@@ -111,10 +121,12 @@ void add_version_and_help(CLI::App& cli, CommandLine& c) {
 // Without a subcommand: load, then serve until a stop signal.
 int serve(const CommandLine& c) {
   config::Loaded cfg;
-  auto snap = load_checked(c.config_path, cfg, true, false);  // warnings go to the log below
+  auto snap = load_checked(c.config_path, cfg, true, false, false);  // warnings go to the log below
   observe::setup_logging(c.log_level.empty() ? cfg.stat.log_level : c.log_level);
   if (!snap) return 2;
   for (const auto& w : cfg.warnings) spdlog::warn("{}", w.to_string());
+  session::StartProviders start_providers;
+  if (cfg.stat.etcd) start_providers = app::etcd_provider(*cfg.stat.etcd, app::add_etcd_at_start(cfg, snap));
   if (c.config_path.empty())
     spdlog::info("no --config given: built-in default, TLS on 127.0.0.1:8443 with a self-signed certificate, "
                  "every connection answered by whoami@internal (try: curl -k https://127.0.0.1:8443/); "
@@ -125,7 +137,7 @@ int serve(const CommandLine& c) {
                        view.live_by_router, view.draining};
     return admin::start_admin(std::move(state), error);
   };
-  return session::run(std::move(cfg), std::move(snap), c.config_path, start_admin);
+  return session::run(std::move(cfg), std::move(snap), c.config_path, start_admin, start_providers);
 }
 
 // The exit code of the command the parsed line asks for.

@@ -1,0 +1,28 @@
+#pragma once
+// providers.etcd at start: one read so that the first snapshot already has
+// etcd's routers, then the watcher that keeps the gateway up to date.
+#include <memory>
+#include <optional>
+
+#include "config/config.hpp"
+#include "kv/etcd.hpp"
+#include "session/runtime.hpp"
+
+namespace snigate::app {
+
+// Reads etcd once (bounded) and, when its keys make a valid configuration
+// with the files, puts them into cfg and snap. A failed read or invalid keys
+// are logged and leave cfg as it was: the gateway starts with the files and
+// the watcher applies etcd's next valid state. Returns what was read.
+std::optional<kv::RangeResult> add_etcd_at_start(config::Loaded& cfg,
+                                                 std::shared_ptr<const session::Snapshot>& snap);
+
+// The watcher for the gateway (session::run's start_providers), resuming
+// after `initial` when it was read.
+session::StartProviders etcd_provider(const config::EtcdProvider& opts, std::optional<kv::RangeResult> initial);
+
+// `snigate check` and `explain`: etcd's keys, read once; a failed read is a
+// warning (nullopt) so that a static file can be checked anywhere.
+std::optional<config::KvPairs> read_etcd_for_check(const config::Static& stat);
+
+}  // namespace snigate::app
