@@ -4,10 +4,11 @@ and then echoes, so a test (or a benchmark) learns which server a new connection
 certificates, and can check that an open connection still passes bytes."""
 from __future__ import annotations
 
+import functools
 import socket
+import ssl
 
 from .stubsrv import StubServer
-from .tlsprobe import client_hello
 from .util import LOCALHOST
 
 
@@ -41,6 +42,29 @@ def named_servers(names) -> dict:
     return {name: StubServer(says_name(name)) for name in names}
 
 
+@functools.lru_cache(maxsize=1)
+def _hello_context() -> ssl.SSLContext:
+    # One context without CAs: tlsprobe.client_hello's default context loads the system's CAs
+    # each time (about 0.1 s), which would be most of what a probe measures. Nothing is verified:
+    # the handshake never gets past the ClientHello.
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+@functools.lru_cache(maxsize=4096)
+def cached_hello(sni: str) -> bytes:
+    """A ClientHello for sni, made once per name."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = _hello_context().wrap_bio(incoming, outgoing, server_hostname=sni)
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        return outgoing.read()
+    raise AssertionError("a TLS handshake cannot complete without the server")
+
+
 def open_route(port: int, sni: str, timeout: float = 2.0) -> tuple[socket.socket, str]:
     """Connect to 127.0.0.1:port, send a ClientHello for sni, read the first reply. Returns the
     socket, still open, and what came back: a server's name, `alert:<description>` for a TLS
@@ -48,7 +72,7 @@ def open_route(port: int, sni: str, timeout: float = 2.0) -> tuple[socket.socket
     s = socket.create_connection((LOCALHOST, port), timeout=timeout)
     data = b""
     try:
-        s.sendall(client_hello(sni))
+        s.sendall(cached_hello(sni))
         while not data.endswith(b"\n") and len(data) < 7:
             chunk = s.recv(4096)
             if not chunk:
