@@ -165,6 +165,7 @@ def kv_put_set(binary: Path, cluster: EtcdCluster, inst: Snigate, servers: dict,
     path = workdir / f"{prefix}.yaml"
     path.write_text(to_yaml(doc) + "\n")
     port = inst.ports["tls"]
+    mark = inst.log_mark()
     t0 = time.monotonic()
     cp = subprocess.run([str(binary), "kv", "put", "--endpoints", ",".join(cluster.endpoints),
                          "--root", ROOT, str(path)], capture_output=True, text=True, timeout=120)
@@ -173,8 +174,10 @@ def kv_put_set(binary: Path, cluster: EtcdCluster, inst: Snigate, servers: dict,
         raise AssertionError(f"snigate kv put exited {cp.returncode}:\n{cp.stdout}\n{cp.stderr}")
     last = wait_route(port, f"{prefix}{routers - 1}.bench.test", "s2", timeout=120)
     first = wait_route(port, f"{prefix}0.bench.test", "s2", timeout=120)
+    log = inst.log_since(mark)
     return {"kv_put_ms": (done - t0) * 1000, "all_after_kv_put_ms": (max(first, last) - done) * 1000,
-            "kv_put_output": cp.stdout.strip()}
+            "kv_put_output": cp.stdout.strip(), "reloads": log.count("config reloaded"),
+            "failed_reloads": log.count("reload failed (")}
 
 
 def main() -> int:
@@ -233,7 +236,8 @@ def print_table(r: dict, args) -> None:
     if "kv_put" in r:
         kp = r["kv_put"]
         print(f"| {args.routers} routers through `snigate kv put`: the command / then until all route | "
-              f"{kp['kv_put_ms']:.0f} / {kp['all_after_kv_put_ms']:.0f} ms |")
+              f"{kp['kv_put_ms']:.0f} / {kp['all_after_kv_put_ms']:.0f} ms "
+              f"({kp['reloads']} reloads, {kp['failed_reloads']} failed) |")
     if "throttled_2s" in r:
         t = r["throttled_2s"]
         print(f"| {t['changes']} changes one after the other, providersThrottleDuration 2s: "
