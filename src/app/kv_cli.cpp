@@ -70,18 +70,6 @@ int kv_put(const KvOptions& o) {
   return 0;
 }
 
-// In KV, a router's empty tls section is the key tls = "true"; the file
-// provider wants a map there (tls: {}). Other "true" values are booleans.
-void routers_tls_as_maps(YAML::Node doc) {
-  for (auto tcp : doc)
-    if (tcp.first.as<std::string>() == "tcp" && tcp.second.IsMap())
-      for (auto section : tcp.second)
-        if (section.first.as<std::string>() == "routers" && section.second.IsMap())
-          for (auto router : section.second)
-            if (router.second.IsMap() && router.second["tls"].IsScalar() && router.second["tls"].Scalar() == "true")
-              router.second["tls"] = YAML::Node(YAML::NodeType::Map);
-}
-
 int kv_get(const KvOptions& o) {
   std::string error;
   const auto got = kv::read_prefix(provider(o), o.root + "/", kReadTimeout, error);
@@ -97,7 +85,6 @@ int kv_get(const KvOptions& o) {
   YAML::Emitter out;
   try {
     YAML::Node doc = YAML::Load(text.yaml);
-    routers_tls_as_maps(doc);
     out << doc;
   } catch (const YAML::Exception& e) {
     fmt::print(stderr, "error: the keys under {}/ do not make a YAML document: {}\n", o.root, e.what());

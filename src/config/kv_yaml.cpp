@@ -14,6 +14,8 @@ namespace snigate::config {
 
 namespace {
 
+using walk::iequal;
+
 struct KvNode {
   std::string key;  // the full key of this node
   const std::string* value = nullptr;
@@ -77,7 +79,26 @@ struct Writer {
            std::all_of(n.children.begin(), n.children.end(), [](const auto& c) { return is_index(c.first); });
   }
 
-  std::string leaf(const KvNode& n) { return n.value && !n.value->empty() ? " " + quoted(*n.value) : ""; }
+  std::size_t root_len = 0;  // of "traefik/"
+
+  // tcp/routers/<r>/tls = true: an empty section, written as one so that the
+  // document also reads as a file (kv get), where tls: true is not a map.
+  bool router_tls_on(const KvNode& n) const {
+    if (!n.value || !iequal(*n.value, "true")) return false;
+    std::string_view k = std::string_view(n.key).substr(root_len);
+    const auto take = [&k] {
+      const auto slash = k.find('/');
+      const std::string_view seg = k.substr(0, slash);
+      k = slash == std::string_view::npos ? std::string_view() : k.substr(slash + 1);
+      return seg;
+    };
+    return iequal(take(), "tcp") && iequal(take(), "routers") && !take().empty() && iequal(take(), "tls") && k.empty();
+  }
+
+  std::string leaf(const KvNode& n) {
+    if (router_tls_on(n)) return " {}";
+    return n.value && !n.value->empty() ? " " + quoted(*n.value) : "";
+  }
 
   void body(const KvNode& n, int indent) {
     if (is_list(n)) list(n, indent);
@@ -114,6 +135,7 @@ KvDocument kv_to_yaml(const KvPairs& pairs, std::string_view root_key) {
   for (const auto& [key, value] : pairs)
     if (key.starts_with(prefix)) insert(root, key, prefix.size(), value);
   Writer w;
+  w.root_len = prefix.size();
   if (root.children.empty()) w.line(0, "{}", "");
   else w.map(root, 0);
   return std::move(w.doc);
@@ -121,11 +143,23 @@ KvDocument kv_to_yaml(const KvPairs& pairs, std::string_view root_key) {
 
 namespace {
 
-void flatten(const YAML::Node& n, const std::string& key, KvPairs& out);
+void flatten(const YAML::Node& n, const std::string& key, int depth, KvPairs& out);
 
-using walk::iequal;
+// Keys in lower case, as Traefik's KV documentation writes them
+// (loadbalancer, entrypoints), so that a key a user sets by hand later has the
+// same spelling; the names of routers, services... (depth 2: tcp/routers/<name>)
+// stay as written.
+std::string segment(const std::string& name, int depth) {
+  if (depth == 2) return name;
+  std::string out = name;
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
 
-void flatten_map(const YAML::Node& n, const std::string& key, KvPairs& out) {
+
+// depth: of the map's keys below the root (tcp is 0).
+void flatten_map(const YAML::Node& n, const std::string& key, int depth, KvPairs& out) {
   if (n.size() == 0) {
     out[key] = "true";
     return;
@@ -138,7 +172,7 @@ void flatten_map(const YAML::Node& n, const std::string& key, KvPairs& out) {
     const std::string name = kv.first.Scalar();
     if (name != "<<") {
       own.push_back(name);
-      flatten(kv.second, key + "/" + name, out);
+      flatten(kv.second, key + "/" + segment(name, depth), depth + 1, out);
     } else if (kv.second.IsMap()) {
       merged.push_back(kv.second);
     } else if (kv.second.IsSequence()) {
@@ -152,16 +186,16 @@ void flatten_map(const YAML::Node& n, const std::string& key, KvPairs& out) {
       if (name == "<<" || std::any_of(own.begin(), own.end(), [&](const std::string& o) { return iequal(o, name); }))
         continue;
       own.push_back(name);
-      flatten(kv.second, key + "/" + name, out);
+      flatten(kv.second, key + "/" + segment(name, depth), depth + 1, out);
     }
   }
 }
 
-void flatten(const YAML::Node& n, const std::string& key, KvPairs& out) {
+void flatten(const YAML::Node& n, const std::string& key, int depth, KvPairs& out) {
   switch (n.Type()) {
-    case YAML::NodeType::Map: flatten_map(n, key, out); break;
+    case YAML::NodeType::Map: flatten_map(n, key, depth, out); break;
     case YAML::NodeType::Sequence:
-      for (std::size_t i = 0; i < n.size(); ++i) flatten(n[i], fmt::format("{}/{}", key, i), out);
+      for (std::size_t i = 0; i < n.size(); ++i) flatten(n[i], fmt::format("{}/{}", key, i), depth + 1, out);
       break;
     case YAML::NodeType::Scalar: out[key] = n.Scalar(); break;
     default: out[key] = ""; break;
@@ -175,7 +209,7 @@ KvPairs yaml_to_kv(const YAML::Node& doc, std::string_view root_key) {
   if (!doc.IsMap()) return out;
   for (const auto& kv : doc)
     if (const std::string name = kv.first.Scalar(); iequal(name, "tcp") || iequal(name, "tls"))
-      flatten(kv.second, fmt::format("{}/{}", root_key, name), out);
+      flatten(kv.second, fmt::format("{}/{}", root_key, segment(name, 0)), 1, out);
   return out;
 }
 

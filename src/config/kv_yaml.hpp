@@ -24,12 +24,16 @@ struct KvDocument {
 // Keys outside root_key + "/" are left out; empty segments ("a//b") are
 // skipped. A segment whose children are all numbers is a list, in numeric
 // order. A key that has children and a value of its own keeps the children
-// (its value is "true" by convention). An empty value is YAML's null.
+// (its value is "true" by convention). An empty value is YAML's null. A
+// router's tls = true (and no more) is written tls: {}, so the document reads
+// as a file too.
 KvDocument kv_to_yaml(const KvPairs& pairs, std::string_view root_key);
 
 // The dynamic part of a file (its top-level tcp and tls; the rest is not
-// snigate's or is static) as keys under root_key: maps by key, lists by
-// index, an empty map as "true", null as "". Merge keys (<<) are resolved.
+// snigate's or is static) as keys under root_key: maps by key (in lower
+// case, as Traefik's KV documentation writes them; the names of routers,
+// services... as written), lists by index, an empty map as "true", null as "".
+// Merge keys (<<) are resolved.
 KvPairs yaml_to_kv(const YAML::Node& doc, std::string_view root_key);
 
 }  // namespace snigate::config

@@ -87,7 +87,7 @@ def test_put_writes_traefik_keys_and_get_prints_them_back(snigate_bin, etcd, tmp
     assert f"wrote {len(keys)} key(s) under rt/" in cp.stdout, cp.stdout
     assert keys["rt/tcp/routers/db/rule"] == "HostSNI(`db.test`)"
     assert keys["rt/tcp/routers/db/tls/passthrough"] == "true"
-    assert keys["rt/tcp/services/web/loadBalancer/servers/1/address"] == "127.0.0.1:8002"
+    assert keys["rt/tcp/services/web/loadbalancer/servers/1/address"] == "127.0.0.1:8002"
 
     got = kv("get", "--endpoints", etcd.endpoint, "--root", "rt")
     assert got.returncode == 0, got.stderr

@@ -61,6 +61,17 @@ TEST(ConfigKv, ListsInNumericOrderAndValuesQuoted) {
   EXPECT_FALSE(n["other"]);
 }
 
+TEST(ConfigKv, RouterTlsTrueIsWrittenAsAnEmptySection) {
+  KvPairs p = kRouter;
+  p["traefik/tcp/routers/plain/tls"] = "true";
+  p["traefik/tcp/routers/off/tls"] = "false";
+  const YAML::Node n = YAML::Load(kv_to_yaml(p, "traefik").yaml);
+  EXPECT_TRUE(n["tcp"]["routers"]["plain"]["tls"].IsMap());
+  EXPECT_EQ(n["tcp"]["routers"]["off"]["tls"].as<std::string>(), "false");
+  EXPECT_TRUE(n["tcp"]["routers"]["db"]["tls"]["passthrough"]);  // with children: the children
+  EXPECT_FALSE(n["tcp"]["routers"]["db"]["service"].IsMap());
+}
+
 TEST(ConfigKv, EmptyStoreIsAnEmptyMap) {
   EXPECT_TRUE(YAML::Load(kv_to_yaml({}, "traefik").yaml).IsMap());
 }
@@ -74,6 +85,7 @@ tcp:
       <<: *common
       rule: "HostSNI(`db.example.com`)"
       tls: {}
+    MixedCase: {rule: "HostSNI(`m.example.com`)", service: db, tls: {}}
   services:
     db: {loadBalancer: {servers: [{address: "127.0.0.1:5432"}, {address: "127.0.0.1:5433", tls: true}]}}
 tls:
@@ -84,10 +96,12 @@ entryPoints: {ignored: {address: ":1"}}
   const KvPairs kv = yaml_to_kv(file, "traefik");
   EXPECT_EQ(kv.at("traefik/tcp/routers/db/tls"), "true");
   EXPECT_EQ(kv.at("traefik/tcp/routers/db/service"), "db");
-  EXPECT_EQ(kv.at("traefik/tcp/routers/db/entryPoints/0"), "tls");
-  EXPECT_EQ(kv.at("traefik/tcp/services/db/loadBalancer/servers/1/tls"), "true");
-  EXPECT_EQ(kv.at("traefik/tls/options/modern/minVersion"), "VersionTLS13");
+  EXPECT_EQ(kv.at("traefik/tcp/routers/MixedCase/service"), "db");  // a name keeps its case
+  EXPECT_EQ(kv.at("traefik/tcp/routers/db/entrypoints/0"), "tls");
+  EXPECT_EQ(kv.at("traefik/tcp/services/db/loadbalancer/servers/1/tls"), "true");
+  EXPECT_EQ(kv.at("traefik/tls/options/modern/minversion"), "VersionTLS13");
   EXPECT_EQ(kv.count("traefik/entryPoints/ignored/address"), 0u);
+  EXPECT_EQ(kv.count("traefik/entrypoints/ignored/address"), 0u);
   EXPECT_EQ(kv.count("traefik/x-common/service"), 0u);
   // Read back as etcd's keys, it is the same configuration.
   TempDir dir;
