@@ -23,6 +23,9 @@
 #   bench/run.sh --health [OPTIONS]: only the cost of health checks at 1,000
 #          servers (bench/health_cost.sh, which takes the OPTIONS; it writes
 #          its own section of docs/benchmarks.md)
+#   bench/run.sh --fleet [OPTIONS]: only the etcd propagation workload
+#          (bench/fleet_propagation.py, which takes the OPTIONS: a 3-member
+#          etcd cluster, 100 changes, a 1,000-router change set; see docs/fleet.md)
 #
 # Everything runs on 127.0.0.1; ports 19001-19403 must be free. Needs root only
 # to install the peers when they are missing.
@@ -51,7 +54,8 @@ while (($#)); do
     --head) SRC_MODE=head ;;
     --base) BASE_REV=$2; shift ;;
     --health) shift; exec bench/health_cost.sh "$@" ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --fleet) shift; exec bench/fleet_propagation.py "$@" ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
