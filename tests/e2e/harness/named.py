@@ -9,17 +9,7 @@ import socket
 import ssl
 
 from .stubsrv import StubServer
-from .util import LOCALHOST
-
-
-def recv_exact(conn: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = conn.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError(f"closed after {len(data)} of {n} bytes")
-        data += chunk
-    return data
+from .util import LOCALHOST, recv_exact
 
 
 def says_name(name: str):

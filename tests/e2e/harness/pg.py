@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from .servers import pg_env
-from .util import LOCALHOST
+from .util import LOCALHOST, recv_exact
 
 SSL_REQUEST_CODE = 80877103
 GSSENC_REQUEST_CODE = 80877104
@@ -141,23 +141,13 @@ class PgError(Exception):
         return self.fields.get("C", "")
 
 
-def _recv_exact(sock, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError(f"connection closed after {len(buf)} of {n} bytes")
-        buf += chunk
-    return buf
-
-
 def read_message(sock, max_body: int = 1 << 24) -> tuple[str, bytes]:
     """One typed backend message: (type, body)."""
-    head = _recv_exact(sock, 5)
+    head = recv_exact(sock, 5)
     mtype, length = chr(head[0]), struct.unpack("!I", head[1:])[0]
     if length < 4 or length - 4 > max_body:
         raise ValueError(f"bad message length {length} for type {mtype!r} (first bytes {head!r})")
-    return mtype, _recv_exact(sock, length - 4)
+    return mtype, recv_exact(sock, length - 4)
 
 
 def parse_error_fields(body: bytes) -> dict:

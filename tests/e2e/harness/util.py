@@ -178,3 +178,14 @@ def to_yaml(value, indent: int = 0) -> str:
     else:
         lines.append(pad + scalar(value))
     return "\n".join(lines)
+
+
+def recv_exact(sock, n: int) -> bytes:
+    """Exactly n bytes from sock; ConnectionError if it closes first."""
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError(f"closed after {len(data)} of {n} bytes")
+        data += chunk
+    return data
