@@ -58,9 +58,45 @@ std::string stand_in_static(const std::string& dynamic, const std::set<std::stri
   return out.c_str();
 }
 
+// The file read with the stand-in static configuration.
+config::Loaded load_with_stand_ins(const std::string& abs, const YAML::Node& doc, std::ostream& err) {
+  const std::set<std::string> names = named_entry_points(doc);
+  if (!names.empty()) {
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    err << "warning: entry points not checked (" << list
+        << "): give --config with the instances' static configuration to check them\n";
+  }
+  std::error_code ec;
+  std::string tmp = (fs::temp_directory_path(ec) / "snigate-kv-put-XXXXXX.yaml").string();
+  const int fd = mkstemps(tmp.data(), 5);
+  config::Loaded loaded;
+  if (fd < 0) {
+    loaded.errors.push_back(config::Error{{}, "", "cannot create a temporary file for the check"});
+    return loaded;
+  }
+  close(fd);
+  std::ofstream(tmp) << stand_in_static(abs, names) << "\n";
+  loaded = config::load(tmp);
+  fs::remove(tmp, ec);
+  return loaded;
+}
+
+// The file read as the only dynamic part of the instances' static configuration.
+config::Loaded load_with_static(const std::string& abs, const config::Static& stat) {
+  config::Loaded loaded;
+  loaded.stat = stat;
+  loaded.stat.static_file.clear();
+  loaded.stat.file_directory.clear();
+  loaded.stat.file_filename = abs;
+  loaded.stat.etcd.reset();
+  config::load_dynamic(loaded.stat, loaded);
+  return loaded;
+}
+
 }  // namespace
 
-std::optional<YAML::Node> check_dynamic_file(const std::string& path, std::ostream& err) {
+std::optional<YAML::Node> check_dynamic_file(const std::string& path, std::ostream& err, const config::Static* stat) {
   YAML::Node doc;
   try {
     doc = YAML::LoadFile(path);
@@ -69,17 +105,8 @@ std::optional<YAML::Node> check_dynamic_file(const std::string& path, std::ostre
     return std::nullopt;
   }
   std::error_code ec;
-  const fs::path abs = fs::absolute(path, ec);
-  std::string tmp = (fs::temp_directory_path(ec) / "snigate-kv-put-XXXXXX.yaml").string();
-  const int fd = mkstemps(tmp.data(), 5);
-  if (fd < 0) {
-    err << "cannot create a temporary file to check " << path << "\n";
-    return std::nullopt;
-  }
-  close(fd);
-  std::ofstream(tmp) << stand_in_static(abs.string(), named_entry_points(doc)) << "\n";
-  config::Loaded loaded = config::load(tmp);
-  fs::remove(tmp, ec);
+  const std::string abs = fs::absolute(path, ec).string();
+  config::Loaded loaded = stat ? load_with_static(abs, *stat) : load_with_stand_ins(abs, doc, err);
   // Rules, TLS options and the routes' checks are compile()'s, as for `snigate check`.
   if (loaded.errors.empty()) session::compile(loaded, loaded.errors, &loaded.warnings);
   for (const auto& e : loaded.errors) err << e.to_string() << "\n";

@@ -8,10 +8,16 @@
 #include <ostream>
 #include <string>
 
+#include "config/config.hpp"
+
 namespace snigate::app {
 
 // The file's YAML when it is a valid dynamic configuration; otherwise nullopt,
-// with every error printed to err.
-std::optional<YAML::Node> check_dynamic_file(const std::string& path, std::ostream& err);
+// with every error printed to err. With stat (the instances' static
+// configuration), routers are checked against its entry points; without,
+// each entry point a router names gets a stand-in, and err gets a warning
+// that names them.
+std::optional<YAML::Node> check_dynamic_file(const std::string& path, std::ostream& err,
+                                             const config::Static* stat = nullptr);
 
 }  // namespace snigate::app

@@ -14,17 +14,31 @@ namespace {
 constexpr std::chrono::milliseconds kReadTimeout{5'000};
 
 void add_connection_options(CLI::App& cmd, KvOptions& o) {
-  cmd.add_option("--endpoints", o.endpoints, "etcd endpoints, host:port or http(s)://host:port (default 127.0.0.1:2379)")
-      ->delimiter(',');
-  cmd.add_option("--root", o.root, "root key (Traefik's rootKey; default traefik)");
-  cmd.add_option("--username", o.username, "etcd user (with --password)");
+  CLI::Option* cfg = cmd.add_option("-c,--config", o.config_path,
+                                    "the instances' static configuration: etcd's endpoints, rootKey, user and TLS "
+                                    "from its providers.etcd (and, for put, its entry points for the check)")
+                         ->check(CLI::ExistingFile);
+  const std::vector<CLI::Option*> conn = {
+      cmd.add_option("--endpoints", o.endpoints,
+                     "etcd endpoints, host:port or http(s)://host:port (default 127.0.0.1:2379)")
+          ->delimiter(','),
+      cmd.add_option("--root", o.root, "root key (Traefik's rootKey; default traefik)"),
+      cmd.add_option("--username", o.username, "etcd user (with --password)"),
+      cmd.add_option("--ca", o.ca, "CA file for etcd's certificate (implies https)")->check(CLI::ExistingFile),
+      cmd.add_option("--cert", o.cert, "client certificate (PEM; implies https)")->check(CLI::ExistingFile),
+      cmd.add_option("--key", o.key, "client certificate's key (PEM)")->check(CLI::ExistingFile),
+      cmd.add_flag("--insecure-skip-verify", o.insecure_skip_verify, "do not verify etcd's certificate (implies https)"),
+  };
+  for (CLI::Option* opt : conn) cfg->excludes(opt);
   // From the environment too: a command line is visible to every user in ps.
   cmd.add_option("--password", o.password, "etcd password")->envname("SNIGATE_ETCD_PASSWORD");
-  cmd.add_option("--ca", o.ca, "CA file for etcd's certificate (implies https)")->check(CLI::ExistingFile);
-  cmd.add_option("--cert", o.cert, "client certificate (PEM; implies https)")->check(CLI::ExistingFile);
-  cmd.add_option("--key", o.key, "client certificate's key (PEM)")->check(CLI::ExistingFile);
-  cmd.add_flag("--insecure-skip-verify", o.insecure_skip_verify, "do not verify etcd's certificate (implies https)");
 }
+
+// Where kv talks to, and the static configuration it was taken from.
+struct Target {
+  config::EtcdProvider etcd;
+  std::optional<config::Static> stat;
+};
 
 config::EtcdProvider provider(const KvOptions& o) {
   config::EtcdProvider p;
@@ -45,49 +59,62 @@ std::vector<std::string> keys_to_remove(const config::KvPairs& in_etcd, const co
   return out;
 }
 
-int kv_put(const KvOptions& o) {
-  const auto doc = check_dynamic_file(o.file, std::cerr);
+// The pairs whose value etcd does not have already: a put of an unchanged
+// file writes nothing, so the instances do not reload for it.
+config::KvPairs changed_only(const config::KvPairs& wanted, const config::KvPairs& in_etcd) {
+  config::KvPairs out;
+  for (const auto& [key, value] : wanted)
+    if (auto it = in_etcd.find(key); it == in_etcd.end() || it->second != value) out.emplace(key, value);
+  return out;
+}
+
+int kv_put(const Target& t, const KvOptions& o) {
+  const auto doc = check_dynamic_file(o.file, std::cerr, t.stat ? &*t.stat : nullptr);
   if (!doc) return 1;
-  const config::EtcdProvider p = provider(o);
-  const config::KvPairs pairs = config::yaml_to_kv(*doc, o.root);
-  std::vector<std::string> remove;
+  const std::string& root = t.etcd.root_key;
+  const config::KvPairs pairs = config::yaml_to_kv(*doc, root);
   std::string error;
-  if (o.replace) {
-    const auto now = kv::read_prefix(p, o.root + "/", kReadTimeout, error);
-    if (!now) {
-      fmt::print(stderr, "error: etcd: {}; nothing written\n", error);
-      return 1;
-    }
-    remove = keys_to_remove(now->pairs, pairs);
+  const auto now = kv::read_prefix(t.etcd, root + "/", kReadTimeout, error);
+  if (!now) {
+    fmt::print(stderr, "error: etcd: {}; nothing written\n", error);
+    return 1;
   }
-  if (!kv::write_changes(p, pairs, remove, error)) {
+  const config::KvPairs writes = changed_only(pairs, now->pairs);
+  const std::vector<std::string> remove = o.replace ? keys_to_remove(now->pairs, pairs) : std::vector<std::string>{};
+  if (writes.empty() && remove.empty()) {
+    fmt::print("{}: no change under {}/ ({} key(s) already as written)\n", o.file, root, pairs.size());
+    return 0;
+  }
+  if (!kv::write_changes(t.etcd, writes, remove, error)) {
     fmt::print(stderr, "error: etcd: {}\n", error);
     return 1;
   }
-  fmt::print("{}: wrote {} key(s) under {}/", o.file, pairs.size(), o.root);
+  fmt::print("{}: wrote {} key(s) under {}/", o.file, writes.size(), root);
+  if (pairs.size() > writes.size()) fmt::print(" ({} unchanged)", pairs.size() - writes.size());
   if (o.replace) fmt::print(", deleted {}", remove.size());
   fmt::print("\n");
   return 0;
 }
 
-int kv_get(const KvOptions& o) {
+int kv_get(const Target& t) {
+  const std::string& root = t.etcd.root_key;
   std::string error;
-  const auto got = kv::read_prefix(provider(o), o.root + "/", kReadTimeout, error);
+  const auto got = kv::read_prefix(t.etcd, root + "/", kReadTimeout, error);
   if (!got) {
     fmt::print(stderr, "error: etcd: {}\n", error);
     return 1;
   }
   if (got->pairs.empty()) {
-    fmt::print(stderr, "no keys under {}/ (revision {})\n", o.root, got->revision);
+    fmt::print(stderr, "no keys under {}/ (revision {})\n", root, got->revision);
     return 0;
   }
-  const config::KvDocument text = config::kv_to_yaml(got->pairs, o.root);
+  const config::KvDocument text = config::kv_to_yaml(got->pairs, root);
   YAML::Emitter out;
   try {
     YAML::Node doc = YAML::Load(text.yaml);
     out << doc;
   } catch (const YAML::Exception& e) {
-    fmt::print(stderr, "error: the keys under {}/ do not make a YAML document: {}\n", o.root, e.what());
+    fmt::print(stderr, "error: the keys under {}/ do not make a YAML document: {}\n", root, e.what());
     return 1;
   }
   std::cout << out.c_str() << "\n";
@@ -107,6 +134,23 @@ void add_kv(CLI::App& cli, KvOptions& o) {
   add_connection_options(*o.get, o);
 }
 
-int run_kv(const KvOptions& o) { return o.put->parsed() ? kv_put(o) : kv_get(o); }
+int run_kv(const KvOptions& o) {
+  Target t;
+  if (o.config_path.empty()) {
+    t.etcd = provider(o);
+  } else {
+    config::Loaded l = config::load(o.config_path);
+    for (const auto& e : l.errors) fmt::print(stderr, "{}\n", e.to_string());
+    if (!l.errors.empty()) return 1;
+    if (!l.stat.etcd) {
+      fmt::print(stderr, "error: {} has no providers.etcd\n", o.config_path);
+      return 1;
+    }
+    t.etcd = *l.stat.etcd;
+    if (!o.password.empty()) t.etcd.password = o.password;
+    t.stat = std::move(l.stat);
+  }
+  return o.put->parsed() ? kv_put(t, o) : kv_get(t);
+}
 
 }  // namespace snigate::app

@@ -16,6 +16,7 @@ struct KvOptions {
   std::string ca, cert, key;
   bool insecure_skip_verify = false;
   bool replace = false;
+  std::string config_path;  // -c: a static configuration's providers.etcd (and, for put, its entry points)
   std::string file;  // put only
   CLI::App* kv = nullptr;
   CLI::App* put = nullptr;

@@ -120,6 +120,47 @@ def test_replace_deletes_what_the_file_no_longer_has(snigate_bin, etcd, tmp_path
     assert f"deleted {len(db_keys)}" in cp.stdout, cp.stdout
 
 
+def test_put_of_an_unchanged_file_writes_nothing(snigate_bin, etcd, tmp_path):
+    path = write_yaml(tmp_path, "same.yaml", DYNAMIC)
+    assert kv("put", "--endpoints", etcd.endpoint, "--root", "same", path).returncode == 0
+    revision = etcd.revision()
+    cp = kv("put", "--endpoints", etcd.endpoint, "--root", "same", path)
+    assert cp.returncode == 0, cp.stderr
+    assert "no change under same/" in cp.stdout, cp.stdout
+    assert etcd.revision() == revision, "an unchanged file must not make a new revision (every instance would reload)"
+    changed = yaml.safe_load(yaml.safe_dump(DYNAMIC))
+    changed["tcp"]["routers"]["db"]["priority"] = 7
+    cp = kv("put", "--endpoints", etcd.endpoint, "--root", "same", write_yaml(tmp_path, "changed.yaml", changed))
+    assert cp.returncode == 0, cp.stderr
+    assert "wrote 1 key(s) under same/" in cp.stdout, cp.stdout
+
+
+def test_config_checks_entry_points_and_gives_the_connection(snigate_bin, etcd, tmp_path):
+    static = write_yaml(tmp_path, "static.yaml", {
+        "entryPoints": {"tls": {"address": "127.0.0.1:1"}},
+        "providers": {"etcd": {"endpoints": [etcd.endpoint], "rootKey": "fromcfg"}}})
+    typo = yaml.safe_load(yaml.safe_dump(DYNAMIC))
+    typo["tcp"]["routers"]["db"]["entryPoints"] = ["tsl"]
+    typo_path = write_yaml(tmp_path, "typo.yaml", typo)
+    # Without --config the entry points cannot be known: a warning names them.
+    cp = kv("put", "--endpoints", etcd.endpoint, "--root", "nocfg", typo_path)
+    assert cp.returncode == 0, cp.stderr
+    assert "entry points not checked (tls, tsl)" in cp.stderr, cp.stderr
+    # With it, the misspelled one is an error and nothing is written.
+    cp = kv("put", "--config", static, typo_path)
+    assert cp.returncode == 1, cp.stdout
+    assert 'unknown entry point "tsl"' in cp.stderr, cp.stderr
+    assert etcd.keys("fromcfg/") == {}
+    cp = kv("put", "--config", static, write_yaml(tmp_path, "good.yaml", DYNAMIC))
+    assert cp.returncode == 0, cp.stderr
+    assert "fromcfg/tcp/routers/db/rule" in etcd.keys("fromcfg/")
+    got = kv("get", "-c", static)
+    assert got.returncode == 0 and "db.test" in got.stdout, got.stderr
+    # A connection option next to --config would be ambiguous.
+    cp = kv("get", "-c", static, "--root", "other")
+    assert cp.returncode != 0 and "excludes" in cp.stderr, cp.stderr
+
+
 @pytest.mark.parametrize("text,words", [
     ("tcp:\n  routers: [unclosed\n", "bad.yaml"),
     ("tcp:\n  routers:\n    r:\n      rule: \"HostSNI(`a.test`\"\n      service: s\n"
