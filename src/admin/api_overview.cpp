@@ -28,9 +28,11 @@ json by_name(std::vector<Item> items) {
   return j;
 }
 
-// Traefik's spelling of the providers configured.
+// Traefik's spelling of the providers configured. Without etcd the static
+// file's own tcp/tls parts count as the file provider's (their names are @file).
 json providers(const config::Static& stat) {
-  json out = json::array({"File"});
+  json out = json::array();
+  if (!stat.file_filename.empty() || !stat.file_directory.empty() || !stat.etcd) out.push_back("File");
   if (stat.etcd) out.push_back("Etcd");
   return out;
 }

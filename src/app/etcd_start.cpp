@@ -54,12 +54,12 @@ session::StartProviders etcd_provider(const config::EtcdProvider& opts, std::opt
   };
 }
 
-std::optional<config::KvPairs> read_etcd_for_check(const config::Static& stat) {
+std::optional<config::KvPairs> read_etcd_for_check(const config::Static& stat, bool required) {
   std::string error;
   auto read = kv::read_prefix(*stat.etcd, prefix_of(*stat.etcd), kStartRead, error);
   if (!read) {
-    fmt::print(stderr, "warning: providers.etcd: cannot read {} ({}); etcd's keys were not checked\n",
-               prefix_of(*stat.etcd), error);
+    fmt::print(stderr, "{}: providers.etcd: cannot read {} ({}); etcd's keys were not {}\n",
+               required ? "error" : "warning", prefix_of(*stat.etcd), error, required ? "checked" : "used");
     return std::nullopt;
   }
   return std::move(read->pairs);

@@ -21,8 +21,8 @@ std::optional<kv::RangeResult> add_etcd_at_start(config::Loaded& cfg,
 // after `initial` when it was read.
 session::StartProviders etcd_provider(const config::EtcdProvider& opts, std::optional<kv::RangeResult> initial);
 
-// `snigate check` and `explain`: etcd's keys, read once; a failed read is a
-// warning (nullopt) so that a static file can be checked anywhere.
-std::optional<config::KvPairs> read_etcd_for_check(const config::Static& stat);
+// `snigate check` and `explain`: etcd's keys, read once; nullopt, with an
+// error (required) or a warning printed, when etcd does not answer.
+std::optional<config::KvPairs> read_etcd_for_check(const config::Static& stat, bool required);
 
 }  // namespace snigate::app

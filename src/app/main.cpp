@@ -44,19 +44,27 @@ Exit codes:
             value, a --config file that does not exist)
 )";
 
+// What load_checked does with providers.etcd's keys: serve() reads them
+// itself; explain goes on without them when etcd does not answer, and check
+// fails, since it cannot say the configuration is valid.
+enum class EtcdKeys { skip, if_reachable, required };
+
 // Loads and compiles; prints every warning and error. nullptr when invalid.
-// with_etcd: etcd's keys too (check, explain); serve() adds them itself.
 std::shared_ptr<const session::Snapshot> load_checked(const std::string& path, config::Loaded& cfg, bool quiet_ok,
-                                                      bool print_warnings = true, bool with_etcd = true) {
+                                                      bool print_warnings = true,
+                                                      EtcdKeys etcd = EtcdKeys::if_reachable) {
   cfg = path.empty() ? config::builtin_default() : config::load(path);
-  if (with_etcd && cfg.errors.empty() && cfg.stat.etcd)
-    if (std::optional<config::KvPairs> keys = app::read_etcd_for_check(cfg.stat)) {
+  if (etcd != EtcdKeys::skip && cfg.errors.empty() && cfg.stat.etcd) {
+    std::optional<config::KvPairs> keys = app::read_etcd_for_check(cfg.stat, etcd == EtcdKeys::required);
+    if (!keys && etcd == EtcdKeys::required) return nullptr;
+    if (keys) {
       config::Loaded with;
       with.stat = cfg.stat;
       config::load_dynamic(with.stat, with, &*keys);
       with.etcd = std::move(keys);
       cfg = std::move(with);
     }
+  }
   std::shared_ptr<const session::Snapshot> snap;
   if (cfg.errors.empty()) snap = session::compile(cfg, cfg.errors, &cfg.warnings);
   if (print_warnings)
@@ -121,7 +129,7 @@ void add_version_and_help(CLI::App& cli, CommandLine& c) {
 // Without a subcommand: load, then serve until a stop signal.
 int serve(const CommandLine& c) {
   config::Loaded cfg;
-  auto snap = load_checked(c.config_path, cfg, true, false, false);  // warnings go to the log below
+  auto snap = load_checked(c.config_path, cfg, true, false, EtcdKeys::skip);  // warnings go to the log below
   observe::setup_logging(c.log_level.empty() ? cfg.stat.log_level : c.log_level);
   if (!snap) return 2;
   for (const auto& w : cfg.warnings) spdlog::warn("{}", w.to_string());
@@ -157,7 +165,7 @@ int dispatch(CLI::App& cli, const CommandLine& c, const char* argv0) {
     if (!load_checked(c.config_path, cfg, true)) return 1;
     return app::print_v3(c.to_v3_path, cfg.stat, std::cout, std::cerr);
   }
-  if (c.check->parsed()) return load_checked(c.config_path, cfg, false) ? 0 : 1;
+  if (c.check->parsed()) return load_checked(c.config_path, cfg, false, true, EtcdKeys::required) ? 0 : 1;
   if (c.explain->parsed()) {
     auto snap = load_checked(c.config_path, cfg, true);
     if (!snap) return 2;

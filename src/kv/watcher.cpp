@@ -30,11 +30,16 @@ struct WatchLoop {
   std::int64_t revision = 0;
   bool have_state = false;
   Backoff backoff;
+  // An outage is reported at its first failure and then once a minute, not
+  // at every retry (one every 5 s at most backoff).
+  int failures = 0;
+  std::chrono::steady_clock::time_point last_warned{};
   std::atomic<bool> stop{false};
   std::mutex m;
   std::condition_variable cv;
 
   void run();
+  void report_failure(bool moved, const std::string& why, std::chrono::milliseconds delay);
   bool full_read(std::string& why);
   StreamEnd watch();
   bool on_line(std::string_view line, StreamEnd& end);
@@ -64,6 +69,7 @@ bool WatchLoop::full_read(std::string& why) {
   pairs = std::move(got.pairs);
   revision = got.revision;
   have_state = true;
+  failures = 0;
   spdlog::info("etcd: read {} key(s) under {} at revision {} from {}", pairs.size(), prefix, revision,
                session.endpoint_name());
   notify({});
@@ -91,6 +97,7 @@ bool WatchLoop::on_line(std::string_view line, StreamEnd& end) {
   if (msg.created) {
     spdlog::info("etcd: watching {} from revision {} through {}", prefix, revision + 1, session.endpoint_name());
     backoff.reset();
+    failures = 0;
   }
   if (msg.events.empty()) return true;
   notify(apply_events(pairs, msg.events, revision));
@@ -113,6 +120,17 @@ StreamEnd WatchLoop::watch() {
   return end;
 }
 
+void WatchLoop::report_failure(bool moved, const std::string& why, std::chrono::milliseconds delay) {
+  const auto now = std::chrono::steady_clock::now();
+  const bool loud = failures == 0 || now - last_warned >= std::chrono::minutes(1);
+  ++failures;
+  if (loud) last_warned = now;
+  const auto level = loud ? spdlog::level::warn : spdlog::level::debug;
+  const std::string again = failures > 1 ? fmt::format(" (failure {} in a row; repeated once a minute)", failures) : "";
+  if (moved) spdlog::log(level, "etcd: cannot read {} ({}); retrying in {} ms{}", prefix, why, delay.count(), again);
+  else spdlog::log(level, "etcd: lost {} ({}); retrying in {} ms{}", session.endpoint_name(), why, delay.count(), again);
+}
+
 void WatchLoop::run() {
   while (!stop) {
     std::string why;
@@ -131,8 +149,7 @@ void WatchLoop::run() {
       }
     }
     const std::chrono::milliseconds delay = backoff.next();
-    if (moved) spdlog::warn("etcd: cannot read {} ({}); retrying in {} ms", prefix, why, delay.count());
-    else spdlog::warn("etcd: lost {} ({}); retrying in {} ms", session.endpoint_name(), why, delay.count());
+    report_failure(moved, why, delay);
     if (!moved) session.next_endpoint();
     wait(delay);
   }

@@ -225,3 +225,23 @@ def test_tls_with_a_client_certificate(snigate_bin, etcd_tls, etcd_pki, tmp_path
     assert unknown_ca.returncode == 1 and ep in unknown_ca.stderr, unknown_ca.stderr
     no_client_cert = kv("get", "--endpoints", ep, "--ca", etcd_pki.ca_cert)
     assert no_client_cert.returncode == 1 and ep in no_client_cert.stderr, no_client_cert.stderr
+
+
+def test_check_reads_etcd_and_fails_without_it(snigate_bin, etcd, tmp_path):
+    def static(endpoint: str, root: str) -> Path:
+        return write_yaml(tmp_path, f"check-{root}.yaml", {
+            "entryPoints": {"tls": {"address": "127.0.0.1:1"}},
+            "providers": {"etcd": {"endpoints": [endpoint], "rootKey": root}}})
+    assert kv("put", "--endpoints", etcd.endpoint, "--root", "chk", write_yaml(tmp_path, "d.yaml", DYNAMIC)).returncode == 0
+    cp = run_cli(["check", "-c", static(etcd.endpoint, "chk")], timeout=30)
+    assert cp.returncode == 0, cp.stderr
+    assert "2 router(s)" in cp.stdout, cp.stdout
+    etcd.ctl("put", "chk/tcp/routers/db/service", "nowhere")
+    cp = run_cli(["check", "-c", static(etcd.endpoint, "chk")], timeout=30)
+    assert cp.returncode == 1, cp.stdout
+    assert "etcd key chk/tcp/routers/db/service" in cp.stderr and "nowhere" in cp.stderr, cp.stderr
+    # etcd not answering: check cannot say the configuration is valid.
+    dead = f"{LOCALHOST}:{free_port()}"
+    cp = run_cli(["check", "-c", static(dead, "chk")], timeout=30)
+    assert cp.returncode == 1, cp.stdout
+    assert "error: providers.etcd: cannot read chk/" in cp.stderr and dead in cp.stderr, cp.stderr
