@@ -6,6 +6,7 @@
 #include <map>
 
 #include "observe/metrics.hpp"
+#include "observe/provider_state.hpp"
 #include "tls/cert_facts.hpp"
 
 namespace snigate::admin {
@@ -129,6 +130,24 @@ void add_config(std::vector<MetricFamily>& out, const observe::MetricsTotals& t)
          t.last_reload_failure);
 }
 
+// A watching provider (etcd): its watch and how far the configuration serving is behind it.
+void add_providers(std::vector<MetricFamily>& out) {
+  const auto states = observe::provider_states();
+  if (states.empty()) return;
+  auto& up = out.emplace_back(family("snigate_provider_watching", "1 while the provider's watch is up.", MetricType::Gauge));
+  auto& seen = out.emplace_back(family("snigate_provider_revision_seen",
+                                       "Newest store revision the provider's watch has reported.", MetricType::Gauge));
+  auto& applied = out.emplace_back(family("snigate_provider_revision_applied",
+                                          "Store revision of the configuration serving; behind seen: a change "
+                                          "that does not load.",
+                                          MetricType::Gauge));
+  for (const auto& [name, s] : states) {
+    up.metric.push_back(value({{"provider", name}}, s.watching ? 1 : 0, MetricType::Gauge));
+    seen.metric.push_back(value({{"provider", name}}, static_cast<double>(s.seen), MetricType::Gauge));
+    applied.metric.push_back(value({{"provider", name}}, static_cast<double>(s.applied), MetricType::Gauge));
+  }
+}
+
 void add_snapshot(std::vector<MetricFamily>& out, const observe::MetricsTotals& t, const session::Snapshot& snap) {
   auto& open = out.emplace_back(family("traefik_open_connections", "Open connections, by entry point.", MetricType::Gauge));
   for (const auto& [name, entry] : snap.entries) {
@@ -162,6 +181,7 @@ std::string prometheus_text(const State& state) {
   const LabelChoice on{p.add_entry_points_labels, p.add_routers_labels, p.add_services_labels};
   std::vector<MetricFamily> families;
   add_config(families, t);
+  add_providers(families);
   add_snapshot(families, t, *snap);
   add_connections(families, t, on);
   add_histograms(families, t, on);

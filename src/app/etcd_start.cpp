@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "observe/provider_state.hpp"
+
 namespace snigate::app {
 
 namespace {
@@ -40,6 +42,7 @@ std::optional<kv::RangeResult> add_etcd_at_start(config::Loaded& cfg, std::share
     if (w.loc.file.starts_with("etcd")) spdlog::warn("{}", w.to_string());
   spdlog::info("etcd: {} key(s) under {} at revision {}", read->pairs.size(), prefix_of(opts), read->revision);
   with.etcd = read->pairs;
+  observe::set_provider_applied("etcd", read->revision);
   cfg = std::move(with);
   snap = std::move(next);
   return read;

@@ -9,6 +9,7 @@
 #include "kv/etcd.hpp"
 #include "kv/http.hpp"
 #include "kv/session.hpp"
+#include "observe/provider_state.hpp"
 
 namespace snigate::kv {
 
@@ -53,6 +54,7 @@ struct WatchLoop {
 // The state stays and the watch goes on when the handler throws: the next
 // change hands it the whole state again.
 void WatchLoop::notify(const std::vector<std::string>& changed) {
+  observe::set_provider_seen("etcd", revision);
   try {
     on_update(pairs, revision, changed);
   } catch (const std::exception& e) {
@@ -98,6 +100,7 @@ bool WatchLoop::on_line(std::string_view line, StreamEnd& end) {
     spdlog::info("etcd: watching {} from revision {} through {}", prefix, revision + 1, session.endpoint_name());
     backoff.reset();
     failures = 0;
+    observe::set_provider_watching("etcd", true);
   }
   if (msg.events.empty()) return true;
   notify(apply_events(pairs, msg.events, revision));
@@ -121,6 +124,7 @@ StreamEnd WatchLoop::watch() {
 }
 
 void WatchLoop::report_failure(bool moved, const std::string& why, std::chrono::milliseconds delay) {
+  observe::set_provider_watching("etcd", false);
   const auto now = std::chrono::steady_clock::now();
   const bool loud = failures == 0 || now - last_warned >= std::chrono::minutes(1);
   ++failures;

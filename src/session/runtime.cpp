@@ -21,6 +21,7 @@
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
 #include "observe/notify.hpp"
+#include "observe/provider_state.hpp"
 #include "session/live.hpp"
 #include "session/ocsp_stapler.hpp"
 #include "session/session.hpp"
@@ -163,8 +164,9 @@ void apply_defer_accept(Gateway& gw, const Snapshot& old, const std::shared_ptr<
     });
 }
 
-void reload(Gateway& gw, std::string_view why) {
-  if (gw.config_path.empty() || gw.draining) return;
+// True when the new configuration serves.
+bool reload(Gateway& gw, std::string_view why) {
+  if (gw.config_path.empty() || gw.draining) return false;
   const observe::notify::Reload notify_reload;  // READY=1 again when this returns
   config::Loaded next;
   next.stat = gw.cfg.stat;
@@ -177,7 +179,7 @@ void reload(Gateway& gw, std::string_view why) {
     spdlog::error("reload failed ({}): {} error(s); the previous configuration keeps serving", why, next.errors.size());
     for (const auto& e : next.errors) spdlog::error("reload failed: {}", e.to_string());
     observe::notify::status(fmt::format("reload failed ({}); generation {} keeps serving", why, gw.current.load()->generation));
-    return;
+    return false;
   }
   gw.cfg.dyn = std::move(next.dyn);
   if (gw.ocsp) gw.ocsp->track(snap->certs);
@@ -186,6 +188,7 @@ void reload(Gateway& gw, std::string_view why) {
   apply_defer_accept(gw, *old, snap);
   spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, gw.cfg.dyn.routers.size());
   observe::notify::status(fmt::format("serving config generation {}, {} router(s)", snap->generation, gw.cfg.dyn.routers.size()));
+  return true;
 }
 
 // An etcd report, on the main thread: kept, and applied by the throttle.
@@ -199,7 +202,7 @@ void take_kv_update(Gateway& gw, KvUpdate u) {
 void apply_etcd(Gateway& gw) {
   const std::string why = fmt::format("etcd revision {}, {} key(s) changed", gw.etcd_revision, gw.etcd_changed);
   gw.etcd_changed = 0;
-  reload(gw, why);
+  if (reload(gw, why)) observe::set_provider_applied("etcd", gw.etcd_revision);
 }
 
 awaitable<void> watch_files(Gateway& gw) {

@@ -16,6 +16,7 @@ import urllib.request
 
 import pytest
 
+from harness import admin
 from harness.configs import addr
 from harness.etcd import EtcdCluster, start_cluster
 from harness.named import named_servers, open_route, recv_exact, route_of
@@ -110,8 +111,10 @@ def pair(request, snigate_bin, tmp_path_factory, cluster, backends) -> list:
         pytest.skip("the harness's fake snigate has no etcd provider")
     out = []
     for n in (1, 2):
+        # /metrics on an admin entry point: the provider's own gauges are checked below.
+        ops = {"entryPoints": {"ops": {"address": addr(free_port())}}, "metrics": {"prometheus": {"entryPoint": "ops"}}}
         inst = Snigate(tmp_path_factory.mktemp(f"snigate-etcd{n}"),
-                       static_config(free_port(), cluster), name=f"snigate-etcd{n}")
+                       static_config(free_port(), cluster, ops), name=f"snigate-etcd{n}")
         request.addfinalizer(inst.teardown)
         out.append(inst.start())
     for inst in out:
@@ -125,6 +128,13 @@ def all_members_up(cluster):
     yield
     if any(not m.alive() for m in cluster.members):
         cluster.start_all()
+
+
+def provider_gauges(inst) -> tuple:
+    """(watching, revision seen, revision applied) from the instance's /metrics."""
+    ms = admin.metrics(inst.ports["ops"])
+    return tuple(admin.sample(ms, f"snigate_provider_{n}", provider="etcd")
+                 for n in ("watching", "revision_seen", "revision_applied"))
 
 
 def establish(cluster, pair, name: str, server: str, backends) -> None:
@@ -217,12 +227,16 @@ def test_all_of_etcd_stopped_then_started(cluster, pair, backends, all_members_u
         wait_until(lambda: "etcd: lost" in inst.log_since(mark), 10, f"{inst.name} to log the lost etcd",
                    on_timeout=inst.logs)
         assert route_of(inst.ports["tls"], sni_of("outage")) == "A", inst.name
+        assert provider_gauges(inst)[0] == 0, f"{inst.name}: snigate_provider_watching while etcd is down"
     marks = [inst.log_mark() for inst in pair]
     cluster.start_all()
     t0 = time.monotonic()
     cluster.put(server_key("outage"), backends["B"].address)
     took = wait_routes(pair, sni_of("outage"), "B", t0, FOLLOW_AFTER_OUTAGE)
     report(took)
+    for inst in pair:
+        watching, seen, applied = provider_gauges(inst)
+        assert watching == 1 and seen == applied > 0, (inst.name, watching, seen, applied)
     for inst, mark in zip(pair, marks):
         assert "etcd: watching" in inst.log_since(mark), f"{inst.name} did not log a resumed watch"
 
@@ -238,6 +252,9 @@ def test_invalid_rule_keeps_previous_config_and_names_the_key(cluster, pair, bac
                        f"{inst.name} to log the bad key", on_timeout=inst.logs)
             assert "reload failed" in inst.log_since(mark), inst.log_since(mark)
             assert route_of(inst.ports["tls"], sni_of("bad")) == "A", inst.name
+            # What an operator alerts on: the watch is up, the configuration serving is behind it.
+            watching, seen, applied = provider_gauges(inst)
+            assert watching == 1 and seen > applied > 0, (inst.name, watching, seen, applied)
     finally:
         # Every later change would fail validation while the bad rule is there.
         cluster.put(key, f"HostSNI(`{sni_of('bad')}`)")
