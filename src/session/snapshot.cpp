@@ -343,6 +343,7 @@ void finish_entry(EntryRoutes& entry) {
   std::ranges::sort(entry.routes, [](const Route& a, const Route& b) {
     return a.priority != b.priority ? a.priority > b.priority : a.name < b.name;
   });
+  entry.index = build_route_index(entry.routes);
   entry.has_tls_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return r.tls; });
   entry.has_plain_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return !r.tls; });
   entry.server_first = !entry.routes.empty() && std::ranges::all_of(entry.routes, [](const Route& r) {
@@ -388,6 +389,7 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
 }
 
 const Route* match(const EntryRoutes& entry, const Facts& facts) {
+  if (entry.index.built) return first_match(entry.index, entry.routes, facts);
   for (const Route& r : entry.routes)
     if (r.tls == facts.tls && rule::match(r.rule, facts)) return &r;
   return nullptr;

@@ -16,6 +16,7 @@
 #include "policy/chain.hpp"
 #include "rule/ip_range.hpp"
 #include "rule/rule.hpp"
+#include "session/route_index.hpp"
 #include "tls/cert_store.hpp"
 #include "tls/contexts.hpp"
 
@@ -45,6 +46,7 @@ struct Route {
 struct EntryRoutes {
   config::EntryPoint ep;
   std::vector<Route> routes;  // by priority, highest first; ties by name
+  RouteIndex index;           // of `routes`, which match() consults instead of trying each
   bool has_tls_routes = false;
   bool has_plain_routes = false;
   // Every router is a plain HostSNI(`*`): nothing the client says can change
@@ -80,7 +82,9 @@ struct Snapshot {
 std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors,
                                         std::vector<config::Error>* warnings = nullptr);
 
-// The first route, in priority order, that takes a client with these facts.
+// The first route, in priority order, that takes a client with these facts:
+// its tls flag is the client's and its rule matches. Only the candidates the
+// entry point's index gives for the client's name are tried.
 const Route* match(const EntryRoutes& entry, const Facts& facts);
 
 }  // namespace snigate::session

@@ -169,6 +169,28 @@ TEST(SessionSnapshot, PriorityZeroMeansTheDefault) {
   EXPECT_EQ(web.routes[1].priority, -1);
 }
 
+// match() goes through the index compile() builds; wildcards and the
+// catch-all keep their places in the priority order.
+TEST(SessionSnapshot, CompileIndexesTheRoutesThatMatchUses) {
+  Cfg cfg;
+  cfg.entry("web").service("svc");
+  cfg.tls_router("any", "HostSNI(`*`)");
+  cfg.tls_router("wild", "HostSNI(`*.example.com`)").priority = 10;
+  cfg.tls_router("api", "HostSNI(`api.example.com`)").priority = 20;
+  cfg.router("plain", "HostSNI(`*`)");
+  auto snap = compile_ok(cfg);
+  ASSERT_NE(snap, nullptr);
+  const EntryRoutes& web = *snap->entry("web");
+  ASSERT_TRUE(web.index.built);
+  EXPECT_EQ(web.index.by_tls[1].exact.size(), 1u);
+  EXPECT_EQ(web.index.by_tls[1].suffixes.size(), 1u);
+  EXPECT_EQ(matched(web, Client{true, "api.example.com"}), "api");
+  EXPECT_EQ(matched(web, Client{true, "API.example.com."}), "api");
+  EXPECT_EQ(matched(web, Client{true, "b.example.com"}), "wild");
+  EXPECT_EQ(matched(web, Client{true, "x.api.example.com"}), "any");
+  EXPECT_EQ(matched(web, Client{false}), "plain");
+}
+
 // ---- entry points ----------------------------------------------------------
 
 TEST(SessionSnapshot, RouterWithoutEntryPointsIsOnEveryEntryPoint) {

@@ -1,0 +1,44 @@
+#pragma once
+// The routes a client's server name can match, found by hash lookups instead
+// of trying every route: built once per snapshot and entry point, so that
+// matching costs about the same with 100,000 routers as with one.
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "rule/facts.hpp"
+
+namespace snigate::session {
+
+struct Route;
+
+// Positions in the entry point's routes (priority order) of the routes of one
+// `tls` value. Keys are views into the routes' compiled rules, which the
+// entry point holds as long as its index.
+struct SniTable {
+  struct Range {
+    std::uint32_t begin = 0, end = 0;  // into `positions`
+  };
+  std::unordered_map<std::string_view, Range> exact;     // HostSNI name -> its routes
+  std::unordered_map<std::string_view, Range> suffixes;  // `*.suffix` by suffix -> its routes
+  std::vector<std::uint32_t> positions;                  // every range's routes, each range ascending
+  std::vector<std::uint32_t> rest;  // routes whose rule says nothing usable about the name, ascending
+};
+
+struct RouteIndex {
+  bool built = false;  // an EntryRoutes put together by hand (tests) has none; match() then walks
+  std::array<SniTable, 2> by_tls;  // [0] plain routes, [1] TLS routes
+};
+
+// `routes` in priority order, as EntryRoutes keeps them.
+RouteIndex build_route_index(std::span<const Route> routes);
+
+// The first route in priority order that takes a client with these facts,
+// trying only the candidates the index gives: exactly what trying every
+// route in order would pick, since every route left out cannot match.
+const Route* first_match(const RouteIndex& index, std::span<const Route> routes, const Facts& facts);
+
+}  // namespace snigate::session
