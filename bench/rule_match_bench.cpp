@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "rule/rule.hpp"
+#include "bench_clock.hpp"
 
 namespace {
 
@@ -68,18 +69,8 @@ std::size_t choose(const std::vector<Route>& routes, const Facts& facts) {
   return routes.size();
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-// CPU time of this thread: on a machine shared with other work, wall-clock
-// time would count the time the benchmark waited for a core.
-double thread_cpu_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
+using snigate::bench::median;
+using snigate::bench::thread_cpu_ns;
 
 // Median CPU nanoseconds per route choice over `runs` runs of `iterations` each.
 double time_choice(const std::vector<Route>& routes, const Facts& facts, int runs, long iterations) {
