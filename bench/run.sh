@@ -26,6 +26,11 @@
 #   bench/run.sh --fleet [OPTIONS]: only the etcd propagation workload
 #          (bench/fleet_propagation.py, which takes the OPTIONS: a 3-member
 #          etcd cluster, 100 changes, a 1,000-router change set; see docs/fleet.md)
+#   bench/run.sh --scale [OPTIONS]: only the scale workload of issue 29
+#          (bench/scale.py, which takes the OPTIONS: 1 to 100,000 routers,
+#          exact, wildcard, regexp and mixed rules, snigate and HAProxy with a
+#          map file; ports 19501-19520; it writes its own section of
+#          docs/benchmarks.md)
 #
 # Everything runs on 127.0.0.1; ports 19001-19403 must be free. Needs root only
 # to install the peers when they are missing.
@@ -55,7 +60,8 @@ while (($#)); do
     --base) BASE_REV=$2; shift ;;
     --health) shift; exec bench/health_cost.sh "$@" ;;
     --fleet) shift; exec bench/fleet_propagation.py "$@" ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    --scale) shift; exec bench/scale.py "$@" ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
