@@ -42,6 +42,7 @@ import ssl
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -446,8 +447,10 @@ def measure(gw: Gateway, base: Gateway, mix: str, n: int, args) -> dict:
         row |= gw.start(args.start_timeout, target)
         gw.settle(args.start_timeout)
         row["rss_kib"], row["hwm_kib"] = memory(gw.proc.pid)
+        # The 1-router process before and after: the load of a shared machine drifts.
+        row["base_rate_before"] = rate(args.loadgen, base.port, target, args.time)
         row["rate"] = rate(args.loadgen, gw.port, target, args.time)
-        row["base_rate"] = rate(args.loadgen, base.port, target, args.time)
+        row["base_rate_after"] = rate(args.loadgen, base.port, target, args.time)
         reloads = []
         kind0 = kind_of(mix, 0)
         for version in range(1, args.reloads + 1):
@@ -564,7 +567,8 @@ def derive(rows: list) -> None:
     for r in rows:
         one = ones[(r["gateway"], r["mix"])]
         r["bytes_per_router"] = (r["rss_kib"] - one["rss_kib"]) * 1024 / r["routers"] if r["routers"] > 1 else None
-        r["rate_ratio"] = r["rate"]["conns_per_s"] / r["base_rate"]["conns_per_s"]
+        base = (r["base_rate_before"]["conns_per_s"] + r["base_rate_after"]["conns_per_s"]) / 2
+        r["rate_ratio"] = r["rate"]["conns_per_s"] / base
         r["reload_median_s"] = statistics.median(r["reload_s"])
 
 
@@ -574,7 +578,8 @@ def secs(s: float) -> str:
 
 def table(rows: list) -> str:
     head = ("| gateway | mix | routers | start | RSS | peak RSS | per router | conn/s | ratio to 1 router "
-            "| reload | check |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+            "| reload | RSS after the reloads | check |\n"
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     out = [head]
     for r in rows:
         per = "" if r["bytes_per_router"] is None else f"{r['bytes_per_router'] / 1024:.2f} KiB"
@@ -582,7 +587,8 @@ def table(rows: list) -> str:
         out.append(f"| {r['gateway']} | {r['mix']} | {r['routers']:,} | {secs(r['routed_s'])} "
                    f"| {r['rss_kib'] / 1024:.0f} MiB | {r['hwm_kib'] / 1024:.0f} MiB | {per} "
                    f"| {r['rate']['conns_per_s'] / 1000:.1f}k{errors} | {r['rate_ratio']:.2f} "
-                   f"| {secs(r['reload_median_s'])} | {secs(r['check']['wall_s'])} |")
+                   f"| {secs(r['reload_median_s'])} | {r['rss_after_reload_kib'] / 1024:.0f} MiB "
+                   f"| {secs(r['check']['wall_s'])} |")
     return "\n".join(out)
 
 
@@ -619,42 +625,46 @@ def build_note(args) -> str:
 
 
 def section(rows: list, args, meta: dict) -> str:
-    haproxy = ""
+    fill = lambda text: textwrap.fill(" ".join(text.split()), 100, break_on_hyphens=False)  # noqa: E731
+    item = lambda text: textwrap.fill(" ".join(text.split()), 100, initial_indent="- ", subsequent_indent="  ",  # noqa: E731
+                                      break_on_hyphens=False)
+    reloads = f"the median of {args.reloads}" if args.reloads > 1 else "one reload"
+    parts = [
+        "## Scale: routers",
+        fill(f"""`{meta['command']}` (or `bench/run.sh --scale` with the same options), {meta['date']},
+             {meta['elapsed_s']:.0f} s in all, on {meta['machine']}. CPU busy just before the first measurement:
+             {meta['busy_start']:.0f}%; load average at the start / end: {meta['load_start']} / {meta['load_end']}.
+             snigate: {meta['snigate']}."""),
+        fill("""Each row is one fresh process with N SNI passthrough routers on one entry point, all to one
+             service (the bench backend), plus a target router at `priority: 1` (the lowest) that the client
+             names: exact ``HostSNI(`hK.example.com`)`` (target `target.example.com`), wildcard
+             ``HostSNI(`*.wK.example.com`)`` (client `x.target.example.com`), regexp
+             ``HostSNIRegexp(`^rK-[a-z]+\\.example\\.com$`)`` (client `target-x.example.com`), mix a third of
+             each (the target exact). snigate: a static file with a file provider (`watch: false`),
+             2 workers, log level INFO."""),
+        "\n".join([
+            item("""start: from exec until a connection for the target is answered by the backend through the
+                 entry point (a probe every millisecond);"""),
+            item("""RSS: VmRSS right after that; peak RSS: VmHWM then; per router: (RSS(N) - RSS(1)) / N;"""),
+            item(f"""conn/s: `loadgen rate`, {CLIENTS} clients, {args.time:g} s, for the target; ratio: to the
+                 mean of a process of the same gateway and mix with 1 router, running all along, measured
+                 just before and just after;"""),
+            item(f"""reload: router 0's rule changed in the file, SIGHUP, until `config reloaded (SIGHUP)` is in
+                 the log (polled every millisecond), {reloads}: a full reload of the file (the file provider
+                 cannot say what changed); the changed router is probed after each; RSS after the reloads:
+                 VmRSS after the last;"""),
+            item("check: wall time of `snigate check -c` on the same files."),
+        ]),
+    ]
     if any(r["gateway"] == "haproxy" for r in rows):
-        haproxy = (" HAProxy (" + meta["haproxy"] + ", `-W` master-worker, `nbthread 2`) takes the exact mix "
-                   "from a map file: `use_backend %[req.ssl_sni,lower,map(hosts.map)]` after "
-                   "`tcp-request content accept if { req.ssl_hello_type 1 }`; its reload changes one map "
-                   "line and sends SIGUSR2 to the master, until the master logs `Loading success.` (the new "
-                   "worker is up); its check is `haproxy -c`; its memory is the master's and the workers' together.")
-    return f"""## Scale: routers
-
-`{meta['command']}` (or `bench/run.sh --scale`), {meta['date']}, {meta['elapsed_s']:.0f} s in all,
-{meta['machine']}. CPU busy just before the first measurement: {meta['busy_start']:.0f}%; load average at
-the start / end: {meta['load_start']} / {meta['load_end']}. snigate: {meta['snigate']}.
-
-Each row is one fresh process with N SNI passthrough routers on one entry point, all to one service (the
-bench backend), plus a target router at `priority: 1` (the lowest) that the client names: exact
-``HostSNI(`hK.example.com`)`` (target `target.example.com`), wildcard ``HostSNI(`*.wK.example.com`)``
-(client `x.target.example.com`), regexp ``HostSNIRegexp(`^rK-[a-z]+\\.example\\.com$`)`` (client
-`target-x.example.com`), mix a third of each (the target exact). The snigate configuration is a static
-file with a file provider (`watch: false`), 2 workers, log level INFO.
-
-- start: from exec until a connection for the target is answered by the backend through the entry
-  point (a probe every millisecond);
-- RSS: VmRSS right after that, peak RSS: VmHWM then; per router: (RSS(N) - RSS(1)) / N;
-- conn/s: `loadgen rate`, {CLIENTS} clients, {args.time:g} s, for the target; ratio: to a process of the
-  same gateway and mix with 1 router, running all along, measured right after (same run, same load);
-- reload: router 0's rule changed in the file, SIGHUP, until `config reloaded (SIGHUP)` is in the log
-  (polled every millisecond), median of {args.reloads}; a full reload of the file, as the file provider
-  has no way to say what changed; the changed router is probed afterwards;
-- check: wall time of `snigate check -c` on the same files.{haproxy}
-
-{table(rows)}
-
-Issue 29's targets at the largest count:
-
-{targets(rows)}
-"""
+        parts.append(fill(f"""HAProxy ({meta['haproxy']}, `-W` master-worker, `nbthread 2`) takes the exact
+            mix from a map file: `use_backend %[req.ssl_sni,lower,map(hosts.map)]` after
+            `tcp-request content accept if {{ req.ssl_hello_type 1 }}`. Its memory is the master's and the
+            workers' together, once the master answers on its CLI (it execs itself again after starting a
+            worker). Its reload: one map line changed, SIGUSR2 to the master, until the master logs
+            `Loading success.` (the new worker is up and serving). Its check: `haproxy -c`."""))
+    parts += [table(rows), "Issue 29's targets at the largest count:", targets(rows)]
+    return "\n\n".join(parts) + "\n"
 
 
 def write_doc(text: str) -> None:
