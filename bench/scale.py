@@ -3,7 +3,7 @@
 bench/run.sh --scale runs this.
 
   bench/scale.py [--counts 1,1000,10000,100000] [--mixes exact,wildcard,regexp,mix] [--time 3]
-                 [--reloads 3] [--snigate PATH] [--no-haproxy] [--no-doc]
+                 [--rounds 1] [--reloads 3] [--snigate PATH] [--no-haproxy] [--no-doc]
 
 For each mix and each count N: N SNI passthrough routers on one entry point, all sending to one
 service (the bench backend, `loadgen serve`), plus one target router at priority 1 (the lowest)
@@ -16,9 +16,11 @@ of the mix's kind; the client names the target.
 Measured per (mix, N), one fresh snigate each (Release; built into build-bench/ unless --snigate):
   start     exec until a connection for the target is answered by the backend through the
             entry point (polled every millisecond); the time the port first accepted is kept too
-  memory    VmRSS once started, VmHWM (peak); per router = (RSS(N) - RSS(1)) / N
+  memory    VmRSS once started, VmHWM (peak); per router = (RSS(N) - RSS(1)) / N; VmRSS again
+            after the reloads (the old snapshot and the new are both alive during one)
   conn/s    `loadgen rate`, 32 clients, --time seconds, for the target name; the ratio is to a
-            snigate with 1 router of the same mix, running all along, measured right after
+            snigate with 1 router of the same mix, running all along, measured right before and
+            right after (the mean of the two); --rounds such rounds, the medians
   reload    router 0's rule changed in the file, SIGHUP, until `config reloaded (SIGHUP)` is in
             the log (polled every millisecond); median of --reloads; the new name is then probed
   check     wall time of `snigate check -c`
@@ -311,16 +313,15 @@ def rate(loadgen: Path, port: int, name: str, secs: float) -> dict:
 
 
 def timed_run(argv: list, log: Path) -> dict:
-    """Wall time and peak resident memory (the child's own, from wait4) of one command."""
+    """Wall time of one command. (Not its peak memory: wait4's ru_maxrss counts this script's own
+    memory too, which the child had between fork and exec.)"""
     with open(log, "wb") as out:
         t0 = time.monotonic()
-        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(p.pid, 0)
+        cp = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=600)
         wall = time.monotonic() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, argv))} exited {p.returncode}:\n{log.read_text()[-3000:]}")
-    return {"wall_s": wall, "peak_kib": usage.ru_maxrss}
+    if cp.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, argv))} exited {cp.returncode}:\n{log.read_text()[-3000:]}")
+    return {"wall_s": wall}
 
 
 def wait_log(log: Path, offset: int, pattern: re.Pattern, fail: re.Pattern | None, timeout: float, what: str):
@@ -447,10 +448,12 @@ def measure(gw: Gateway, base: Gateway, mix: str, n: int, args) -> dict:
         row |= gw.start(args.start_timeout, target)
         gw.settle(args.start_timeout)
         row["rss_kib"], row["hwm_kib"] = memory(gw.proc.pid)
-        # The 1-router process before and after: the load of a shared machine drifts.
-        row["base_rate_before"] = rate(args.loadgen, base.port, target, args.time)
-        row["rate"] = rate(args.loadgen, gw.port, target, args.time)
-        row["base_rate_after"] = rate(args.loadgen, base.port, target, args.time)
+        # The 1-router process before and after each: the load of a shared machine drifts.
+        row["base_rates"] = [rate(args.loadgen, base.port, target, args.time)]
+        row["rates"] = []
+        for _ in range(args.rounds):
+            row["rates"].append(rate(args.loadgen, gw.port, target, args.time))
+            row["base_rates"].append(rate(args.loadgen, base.port, target, args.time))
         reloads = []
         kind0 = kind_of(mix, 0)
         for version in range(1, args.reloads + 1):
@@ -506,12 +509,14 @@ def cpu_busy_pct(secs: float = 2.0) -> float:
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap = argparse.ArgumentParser(formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--counts", default="1,1000,10000,100000",
                     help="router counts, comma-separated (1 is added if missing: memory per router needs it)")
     ap.add_argument("--mixes", default=",".join(MIXES), help=f"comma-separated, of {', '.join(MIXES)}")
     ap.add_argument("--time", type=float, default=3.0, help="seconds per connection-rate measurement")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="connection-rate rounds per configuration, each between two of the 1-router process "
+                         "(the median ratio is shown)")
     ap.add_argument("--reloads", type=int, default=3, help="reloads per configuration (the median is shown)")
     ap.add_argument("--snigate", help="snigate binary (default: build the working tree into build-bench/)")
     ap.add_argument("--start-timeout", type=float, default=300.0, help="seconds a start or a reload may take")
@@ -522,8 +527,8 @@ def parse_args(argv):
     args.mixes = [m for m in args.mixes.split(",") if m]
     if bad := [m for m in args.mixes if m not in MIXES]:
         ap.error(f"unknown mix {', '.join(bad)} (known: {', '.join(MIXES)})")
-    if min(args.counts) < 1 or args.reloads < 1 or args.time <= 0:
-        ap.error("--counts must be positive, --reloads at least 1, --time above 0")
+    if min(args.counts) < 1 or args.reloads < 1 or args.rounds < 1 or args.time <= 0:
+        ap.error("--counts must be positive, --reloads and --rounds at least 1, --time above 0")
     args.built = False
     args.haproxy = None if args.no_haproxy else shutil.which("haproxy")
     if not args.no_haproxy and not args.haproxy:
@@ -567,8 +572,9 @@ def derive(rows: list) -> None:
     for r in rows:
         one = ones[(r["gateway"], r["mix"])]
         r["bytes_per_router"] = (r["rss_kib"] - one["rss_kib"]) * 1024 / r["routers"] if r["routers"] > 1 else None
-        base = (r["base_rate_before"]["conns_per_s"] + r["base_rate_after"]["conns_per_s"]) / 2
-        r["rate_ratio"] = r["rate"]["conns_per_s"] / base
+        rates, bases = [x["conns_per_s"] for x in r["rates"]], [x["conns_per_s"] for x in r["base_rates"]]
+        r["rate_ratio"] = statistics.median(v / ((bases[i] + bases[i + 1]) / 2) for i, v in enumerate(rates))
+        r["rate"] = {"conns_per_s": statistics.median(rates), "errors": sum(x["errors"] for x in r["rates"])}
         r["reload_median_s"] = statistics.median(r["reload_s"])
 
 
@@ -629,6 +635,7 @@ def section(rows: list, args, meta: dict) -> str:
     item = lambda text: textwrap.fill(" ".join(text.split()), 100, initial_indent="- ", subsequent_indent="  ",  # noqa: E731
                                       break_on_hyphens=False)
     reloads = f"the median of {args.reloads}" if args.reloads > 1 else "one reload"
+    rounds = f" ({args.rounds} such rounds, the medians)" if args.rounds > 1 else ""
     parts = [
         "## Scale: routers",
         fill(f"""`{meta['command']}` (or `bench/run.sh --scale` with the same options), {meta['date']},
@@ -648,7 +655,7 @@ def section(rows: list, args, meta: dict) -> str:
             item("""RSS: VmRSS right after that; peak RSS: VmHWM then; per router: (RSS(N) - RSS(1)) / N;"""),
             item(f"""conn/s: `loadgen rate`, {CLIENTS} clients, {args.time:g} s, for the target; ratio: to the
                  mean of a process of the same gateway and mix with 1 router, running all along, measured
-                 just before and just after;"""),
+                 just before and just after{rounds};"""),
             item(f"""reload: router 0's rule changed in the file, SIGHUP, until `config reloaded (SIGHUP)` is in
                  the log (polled every millisecond), {reloads}: a full reload of the file (the file provider
                  cannot say what changed); the changed router is probed after each; RSS after the reloads:
@@ -722,4 +729,8 @@ def main(argv) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        print("interrupted; every process this run started is stopped", file=sys.stderr)
+        sys.exit(130)
