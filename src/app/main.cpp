@@ -66,13 +66,16 @@ std::shared_ptr<const session::Snapshot> load_checked(const std::string& path, c
     }
   }
   std::shared_ptr<const session::Snapshot> snap;
-  if (cfg.errors.empty()) snap = session::compile(cfg, cfg.errors, &cfg.warnings);
+  const std::size_t routers = cfg.dyn.routers.size(), services = cfg.dyn.services.size();
+  if (cfg.errors.empty())
+    snap = session::compile(cfg.stat, std::make_shared<const config::Dynamic>(std::move(cfg.dyn)), cfg.errors,
+                            &cfg.warnings);
   if (print_warnings)
     for (const auto& w : cfg.warnings) fmt::print(stderr, "warning: {}\n", w.to_string());
   for (const auto& e : cfg.errors) fmt::print(stderr, "{}\n", e.to_string());
   if (!snap) fmt::print(stderr, "{}: {} error(s)\n", path.empty() ? "built-in default" : path, cfg.errors.size());
   else if (!quiet_ok) fmt::print("{}: OK ({} entry point(s), {} router(s), {} service(s))\n", path, cfg.stat.entry_points.size(),
-                                 cfg.dyn.routers.size(), cfg.dyn.services.size());
+                                 routers, services);
   return snap;
 }
 

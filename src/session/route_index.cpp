@@ -56,8 +56,10 @@ RouteIndex build_route_index(std::span<const Route> routes) {
     SniTable& table = index.by_tls[t];
     table.exact.reserve(exact[t].size());
     table.suffixes.reserve(suffixes[t].size());
+    table.positions.reserve(exact[t].size() + suffixes[t].size());
     fill(exact[t], table.exact, table.positions);
     fill(suffixes[t], table.suffixes, table.positions);
+    table.rest.shrink_to_fit();
   }
   return index;
 }

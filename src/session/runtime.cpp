@@ -1,5 +1,6 @@
 #include "session/runtime.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -164,6 +165,10 @@ void apply_defer_accept(Gateway& gw, const Snapshot& old, const std::shared_ptr<
     });
 }
 
+// Loading a large configuration leaves the parser's freed memory in the
+// heap; hand it back to the system, or the process stays at its peak.
+void give_back_memory() { malloc_trim(0); }
+
 // True when the new configuration serves.
 bool reload(Gateway& gw, std::string_view why) {
   if (gw.config_path.empty() || gw.draining) return false;
@@ -172,7 +177,8 @@ bool reload(Gateway& gw, std::string_view why) {
   next.stat = gw.cfg.stat;
   config::load_dynamic(next.stat, next, gw.etcd ? &*gw.etcd : nullptr);
   std::shared_ptr<const Snapshot> snap;
-  if (next.errors.empty()) snap = compile(next, next.errors, &next.warnings);
+  if (next.errors.empty())
+    snap = compile(next.stat, std::make_shared<const config::Dynamic>(std::move(next.dyn)), next.errors, &next.warnings);
   for (const auto& w : next.warnings) spdlog::warn("{}", w.to_string());
   observe::count_reload(snap != nullptr);
   if (!snap) {
@@ -181,13 +187,14 @@ bool reload(Gateway& gw, std::string_view why) {
     observe::notify::status(fmt::format("reload failed ({}); generation {} keeps serving", why, gw.current.load()->generation));
     return false;
   }
-  gw.cfg.dyn = std::move(next.dyn);
   if (gw.ocsp) gw.ocsp->track(snap->certs);
-  const std::shared_ptr<const Snapshot> old = gw.current.exchange(snap, std::memory_order_acq_rel);
+  std::shared_ptr<const Snapshot> old = gw.current.exchange(snap, std::memory_order_acq_rel);
   if (gw.health) gw.health->track(balance::probe_targets(snap->services));
   apply_defer_accept(gw, *old, snap);
-  spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, gw.cfg.dyn.routers.size());
-  observe::notify::status(fmt::format("serving config generation {}, {} router(s)", snap->generation, gw.cfg.dyn.routers.size()));
+  spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, snap->source->routers.size());
+  observe::notify::status(fmt::format("serving config generation {}, {} router(s)", snap->generation, snap->source->routers.size()));
+  old.reset();  // the last reference, unless a connection still holds it
+  give_back_memory();
   return true;
 }
 
@@ -376,14 +383,15 @@ void start_main_tasks(Gateway& gw, asio::signal_set& signals) {
 
 // Runs the workers and the main thread until a stop signal ends the main
 // loop, then stops the workers and waits for them.
-void run_until_stopped(Gateway& gw, const Snapshot& snap) {
+void run_until_stopped(Gateway& gw, std::uint64_t generation, std::size_t routers) {
   for (auto& w : gw.workers)
     w->thread = std::thread([&w] {
       auto guard = asio::make_work_guard(w->io);
       w->io.run();
     });
-  spdlog::info("snigate ready: {} worker(s), config generation {}", gw.workers.size(), snap.generation);
-  observe::notify::ready(fmt::format("serving config generation {}, {} router(s)", snap.generation, gw.cfg.dyn.routers.size()));
+  give_back_memory();
+  spdlog::info("snigate ready: {} worker(s), config generation {}", gw.workers.size(), generation);
+  observe::notify::ready(fmt::format("serving config generation {}, {} router(s)", generation, routers));
   gw.main_io.run();
   for (auto& w : gw.workers) w->io.stop();
   for (auto& w : gw.workers) w->thread.join();
@@ -395,6 +403,7 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
         StartAdmin start_admin, StartProviders start_providers) {
   Gateway gw;
   gw.cfg = std::move(cfg);
+  gw.cfg.dyn = {};  // the snapshot holds what it was compiled from; a reload loads anew
   gw.config_path = config_path;
   gw.current.store(snap);
   observe::open_access_log(gw.cfg.stat.access_log ? (gw.cfg.stat.access_log_path.empty() ? "-" : gw.cfg.stat.access_log_path) : "");
@@ -443,7 +452,10 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
   balance::HealthChecker health;
   health.track(balance::probe_targets(snap->services));
   gw.health = &health;
-  run_until_stopped(gw, *snap);
+  const std::uint64_t generation = snap->generation;
+  const std::size_t routers = snap->source ? snap->source->routers.size() : 0;
+  snap.reset();  // or the first configuration would outlive every reload
+  run_until_stopped(gw, generation, routers);
   providers.reset();
   return 0;
 }

@@ -343,6 +343,7 @@ void finish_entry(EntryRoutes& entry) {
   std::ranges::sort(entry.routes, [](const Route& a, const Route& b) {
     return a.priority != b.priority ? a.priority > b.priority : a.name < b.name;
   });
+  entry.routes.shrink_to_fit();  // grown by push_back: up to half of it would be spare
   entry.index = build_route_index(entry.routes);
   entry.has_tls_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return r.tls; });
   entry.has_plain_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return !r.tls; });
@@ -362,24 +363,30 @@ void finish_entry(EntryRoutes& entry) {
 
 std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors,
                                         std::vector<config::Error>* warnings) {
+  return compile(cfg.stat, std::make_shared<const config::Dynamic>(cfg.dyn), errors, warnings);
+}
+
+std::shared_ptr<const Snapshot> compile(const config::Static& stat, std::shared_ptr<const config::Dynamic> source,
+                                        std::vector<config::Error>& errors, std::vector<config::Error>* warnings) {
   static std::atomic<std::uint64_t> generations{0};
   const std::size_t before = errors.size();
   auto snap = std::make_shared<Snapshot>();
   snap->generation = ++generations;
-  snap->stat = cfg.stat;
-  snap->source = std::make_shared<const config::Dynamic>(cfg.dyn);
+  snap->stat = stat;
+  snap->source = std::move(source);
+  const config::Dynamic& dyn = *snap->source;
 
-  const TlsOptionsByName options = tls_options_with_default(cfg.dyn);
-  build_tls(options, cfg.dyn, *snap, errors);
-  build_services(cfg.dyn, *snap, errors);
-  build_middlewares(cfg.dyn, *snap);
-  for (const auto& [ep_name, ep] : cfg.stat.entry_points) {
+  const TlsOptionsByName options = tls_options_with_default(dyn);
+  build_tls(options, dyn, *snap, errors);
+  build_services(dyn, *snap, errors);
+  build_middlewares(dyn, *snap);
+  for (const auto& [ep_name, ep] : stat.entry_points) {
     snap->entries[ep_name].ep = ep;
     snap->entries[ep_name].open = &observe::open_connections_of(ep_name);
   }
 
-  const bool any_default = std::ranges::any_of(cfg.stat.entry_points, [](const auto& e) { return e.second.as_default; });
-  for (const auto& [name, r] : cfg.dyn.routers)
+  const bool any_default = std::ranges::any_of(stat.entry_points, [](const auto& e) { return e.second.as_default; });
+  for (const auto& [name, r] : dyn.routers)
     if (auto route = compile_route(name, r, *snap, options, errors, warnings))
       add_to_entry_points(r, *route, any_default, *snap, errors);
   for (auto& [ep_name, entry] : snap->entries) finish_entry(entry);

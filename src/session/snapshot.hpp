@@ -81,6 +81,11 @@ struct Snapshot {
 // syntax, certificates, TLS options) and returns nullptr if there are any.
 std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors,
                                         std::vector<config::Error>* warnings = nullptr);
+// The same without copying the dynamic configuration: the snapshot keeps
+// `dyn` as its source. A reload of 100,000 routers uses this one.
+std::shared_ptr<const Snapshot> compile(const config::Static& stat, std::shared_ptr<const config::Dynamic> dyn,
+                                        std::vector<config::Error>& errors,
+                                        std::vector<config::Error>* warnings = nullptr);
 
 // The first route, in priority order, that takes a client with these facts:
 // its tls flag is the client's and its rule matches. Only the candidates the
