@@ -4,6 +4,8 @@ bench/run.sh --scale runs this.
 
   bench/scale.py [--counts 1,1000,10000,100000] [--mixes exact,wildcard,regexp,mix] [--time 3]
                  [--rounds 1] [--reloads 3] [--snigate PATH] [--no-haproxy] [--no-doc]
+  bench/scale.py --write-config MIX N DIR   only write one row's snigate configuration to DIR
+                 (DIR/static.yaml), e.g. for build-rb/config_load_bench -c DIR/static.yaml
 
 For each mix and each count N: N SNI passthrough routers on one entry point, all sending to one
 service (the bench backend, `loadgen serve`), plus one target router at priority 1 (the lowest)
@@ -693,7 +695,19 @@ def on_sigterm(signum, frame):
     raise SystemExit(128 + signum)  # unwinds through the finally that stops every process
 
 
+def write_config_only(argv) -> int:
+    """--write-config MIX N DIR: the snigate configuration of one row, for bench/config_load_bench."""
+    mix, n, out = argv[0], int(argv[1]), Path(argv[2])
+    out.mkdir(parents=True, exist_ok=True)
+    write(out / "dynamic.yaml", snigate_dynamic(mix, n, 0))
+    write(out / "static.yaml", snigate_static(PORT_SNIGATE, out / "dynamic.yaml"))
+    print(out / "static.yaml")
+    return 0
+
+
 def main(argv) -> int:
+    if argv[:1] == ["--write-config"] and len(argv) == 4:
+        return write_config_only(argv[1:])
     args = parse_args(argv)
     ports_free()
     build(args)

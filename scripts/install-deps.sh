@@ -5,7 +5,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-build=(cmake g++ make pkg-config libasio-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+build=(cmake g++ make pkg-config libasio-dev libssl-dev libyaml-cpp-dev libyaml-dev libspdlog-dev libfmt-dev
        libcli11-dev libre2-dev nlohmann-json3-dev prometheus-cpp-dev libsystemd-dev libcurl4-openssl-dev openssl ca-certificates
        dpkg-dev)
 test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-pytest python3-pymysql

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <yaml-cpp/yaml.h>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -21,25 +23,24 @@ bool same_ascii_lower(const std::string& a, std::string_view b) {
   return true;
 }
 
+using config::yaml::Node;
+
 // node[name] where the key matches case-insensitively, as Traefik's keys do.
-YAML::Node child(const YAML::Node& node, std::string_view name) {
-  if (node.IsMap())
-    for (const auto& kv : node)
-      if (kv.first.IsScalar() && same_ascii_lower(kv.first.Scalar(), name)) return kv.second;
-  return YAML::Node();
+Node child(const Node& node, std::string_view name) {
+  for (std::size_t i = 0; i < node.size(); ++i)
+    if (same_ascii_lower(node.key(i).scalar(), name)) return node.value(i);
+  return Node();
 }
 
 // The entry points the file's routers name: the fleet's static configuration
 // defines them, so the check gives each a stand-in.
-std::set<std::string> named_entry_points(const YAML::Node& doc) {
+std::set<std::string> named_entry_points(const Node& doc) {
   std::set<std::string> names;
-  const YAML::Node routers = child(child(doc, "tcp"), "routers");
-  if (!routers.IsMap()) return names;
-  for (const auto& r : routers) {
-    const YAML::Node eps = child(r.second, "entrypoints");
-    if (!eps.IsSequence()) continue;
-    for (const auto& ep : eps)
-      if (ep.IsScalar()) names.insert(ep.Scalar());
+  const Node routers = child(child(doc, "tcp"), "routers");
+  for (std::size_t i = 0; i < routers.size(); ++i) {
+    const Node eps = child(routers.value(i), "entrypoints");
+    for (std::size_t j = 0; j < eps.size(); ++j)
+      if (eps[j].is_scalar()) names.insert(eps[j].scalar());
   }
   return names;
 }
@@ -59,7 +60,7 @@ std::string stand_in_static(const std::string& dynamic, const std::set<std::stri
 }
 
 // The file read with the stand-in static configuration.
-config::Loaded load_with_stand_ins(const std::string& abs, const YAML::Node& doc, std::ostream& err) {
+config::Loaded load_with_stand_ins(const std::string& abs, const Node& doc, std::ostream& err) {
   const std::set<std::string> names = named_entry_points(doc);
   if (!names.empty()) {
     std::string list;
@@ -96,23 +97,24 @@ config::Loaded load_with_static(const std::string& abs, const config::Static& st
 
 }  // namespace
 
-std::optional<YAML::Node> check_dynamic_file(const std::string& path, std::ostream& err, const config::Static* stat) {
-  YAML::Node doc;
-  try {
-    doc = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    err << path << ": " << e.what() << "\n" << path << ": not YAML; nothing written\n";
-    return std::nullopt;
+std::shared_ptr<const config::yaml::Document> check_dynamic_file(const std::string& path, std::ostream& err,
+                                                                const config::Static* stat) {
+  std::vector<config::Error> read_errors;
+  auto doc = config::yaml::read_file(path, read_errors);
+  if (!doc) {
+    for (const auto& e : read_errors) err << e.to_string() << "\n";
+    err << path << ": not YAML; nothing written\n";
+    return nullptr;
   }
   std::error_code ec;
   const std::string abs = fs::absolute(path, ec).string();
-  config::Loaded loaded = stat ? load_with_static(abs, *stat) : load_with_stand_ins(abs, doc, err);
+  config::Loaded loaded = stat ? load_with_static(abs, *stat) : load_with_stand_ins(abs, doc->root(), err);
   // Rules, TLS options and the routes' checks are compile()'s, as for `snigate check`.
   if (loaded.errors.empty()) session::compile(loaded, loaded.errors, &loaded.warnings);
   for (const auto& e : loaded.errors) err << e.to_string() << "\n";
   if (!loaded.errors.empty()) {
     err << path << ": " << loaded.errors.size() << " error(s); nothing written\n";
-    return std::nullopt;
+    return nullptr;
   }
   return doc;
 }

@@ -1,6 +1,7 @@
 #include "app/kv_cli.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include <iostream>
 
@@ -72,7 +73,7 @@ int kv_put(const Target& t, const KvOptions& o) {
   const auto doc = check_dynamic_file(o.file, std::cerr, t.stat ? &*t.stat : nullptr);
   if (!doc) return 1;
   const std::string& root = t.etcd.root_key;
-  const config::KvPairs pairs = config::yaml_to_kv(*doc, root);
+  const config::KvPairs pairs = config::yaml_to_kv(doc->root(), root);
   std::string error;
   const auto now = kv::read_prefix(t.etcd, root + "/", kReadTimeout, error);
   if (!now) {

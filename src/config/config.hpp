@@ -3,9 +3,13 @@
 // as plain structs. The loader fills these and reports every error with
 // file:line and the key path; compile() (session/snapshot) turns them into the
 // immutable Snapshot that connections use.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,9 +18,35 @@ namespace snigate::config {
 
 using Duration = std::chrono::milliseconds;
 
+// A file name that the locations of one file share: a configuration of
+// 100,000 routers holds a million of them, and a copy of a name each would
+// outweigh the routers.
+class FileName {
+ public:
+  FileName() = default;
+  FileName(std::string name)  // NOLINT: implicit, a FileName is a string to every reader
+      : name_(name.empty() ? nullptr : std::make_shared<const std::string>(std::move(name))) {}
+  FileName(const char* name) : FileName(std::string(name)) {}  // NOLINT: as above
+  const std::string& str() const { return name_ ? *name_ : empty_name(); }
+  operator const std::string&() const { return str(); }  // NOLINT: as above
+  bool empty() const { return str().empty(); }
+  bool starts_with(std::string_view prefix) const { return str().starts_with(prefix); }
+  friend bool operator==(const FileName& a, const FileName& b) { return a.name_ == b.name_ || a.str() == b.str(); }
+  friend bool operator==(const FileName& a, const std::string& b) { return a.str() == b; }
+  friend bool operator==(const FileName& a, const char* b) { return a.str() == b; }
+  friend std::ostream& operator<<(std::ostream& out, const FileName& f) { return out << f.str(); }
+
+ private:
+  static const std::string& empty_name() {
+    static const std::string empty;
+    return empty;
+  }
+  std::shared_ptr<const std::string> name_;
+};
+
 // Where a value was written, for error messages.
 struct Loc {
-  std::string file;
+  FileName file;
   int line = 0;  // 1-based; 0 when the value is a default
 };
 
@@ -316,3 +346,10 @@ Loaded builtin_default();
 Duration parse_duration(std::string_view text, bool* ok);  // "10s", "1m30s", "250ms", bare number = seconds
 
 }  // namespace snigate::config
+
+template <>
+struct fmt::formatter<snigate::config::FileName> : fmt::formatter<std::string_view> {
+  auto format(const snigate::config::FileName& f, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string_view>::format(f.str(), ctx);
+  }
+};

@@ -144,9 +144,9 @@ void parse_load_balancer(Ctx& ctx, const Item& it, Service& svc) {
     {"healthCheck", [&](const Item& v) { parse_health_check(ctx, v, svc.health_check.emplace()); }},
     {"passiveHealthCheck", [&](const Item& v) { parse_passive_health_check(ctx, v, svc.passive); }},
   });
-  if (svc.servers.empty() && (!servers_item.value.IsDefined() || servers_item.is_null() ||
-                              (servers_item.value.IsSequence() && servers_item.value.size() == 0)))
-    ctx.error(servers_item.value.IsDefined() ? servers_item.loc(ctx) : it.loc(ctx), it.path + ".servers",
+  if (svc.servers.empty() && (!servers_item.value.defined() || servers_item.is_null() ||
+                              (servers_item.value.is_list() && servers_item.value.size() == 0)))
+    ctx.error(servers_item.value.defined() ? servers_item.loc(ctx) : it.loc(ctx), it.path + ".servers",
               "the service has no servers: give at least one {address: host:port}");
 }
 

@@ -106,7 +106,7 @@ void parse_tls(Ctx& ctx, const Item& it, Dynamic& out) {
 constexpr std::string_view kStaticOnly =
     "belongs to the static configuration: write it in the file given to --config, not in a provider file";
 
-void parse_dynamic_root(Ctx& ctx, const YAML::Node& root, Dynamic& out, bool only_dynamic) {
+void parse_dynamic_root(Ctx& ctx, const yaml::Node& root, Dynamic& out, bool only_dynamic) {
   Item top = walk::root(root);
   if (!only_dynamic) {
     walk::walk_top_map(ctx, top, {
@@ -120,12 +120,12 @@ void parse_dynamic_root(Ctx& ctx, const YAML::Node& root, Dynamic& out, bool onl
     });
     return;
   }
-  if (!root.IsMap()) return;  // parse_static has said so
+  if (!root.is_map()) return;  // parse_static has said so
   Dynamic from_static;
   // Key names in any case, as parse_static reads them (and has reported their spelling).
   for (const walk::Entry& e : walk::map_entries(ctx, top, true)) {
-    if (!e.key.IsScalar()) continue;
-    const std::string& k = e.key.Scalar();
+    if (!e.key.is_scalar()) continue;
+    const std::string& k = e.key.scalar();
     if (walk::iequal(k, "tcp")) parse_tcp(ctx, top.child(e.key, e.value, "tcp"), out);
     else if (walk::iequal(k, "tls")) parse_tls(ctx, top.child(e.key, e.value, "tls"), out);
     else if (walk::iequal(k, "tcpServersTransport")) {

@@ -143,7 +143,10 @@ KvDocument kv_to_yaml(const KvPairs& pairs, std::string_view root_key) {
 
 namespace {
 
-void flatten(const YAML::Node& n, const std::string& key, int depth, KvPairs& out);
+void flatten(const yaml::Node& n, const std::string& key, int depth, KvPairs& out);
+
+// An anchor used inside itself makes a cycle; no configuration key is this deep.
+constexpr int kMaxDepth = 32;
 
 // Keys in lower case, as Traefik's KV documentation writes them
 // (loadbalancer, entrypoints), so that a key a user sets by hand later has the
@@ -159,7 +162,7 @@ std::string segment(const std::string& name, int depth) {
 
 
 // depth: of the map's keys below the root (tcp is 0).
-void flatten_map(const YAML::Node& n, const std::string& key, int depth, KvPairs& out) {
+void flatten_map(const yaml::Node& n, const std::string& key, int depth, KvPairs& out) {
   if (n.size() == 0) {
     out[key] = "true";
     return;
@@ -167,49 +170,49 @@ void flatten_map(const YAML::Node& n, const std::string& key, int depth, KvPairs
   // A merge key (<<: *a) brings in the keys the map does not set itself;
   // among several merged maps the first wins, as the file loader reads them.
   std::vector<std::string> own;
-  std::vector<YAML::Node> merged;
-  for (const auto& kv : n) {
-    const std::string name = kv.first.Scalar();
+  std::vector<yaml::Node> merged;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    const std::string& name = n.key(i).scalar();
+    const yaml::Node v = n.value(i);
     if (name != "<<") {
       own.push_back(name);
-      flatten(kv.second, key + "/" + segment(name, depth), depth + 1, out);
-    } else if (kv.second.IsMap()) {
-      merged.push_back(kv.second);
-    } else if (kv.second.IsSequence()) {
-      for (const auto& m : kv.second) merged.push_back(m);
+      flatten(v, key + "/" + segment(name, depth), depth + 1, out);
+    } else if (v.is_map()) {
+      merged.push_back(v);
+    } else {
+      for (std::size_t j = 0; j < v.size(); ++j) merged.push_back(v[j]);
     }
   }
-  for (const YAML::Node& m : merged) {
-    if (!m.IsMap()) continue;
-    for (const auto& kv : m) {
-      const std::string name = kv.first.Scalar();
+  for (const yaml::Node& m : merged) {
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      const std::string& name = m.key(i).scalar();
       if (name == "<<" || std::any_of(own.begin(), own.end(), [&](const std::string& o) { return iequal(o, name); }))
         continue;
       own.push_back(name);
-      flatten(kv.second, key + "/" + segment(name, depth), depth + 1, out);
+      flatten(m.value(i), key + "/" + segment(name, depth), depth + 1, out);
     }
   }
 }
 
-void flatten(const YAML::Node& n, const std::string& key, int depth, KvPairs& out) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: flatten_map(n, key, depth, out); break;
-    case YAML::NodeType::Sequence:
+void flatten(const yaml::Node& n, const std::string& key, int depth, KvPairs& out) {
+  if (depth > kMaxDepth) return;
+  switch (n.kind()) {
+    case yaml::Kind::map: flatten_map(n, key, depth, out); break;
+    case yaml::Kind::list:
       for (std::size_t i = 0; i < n.size(); ++i) flatten(n[i], fmt::format("{}/{}", key, i), depth + 1, out);
       break;
-    case YAML::NodeType::Scalar: out[key] = n.Scalar(); break;
+    case yaml::Kind::scalar: out[key] = n.scalar(); break;
     default: out[key] = ""; break;
   }
 }
 
 }  // namespace
 
-KvPairs yaml_to_kv(const YAML::Node& doc, std::string_view root_key) {
+KvPairs yaml_to_kv(const yaml::Node& doc, std::string_view root_key) {
   KvPairs out;
-  if (!doc.IsMap()) return out;
-  for (const auto& kv : doc)
-    if (const std::string name = kv.first.Scalar(); iequal(name, "tcp") || iequal(name, "tls"))
-      flatten(kv.second, fmt::format("{}/{}", root_key, segment(name, 0)), 1, out);
+  for (std::size_t i = 0; i < doc.size(); ++i)
+    if (const std::string& name = doc.key(i).scalar(); iequal(name, "tcp") || iequal(name, "tls"))
+      flatten(doc.value(i), fmt::format("{}/{}", root_key, segment(name, 0)), 1, out);
   return out;
 }
 

@@ -6,7 +6,7 @@
 // (.../tls). kv_to_yaml() writes those keys as a YAML document that the file
 // loader reads unchanged, one key per line, so every finding can name the key
 // it came from; yaml_to_kv() is its inverse, for `snigate kv put`.
-#include <yaml-cpp/yaml.h>
+#include "config/yaml_doc.hpp"
 
 #include <string>
 #include <string_view>
@@ -34,6 +34,6 @@ KvDocument kv_to_yaml(const KvPairs& pairs, std::string_view root_key);
 // case, as Traefik's KV documentation writes them; the names of routers,
 // services... as written), lists by index, an empty map as "true", null as "".
 // Merge keys (<<) are resolved.
-KvPairs yaml_to_kv(const YAML::Node& doc, std::string_view root_key);
+KvPairs yaml_to_kv(const yaml::Node& doc, std::string_view root_key);
 
 }  // namespace snigate::config

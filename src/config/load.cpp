@@ -3,14 +3,9 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "config/loader.hpp"
-#include "config/yaml_hint.hpp"
 
 namespace snigate::config {
 
@@ -34,42 +29,13 @@ void push(std::vector<Error>& out, const Loc& at, std::string path, std::string 
   push(out, at.file, at.line, std::move(path), std::move(message));
 }
 
-}  // namespace
-
-std::optional<YAML::Node> read_yaml(const std::string& path, std::vector<Error>& errors) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    push(errors, path, 0, "", "is a directory, not a YAML file");
-    return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    push(errors, path, 0, "", fmt::format("cannot read: {}", std::strerror(errno)));
-    return std::nullopt;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    return YAML::Load(text.str());
-  } catch (const YAML::ParserException& e) {
-    const int gave_up = e.mark.line >= 0 ? e.mark.line + 1 : 0;
-    const YamlHint hint = yaml_syntax_hint(text.str(), gave_up);
-    if (hint.line == 0)
-      push(errors, path, gave_up, "", fmt::format("YAML syntax error: {}", e.msg));
-    else
-      push(errors, path, hint.line, "",
-           fmt::format("YAML syntax error: {} (the parser stopped at line {}: {})", hint.message, gave_up, e.msg));
-  } catch (const YAML::Exception& e) {
-    push(errors, path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", fmt::format("YAML error: {}", e.msg));
-  }
-  return std::nullopt;
-}
-
-namespace {
-
 template <class T>
 void merge_map(std::map<std::string, T>& into, std::map<std::string, T>& from, std::string_view prefix,
                std::vector<Error>& findings, OnTwice twice) {
+  if (into.empty()) {  // the first file: nothing can be defined twice
+    into = std::move(from);
+    return;
+  }
   for (auto& [name, item] : from) {
     auto [pos, fresh] = into.try_emplace(name, std::move(item));
     if (fresh) continue;
@@ -102,11 +68,11 @@ void collect(const fs::path& dir, std::vector<std::string>& files, std::vector<E
 
 void load_file(const std::string& path, Dynamic& acc, Loaded& into, bool only_dynamic,
                OnTwice twice = OnTwice::error) {
-  auto doc = read_yaml(path, into.errors);
+  auto doc = yaml::read_file(path, into.errors);
   if (!doc) return;
   walk::Ctx ctx(path, into.errors, into.warnings);
   Dynamic d;
-  parse_dynamic_root(ctx, *doc, d, only_dynamic);
+  parse_dynamic_root(ctx, doc->root(), d, only_dynamic);
   check_names(d, into.errors);
   merge(acc, std::move(d), twice == OnTwice::error ? into.errors : into.warnings, twice);
 }
@@ -176,13 +142,13 @@ Loaded load(const std::string& static_path) {
   std::error_code ec;
   fs::path abs = fs::absolute(static_path, ec);
   out.stat.static_file = ec ? static_path : abs.lexically_normal().string();
-  auto doc = detail::read_yaml(out.stat.static_file, out.errors);
+  auto doc = yaml::read_file(out.stat.static_file, out.errors);
   if (!doc) {
     out.stat.static_file.clear();
     return out;
   }
   walk::Ctx ctx(out.stat.static_file, out.errors, out.warnings);
-  detail::parse_static(ctx, *doc, out.stat);
+  detail::parse_static(ctx, doc->root(), out.stat);
   load_dynamic(out.stat, out);
   return out;
 }

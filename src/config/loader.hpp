@@ -1,6 +1,6 @@
 #pragma once
 // Internal to src/config: the pieces load() and load_dynamic() are made of.
-#include <yaml-cpp/yaml.h>
+#include "config/yaml_doc.hpp"
 
 #include <optional>
 #include <string>
@@ -11,13 +11,10 @@
 
 namespace snigate::config::detail {
 
-// Parses a YAML file; on a syntax error or unreadable file records an error and
-// returns nothing. An empty file is an empty (null) document.
-std::optional<YAML::Node> read_yaml(const std::string& path, std::vector<Error>& errors);
 
 // The static keys of the static file (tcp/tls/tcpServersTransport are left to
 // parse_dynamic_root with only_dynamic = true).
-void parse_static(walk::Ctx& ctx, const YAML::Node& root, Static& out);
+void parse_static(walk::Ctx& ctx, const yaml::Node& root, Static& out);
 // api, metrics, ping (config/admin_static.cpp); then, with the entry points
 // known, mark or make the entry points that serve them.
 void parse_api(walk::Ctx& ctx, const walk::Item& it, Static& out);
@@ -29,7 +26,7 @@ void parse_etcd_provider(walk::Ctx& ctx, const walk::Item& it, Static& out);
 
 // The dynamic keys of one file. only_dynamic: the file is the static file, so
 // skip its static keys without a word (parse_static has checked them).
-void parse_dynamic_root(walk::Ctx& ctx, const YAML::Node& root, Dynamic& out, bool only_dynamic);
+void parse_dynamic_root(walk::Ctx& ctx, const yaml::Node& root, Dynamic& out, bool only_dynamic);
 
 void parse_tcp(walk::Ctx& ctx, const walk::Item& it, Dynamic& out);
 void parse_tls(walk::Ctx& ctx, const walk::Item& it, Dynamic& out);

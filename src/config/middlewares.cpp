@@ -84,7 +84,7 @@ void parse_rate_limit(Ctx& ctx, const Item& it, Middleware& m) {
                        "sourceCriterion is for HTTP; a TCP rate limit counts per client IP"),
       }))
     return;
-  if (burst_item.value.IsDefined() && m.burst == 0 && m.average > 0)
+  if (burst_item.value.defined() && m.burst == 0 && m.average > 0)
     ctx.error(burst_item.loc(ctx), burst_item.path,
               "must be at least 1: a bucket of 0 lets no connection through (to refuse every client, use "
               "inFlightConn with amount 0); leave it out for a burst equal to average");

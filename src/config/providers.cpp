@@ -80,19 +80,18 @@ void check_names(const Dynamic& d, std::vector<Error>& errors) {
 void load_kv(const KvPairs& pairs, std::string_view provider, std::string_view root_key, Dynamic& acc,
              Loaded& into) {
   const KvDocument doc = kv_to_yaml(pairs, root_key);
-  YAML::Node node;
-  try {
-    node = YAML::Load(doc.yaml);
-  } catch (const YAML::Exception& e) {
-    const auto line = static_cast<std::size_t>(e.mark.line);
-    const std::string key = e.mark.line >= 0 && line < doc.line_keys.size() ? doc.line_keys[line] : "";
-    into.errors.push_back(Error{Loc{fmt::format("{} key {}", provider, key), 0}, "", e.msg});
+  auto parsed = yaml::parse(doc.yaml);
+  if (const auto* e = std::get_if<yaml::SyntaxError>(&parsed)) {
+    const auto line = static_cast<std::size_t>(e->line - 1);
+    const std::string key = e->line > 0 && line < doc.line_keys.size() ? doc.line_keys[line] : "";
+    into.errors.push_back(Error{Loc{fmt::format("{} key {}", provider, key), 0}, "", e->message});
     return;
   }
+  const auto& yaml_doc = std::get<std::shared_ptr<const yaml::Document>>(parsed);
   walk::Ctx ctx(std::string(provider), into.errors, into.warnings);
   ctx.set_kv_keys(&doc.line_keys);
   Dynamic d;
-  parse_dynamic_root(ctx, node, d, false);
+  parse_dynamic_root(ctx, yaml_doc->root(), d, false);
   check_names(d, into.errors);
   qualify(d, provider);
   merge(acc, std::move(d), into.errors);

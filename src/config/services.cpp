@@ -110,8 +110,8 @@ void parse_weighted(Ctx& ctx, const Item& it, Service& svc) {
       }))
     return;
   const bool any_weight = std::ranges::any_of(svc.children, [](const WeightedChild& c) { return c.weight > 0; });
-  if (svc.children.empty() && (!list.value.IsDefined() || list.is_null() || list.value.IsSequence()))
-    ctx.error(list.value.IsDefined() ? list.loc(ctx) : it.loc(ctx), it.path + ".services",
+  if (svc.children.empty() && (!list.value.defined() || list.is_null() || list.value.is_list()))
+    ctx.error(list.value.defined() ? list.loc(ctx) : it.loc(ctx), it.path + ".services",
               "a weighted service needs at least one {name: service, weight: N}");
   else if (!svc.children.empty() && !any_weight)
     ctx.error(it.loc(ctx), it.path + ".services", "every weight is 0: no connection could be sent anywhere");

@@ -58,8 +58,8 @@ void parse_transport_keys(Ctx& ctx, const Item& it, EntryPoint& ep, Item& read_t
 // connection before routing.
 void apply_read_timeout(Ctx& ctx, const Item& read_timeout, const Item& client_hello, EntryPoint& ep) {
   Duration d{};
-  if (!read_timeout.value.IsDefined() || !walk::get_duration(ctx, read_timeout, d)) return;
-  const bool hello_given = client_hello.value.IsDefined();
+  if (!read_timeout.value.defined() || !walk::get_duration(ctx, read_timeout, d)) return;
+  const bool hello_given = client_hello.value.defined();
   if (d.count() == 0) {
     ctx.warn(read_timeout.loc(ctx), read_timeout.path,
              fmt::format("0 means no deadline in Traefik; snigate keeps clientHelloTimeout ({} ms{}) so that a "
@@ -72,7 +72,7 @@ void apply_read_timeout(Ctx& ctx, const Item& read_timeout, const Item& client_h
     ctx.error(read_timeout.loc(ctx), read_timeout.path,
               fmt::format("transport.respondingTimeouts.readTimeout ({}) and clientHelloTimeout ({}) both set the "
                           "deadline for a client's first bytes and differ: give one of them, or the same value",
-                          read_timeout.value.Scalar(), client_hello.value.Scalar()));
+                          read_timeout.value.scalar(), client_hello.value.scalar()));
 }
 
 // proxyProtocol says what address a client is believed to come from, so it
@@ -95,7 +95,7 @@ void parse_proxy_protocol(Ctx& ctx, const Item& it, ProxyProtocolIn& out) {
       }))
     return;
   if (out.trusted_ips.empty() && !out.insecure)
-    ctx.error(trusted.value.IsDefined() ? trusted.loc(ctx) : out.loc, it.path + ".trustedIPs",
+    ctx.error(trusted.value.defined() ? trusted.loc(ctx) : out.loc, it.path + ".trustedIPs",
               "trusts no one: list the proxies' addresses or CIDR blocks (e.g. [\"10.0.0.0/8\"]), or set "
               "insecure: true to believe every peer's header; without either the section would be ignored");
 }
@@ -132,7 +132,7 @@ void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static
     walk::ignored(ctx, "observability", "an HTTP setting"),
     walk::ignored(ctx, "allowACMEByPass", "ACME is not supported"),
   });
-  if (!it.is_null() && !it.value.IsMap()) return;  // walk_map reported it
+  if (!it.is_null() && !it.value.is_map()) return;  // walk_map reported it
   apply_read_timeout(ctx, read_timeout, client_hello, ep);
   if (!has_address) {
     ctx.error(ep.loc, it.path + ".address", "is required (e.g. \":443\")");
@@ -172,15 +172,15 @@ void parse_file_provider(Ctx& ctx, const Item& it, Static& out) {
     auto p = std::filesystem::absolute(ctx.resolve(s), ec);
     dst = ec ? ctx.resolve(s) : p.lexically_normal().string();
   };
-  if (filename.value.IsDefined()) {
+  if (filename.value.defined()) {
     out.provider_loc = filename.loc(ctx);
     absolute(filename, out.file_filename);
   }
-  if (directory.value.IsDefined()) {
+  if (directory.value.defined()) {
     out.provider_loc = directory.loc(ctx);
     absolute(directory, out.file_directory);
   }
-  if (filename.value.IsDefined() && directory.value.IsDefined())
+  if (filename.value.defined() && directory.value.defined())
     ctx.error(directory.loc(ctx), it.path, "filename and directory are mutually exclusive: give one");
 }
 
@@ -220,7 +220,7 @@ void parse_log(Ctx& ctx, const Item& it, Static& out) {
        std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
        std::string_view level = log_level_of(s);
        if (!level.empty()) out.log_level = std::string(level);
-       else ctx.error(v.loc(ctx), v.path, fmt::format("unknown log level \"{}\": use DEBUG, INFO, WARN or ERROR", v.value.Scalar()));
+       else ctx.error(v.loc(ctx), v.path, fmt::format("unknown log level \"{}\": use DEBUG, INFO, WARN or ERROR", v.value.scalar()));
      }},
     walk::ignored(ctx, "format", why), walk::ignored(ctx, "filePath", why),
     walk::ignored(ctx, "noColor", why), walk::ignored(ctx, "maxSize", why),
@@ -276,7 +276,7 @@ void parse_ocsp(Ctx& ctx, const Item& it, Static& out) {
 
 }  // namespace
 
-void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
+void parse_static(Ctx& ctx, const yaml::Node& root, Static& out) {
   constexpr std::string_view not_tcp = "does not concern TCP routing";
   auto skip = [](std::string_view name) { return Key{name, [](const Item&) {}}; };
   Loc entry_points_at{ctx.file(), 0};
@@ -325,7 +325,7 @@ void parse_static(Ctx& ctx, const YAML::Node& root, Static& out) {
      }},
   });
   resolve_admin_entry_points(ctx, out);
-  if (out.entry_points.empty() && (root.IsNull() || root.IsMap()))
+  if (out.entry_points.empty() && (root.is_null() || root.is_map()))
     ctx.warn(entry_points_at, "entryPoints",
              "no entry point defined, nothing will be served: add one, e.g. entryPoints: {websecure: {address: \":443\"}}");
 }

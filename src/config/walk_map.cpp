@@ -6,6 +6,7 @@
 #include <charconv>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "config/yaml_walk.hpp"
 
@@ -40,52 +41,56 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 // A KV store writes an empty section as a key whose value is "true"
 // (traefik/tcp/routers/r/tls = true), as Traefik's KV providers read it.
 bool kv_section(const Ctx& ctx, const Item& it) {
-  return ctx.kv() && it.value.IsScalar() && iequal(it.value.Scalar(), "true");
+  return ctx.kv() && it.value.is_scalar() && iequal(it.value.scalar(), "true");
 }
 
 bool expect_map(Ctx& ctx, const Item& it) {
-  if (it.is_null() || it.value.IsMap() || kv_section(ctx, it)) return true;
+  if (it.is_null() || it.value.is_map() || kv_section(ctx, it)) return true;
   ctx.error(it.loc(ctx), it.path, fmt::format("expected a map, found {}", describe(it.value)));
   return false;
 }
 
-bool is_merge_key(const YAML::Node& k) { return k.IsScalar() && k.Scalar() == "<<"; }
+bool is_merge_key(const yaml::Node& k) { return k.is_scalar() && k.scalar() == "<<"; }
 
-std::string name_of(const YAML::Node& k) { return k.IsScalar() ? k.Scalar() : std::string("?"); }
+std::string name_of(const yaml::Node& k) { return k.is_scalar() ? k.scalar() : std::string("?"); }
 
 // Aliases are shared nodes, so merge keys could name the same maps over and
 // over (or an anchor could merge itself): a map brings in at most this many.
 constexpr int kMaxMergedMaps = 256;
 
-void collect_entries(Ctx& ctx, const Item& it, const YAML::Node& map, bool fold_case, int& maps_left,
-                     std::vector<Entry>& out, std::set<std::string>& names) {
-  auto norm = [&](const YAML::Node& k) { return fold_case ? lowered(name_of(k)) : name_of(k); };
-  std::vector<YAML::Node> merged;  // maps named by merge keys, in order
-  for (const auto& kv : map) {
-    if (!is_merge_key(kv.first)) {
+void collect_entries(Ctx& ctx, const Item& it, const yaml::Node& map, bool fold_case, int& maps_left,
+                     std::vector<Entry>& out) {
+  auto norm = [&](const yaml::Node& k) { return fold_case ? lowered(name_of(k)) : name_of(k); };
+  const std::size_t own_from = out.size();
+  std::vector<yaml::Node> merged;  // maps named by merge keys, in order
+  for (std::size_t i = 0; i < map.size(); ++i) {
+    const yaml::Node k = map.key(i);
+    const yaml::Node v = map.value(i);
+    if (!is_merge_key(k)) {
       // Within one map every entry is kept, so duplicates can be reported; an
       // entry only hides those merged in from elsewhere.
-      names.insert(norm(kv.first));
-      out.push_back(Entry{kv.first, kv.second});
+      out.push_back(Entry{k, v});
       continue;
     }
-    const YAML::Node& v = kv.second;
-    bool good = v.IsMap();
-    if (v.IsSequence()) {
+    bool good = v.is_map();
+    if (v.is_list()) {
       good = v.size() > 0;
-      for (const auto& m : v) good = good && m.IsMap();
+      for (std::size_t j = 0; j < v.size(); ++j) good = good && v[j].is_map();
     }
     if (!good) {
-      ctx.error(ctx.loc(kv.first), it.path.empty() ? "<<" : it.path + ".<<",
+      ctx.error(ctx.loc(k), it.path.empty() ? "<<" : it.path + ".<<",
                 fmt::format("a merge key takes a map (<<: *anchor) or a list of maps (<<: [*a, *b]), found {}",
                             describe(v)));
       continue;
     }
-    if (v.IsMap()) merged.push_back(v);
+    if (v.is_map()) merged.push_back(v);
     else
-      for (const auto& m : v) merged.push_back(m);
+      for (std::size_t j = 0; j < v.size(); ++j) merged.push_back(v[j]);
   }
-  for (const YAML::Node& m : merged) {
+  if (merged.empty()) return;
+  std::set<std::string> names;  // set here, or by an earlier merged map
+  for (std::size_t i = own_from; i < out.size(); ++i) names.insert(norm(out[i].key));
+  for (const yaml::Node& m : merged) {
     if (maps_left <= 0) return;  // reported once, by the call that ran out
     if (--maps_left == 0) {
       ctx.error(it.loc(ctx), it.path,
@@ -94,8 +99,7 @@ void collect_entries(Ctx& ctx, const Item& it, const YAML::Node& map, bool fold_
       return;
     }
     std::vector<Entry> sub;
-    std::set<std::string> sub_names;
-    collect_entries(ctx, it, m, fold_case, maps_left, sub, sub_names);
+    collect_entries(ctx, it, m, fold_case, maps_left, sub);
     for (Entry& e : sub) {
       if (!names.insert(norm(e.key)).second) continue;  // set here, or by an earlier merged map
       out.push_back(std::move(e));
@@ -114,10 +118,10 @@ bool is_extension_key(std::string_view name) { return name.size() > 2 && iequal(
 
 std::vector<Entry> map_entries(Ctx& ctx, const Item& it, bool fold_case) {
   std::vector<Entry> out;
-  if (!it.value.IsMap()) return out;
-  std::set<std::string> names;
+  if (!it.value.is_map()) return out;
+  out.reserve(it.value.size());
   int maps_left = kMaxMergedMaps;
-  collect_entries(ctx, it, it.value, fold_case, maps_left, out, names);
+  collect_entries(ctx, it, it.value, fold_case, maps_left, out);
   return out;
 }
 
@@ -162,28 +166,27 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string_vi
 
 namespace {
 
-// Where a key was first seen in a map, and how it was spelled there.
+// The key a name was first given by in a map: its node has the spelling and the line.
 struct Seen {
-  std::string where;  // "line 12", or for a KV document the key
-  std::string spelling;
+  std::string_view canonical;  // the table's name, or as written for unknown keys and user names
+  yaml::Node key;
 };
 
-Seen seen_at(const Ctx& ctx, const YAML::Node& key, std::string spelling) {
-  const Loc at = ctx.loc(key);
-  return Seen{at.line > 0 ? fmt::format("line {}", at.line) : at.file, std::move(spelling)};
-}
-
-void report_duplicate(Ctx& ctx, const Item& it, const YAML::Node& key, const std::string& spelling,
-                      const std::string& canonical, const Seen& first) {
-  std::string msg = first.spelling == spelling
-                        ? fmt::format("duplicate key \"{}\" (first at {})", spelling, first.where)
+void report_duplicate(Ctx& ctx, const Item& it, const yaml::Node& key, const std::string& canonical,
+                      const yaml::Node& first_key) {
+  const Loc at = ctx.loc(first_key);
+  const std::string where = at.line > 0 ? fmt::format("line {}", at.line) : at.file.str();
+  const std::string spelling = name_of(key);
+  const std::string first = name_of(first_key);
+  std::string msg = first == spelling
+                        ? fmt::format("duplicate key \"{}\" (first at {})", spelling, where)
                         : fmt::format("duplicate key \"{}\": the same key as \"{}\" at {} (key names "
                                       "ignore case)",
-                                      spelling, first.spelling, first.where);
-  ctx.error(ctx.loc(key), it.child(key, YAML::Node(), canonical).path, std::move(msg));
+                                      spelling, first, where);
+  ctx.error(ctx.loc(key), it.child(key, yaml::Node(), canonical).path, std::move(msg));
 }
 
-void report_unknown(Ctx& ctx, const Item& it, const YAML::Node& k, const std::string& name,
+void report_unknown(Ctx& ctx, const Item& it, const yaml::Node& k, const std::string& name,
                     std::span<const Key> keys) {
   std::vector<std::string_view> names;
   for (const Key& key : keys) names.push_back(key.name);
@@ -205,17 +208,20 @@ const Key* find_key(std::span<const Key> keys, const std::string& name) {
 bool walk_map_impl(Ctx& ctx, const Item& it, std::span<const Key> keys, bool top_level) {
   if (!expect_map(ctx, it)) return false;
   if (it.is_null() || kv_section(ctx, it)) return true;
-  std::map<std::string, Seen> seen;  // by canonical name, or as written for unknown keys
-  for (const Entry& e : map_entries(ctx, it, true)) {
-    const YAML::Node& k = e.key;
+  const std::vector<Entry> entries = map_entries(ctx, it, true);
+  std::vector<Seen> seen;  // a map has a handful of keys: a scan beats a tree
+  seen.reserve(entries.size());
+  for (const Entry& e : entries) {
+    const yaml::Node& k = e.key;
     std::string name = name_of(k);
     const Key* found = find_key(keys, name);
     std::string canonical = found ? std::string(found->name) : name;
-    auto [pos, fresh] = seen.emplace(canonical, seen_at(ctx, k, name));
-    if (!fresh) {
-      report_duplicate(ctx, it, k, name, canonical, pos->second);
+    const auto first = std::ranges::find_if(seen, [&](const Seen& s) { return s.canonical == canonical; });
+    if (first != seen.end()) {
+      report_duplicate(ctx, it, k, canonical, first->key);
       continue;
     }
+    seen.push_back(Seen{found ? found->name : k.is_scalar() ? std::string_view(k.scalar()) : "?", k});
     if (found) {
       Item child = it.child(k, e.value, canonical);
       if (name != canonical && !ctx.kv())
@@ -244,30 +250,32 @@ bool walk_top_map(Ctx& ctx, const Item& it, std::initializer_list<Key> keys) {
 }
 
 bool for_each_entry(Ctx& ctx, const Item& it,
-                    const std::function<void(const std::string&, const Item&)>& fn) {
+                    FnRef<const std::string&, const Item&> fn) {
   if (!expect_map(ctx, it)) return false;
   if (it.is_null() || kv_section(ctx, it)) return true;
-  std::map<std::string, Seen> seen;
-  for (const Entry& e : map_entries(ctx, it, false)) {
-    const YAML::Node& k = e.key;
-    if (!k.IsScalar() || k.Scalar().empty()) {
+  const std::vector<Entry> entries = map_entries(ctx, it, false);
+  std::unordered_map<std::string_view, yaml::Node> seen;  // names point into the document
+  seen.reserve(entries.size());
+  for (const Entry& e : entries) {
+    const yaml::Node& k = e.key;
+    if (!k.is_scalar() || k.scalar().empty()) {
       ctx.error(ctx.loc(k), it.path, "a name must be a non-empty string");
       continue;
     }
     // A user-chosen name is taken as written: "Web" and "web" are two names.
-    auto [pos, fresh] = seen.emplace(k.Scalar(), seen_at(ctx, k, k.Scalar()));
+    auto [pos, fresh] = seen.emplace(k.scalar(), k);
     if (!fresh) {
-      report_duplicate(ctx, it, k, k.Scalar(), k.Scalar(), pos->second);
+      report_duplicate(ctx, it, k, k.scalar(), pos->second);
       continue;
     }
-    fn(k.Scalar(), it.child(k, e.value, k.Scalar()));
+    fn(k.scalar(), it.child(k, e.value, k.scalar()));
   }
   return true;
 }
 
-bool for_each_element(Ctx& ctx, const Item& it, const std::function<void(const Item&)>& fn) {
+bool for_each_element(Ctx& ctx, const Item& it, FnRef<const Item&> fn) {
   if (it.is_null()) return true;
-  if (!it.value.IsSequence()) {
+  if (!it.value.is_list()) {
     ctx.error(it.loc(ctx), it.path, fmt::format("expected a list, found {}", describe(it.value)));
     return false;
   }

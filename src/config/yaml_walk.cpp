@@ -13,13 +13,13 @@ namespace snigate::config::walk {
 namespace fs = std::filesystem;
 
 Ctx::Ctx(std::string file, std::vector<Error>& errors, std::vector<Error>& warnings)
-    : file_(std::move(file)), errors_(&errors), warnings_(&warnings) {
+    : file_(std::move(file)), file_name_(file_), errors_(&errors), warnings_(&warnings) {
   dir_ = fs::path(file_).parent_path().string();
 }
 
-Loc Ctx::loc(const YAML::Node& n) const {
-  Loc l{file_, 0};
-  if (n.IsDefined() && n.Mark().line >= 0) l.line = n.Mark().line + 1;
+Loc Ctx::loc(const yaml::Node& n) const {
+  Loc l{file_name_, 0};
+  if (n.defined() && n.line() >= 0) l.line = n.line() + 1;
   if (line_keys_ && l.line > 0) {
     const auto i = static_cast<std::size_t>(l.line - 1);
     l.file = i < line_keys_->size() ? fmt::format("{} key {}", file_, (*line_keys_)[i]) : file_;
@@ -52,32 +52,35 @@ std::string Ctx::resolve(const std::string& path) const {
 }
 
 Loc Item::loc(const Ctx& ctx) const {
-  if (key.IsDefined()) return ctx.loc(key);
+  if (key.defined()) return ctx.loc(key);
   return ctx.loc(value);
 }
 
-Item Item::child(const YAML::Node& k, const YAML::Node& v, std::string_view name) const {
-  std::string p = path.empty() ? std::string(name) : fmt::format("{}.{}", path, name);
+Item Item::child(const yaml::Node& k, const yaml::Node& v, std::string_view name) const {
+  std::string p;
+  p.reserve(path.size() + 1 + name.size());
+  if (!path.empty()) p.append(path).push_back('.');
+  p.append(name);
   return Item{k, v, std::move(p)};
 }
 
-Item Item::element(const YAML::Node& v, std::size_t index) const {
-  return Item{YAML::Node(YAML::NodeType::Undefined), v, fmt::format("{}[{}]", path, index)};
+Item Item::element(const yaml::Node& v, std::size_t index) const {
+  return Item{yaml::Node(), v, fmt::format("{}[{}]", path, index)};
 }
 
-Item root(const YAML::Node& doc) { return Item{YAML::Node(YAML::NodeType::Undefined), doc, ""}; }
+Item root(const yaml::Node& doc) { return Item{yaml::Node(), doc, ""}; }
 
-std::string describe(const YAML::Node& n) {
-  if (!n.IsDefined() || n.IsNull()) return "nothing";
-  if (n.IsMap()) return "a map";
-  if (n.IsSequence()) return "a list";
-  return fmt::format("\"{}\"", n.Scalar());
+std::string describe(const yaml::Node& n) {
+  if (!n.defined() || n.is_null()) return "nothing";
+  if (n.is_map()) return "a map";
+  if (n.is_list()) return "a list";
+  return fmt::format("\"{}\"", n.scalar());
 }
 
 namespace {
 
 bool expect_scalar(Ctx& ctx, const Item& it, std::string_view what) {
-  if (it.value.IsScalar()) return true;
+  if (it.value.is_scalar()) return true;
   ctx.error(it.loc(ctx), it.path, fmt::format("expected {}, found {}", what, describe(it.value)));
   return false;
 }
@@ -90,17 +93,17 @@ bool get_string(Ctx& ctx, const Item& it, std::string& out) {
     return true;
   }
   if (!expect_scalar(ctx, it, "a string")) return false;
-  out = it.value.Scalar();
+  out = it.value.scalar();
   return true;
 }
 
 bool get_bool(Ctx& ctx, const Item& it, bool& out) {
-  if (it.is_null() || !it.value.IsScalar()) {
+  if (it.is_null() || !it.value.is_scalar()) {
     ctx.error(it.loc(ctx), it.path,
               fmt::format("expected a boolean (true or false), found {}", describe(it.value)));
     return false;
   }
-  const std::string& s = it.value.Scalar();
+  const std::string& s = it.value.scalar();
   if (s == "true" || s == "True" || s == "TRUE") {
     out = true;
     return true;
@@ -114,11 +117,11 @@ bool get_bool(Ctx& ctx, const Item& it, bool& out) {
 }
 
 bool get_int(Ctx& ctx, const Item& it, int& out) {
-  if (it.is_null() || !it.value.IsScalar()) {
+  if (it.is_null() || !it.value.is_scalar()) {
     ctx.error(it.loc(ctx), it.path, fmt::format("expected an integer, found {}", describe(it.value)));
     return false;
   }
-  const std::string& s = it.value.Scalar();
+  const std::string& s = it.value.scalar();
   const char* b = s.data();
   if (!s.empty() && s[0] == '+') ++b;
   int v = 0;
@@ -136,24 +139,24 @@ bool get_int(Ctx& ctx, const Item& it, int& out) {
 }
 
 bool get_duration(Ctx& ctx, const Item& it, Duration& out, bool allow_negative) {
-  if (it.is_null() || !it.value.IsScalar()) {
+  if (it.is_null() || !it.value.is_scalar()) {
     ctx.error(it.loc(ctx), it.path,
               fmt::format("expected a duration (e.g. \"10s\", \"1m30s\", \"250ms\"), found {}",
                           describe(it.value)));
     return false;
   }
   bool ok = false;
-  Duration d = parse_duration(it.value.Scalar(), &ok);
+  Duration d = parse_duration(it.value.scalar(), &ok);
   if (!ok) {
     ctx.error(it.loc(ctx), it.path,
               fmt::format("bad duration \"{}\": use Go syntax such as \"10s\", \"1m30s\", \"250ms\", "
                           "or a number of seconds",
-                          it.value.Scalar()));
+                          it.value.scalar()));
     return false;
   }
   if (d.count() < 0 && !allow_negative) {
     ctx.error(it.loc(ctx), it.path,
-              fmt::format("duration \"{}\" must not be negative", it.value.Scalar()));
+              fmt::format("duration \"{}\" must not be negative", it.value.scalar()));
     return false;
   }
   out = d;

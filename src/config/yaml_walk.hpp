@@ -8,9 +8,11 @@
 // per file); a key not in the table is an error with a "did you mean" hint when
 // a known key is close. YAML merge keys (<<: *anchor) are resolved while
 // walking: yaml-cpp 0.7 leaves them to the reader.
-#include <yaml-cpp/yaml.h>
+#include "config/yaml_doc.hpp"
 
-#include <functional>
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
 #include <span>
 #include <initializer_list>
 #include <string>
@@ -28,7 +30,7 @@ class Ctx {
 
   const std::string& file() const { return file_; }
   const std::string& dir() const { return dir_; }  // directory of file()
-  Loc loc(const YAML::Node& n) const;              // line 0 when the node has no mark
+  Loc loc(const yaml::Node& n) const;              // line 0 when the node has no mark
 
   void error(Loc at, std::string path, std::string message);
   void warn(Loc at, std::string path, std::string message);
@@ -51,6 +53,7 @@ class Ctx {
  private:
   const std::vector<std::string>* line_keys_ = nullptr;
   std::string file_;
+  FileName file_name_;  // file_, shared by every Loc this context makes
   std::string dir_;
   std::vector<Error>* errors_;
   std::vector<Error>* warnings_;
@@ -59,21 +62,21 @@ class Ctx {
 // One value in the document: the key that named it (invalid for list
 // elements), the value itself and its dotted path.
 struct Item {
-  YAML::Node key{YAML::NodeType::Undefined};
-  YAML::Node value{YAML::NodeType::Undefined};
+  yaml::Node key;
+  yaml::Node value;
   std::string path;
 
   Loc loc(const Ctx& ctx) const;  // the key's line, or the value's for list elements
-  Item child(const YAML::Node& k, const YAML::Node& v, std::string_view name) const;
-  Item element(const YAML::Node& v, std::size_t index) const;
-  bool is_null() const { return !value.IsDefined() || value.IsNull(); }
+  Item child(const yaml::Node& k, const yaml::Node& v, std::string_view name) const;
+  Item element(const yaml::Node& v, std::size_t index) const;
+  bool is_null() const { return !value.defined() || value.is_null(); }
 };
 
 // The root of a document.
-Item root(const YAML::Node& doc);
+Item root(const yaml::Node& doc);
 
 // "a map", "a list", "a string", "nothing": for type errors.
-std::string describe(const YAML::Node& n);
+std::string describe(const yaml::Node& n);
 
 // ---- typed getters: on a bad value they record an error and return false,
 // leaving `out` unchanged. A null value (key with nothing after the colon)
@@ -90,8 +93,41 @@ bool get_file_list(Ctx& ctx, const Item& it, std::vector<std::string>& out);
 
 // ---- structure
 
-// A key handler: called with the key's item.
-using Handler = std::function<void(const Item&)>;
+// A callable passed down for the length of one call: a view of it, where
+// std::function would copy it to the heap (once per key of every router).
+template <class... Args>
+class FnRef {
+ public:
+  template <class F>
+    requires std::is_invocable_v<const F&, Args...> && (!std::is_same_v<std::remove_cvref_t<F>, FnRef>)
+  FnRef(const F& f)  // NOLINT: implicit, as a lambda is passed
+      : obj_(&f), call_([](const void* o, Args... args) { (*static_cast<const F*>(o))(args...); }) {}
+  void operator()(Args... args) const { call_(obj_, args...); }
+
+ private:
+  const void* obj_;
+  void (*call_)(const void*, Args...);
+};
+
+// A key handler: called with the key's item. The lambda is kept inside, not
+// on the heap: the captures must be references or views (what a walk needs).
+class Handler {
+ public:
+  template <class F>
+    requires std::is_invocable_v<const F&, const Item&> && (!std::is_same_v<std::remove_cvref_t<F>, Handler>)
+  Handler(F f)  // NOLINT: implicit, as a lambda is given in a key table
+      : call_([](const void* o, const Item& it) { (*static_cast<const F*>(o))(it); }) {
+    static_assert(std::is_trivially_copyable_v<F> && sizeof(F) <= kSize && alignof(F) <= alignof(std::max_align_t),
+                  "a key handler captures references and views only, at most 6 of them");
+    std::memcpy(storage_, &f, sizeof(F));
+  }
+  void operator()(const Item& it) const { call_(storage_, it); }
+
+ private:
+  static constexpr std::size_t kSize = 48;
+  alignas(std::max_align_t) unsigned char storage_[kSize];
+  void (*call_)(const void*, const Item&);
+};
 struct Key {
   std::string_view name;
   Handler handle;
@@ -99,8 +135,8 @@ struct Key {
 
 // One key and its value in a map, merge keys resolved.
 struct Entry {
-  YAML::Node key;
-  YAML::Node value;
+  yaml::Node key;
+  yaml::Node value;
 };
 
 // The entries of a map in document order, then those brought in by merge keys
@@ -132,10 +168,10 @@ bool iequal(std::string_view a, std::string_view b);
 // Calls fn(name, item) for every entry of a map of user-named things
 // (routers, services...). Null: no entries. Reports duplicates and non-maps.
 bool for_each_entry(Ctx& ctx, const Item& it,
-                    const std::function<void(const std::string&, const Item&)>& fn);
+                    FnRef<const std::string&, const Item&> fn);
 
 // Calls fn(item) for every element of a list. Null: no elements.
-bool for_each_element(Ctx& ctx, const Item& it, const std::function<void(const Item&)>& fn);
+bool for_each_element(Ctx& ctx, const Item& it, FnRef<const Item&> fn);
 
 // Table entries for Traefik keys snigate accepts but does not use (warning
 // "ignored: <why>"), and for keys it refuses (error "<why>").

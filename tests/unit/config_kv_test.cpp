@@ -1,8 +1,10 @@
 // Traefik's KV layout: keys to YAML and back, the etcd provider's keys, and
 // names across providers (db@etcd, db@file).
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>  // a second reader, to check what kv_to_yaml writes
 
 #include "config/kv_yaml.hpp"
+#include "config/yaml_doc.hpp"
 #include "config_test_util.hpp"
 
 using namespace snigate::config;
@@ -77,7 +79,7 @@ TEST(ConfigKv, EmptyStoreIsAnEmptyMap) {
 }
 
 TEST(ConfigKv, YamlToKvAndBack) {
-  const YAML::Node file = YAML::Load(R"y(
+  const auto parsed = yaml::parse(R"y(
 x-common: &common {service: db, entryPoints: [tls]}
 tcp:
   routers:
@@ -93,7 +95,7 @@ tls:
     modern: {minVersion: VersionTLS13, sniStrict: true}
 entryPoints: {ignored: {address: ":1"}}
 )y");
-  const KvPairs kv = yaml_to_kv(file, "traefik");
+  const KvPairs kv = yaml_to_kv(std::get<std::shared_ptr<const yaml::Document>>(parsed)->root(), "traefik");
   EXPECT_EQ(kv.at("traefik/tcp/routers/db/tls"), "true");
   EXPECT_EQ(kv.at("traefik/tcp/routers/db/service"), "db");
   EXPECT_EQ(kv.at("traefik/tcp/routers/MixedCase/service"), "db");  // a name keeps its case
