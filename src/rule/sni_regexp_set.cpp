@@ -43,7 +43,8 @@ SniRegexpSet build_sni_regexp_set(std::span<const std::string_view> patterns, Sn
   const std::size_t chunk = std::max<std::size_t>(limits.chunk, 1);
   for (std::size_t first = 0; first < patterns.size(); first += chunk) {
     const std::size_t n = std::min(chunk, patterns.size() - first);
-    out.chunks.push_back(build_chunk(patterns.subspan(first, n), static_cast<int>(first), limits.max_mem));
+    const std::int64_t max_mem = std::max(limits.min_mem, static_cast<std::int64_t>(n) * limits.mem_per_pattern);
+    out.chunks.push_back(build_chunk(patterns.subspan(first, n), static_cast<int>(first), max_mem));
     out.failed_chunks += out.chunks.back()->set == nullptr;
   }
   return out;

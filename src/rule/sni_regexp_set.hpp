@@ -21,12 +21,16 @@ struct SniRegexpSet {
 };
 
 struct SniRegexpLimits {
-  // Patterns per RE2::Set: a set's automaton grows with its patterns, and a
-  // few thousand keep each one quick to build and small to run.
-  std::size_t chunk = 4096;
-  // RE2's max_mem for one set: room for its program and for the DFA, which
-  // RE2::Set relies on alone (it has no slower fallback).
-  std::int64_t max_mem = std::int64_t{64} << 20;
+  // Patterns per RE2::Set. One set matches a name in about the time of one
+  // regex whatever its size, where each further set adds that time again;
+  // the bound only keeps a set's program from growing without end.
+  std::size_t chunk = 100'000;
+  // RE2's max_mem for a set of n patterns: max(min_mem, n * mem_per_pattern),
+  // room for its program and for the DFA, which RE2::Set relies on alone (it
+  // has no slower fallback). The DFA takes memory as it meets new names and
+  // starts over when it has used it all.
+  std::int64_t min_mem = std::int64_t{64} << 20;
+  std::int64_t mem_per_pattern = 2048;
 };
 
 // `patterns` as written in HostSNIRegexp, each valid on its own (parse() has

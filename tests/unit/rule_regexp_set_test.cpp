@@ -48,7 +48,7 @@ TEST(RuleRegexpSet, ReportsWhatEachPatternMatchesInAnyChunking) {
     for (std::size_t i = 0; i < n; ++i) patterns.push_back(kPatterns[rng() % kPatterns.size()]);
     const std::vector<std::string_view> views(patterns.begin(), patterns.end());
     for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{4096}}) {
-      const SniRegexpSet set = build_sni_regexp_set(views, {.chunk = chunk});
+      const SniRegexpSet set = build_sni_regexp_set(views, {.chunk = chunk, .min_mem = 64 << 20, .mem_per_pattern = 0});
       ASSERT_EQ(set.failed_chunks, 0u);
       EXPECT_EQ(set.chunks.size(), (n + chunk - 1) / chunk);
       for (const std::string& name : kNames) {
@@ -63,7 +63,7 @@ TEST(RuleRegexpSet, ReportsWhatEachPatternMatchesInAnyChunking) {
 TEST(RuleRegexpSet, AChunkRe2CannotBuildReportsAllItsPatterns) {
   const std::vector<std::string_view> patterns{"^a\\.", "^b\\.", "^c\\."};
   // Too little memory for any program: every chunk fails, and answers "maybe" for all its patterns.
-  const SniRegexpSet set = build_sni_regexp_set(patterns, {.chunk = 2, .max_mem = 1});
+  const SniRegexpSet set = build_sni_regexp_set(patterns, {.chunk = 2, .min_mem = 1, .mem_per_pattern = 0});
   EXPECT_EQ(set.failed_chunks, 2u);
   std::size_t failed = 0;
   EXPECT_EQ(by_set(set, "z.example.com", &failed), (std::vector<int>{0, 1, 2}));

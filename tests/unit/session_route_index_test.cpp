@@ -224,7 +224,7 @@ TEST(RouteIndex, RegexpRoutesTakeTheirTurnByPriority) {
   EXPECT_EQ(name_of(first_match(index, routes, f)), "db-h2");
 }
 
-TEST(RouteIndex, ThousandsOfRegexpRoutesSpanSeveralSets) {
+TEST(RouteIndex, ThousandsOfRegexpRoutesInOneSet) {
   std::vector<Route> routes;
   const int n = 9000;
   for (int k = 0; k < n; ++k)
@@ -233,7 +233,7 @@ TEST(RouteIndex, ThousandsOfRegexpRoutesSpanSeveralSets) {
   const RouteIndex index = build_route_index(routes);
   const SniTable& tls = index.by_tls[1];
   EXPECT_EQ(tls.regexps.patterns, static_cast<std::size_t>(n));
-  EXPECT_GT(tls.regexps.chunks.size(), 1u);
+  EXPECT_EQ(tls.regexps.chunks.size(), 1u);
   EXPECT_EQ(tls.regexps.failed_chunks, 0u);
   for (int k : {0, 1, 4095, 4096, 4097, 8999}) {
     const std::string sni = "r" + std::to_string(k) + "-abc.test";
