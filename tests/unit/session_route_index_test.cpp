@@ -360,6 +360,15 @@ TEST(RouteIndex, PicksWhatTheWalkPicksOnRandomRulesAndClients) {
                << ", index chose " << name_of(got)
                << "; routes:" << rules;
       }
+      // What explain leaves out of its listing must not be able to take the client.
+      const Candidates cands = candidates(index, facts);
+      std::vector<bool> listed(routes.size(), false);
+      for (std::uint32_t p : cands.by_name) listed[p] = true;
+      for (std::uint32_t p : cands.rest) listed[p] = true;
+      for (std::size_t p = 0; p < routes.size(); ++p)
+        if (!listed[p] && routes[p].tls == facts.tls && rule::match(routes[p].rule, facts))
+          FAIL() << "client sni=\"" << client.sni << "\": candidates leave out " << routes[p].name << " ("
+                 << routes[p].rule.text << "), which matches";
       if (expected) {
         ++matched;
         const auto keys = rule::sni_keys(expected->rule);
