@@ -39,6 +39,8 @@ Response explain_answer(const Request& req, const session::Snapshot& snap) {
   q.user = req.param("user");
   if (req.has("plain") && !parse_flag(req.param("plain"), q.plain))
     return error_response(400, fmt::format("plain: \"{}\" is not true or false", req.param("plain")));
+  if (req.has("all") && !parse_flag(req.param("all"), q.all))
+    return error_response(400, fmt::format("all: \"{}\" is not true or false", req.param("all")));
   const explain::Result result = explain::explain(snap, q);
   if (result.outcome == explain::Outcome::bad_query) return error_response(400, result.error);
   return json_response(explain::to_json(result));

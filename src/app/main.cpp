@@ -119,6 +119,8 @@ void add_explain(CLI::App& cli, CommandLine& c) {
   c.explain->add_option("--alpn", q.alpn, "ALPN protocol the client offers (repeatable)");
   c.explain->add_option("--client-ip", q.client_ip, "client address");
   c.explain->add_flag("--plain", q.plain, "the client does not start TLS");
+  c.explain->add_flag("--all", q.all, "list every router (by default an entry point with more than 20 lists only "
+                                      "the candidates for the client's name and counts the others)");
   c.explain->add_option("--user", q.user, "MySQL or PostgreSQL user name the client logs in with (user@host routes)");
 }
 

@@ -64,8 +64,14 @@ Result explain(const session::Snapshot& snap, const Query& q) {
     return res;
   }
   const session::Route* chosen = session::match(*entry, facts);
-  for (const session::Route& r : entry->routes)
-    res.routers.push_back(&r == chosen ? chosen_verdict(snap, r, res.client.sni) : missed_verdict(r, facts, chosen));
+  const std::vector<bool> listed = listed_routes(*entry, facts, q.all);
+  res.router_count = entry->routes.size();
+  for (std::size_t i = 0; i < entry->routes.size(); ++i) {
+    const session::Route& r = entry->routes[i];
+    if (&r == chosen) res.routers.push_back(chosen_verdict(snap, r, res.client.sni));
+    else if (listed[i]) res.routers.push_back(missed_verdict(r, facts, chosen));
+    else count_unlisted(r, facts, res.unlisted);
+  }
   conclude(*entry, q, facts, chosen, res);
   return res;
 }

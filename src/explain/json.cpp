@@ -94,6 +94,9 @@ json to_json(const Result& r) {
   j["others"] = json::array();
   for (const RouterVerdict& v : r.routers)
     if (!v.chosen) j["others"].push_back(router_json(v));
+  j["unlisted"] = json::array();
+  for (const Unlisted& u : r.unlisted) j["unlisted"].push_back({{"count", u.count}, {"why", describe(u, r.client.sni)}});
+  j["routerCount"] = r.router_count;
   j["refusal"] = r.refusal.empty() ? json(nullptr) : json(r.refusal);
   j["text"] = to_text(r);
   return j;

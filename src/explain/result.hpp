@@ -3,6 +3,7 @@
 // data: the query, the client as the entry point sees it, every router's
 // verdict, the chosen router's middlewares and service, and the outcome. The
 // text and JSON printers (explain/text.hpp, explain/json.hpp) only format it.
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,7 +19,12 @@ struct Query {
   std::vector<std::string> alpn;
   std::string client_ip;
   std::string user;  // a MySQL or PostgreSQL login's user name, maybe user@host
+  bool all = false;  // list every router, however many the entry point has
 };
+
+// An entry point with at most this many routers has each one listed; a larger
+// one only those the route index could not rule out, and counts of the rest.
+inline constexpr std::size_t kListEveryRouterUpTo = 20;
 
 // The client as the chosen entry point sees it.
 struct Client {
@@ -69,6 +75,26 @@ struct ServerState {
   bool usable = false;  // neither the health check nor passive health holds it out now
 };
 
+// Routers left out of the listing that cannot take the client for one reason.
+struct Unlisted {
+  enum class Why {
+    other_kind,     // they are for TLS clients and this one is plain, or the other way round
+    no_name,        // they need a server name and the client sent none
+    name_mismatch,  // their name conditions (HostSNI names, wildcards, HostSNIRegexp) reject the name
+  };
+  Why why = Why::name_mismatch;
+  bool tls = true;         // the routers are for TLS clients
+  std::string conditions;  // name_mismatch: "HostSNI names", "HostSNI names and wildcards", ...
+  std::size_t count = 0;
+};
+
+// "9,998 TLS routers whose HostSNI names do not match SNI "x"": the count
+// and the reason, for a client that sent `sni`.
+std::string describe(const Unlisted& u, const std::string& sni);
+
+// 9998 as "9,998".
+std::string with_commas(std::size_t n);
+
 enum class Outcome { match, refused_by_middleware, refused_plaintext, no_match, bad_query };
 
 struct Result {
@@ -76,7 +102,13 @@ struct Result {
   std::string error;   // bad_query: what is wrong with the query
   Query query;
   Client client;
-  std::vector<RouterVerdict> routers;  // the entry point's, in priority order
+  // The entry point's routers in priority order: every one (when it has few,
+  // or the query asks for all), else the chosen one, the route index's
+  // candidates for the client and those whose rule says nothing usable about
+  // the name.
+  std::vector<RouterVerdict> routers;
+  std::vector<Unlisted> unlisted;  // the others, counted by reason
+  std::size_t router_count = 0;    // of the entry point
   std::vector<MiddlewareCheck> middlewares;  // the chosen router's, in order
   std::string service_choice;   // lines: the server the chosen router's service takes next, and why
   std::vector<ServerState> servers;  // every server the chosen router's service may reach

@@ -23,6 +23,13 @@ RouterVerdict chosen_verdict(const session::Snapshot& snap, const session::Route
 // A router that does not take the client, and why.
 RouterVerdict missed_verdict(const session::Route& r, const Facts& facts, const session::Route* chosen);
 
+// Which of the entry point's routes (by position) explain lists one by one:
+// every one when there are few or `all`, else the route index's candidates
+// for the client.
+std::vector<bool> listed_routes(const session::EntryRoutes& entry, const Facts& facts, bool all);
+// Counts a route left out of the listing under its reason.
+void count_unlisted(const session::Route& r, const Facts& facts, std::vector<Unlisted>& out);
+
 // The chosen router's middlewares in order, each with what it does to the client.
 std::vector<MiddlewareCheck> check_middlewares(const session::Route& r, const Facts& facts);
 // "router r: middleware m (kind) does not allow ...": why the chain refuses, or "" when it does not.

@@ -52,6 +52,9 @@ std::string to_text(const Result& r) {
   std::string out;
   client_lines(r.client, out);
   for (const RouterVerdict& v : r.routers) router_line(v, out);
+  for (const Unlisted& u : r.unlisted) out += "  no: " + describe(u, r.client.sni) + "\n";
+  if (!r.unlisted.empty())
+    out += fmt::format("  ({} routers in all; --all lists every one)\n", with_commas(r.router_count));
   middleware_lines(r, out);
   out += r.service_choice;
   switch (r.outcome) {

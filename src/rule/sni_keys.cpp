@@ -17,11 +17,15 @@ std::optional<SniKeys> host_sni_keys(const Node& node) {
   return keys;
 }
 
-// Fewer names to index is better, and exact names better than wildcards:
-// a wildcard hit is shared by every name under its suffix.
+// 0 exact names only, 1 with wildcards, 2 with regexps: a wildcard hit is
+// shared by every name under its suffix, and each regexp is one more pattern
+// in the entry point's RE2::Set, which hash lookups do not need.
+int kind_rank(const SniKeys& k) { return !k.regexps.empty() ? 2 : !k.suffixes.empty() ? 1 : 0; }
+
+// Fewer names and patterns to index is better, exact names best.
 bool more_selective(const SniKeys& a, const SniKeys& b) {
-  if (a.suffixes.empty() != b.suffixes.empty()) return a.suffixes.empty();
-  return a.exact.size() + a.suffixes.size() < b.exact.size() + b.suffixes.size();
+  if (kind_rank(a) != kind_rank(b)) return kind_rank(a) < kind_rank(b);
+  return a.exact.size() + a.suffixes.size() + a.regexps.size() < b.exact.size() + b.suffixes.size() + b.regexps.size();
 }
 
 std::optional<SniKeys> node_keys(const Node& node) {
@@ -42,11 +46,12 @@ std::optional<SniKeys> node_keys(const Node& node) {
         if (!keys) return std::nullopt;
         all.exact.insert(all.exact.end(), keys->exact.begin(), keys->exact.end());
         all.suffixes.insert(all.suffixes.end(), keys->suffixes.begin(), keys->suffixes.end());
+        all.regexps.insert(all.regexps.end(), keys->regexps.begin(), keys->regexps.end());
       }
       return all;
     }
+    case Kind::kHostSniRegexp: return SniKeys{{}, {}, {node.regex.get()}};
     case Kind::kNot:  // `!HostSNI(a)` matches every other name
-    case Kind::kHostSniRegexp:
     case Kind::kClientIp:
     case Kind::kAlpn: break;
   }

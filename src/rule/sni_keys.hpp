@@ -8,21 +8,28 @@
 
 #include "rule/rule.hpp"
 
+namespace re2 {
+class RE2;
+}
+
 namespace snigate::rule {
 
 // A necessary condition: the rule matches only clients whose name (as
 // sni_lookup_key gives it) is one of `exact`, or is one label followed by a
-// dot and one of `suffixes` (the rule's `*.suffix` patterns). The views point
-// into the rule's compiled tree and stay valid while any copy of it lives.
+// dot and one of `suffixes` (the rule's `*.suffix` patterns), or whose name
+// (as Facts has it, not empty) one of `regexps` matches (the rule's
+// HostSNIRegexp patterns). The views and pointers point into the rule's
+// compiled tree and stay valid while any copy of it lives.
 struct SniKeys {
   std::vector<std::string_view> exact;
   std::vector<std::string_view> suffixes;
+  std::vector<const re2::RE2*> regexps;
 };
 
-// Nullopt when the rule can match a client without the name being one of a
-// known set: HostSNI(`*`), a regex, ClientIP or ALPN alone, `!`, or an `||`
-// with such a branch. In an `&&` any one part's condition is necessary, and
-// the most selective is kept.
+// Nullopt when the rule can match a client without its name being one of a
+// known set or matching a known regex: HostSNI(`*`), ClientIP or ALPN alone,
+// `!`, or an `||` with such a branch. In an `&&` any one part's condition is
+// necessary, and the most selective is kept.
 std::optional<SniKeys> sni_keys(const Rule& rule);
 
 // The client's name as host_matches compares it: one trailing dot dropped,

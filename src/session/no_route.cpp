@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace snigate::session {
 
 std::string comma_joined(std::span<const std::string> names) {
@@ -34,6 +36,25 @@ std::string_view no_name_hint(config::Protocol protocol, bool tls) {
          "(openssl s_client -servername NAME, redis-cli --tls --sni NAME, curl with the name in the URL)";
 }
 
+// Past this many routers the explanation names only those the route index
+// could not rule out for the client: a line per router of 100,000 would
+// cost every refused client a walk and the log megabytes.
+constexpr std::size_t kNameEveryRouterUpTo = 20;
+
+// Positions of the routes the explanation names, ascending.
+std::vector<std::uint32_t> routes_to_name(const EntryRoutes& entry, const Facts& facts) {
+  std::vector<std::uint32_t> out;
+  if (entry.routes.size() <= kNameEveryRouterUpTo || !entry.index.built) {
+    for (std::size_t p = 0; p < entry.routes.size(); ++p) out.push_back(static_cast<std::uint32_t>(p));
+    return out;
+  }
+  Candidates c = candidates(entry.index, facts);
+  out = std::move(c.by_name);
+  out.insert(out.end(), c.rest.begin(), c.rest.end());
+  std::ranges::sort(out);
+  return out;
+}
+
 }  // namespace
 
 std::string explain_no_route(const EntryRoutes& entry, const Facts& facts) {
@@ -45,15 +66,19 @@ std::string explain_no_route(const EntryRoutes& entry, const Facts& facts) {
     out += fmt::format(", SNI {}, ALPN [{}]", facts.sni.empty() ? "none" : fmt::format("\"{}\"", facts.sni), alpn);
   if (entry.routes.empty()) return out + "; this entry point has no routers";
 
-  std::string tried;
   bool by_name = false;
-  for (const Route& r : entry.routes) {
-    by_name |= r.tls && rule::needs_sni(r.rule);
+  for (const Route& r : entry.routes) by_name |= r.tls && rule::needs_sni(r.rule);
+  const std::vector<std::uint32_t> named = routes_to_name(entry, facts);
+  for (std::uint32_t p : named) {
+    const Route& r = entry.routes[p];
     std::string why = r.tls != facts.tls ? (r.tls ? "is for TLS clients" : "is for plain (non-TLS) clients")
                                          : rule::explain_mismatch(r.rule, facts);
-    tried += fmt::format("; router {} ({}): {}", r.name, r.rule.text, why);
+    out += fmt::format("; router {} ({}): {}", r.name, r.rule.text, why);
   }
-  out += tried;
+  if (named.size() < entry.routes.size())
+    out += fmt::format("; {} other router(s) cannot take it: they are for {} clients, or their names rule out {}",
+                       entry.routes.size() - named.size(), facts.tls ? "plain" : "TLS",
+                       facts.sni.empty() ? "a client without SNI" : fmt::format("SNI \"{}\"", facts.sni));
   const config::Protocol protocol = entry.ep.protocol;
   if (facts.sni.empty() && by_name) out += no_name_hint(protocol, facts.tls);
   if (!facts.tls && !entry.has_plain_routes && protocol == config::Protocol::tcp)

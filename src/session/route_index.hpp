@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "rule/facts.hpp"
+#include "rule/sni_regexp_set.hpp"
 
 namespace snigate::session {
 
@@ -24,7 +25,9 @@ struct SniTable {
   };
   std::unordered_map<std::string_view, Range> exact;     // HostSNI name -> its routes
   std::unordered_map<std::string_view, Range> suffixes;  // `*.suffix` by suffix -> its routes
-  std::vector<std::uint32_t> positions;                  // every range's routes, each range ascending
+  rule::SniRegexpSet regexps;         // each distinct HostSNIRegexp pattern once
+  std::vector<Range> regexp_routes;   // pattern i of `regexps` -> its routes
+  std::vector<std::uint32_t> positions;  // every range's routes, each range ascending
   std::vector<std::uint32_t> rest;  // routes whose rule says nothing usable about the name, ascending
 };
 
@@ -40,5 +43,15 @@ RouteIndex build_route_index(std::span<const Route> routes);
 // trying only the candidates the index gives: exactly what trying every
 // route in order would pick, since every route left out cannot match.
 const Route* first_match(const RouteIndex& index, std::span<const Route> routes, const Facts& facts);
+
+// The routes first_match tries for a client, as positions in priority order:
+// those of the client's kind (TLS or plain) whose rule's name condition the
+// client's name meets, and those whose rule says nothing usable about the
+// name (the table's `rest`). Every other route cannot take the client.
+struct Candidates {
+  std::vector<std::uint32_t> by_name;
+  std::vector<std::uint32_t> rest;
+};
+Candidates candidates(const RouteIndex& index, const Facts& facts);
 
 }  // namespace snigate::session

@@ -214,6 +214,13 @@ TEST_F(AdminApi, ExplainRefusalsAndBadQueries) {
   EXPECT_EQ(body("/api/explain", {{"entrypoint", "web"}, {"clientIP", "nope"}}, 400)["message"],
             "--client-ip: \"nope\" is not an IP address");
   body("/api/explain", {{"entrypoint", "other"}, {"plain", "maybe"}}, 400);
+  EXPECT_EQ(body("/api/explain", {{"entrypoint", "web"}, {"all", "maybe"}}, 400)["message"],
+            "all: \"maybe\" is not true or false");
+  // Few routers: every one is listed, with or without `all`, and none counted.
+  const json all = body("/api/explain", {{"entrypoint", "web"}, {"sni", "x.test"}, {"all", "true"}});
+  EXPECT_EQ(all["others"].size(), 3u);
+  EXPECT_EQ(all["unlisted"], json::array());
+  EXPECT_EQ(all["routerCount"], 3);
   EXPECT_EQ(body("/api/explain", {{"entrypoint", "other"}, {"plain", "true"}})["router"]["name"], "plain@file");
 }
 

@@ -84,6 +84,23 @@ TEST(SessionRefuse, EachRouterSaysWhyItDidNotMatch) {
   EXPECT_TRUE(has(why.substr(app, db > app ? db - app : std::string::npos), "db.example.com")) << why;
 }
 
+TEST(SessionRefuse, PastTwentyRoutersNamesOnlyTheCandidatesAndCountsTheOthers) {
+  std::vector<Router> routers;
+  for (int k = 0; k < 30; ++k) routers.push_back({"h" + std::to_string(k), "HostSNI(`h" + std::to_string(k) + ".test`)"});
+  routers.push_back({"db", "HostSNIRegexp(`^db-[0-9]+\\.test$`) && ClientIP(`10.0.0.0/8`)"});
+  routers.push_back({"by-alpn", "ALPN(`h2`)"});
+  routers.push_back({"plain", "HostSNI(`*`)", false});
+  auto snap = snapshot(routers);
+  ASSERT_NE(snap, nullptr);
+  const std::string why = explain(*snap, Client{true, "db-7.test", {"http/1.1"}});
+  EXPECT_TRUE(has(why, "; router db (")) << why;
+  EXPECT_TRUE(has(why, "; router by-alpn (ALPN(`h2`)): ")) << why;
+  EXPECT_FALSE(has(why, "router h1 ")) << why;
+  EXPECT_FALSE(has(why, "router plain ")) << why;
+  EXPECT_TRUE(has(why, "; 31 other router(s) cannot take it: they are for plain clients, or their names rule out SNI "
+                       "\"db-7.test\"")) << why;
+}
+
 TEST(SessionRefuse, NoSniHintForTlsClientWithoutSni) {
   auto snap = snapshot(kByName);
   ASSERT_NE(snap, nullptr);

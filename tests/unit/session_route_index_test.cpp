@@ -10,6 +10,8 @@
 #include <variant>
 #include <vector>
 
+#include <re2/re2.h>
+
 #include "rule/sni_keys.hpp"
 #include "session/route_index.hpp"
 #include "session/snapshot.hpp"
@@ -92,8 +94,85 @@ TEST(RouteIndex, AndKeepsTheMostSelectivePartOrKeepsAllBranchesOrNothing) {
   EXPECT_EQ(both->suffixes, (std::vector<std::string_view>{"y.io"}));
   EXPECT_FALSE(keys("HostSNI(`a.x.io`) || ALPN(`h2`)").has_value());
   EXPECT_FALSE(keys("!HostSNI(`a.x.io`)").has_value());
-  EXPECT_FALSE(keys("HostSNIRegexp(`^a\\.x\\.io$`)").has_value());
   EXPECT_FALSE(keys("HostSNI(`a.x.io`, `*`)").has_value());
+  EXPECT_FALSE(keys("!HostSNIRegexp(`^a`)").has_value());
+  EXPECT_FALSE(keys("HostSNIRegexp(`^a`) || ALPN(`h2`)").has_value());
+}
+
+TEST(RouteIndex, RegexpsAreKeysWhenNothingBetterIsNecessary) {
+  std::vector<rule::Rule> rules;
+  auto keys = [&rules](const std::string& text) {
+    rules.push_back(std::get<rule::Rule>(rule::parse(text)));
+    return rule::sni_keys(rules.back());
+  };
+  auto alone = keys("HostSNIRegexp(`^a\\.x\\.io$`)");
+  ASSERT_TRUE(alone.has_value());
+  EXPECT_TRUE(alone->exact.empty() && alone->suffixes.empty());
+  ASSERT_EQ(alone->regexps.size(), 1u);
+  EXPECT_EQ(alone->regexps[0]->pattern(), "^a\\.x\\.io$");
+  // In an `&&` a name or a wildcard is kept rather than a regexp.
+  auto and_name = keys("HostSNIRegexp(`^a`) && HostSNI(`a.x.io`, `a.y.io`)");
+  ASSERT_TRUE(and_name.has_value());
+  EXPECT_EQ(and_name->exact.size(), 2u);
+  EXPECT_TRUE(and_name->regexps.empty());
+  auto and_wild = keys("HostSNI(`*.x.io`) && HostSNIRegexp(`^a`)");
+  ASSERT_TRUE(and_wild.has_value());
+  EXPECT_EQ(and_wild->suffixes, (std::vector<std::string_view>{"x.io"}));
+  EXPECT_TRUE(and_wild->regexps.empty());
+  auto and_ip = keys("ClientIP(`10.0.0.0/8`) && HostSNIRegexp(`^a`)");
+  ASSERT_TRUE(and_ip.has_value());
+  EXPECT_EQ(and_ip->regexps.size(), 1u);
+  // An `||` keeps every branch's keys, regexps with names.
+  auto any = keys("HostSNIRegexp(`^a`) || HostSNI(`b.x.io`, `*.y.io`) || HostSNIRegexp(`^c`)");
+  ASSERT_TRUE(any.has_value());
+  EXPECT_EQ(any->exact, (std::vector<std::string_view>{"b.x.io"}));
+  EXPECT_EQ(any->suffixes, (std::vector<std::string_view>{"y.io"}));
+  EXPECT_EQ(any->regexps.size(), 2u);
+}
+
+TEST(RouteIndex, FilesEachDistinctRegexpOnceWithItsRoutes) {
+  std::vector<Route> routes;
+  routes.push_back(make_route("r1", "HostSNIRegexp(`^db-[0-9]+\\.`)", 9, true));
+  routes.push_back(make_route("r2", "HostSNIRegexp(`^db-[0-9]+\\.`) && ALPN(`h2`)", 8, true));
+  routes.push_back(make_route("r3", "HostSNIRegexp(`\\.test$`) || HostSNI(`a.example.com`)", 7, true));
+  routes.push_back(make_route("r4", "!HostSNIRegexp(`^x`)", 6, true));
+  routes.push_back(make_route("r5", "HostSNIRegexp(`^db-[0-9]+\\.`)", 5, false));
+  const RouteIndex index = build_route_index(routes);
+  const SniTable& tls = index.by_tls[1];
+  EXPECT_EQ(tls.regexps.patterns, 2u);
+  EXPECT_EQ(tls.regexps.failed_chunks, 0u);
+  ASSERT_EQ(tls.regexp_routes.size(), 2u);
+  auto routes_of = [&tls](std::size_t pattern) {
+    const SniTable::Range r = tls.regexp_routes[pattern];
+    return std::vector<std::uint32_t>(tls.positions.begin() + r.begin, tls.positions.begin() + r.end);
+  };
+  // Patterns in byte order: "\\.test$" before "^db-...".
+  EXPECT_EQ(routes_of(0), (std::vector<std::uint32_t>{2}));
+  EXPECT_EQ(routes_of(1), (std::vector<std::uint32_t>{0, 1}));
+  EXPECT_EQ(keys_of(tls.exact), (std::vector<std::string>{"a.example.com"}));
+  EXPECT_EQ(tls.rest, (std::vector<std::uint32_t>{3}));
+  EXPECT_EQ(index.by_tls[0].regexps.patterns, 1u);
+  EXPECT_TRUE(index.by_tls[0].rest.empty());
+}
+
+TEST(RouteIndex, CandidatesAreTheNameHitsAndTheRest) {
+  std::vector<Route> routes;
+  routes.push_back(make_route("by-alpn", "ALPN(`h2`)", 9, true));
+  routes.push_back(make_route("db", "HostSNIRegexp(`^db-[0-9]+\\.`)", 8, true));
+  routes.push_back(make_route("name", "HostSNI(`db-1.example.com`)", 7, true));
+  routes.push_back(make_route("wild", "HostSNI(`*.example.com`) || HostSNIRegexp(`example`)", 6, true));
+  routes.push_back(make_route("other", "HostSNI(`x.example.org`)", 5, true));
+  routes.push_back(make_route("plain", "HostSNI(`*`)", 0, false));
+  const RouteIndex index = build_route_index(routes);
+  const Candidates c = candidates(index, tls_client("db-1.example.com"));
+  EXPECT_EQ(c.by_name, (std::vector<std::uint32_t>{1, 2, 3}));  // "wild" once, though both its parts hit
+  EXPECT_EQ(c.rest, (std::vector<std::uint32_t>{0}));
+  const Candidates none = candidates(index, tls_client(""));
+  EXPECT_TRUE(none.by_name.empty());
+  EXPECT_EQ(none.rest, (std::vector<std::uint32_t>{0}));
+  const Candidates plain = candidates(index, Facts{});
+  EXPECT_TRUE(plain.by_name.empty());
+  EXPECT_EQ(plain.rest, (std::vector<std::uint32_t>{5}));
 }
 
 TEST(RouteIndex, LookupKeyFoldsCaseAndOneTrailingDotLikeHostSni) {
@@ -126,6 +205,45 @@ TEST(RouteIndex, HigherPriorityRestRouteWinsOverAnExactHit) {
   EXPECT_EQ(first_match(index, routes, Facts{}), nullptr);  // a plain client, TLS routes only
 }
 
+TEST(RouteIndex, RegexpRoutesTakeTheirTurnByPriority) {
+  std::vector<Route> routes;
+  routes.push_back(make_route("db-h2", "HostSNIRegexp(`^db-`) && ALPN(`h2`)", 9, true));
+  routes.push_back(make_route("exact", "HostSNI(`db-1.example.com`)", 5, true));
+  routes.push_back(make_route("db", "HostSNIRegexp(`^db-[0-9]+\\.example\\.com$`)", 4, true));
+  routes.push_back(make_route("capital", "HostSNIRegexp(`^DB-`)", 3, true));  // the SNI is lower case: never
+  routes.push_back(make_route("tail", "HostSNIRegexp(`example`)", 2, true));
+  const RouteIndex index = build_route_index(routes);
+  EXPECT_EQ(name_of(first_match(index, routes, tls_client("db-1.example.com"))), "exact");
+  EXPECT_EQ(name_of(first_match(index, routes, tls_client("db-2.example.com"))), "db");
+  EXPECT_EQ(name_of(first_match(index, routes, tls_client("db-x.example.com"))), "tail");
+  EXPECT_EQ(name_of(first_match(index, routes, tls_client("db-x.example.org"))), "tail");
+  EXPECT_EQ(name_of(first_match(index, routes, tls_client("db-x.other"))), "(none)");
+  const std::array<std::string, 1> h2{"h2"};
+  Facts f = tls_client("db-1.example.com");
+  f.alpn = h2;
+  EXPECT_EQ(name_of(first_match(index, routes, f)), "db-h2");
+}
+
+TEST(RouteIndex, ThousandsOfRegexpRoutesInOneSet) {
+  std::vector<Route> routes;
+  const int n = 9000;
+  for (int k = 0; k < n; ++k)
+    routes.push_back(make_route("r" + std::to_string(k), "HostSNIRegexp(`^r" + std::to_string(k) + "-[a-z]+\\.test$`)",
+                                n - k, true));
+  const RouteIndex index = build_route_index(routes);
+  const SniTable& tls = index.by_tls[1];
+  EXPECT_EQ(tls.regexps.patterns, static_cast<std::size_t>(n));
+  EXPECT_EQ(tls.regexps.chunks.size(), 1u);
+  EXPECT_EQ(tls.regexps.failed_chunks, 0u);
+  for (int k : {0, 1, 4095, 4096, 4097, 8999}) {
+    const std::string sni = "r" + std::to_string(k) + "-abc.test";
+    EXPECT_EQ(name_of(first_match(index, routes, tls_client(sni))), "r" + std::to_string(k));
+    EXPECT_EQ(candidates(index, tls_client(sni)).by_name, (std::vector<std::uint32_t>{static_cast<std::uint32_t>(k)}));
+  }
+  EXPECT_EQ(first_match(index, routes, tls_client("r9000-abc.test")), nullptr);
+  EXPECT_EQ(first_match(index, routes, tls_client("r1-ab1.test")), nullptr);
+}
+
 TEST(RouteIndex, MatchWalksWhenTheEntryHasNoIndex) {
   EntryRoutes entry;
   entry.routes.push_back(make_route("a", "HostSNI(`a.example.com`)", 1, true));
@@ -139,7 +257,9 @@ TEST(RouteIndex, MatchWalksWhenTheEntryHasNoIndex) {
 const std::vector<std::string> kNames{"a.example.com", "b.example.com", "x.a.example.com", "example.com",
                                       "c.test",        "db.c.test",     "other.org",       "a"};
 const std::vector<std::string> kWildcards{"*.example.com", "*.a.example.com", "*.test", "*.c.test", "*"};
-const std::vector<std::string> kRegexps{"^a\\.", "example\\.com$", "^[a-z]+\\.test$", "^db\\."};
+// Anchored or not, alternations, a case-insensitive one and one with a capital (which no lower-case name matches).
+const std::vector<std::string> kRegexps{"^a\\.",        "example\\.com$", "^[a-z]+\\.test$", "^db\\.", "a|test",
+                                        "^(?i)B\\.EXAMPLE", "^X\\.", "\\.org$",          "^.$",     "c\\.test\\z"};
 const std::vector<std::string> kRanges{"127.0.0.0/8", "10.0.0.1", "::1", "192.168.0.0/16"};
 const std::vector<std::string> kProtocols{"h2", "http/1.1", "postgresql"};
 
@@ -171,7 +291,8 @@ struct Gen {
 
   std::string leaf() {
     switch (below(8)) {
-      case 0: return "HostSNIRegexp(`" + pick(kRegexps) + "`)";
+      case 0:
+      case 7: return "HostSNIRegexp(`" + pick(kRegexps) + "`)";
       case 1: return "ClientIP(`" + pick(kRanges) + "`)";
       case 2: return "ALPN(`" + pick(kProtocols) + "`)";
       default: return host_sni();
@@ -221,7 +342,7 @@ struct Gen {
 
 TEST(RouteIndex, PicksWhatTheWalkPicksOnRandomRulesAndClients) {
   Gen gen{std::mt19937(20261205)};
-  int compared = 0, matched = 0, by_name = 0;
+  int compared = 0, matched = 0, by_name = 0, by_regexp = 0;
   for (int set = 0; set < 1500; ++set) {
     const std::vector<Route> routes = gen.routes();
     const RouteIndex index = build_route_index(routes);
@@ -239,9 +360,20 @@ TEST(RouteIndex, PicksWhatTheWalkPicksOnRandomRulesAndClients) {
                << ", index chose " << name_of(got)
                << "; routes:" << rules;
       }
+      // What explain leaves out of its listing must not be able to take the client.
+      const Candidates cands = candidates(index, facts);
+      std::vector<bool> listed(routes.size(), false);
+      for (std::uint32_t p : cands.by_name) listed[p] = true;
+      for (std::uint32_t p : cands.rest) listed[p] = true;
+      for (std::size_t p = 0; p < routes.size(); ++p)
+        if (!listed[p] && routes[p].tls == facts.tls && rule::match(routes[p].rule, facts))
+          FAIL() << "client sni=\"" << client.sni << "\": candidates leave out " << routes[p].name << " ("
+                 << routes[p].rule.text << "), which matches";
       if (expected) {
         ++matched;
-        by_name += rule::sni_keys(expected->rule).has_value();
+        const auto keys = rule::sni_keys(expected->rule);
+        by_name += keys.has_value();
+        by_regexp += keys && !keys->regexps.empty();
       }
     }
   }
@@ -249,6 +381,7 @@ TEST(RouteIndex, PicksWhatTheWalkPicksOnRandomRulesAndClients) {
   EXPECT_GT(matched, compared / 10);
   EXPECT_GT(compared - matched, compared / 10);
   EXPECT_GT(by_name, compared / 20);
+  EXPECT_GT(by_regexp, compared / 50);
 }
 
 }  // namespace

@@ -354,6 +354,9 @@ function renderExplain(answer) {
             el('td', {}, name(o.name)), el('td', {class: 'rule'}, el('code', {}, text(o.rule))),
             el('td', {class: 'num', title: o.priorityFrom}, text(o.priority)), el('td', {class: 'detail'}, text(o.why))))))));
   }
+  // Past 20 routers the answer lists the candidates only and counts the others by reason.
+  const unlisted = list(answer.unlisted);
+  if (unlisted.length) out.push(el('ul', {class: 'unlisted'}, unlisted.map((u) => el('li', {}, text(u.why)))));
   if (answer.text)
     out.push(el('details', {}, el('summary', {}, 'As snigate explain prints it'), el('pre', {class: 'cli'}, answer.text)));
   document.getElementById('explain-result').replaceChildren(...out);

@@ -1,0 +1,80 @@
+// rule/sni_regexp_set: one RE2::Set (or several) reports exactly the patterns
+// that match a name one by one, and every pattern of a set RE2 could not build.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "rule/sni_regexp.hpp"
+#include "rule/sni_regexp_set.hpp"
+
+namespace snigate::rule {
+namespace {
+
+const std::vector<std::string> kPatterns{
+    "^a\\.",  "example\\.com$", "^[a-z]+\\.test$", "^db-[0-9]+\\.", "a|test", "(?i)^B\\.EXAMPLE", "^X\\.",
+    "\\.org$", "^.$",           "c\\.test\\z",     "",              "^$",     "\\pL+\\.test",     "xn--"};
+const std::vector<std::string> kNames{"a.example.com", "b.example.com", "db-12.example.com", "c.test", "x.org",
+                                      "a",             "X.test",        "xn--bcher-kva.test", "", "αβ.test"};
+
+std::vector<int> one_by_one(const std::vector<std::string>& patterns, std::string_view name) {
+  std::vector<int> out;
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    auto compiled = compile_sni_regexp(patterns[i]);
+    const auto& regex = std::get<std::shared_ptr<const re2::RE2>>(compiled);
+    if (sni_regexp_matches(*regex, name)) out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+std::vector<int> by_set(const SniRegexpSet& set, std::string_view name, std::size_t* failed = nullptr) {
+  std::vector<int> hits;
+  const std::size_t f = match_sni_regexp_set(set, name, hits);
+  if (failed) *failed = f;
+  std::ranges::sort(hits);
+  return hits;
+}
+
+TEST(RuleRegexpSet, ReportsWhatEachPatternMatchesInAnyChunking) {
+  std::mt19937 rng(20261205);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::string> patterns;
+    const std::size_t n = 1 + rng() % 12;
+    for (std::size_t i = 0; i < n; ++i) patterns.push_back(kPatterns[rng() % kPatterns.size()]);
+    const std::vector<std::string_view> views(patterns.begin(), patterns.end());
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{4096}}) {
+      const SniRegexpSet set = build_sni_regexp_set(views, {.chunk = chunk, .min_mem = 64 << 20, .mem_per_pattern = 0});
+      ASSERT_EQ(set.failed_chunks, 0u);
+      EXPECT_EQ(set.chunks.size(), (n + chunk - 1) / chunk);
+      for (const std::string& name : kNames) {
+        std::size_t failed = 1;
+        EXPECT_EQ(by_set(set, name, &failed), one_by_one(patterns, name)) << "name \"" << name << "\", chunk " << chunk;
+        EXPECT_EQ(failed, 0u);
+      }
+    }
+  }
+}
+
+TEST(RuleRegexpSet, AChunkRe2CannotBuildReportsAllItsPatterns) {
+  const std::vector<std::string_view> patterns{"^a\\.", "^b\\.", "^c\\."};
+  // Too little memory for any program: every chunk fails, and answers "maybe" for all its patterns.
+  const SniRegexpSet set = build_sni_regexp_set(patterns, {.chunk = 2, .min_mem = 1, .mem_per_pattern = 0});
+  EXPECT_EQ(set.failed_chunks, 2u);
+  std::size_t failed = 0;
+  EXPECT_EQ(by_set(set, "z.example.com", &failed), (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(failed, 2u);
+}
+
+TEST(RuleRegexpSet, EmptySetReportsNothing) {
+  const SniRegexpSet set = build_sni_regexp_set({});
+  EXPECT_TRUE(set.chunks.empty());
+  EXPECT_TRUE(by_set(set, "a.example.com").empty());
+}
+
+}  // namespace
+}  // namespace snigate::rule
