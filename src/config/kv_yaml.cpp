@@ -51,17 +51,49 @@ void insert(KvNode& root, const std::string& key, std::size_t from, const std::s
   if (node != &root) node->value = &value;
 }
 
+// The length of the UTF-8 character at s[i], with its code point; 0 when the
+// bytes there are not one (a stray or cut-off byte, an overlong form, a
+// surrogate).
+std::size_t utf8_char(std::string_view s, std::size_t i, char32_t& cp) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const std::size_t len = c >= 0xf5 ? 0 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  cp = c & (0x7f >> len);
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3f);
+  }
+  const char32_t least = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+  if (cp < least || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return len;
+}
+
+// Characters the YAML reader refuses in a document: C1 controls but NEL, and
+// the two non-characters U+FFFE and U+FFFF.
+bool yaml_refuses(char32_t cp) { return (cp >= 0x80 && cp <= 0x9f && cp != 0x85) || cp == 0xfffe || cp == 0xffff; }
+
 // A YAML double-quoted scalar: every byte the YAML reader could take for
-// syntax or drop is escaped.
+// syntax, drop or refuse is escaped. A byte that is not UTF-8 (etcd keys and
+// values are any bytes) becomes \xNN, which reads back as U+00NN: the
+// document still loads, and the loader names the key.
 std::string quoted(std::string_view s) {
   std::string out = "\"";
-  for (const char ch : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char ch = s[i];
     const auto c = static_cast<unsigned char>(ch);
+    char32_t cp = 0;
     if (c == '"' || c == '\\') out += {'\\', ch};
     else if (c == '\n') out += "\\n";
     else if (c == '\t') out += "\\t";
     else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
-    else out += ch;
+    else if (c < 0x80) out += ch;
+    else if (const std::size_t len = utf8_char(s, i, cp); len == 0) out += fmt::format("\\x{:02x}", c);
+    else {
+      if (yaml_refuses(cp)) out += fmt::format("\\u{:04x}", static_cast<std::uint32_t>(cp));
+      else out.append(s.substr(i, len));
+      i += len - 1;
+    }
   }
   return out + '"';
 }

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <yaml.h>
 
+#include <algorithm>
 #include <string_view>
 #include <unordered_map>
 
@@ -19,10 +20,15 @@ std::string_view text_of(const yaml_char_t* s) {
   return s ? std::string_view(reinterpret_cast<const char*>(s)) : std::string_view();
 }
 
-SyntaxError syntax_error(const yaml_parser_t& p) {
+SyntaxError syntax_error(const yaml_parser_t& p, std::string_view text) {
   SyntaxError e;
   e.line = static_cast<int>(p.problem_mark.line) + 1;
   e.column = static_cast<int>(p.problem_mark.column) + 1;
+  if (p.error == YAML_READER_ERROR) {  // bytes that are not UTF-8: libyaml gives only the offset
+    const std::string_view before = text.substr(0, std::min(p.problem_offset, text.size()));
+    e.line = static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1;
+    e.column = static_cast<int>(before.size() - (before.rfind('\n') + 1)) + 1;
+  }
   e.message = p.problem ? p.problem : "unreadable input";
   if (p.error == YAML_READER_ERROR) e.message += fmt::format(" (byte offset {})", p.problem_offset);
   else if (p.context) e.message += fmt::format(" ({} at line {})", p.context, p.context_mark.line + 1);
@@ -68,7 +74,7 @@ class Builder {
     Parser parser(text);
     while (true) {
       Event ev;
-      if (!yaml_parser_parse(&parser.p, &ev.e)) return syntax_error(parser.p);
+      if (!yaml_parser_parse(&parser.p, &ev.e)) return syntax_error(parser.p, text);
       ev.held = true;
       const yaml_event_t& e = ev.e;
       const int line = static_cast<int>(e.start_mark.line);

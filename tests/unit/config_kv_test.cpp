@@ -74,6 +74,18 @@ TEST(ConfigKv, RouterTlsTrueIsWrittenAsAnEmptySection) {
   EXPECT_FALSE(n["tcp"]["routers"]["db"]["service"].IsMap());
 }
 
+TEST(ConfigKv, BytesThatAreNotUtf8StillMakeADocument) {
+  // etcd keys and values are any bytes; the YAML reader takes UTF-8 only.
+  KvPairs p = kRouter;
+  p["traefik/tcp/routers/db/rul\xfa"] = "x";
+  p["traefik/tcp/routers/db/service"] = "d\xc3(b\xf5\x80\x80\x80\xc2\x81";
+  const KvDocument doc = kv_to_yaml(p, "traefik");
+  const auto parsed = yaml::parse(doc.yaml);
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const yaml::Document>>(parsed))
+      << std::get<yaml::SyntaxError>(parsed).message;
+  EXPECT_NE(doc.yaml.find("rul\\xfa"), std::string::npos) << doc.yaml;
+}
+
 TEST(ConfigKv, EmptyStoreIsAnEmptyMap) {
   EXPECT_TRUE(YAML::Load(kv_to_yaml({}, "traefik").yaml).IsMap());
 }

@@ -91,6 +91,12 @@ TEST(YamlDoc, SyntaxErrorsSayWhereTheParserStopped) {
   EXPECT_EQ(tab.line, 2);
 }
 
+TEST(YamlDoc, BytesThatAreNotUtf8AreAnErrorOnTheirLine) {
+  const SyntaxError e = bad("a: 1\nb: caf\xe9\n");  // Latin-1, not UTF-8
+  EXPECT_EQ(e.line, 2);
+  EXPECT_NE(e.message.find("UTF-8"), std::string::npos) << e.message;
+}
+
 TEST(YamlDoc, OnlyTheFirstDocumentIsRead) {
   auto doc = ok("a: 1\n---\nb: 2\n");
   ASSERT_EQ(doc->root().size(), 1u);
