@@ -42,6 +42,14 @@ Response error_response(int status, std::string_view message);
 // As Traefik writes a duration: "10s", "250ms".
 std::string duration(config::Duration d);
 
+// A router once, with the entry points it is in, in name order; its Routes
+// there differ only in where they sit. A router in none has no entry points.
+struct RouterUse {
+  const session::Route* route = nullptr;
+  std::vector<std::string> entry_points;
+};
+std::vector<RouterUse> routers_by_name(const session::Snapshot& snap);
+
 std::vector<Item> entry_point_items(const config::Static& stat);
 std::vector<Item> router_items(const session::Snapshot& snap);
 std::vector<Item> service_items(const session::Snapshot& snap);

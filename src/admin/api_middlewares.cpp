@@ -1,5 +1,5 @@
 // /api/tcp/middlewares: Traefik's TCPMiddlewareInfo for each middleware.
-#include <algorithm>
+#include <map>
 
 #include "admin/api_items.hpp"
 #include "explain/json.hpp"
@@ -24,12 +24,14 @@ json middleware_config(const config::Middleware& m, std::string& type) {
   return {{"rateLimit", {{"average", m.average}, {"burst", m.burst}, {"period", duration(m.period)}}}};
 }
 
-// The routers whose chain has the middleware.
-std::vector<std::string> used_by(const config::Dynamic& dyn, const std::string& name) {
-  std::vector<std::string> users;
-  for (const auto& [rname, r] : dyn.routers)
-    if (std::ranges::any_of(r.middlewares, [&](const std::string& m) { return m == name || m == name + "@file"; }))
-      users.push_back(api_name(rname));
+// The routers whose chain has each middleware, by the middleware's name.
+std::map<std::string, std::vector<std::string>> users_of_middlewares(const session::Snapshot& snap) {
+  std::map<std::string, std::vector<std::string>> users;
+  for (const RouterUse& use : routers_by_name(snap))
+    for (const policy::Middleware* m : use.route->middlewares) {
+      std::vector<std::string>& names = users[m->name];
+      if (names.empty() || names.back() != api_name(use.route->name)) names.push_back(api_name(use.route->name));
+    }
   return users;
 }
 
@@ -38,11 +40,12 @@ std::vector<std::string> used_by(const config::Dynamic& dyn, const std::string& 
 std::vector<Item> middleware_items(const session::Snapshot& snap) {
   std::vector<Item> items;
   if (!snap.source) return items;
+  auto users = users_of_middlewares(snap);
   for (const auto& [name, m] : snap.source->middlewares) {
     std::string type;
     json j = middleware_config(m, type);
     j["status"] = "enabled";
-    j["usedBy"] = used_by(*snap.source, name);
+    j["usedBy"] = std::move(users[name]);
     j["name"] = api_name(name);
     j["provider"] = explain::api_provider(name);
     j["type"] = type;

@@ -1,5 +1,7 @@
 // /api/tcp/routers: Traefik's TCPRouterInfo for each router of the serving
 // Snapshot, with the rule as written and the effective priority.
+#include <map>
+
 #include "admin/api_items.hpp"
 #include "explain/json.hpp"
 
@@ -8,43 +10,31 @@ namespace {
 
 using explain::api_name;
 
-// The entry points the router was compiled into, and its effective priority there.
-std::vector<std::string> entry_points_using(const session::Snapshot& snap, const std::string& name, int& priority) {
-  std::vector<std::string> in;
-  for (const auto& [ep, entry] : snap.entries)
-    for (const session::Route& r : entry.routes)
-      if (r.name == name) {
-        in.push_back(ep);
-        priority = r.priority;
-      }
-  return in;
-}
-
-json tls_json(const config::RouterTls& tls) {
-  if (tls.passthrough) return {{"passthrough", true}};
-  return {{"passthrough", false}, {"options", tls.options.empty() ? std::string("default") : api_name(tls.options)}};
+json tls_json(const session::Route& r) {
+  if (r.passthrough) return {{"passthrough", true}};
+  return {{"passthrough", false}, {"options", r.options ? api_name(r.options->name) : std::string("default")}};
 }
 
 // The keys snigate adds to Traefik's router (docs/configuration.md).
-void add_extensions(const config::Router& r, json& j) {
-  if (r.mysql_loc.line != 0) j["mysql"] = {{"allowPlaintext", r.mysql_allow_plaintext}};
-  if (r.postgres_loc.line != 0) j["postgres"] = {{"allowPlaintext", r.postgres_allow_plaintext}};
+void add_extensions(const session::Route& r, json& j) {
+  if (r.mysql_written) j["mysql"] = {{"allowPlaintext", r.allow_plaintext}};
+  if (r.postgres_written) j["postgres"] = {{"allowPlaintext", r.pg_allow_plaintext}};
   if (r.idle_timeout) j["idleTimeout"] = std::to_string(r.idle_timeout->count()) + "ms";
 }
 
-Item router_item(const session::Snapshot& snap, const config::Router& r) {
-  int priority = r.priority.value_or(0);
-  const std::vector<std::string> in = entry_points_using(snap, r.name, priority);
-  Item item{api_name(r.name), in.empty() ? "disabled" : "enabled",
-            r.rule_as_written.empty() ? r.rule : r.rule_as_written, api_name(r.service), {}, {}};
-  for (const std::string& m : r.middlewares) item.middlewares.push_back(api_name(m));
-  json j = {{"entryPoints", r.entry_points.empty() ? in : r.entry_points},
+Item router_item(const RouterUse& use) {
+  const session::Route& r = *use.route;
+  const std::vector<std::string>& in = use.entry_points;
+  Item item{api_name(r.name), in.empty() ? "disabled" : "enabled", r.rule_as_written.empty() ? r.rule.text : r.rule_as_written,
+            r.service ? api_name(r.service->name) : std::string(), {}, {}};
+  for (const policy::Middleware* m : r.middlewares) item.middlewares.push_back(api_name(m->name));
+  json j = {{"entryPoints", in},
             {"service", item.service},
             {"rule", item.rule},
-            {"ruleSyntax", r.rule_syntax.empty() ? snap.stat.default_rule_syntax : r.rule_syntax},
-            {"priority", priority}};
+            {"ruleSyntax", r.v2_syntax ? "v2" : "v3"},
+            {"priority", r.priority}};
   if (!item.middlewares.empty()) j["middlewares"] = item.middlewares;
-  if (r.tls) j["tls"] = tls_json(*r.tls);
+  if (r.tls) j["tls"] = tls_json(r);
   add_extensions(r, j);
   if (in.empty()) j["error"] = {"no valid entryPoint for this router"};
   j["status"] = item.status;
@@ -57,10 +47,24 @@ Item router_item(const session::Snapshot& snap, const config::Router& r) {
 
 }  // namespace
 
+std::vector<RouterUse> routers_by_name(const session::Snapshot& snap) {
+  std::map<std::string_view, RouterUse> by_name;
+  for (const auto& [ep, entry] : snap.entries)
+    for (const session::Route& r : entry.routes) {
+      RouterUse& use = by_name[r.name];
+      use.route = &r;
+      use.entry_points.push_back(ep);
+    }
+  for (const session::Route& r : snap.unattached) by_name[r.name].route = &r;
+  std::vector<RouterUse> out;
+  out.reserve(by_name.size());
+  for (auto& [name, use] : by_name) out.push_back(std::move(use));
+  return out;
+}
+
 std::vector<Item> router_items(const session::Snapshot& snap) {
   std::vector<Item> items;
-  if (!snap.source) return items;
-  for (const auto& [name, r] : snap.source->routers) items.push_back(router_item(snap, r));
+  for (const RouterUse& use : routers_by_name(snap)) items.push_back(router_item(use));
   return items;
 }
 

@@ -1,6 +1,7 @@
 // /api/tcp/services: Traefik's TCPServiceInfo for each service, with each
 // server's state as the running gateway sees it now (serverStatus).
 #include <algorithm>
+#include <map>
 
 #include "admin/api_items.hpp"
 #include "balance/health_report.hpp"
@@ -55,31 +56,32 @@ json server_status(const session::Service& svc) {
   return j;
 }
 
-// from is target, or a weighted service with target among its descendants.
-bool reaches(const session::Service& from, const session::Service* target) {
-  if (&from == target) return true;
-  return std::ranges::any_of(from.children, [&](const session::Service* c) { return reaches(*c, target); });
+using UsersOf = std::map<const session::Service*, std::vector<std::string>>;
+
+// svc and every service under it (a weighted service's children) are used by `name`.
+void add_user(const session::Service* svc, const std::string& name, UsersOf& users) {
+  std::vector<std::string>& names = users[svc];
+  if (names.empty() || names.back() != name) names.push_back(name);
+  for (const session::Service* c : svc->children) add_user(c, name, users);
 }
 
-// The routers that send clients to svc, directly or through a weighted service.
-std::vector<std::string> used_by(const session::Snapshot& snap, const session::Service* svc) {
-  std::vector<std::string> names;
-  for (const auto& [ep, entry] : snap.entries)
-    for (const session::Route& r : entry.routes)
-      if (svc && r.service && reaches(*r.service, svc)) names.push_back(api_name(r.name));
-  std::ranges::sort(names);
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  return names;
+// The routers that send clients to each service, directly or through a
+// weighted service, in name order; routers in no entry point send none.
+UsersOf users_of_services(const session::Snapshot& snap) {
+  UsersOf users;
+  for (const RouterUse& use : routers_by_name(snap))
+    if (use.route->service && !use.entry_points.empty()) add_user(use.route->service, api_name(use.route->name), users);
+  return users;
 }
 
-Item service_item(const session::Snapshot& snap, const config::Service& s, const session::Service* compiled) {
+Item service_item(const config::Service& s, const session::Service* compiled, UsersOf& users) {
   Item item{api_name(s.name), "enabled", "", "", {}, {}};
   json j = json::object();
   if (s.weighted) j["weighted"] = weighted_json(s);
   else j["loadBalancer"] = load_balancer_json(s);
   j["status"] = item.status;
   if (compiled && !s.weighted) j["serverStatus"] = server_status(*compiled);
-  j["usedBy"] = used_by(snap, compiled);
+  j["usedBy"] = compiled ? std::move(users[compiled]) : std::vector<std::string>{};
   j["name"] = item.name;
   j["provider"] = explain::api_provider(item.name);
   j["type"] = s.weighted ? "weighted" : "loadbalancer";
@@ -88,10 +90,10 @@ Item service_item(const session::Snapshot& snap, const config::Service& s, const
 }
 
 // whoami@internal, when a router uses it: the service snigate answers itself.
-void add_internal(const session::Snapshot& snap, std::vector<Item>& items) {
+void add_internal(const session::Snapshot& snap, UsersOf& users_of, std::vector<Item>& items) {
   auto it = snap.services.find("whoami@internal");
   if (it == snap.services.end()) return;
-  std::vector<std::string> users = used_by(snap, it->second.get());
+  std::vector<std::string> users = std::move(users_of[it->second.get()]);
   if (users.empty()) return;
   items.push_back(Item{"whoami@internal", "enabled", "", "", {}, {}});
   items.back().body = {{"status", "enabled"}, {"usedBy", users}, {"name", "whoami@internal"}, {"provider", "internal"}};
@@ -102,11 +104,12 @@ void add_internal(const session::Snapshot& snap, std::vector<Item>& items) {
 std::vector<Item> service_items(const session::Snapshot& snap) {
   std::vector<Item> items;
   if (!snap.source) return items;
+  UsersOf users = users_of_services(snap);
   for (const auto& [name, s] : snap.source->services) {
     auto it = snap.services.find(name);
-    items.push_back(service_item(snap, s, it == snap.services.end() ? nullptr : it->second.get()));
+    items.push_back(service_item(s, it == snap.services.end() ? nullptr : it->second.get(), users));
   }
-  add_internal(snap, items);
+  add_internal(snap, users, items);
   return items;
 }
 

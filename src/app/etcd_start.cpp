@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "config/load_thread.hpp"
 #include "observe/provider_state.hpp"
 
 namespace snigate::app {
@@ -27,11 +28,14 @@ std::optional<kv::RangeResult> add_etcd_at_start(config::Loaded& cfg, std::share
                  "answers", prefix_of(opts), error);
     return std::nullopt;
   }
-  config::Loaded with;
-  with.stat = cfg.stat;
-  config::load_dynamic(with.stat, with, &read->pairs);
+  config::Loaded with = config::on_load_thread([&] {
+    config::Loaded loaded;
+    loaded.stat = cfg.stat;
+    config::load_dynamic(loaded.stat, loaded, &read->pairs);
+    return loaded;
+  });
   std::shared_ptr<const session::Snapshot> next;
-  if (with.errors.empty()) next = session::compile(with, with.errors, &with.warnings);
+  if (with.errors.empty()) next = session::compile(with.stat, std::move(with.dyn), with.errors, &with.warnings);
   if (!next) {
     spdlog::error("etcd: the keys under {} at revision {} have {} error(s); starting without them until a valid "
                   "change", prefix_of(opts), read->revision, with.errors.size());

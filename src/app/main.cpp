@@ -11,6 +11,7 @@
 #include "app/kv_cli.hpp"
 #include "app/to_v3.hpp"
 #include "config/config.hpp"
+#include "config/load_thread.hpp"
 #include "explain/explain.hpp"
 #include "explain/text.hpp"
 #include "observe/log.hpp"
@@ -53,23 +54,24 @@ enum class EtcdKeys { skip, if_reachable, required };
 std::shared_ptr<const session::Snapshot> load_checked(const std::string& path, config::Loaded& cfg, bool quiet_ok,
                                                       bool print_warnings = true,
                                                       EtcdKeys etcd = EtcdKeys::if_reachable) {
-  cfg = path.empty() ? config::builtin_default() : config::load(path);
-  if (etcd != EtcdKeys::skip && cfg.errors.empty() && cfg.stat.etcd) {
-    std::optional<config::KvPairs> keys = app::read_etcd_for_check(cfg.stat, etcd == EtcdKeys::required);
-    if (!keys && etcd == EtcdKeys::required) return nullptr;
-    if (keys) {
-      config::Loaded with;
-      with.stat = cfg.stat;
-      config::load_dynamic(with.stat, with, &*keys);
-      with.etcd = std::move(keys);
-      cfg = std::move(with);
-    }
-  }
+  bool etcd_missing = false;
+  cfg = config::on_load_thread([&] {
+    config::Loaded loaded = path.empty() ? config::builtin_default() : config::load(path);
+    if (etcd == EtcdKeys::skip || !loaded.errors.empty() || !loaded.stat.etcd) return loaded;
+    std::optional<config::KvPairs> keys = app::read_etcd_for_check(loaded.stat, etcd == EtcdKeys::required);
+    etcd_missing = !keys && etcd == EtcdKeys::required;
+    if (!keys) return loaded;
+    config::Loaded with;
+    with.stat = loaded.stat;
+    config::load_dynamic(with.stat, with, &*keys);
+    with.etcd = std::move(keys);
+    return with;
+  });
+  if (etcd_missing) return nullptr;
   std::shared_ptr<const session::Snapshot> snap;
   const std::size_t routers = cfg.dyn.routers.size(), services = cfg.dyn.services.size();
   if (cfg.errors.empty())
-    snap = session::compile(cfg.stat, std::make_shared<const config::Dynamic>(std::move(cfg.dyn)), cfg.errors,
-                            &cfg.warnings);
+    snap = session::compile(cfg.stat, std::move(cfg.dyn), cfg.errors, &cfg.warnings);
   if (print_warnings)
     for (const auto& w : cfg.warnings) fmt::print(stderr, "warning: {}\n", w.to_string());
   for (const auto& e : cfg.errors) fmt::print(stderr, "{}\n", e.to_string());

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "balance/health_checker.hpp"
+#include "config/load_thread.hpp"
 #include "net/asio.hpp"
 #include "net/listener.hpp"
 #include "net/port_owner.hpp"
@@ -165,20 +166,24 @@ void apply_defer_accept(Gateway& gw, const Snapshot& old, const std::shared_ptr<
     });
 }
 
-// Loading a large configuration leaves the parser's freed memory in the
-// heap; hand it back to the system, or the process stays at its peak.
+// The loader's arena is free once a snapshot is compiled (config/load_thread.hpp),
+// and the previous snapshot's chunks once it is gone; hand the pages back to
+// the system, or the process stays at its peak.
 void give_back_memory() { malloc_trim(0); }
 
 // True when the new configuration serves.
 bool reload(Gateway& gw, std::string_view why) {
   if (gw.config_path.empty() || gw.draining) return false;
   const observe::notify::Reload notify_reload;  // READY=1 again when this returns
-  config::Loaded next;
-  next.stat = gw.cfg.stat;
-  config::load_dynamic(next.stat, next, gw.etcd ? &*gw.etcd : nullptr);
+  config::Loaded next = config::on_load_thread([&gw] {
+    config::Loaded loaded;
+    loaded.stat = gw.cfg.stat;
+    config::load_dynamic(loaded.stat, loaded, gw.etcd ? &*gw.etcd : nullptr);
+    return loaded;
+  });
   std::shared_ptr<const Snapshot> snap;
   if (next.errors.empty())
-    snap = compile(next.stat, std::make_shared<const config::Dynamic>(std::move(next.dyn)), next.errors, &next.warnings);
+    snap = compile(next.stat, std::move(next.dyn), next.errors, &next.warnings);
   for (const auto& w : next.warnings) spdlog::warn("{}", w.to_string());
   observe::count_reload(snap != nullptr);
   if (!snap) {
@@ -191,8 +196,8 @@ bool reload(Gateway& gw, std::string_view why) {
   std::shared_ptr<const Snapshot> old = gw.current.exchange(snap, std::memory_order_acq_rel);
   if (gw.health) gw.health->track(balance::probe_targets(snap->services));
   apply_defer_accept(gw, *old, snap);
-  spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, snap->source->routers.size());
-  observe::notify::status(fmt::format("serving config generation {}, {} router(s)", snap->generation, snap->source->routers.size()));
+  spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, snap->router_count);
+  observe::notify::status(fmt::format("serving config generation {}, {} router(s)", snap->generation, snap->router_count));
   old.reset();  // the last reference, unless a connection still holds it
   give_back_memory();
   return true;
@@ -453,7 +458,7 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
   health.track(balance::probe_targets(snap->services));
   gw.health = &health;
   const std::uint64_t generation = snap->generation;
-  const std::size_t routers = snap->source ? snap->source->routers.size() : 0;
+  const std::size_t routers = snap->router_count;
   snap.reset();  // or the first configuration would outlive every reload
   run_until_stopped(gw, generation, routers);
   providers.reset();

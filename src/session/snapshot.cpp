@@ -27,6 +27,9 @@ std::shared_ptr<const tls::Cert> builtin_default_cert() {
   return cert;
 }
 
+// A key read from etcd has a location without a line.
+bool written(const config::Loc& at) { return at.line != 0 || !at.file.empty(); }
+
 config::Error error_at(const config::Loc& loc, std::string path, std::string message) {
   return config::Error{loc, std::move(path), std::move(message)};
 }
@@ -316,16 +319,21 @@ std::optional<Route> compile_route(const std::string& name, const config::Router
   route.allow_plaintext = r.mysql_allow_plaintext;
   route.pg_allow_plaintext = r.postgres_allow_plaintext;
   route.idle_timeout = r.idle_timeout;
+  route.rule_as_written = r.rule_as_written;
+  route.v2_syntax = (r.rule_syntax.empty() ? snap.stat.default_rule_syntax : r.rule_syntax) == "v2";
+  route.mysql_written = written(r.mysql_loc);
+  route.postgres_written = written(r.postgres_loc);
   resolve_names(r, path, snap, options, route, errors);
   check_resolved(r, path, options, route, errors);
   return route;
 }
 
 // Adds the route to each entry point the router names, with that entry
-// point's protocol checks. Without entryPoints: the entry points marked
-// asDefault, or all when none is (Traefik's rule).
-void add_to_entry_points(const config::Router& r, const Route& route, bool any_default, Snapshot& snap,
+// point's protocol checks; false when it is in none. Without entryPoints: the
+// entry points marked asDefault, or all when none is (Traefik's rule).
+bool add_to_entry_points(const config::Router& r, const Route& route, bool any_default, Snapshot& snap,
                          std::vector<config::Error>& errors) {
+  bool added = false;
   for (auto& [ep_name, entry] : snap.entries) {
     if (entry.ep.admin) continue;  // HTTP only (validate() refuses a router that names it)
     const bool here = r.entry_points.empty() ? entry.ep.as_default || !any_default
@@ -334,7 +342,9 @@ void add_to_entry_points(const config::Router& r, const Route& route, bool any_d
     if (entry.ep.protocol == config::Protocol::mysql) check_mysql_route(r, route, ep_name, errors);
     if (entry.ep.protocol == config::Protocol::postgres) check_postgres_route(r, route, ep_name, errors);
     entry.routes.push_back(route);
+    added = true;
   }
+  return added;
 }
 
 // Orders the entry point's routes for match() and derives what the listener
@@ -363,33 +373,36 @@ void finish_entry(EntryRoutes& entry) {
 
 std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors,
                                         std::vector<config::Error>* warnings) {
-  return compile(cfg.stat, std::make_shared<const config::Dynamic>(cfg.dyn), errors, warnings);
+  config::Dynamic copy = cfg.dyn;
+  return compile(cfg.stat, std::move(copy), errors, warnings);
 }
 
-std::shared_ptr<const Snapshot> compile(const config::Static& stat, std::shared_ptr<const config::Dynamic> source,
+std::shared_ptr<const Snapshot> compile(const config::Static& stat, config::Dynamic&& dyn,
                                         std::vector<config::Error>& errors, std::vector<config::Error>* warnings) {
   static std::atomic<std::uint64_t> generations{0};
   const std::size_t before = errors.size();
   auto snap = std::make_shared<Snapshot>();
   snap->generation = ++generations;
   snap->stat = stat;
-  snap->source = std::move(source);
-  const config::Dynamic& dyn = *snap->source;
+  auto source = std::make_shared<config::Dynamic>(std::move(dyn));
 
-  const TlsOptionsByName options = tls_options_with_default(dyn);
-  build_tls(options, dyn, *snap, errors);
-  build_services(dyn, *snap, errors);
-  build_middlewares(dyn, *snap);
+  const TlsOptionsByName options = tls_options_with_default(*source);
+  build_tls(options, *source, *snap, errors);
+  build_services(*source, *snap, errors);
+  build_middlewares(*source, *snap);
   for (const auto& [ep_name, ep] : stat.entry_points) {
     snap->entries[ep_name].ep = ep;
     snap->entries[ep_name].open = &observe::open_connections_of(ep_name);
   }
 
   const bool any_default = std::ranges::any_of(stat.entry_points, [](const auto& e) { return e.second.as_default; });
-  for (const auto& [name, r] : dyn.routers)
+  for (const auto& [name, r] : source->routers)
     if (auto route = compile_route(name, r, *snap, options, errors, warnings))
-      add_to_entry_points(r, *route, any_default, *snap, errors);
+      if (!add_to_entry_points(r, *route, any_default, *snap, errors)) snap->unattached.push_back(std::move(*route));
   for (auto& [ep_name, entry] : snap->entries) finish_entry(entry);
+  snap->router_count = source->routers.size();
+  source->routers.clear();  // the Routes hold what is left to know of them
+  snap->source = std::move(source);
 
   if (errors.size() != before) return nullptr;
   return snap;

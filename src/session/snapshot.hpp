@@ -28,9 +28,12 @@ using balance::Service;
 // Where a router's priority came from, for explain.
 enum class PriorityFrom { set, rule_length, catch_all };
 
+// A router as compiled for one entry point; a router in several entry points
+// has a Route in each. The last fields keep what the API shows of the router
+// as written, since the snapshot does not keep the loader's config::Router.
 struct Route {
   std::string name;
-  rule::Rule rule;
+  rule::Rule rule;  // rule.text: in v3 syntax, whatever the router's ruleSyntax
   int priority = 0;
   PriorityFrom priority_from = PriorityFrom::rule_length;
   bool tls = false;          // matches TLS clients only; otherwise plain clients only
@@ -41,6 +44,10 @@ struct Route {
   const Service* service = nullptr;
   std::shared_ptr<const tls::ServerOptions> options;  // termination only
   std::vector<const policy::Middleware*> middlewares;  // the router's chain, in order (Snapshot::middlewares)
+  std::string rule_as_written;  // a v2 router's rule as written; empty for v3, where it is rule.text
+  bool v2_syntax = false;       // ruleSyntax (or core.defaultRuleSyntax) is v2
+  bool mysql_written = false;   // a mysql section was written (the API shows it even when false)
+  bool postgres_written = false;
 };
 
 struct EntryRoutes {
@@ -63,7 +70,13 @@ struct EntryRoutes {
 struct Snapshot {
   std::uint64_t generation = 0;
   config::Static stat;
-  std::shared_ptr<const config::Dynamic> source;  // what it was compiled from (the API shows it)
+  // What it was compiled from, for the API, less its routers: a router lives
+  // on as its Routes, which hold all the API shows. The loader's record of a
+  // router, with a position for every key, weighs more than the Route.
+  std::shared_ptr<const config::Dynamic> source;
+  std::size_t router_count = 0;
+  // Routers in no entry point (there is none that routes TCP): the API lists them as disabled.
+  std::vector<Route> unattached;
   std::chrono::system_clock::time_point compiled_at = std::chrono::system_clock::now();
   std::map<std::string, EntryRoutes> entries;
   std::map<std::string, std::unique_ptr<Service>> services;
@@ -81,9 +94,9 @@ struct Snapshot {
 // syntax, certificates, TLS options) and returns nullptr if there are any.
 std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors,
                                         std::vector<config::Error>* warnings = nullptr);
-// The same without copying the dynamic configuration: the snapshot keeps
-// `dyn` as its source. A reload of 100,000 routers uses this one.
-std::shared_ptr<const Snapshot> compile(const config::Static& stat, std::shared_ptr<const config::Dynamic> dyn,
+// The same, taking the dynamic configuration instead of copying it. A reload
+// of 100,000 routers uses this one.
+std::shared_ptr<const Snapshot> compile(const config::Static& stat, config::Dynamic&& dyn,
                                         std::vector<config::Error>& errors,
                                         std::vector<config::Error>* warnings = nullptr);
 
