@@ -12,7 +12,8 @@ using explain::api_name;
 
 json tls_json(const session::Route& r) {
   if (r.passthrough) return {{"passthrough", true}};
-  return {{"passthrough", false}, {"options", r.options ? api_name(r.options->name) : std::string("default")}};
+  const bool builtin = !r.options || r.options->name == "default";  // unset, or named: the same options
+  return {{"passthrough", false}, {"options", builtin ? std::string("default") : api_name(r.options->name)}};
 }
 
 // The keys snigate adds to Traefik's router (docs/configuration.md).

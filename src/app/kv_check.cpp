@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool same_ascii_lower(const std::string& a, std::string_view b) {
+bool same_ascii_lower(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
     if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
@@ -40,7 +40,7 @@ std::set<std::string> named_entry_points(const Node& doc) {
   for (std::size_t i = 0; i < routers.size(); ++i) {
     const Node eps = child(routers.value(i), "entrypoints");
     for (std::size_t j = 0; j < eps.size(); ++j)
-      if (eps[j].is_scalar()) names.insert(eps[j].scalar());
+      if (eps[j].is_scalar()) names.emplace(eps[j].scalar());
   }
   return names;
 }

@@ -15,7 +15,7 @@ using walk::Item;
 namespace {
 
 bool get_seconds(Ctx& ctx, const Item& it, double& out) {
-  const std::string s = it.value.is_scalar() ? it.value.scalar() : "";
+  const std::string s(it.value.scalar());  // empty unless a scalar
   double v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || v <= 0) {

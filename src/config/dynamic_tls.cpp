@@ -125,7 +125,7 @@ void parse_dynamic_root(Ctx& ctx, const yaml::Node& root, Dynamic& out, bool onl
   // Key names in any case, as parse_static reads them (and has reported their spelling).
   for (const walk::Entry& e : walk::map_entries(ctx, top, true)) {
     if (!e.key.is_scalar()) continue;
-    const std::string& k = e.key.scalar();
+    const std::string_view k = e.key.scalar();
     if (walk::iequal(k, "tcp")) parse_tcp(ctx, top.child(e.key, e.value, "tcp"), out);
     else if (walk::iequal(k, "tls")) parse_tls(ctx, top.child(e.key, e.value, "tls"), out);
     else if (walk::iequal(k, "tcpServersTransport")) {

@@ -184,9 +184,9 @@ constexpr int kMaxDepth = 32;
 // (loadbalancer, entrypoints), so that a key a user sets by hand later has the
 // same spelling; the names of routers, services... (depth 2: tcp/routers/<name>)
 // stay as written.
-std::string segment(const std::string& name, int depth) {
-  if (depth == 2) return name;
-  std::string out = name;
+std::string segment(std::string_view name, int depth) {
+  std::string out(name);
+  if (depth == 2) return out;
   for (char& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
@@ -204,7 +204,7 @@ void flatten_map(const yaml::Node& n, const std::string& key, int depth, KvPairs
   std::vector<std::string> own;
   std::vector<yaml::Node> merged;
   for (std::size_t i = 0; i < n.size(); ++i) {
-    const std::string& name = n.key(i).scalar();
+    const std::string name(n.key(i).scalar());
     const yaml::Node v = n.value(i);
     if (name != "<<") {
       own.push_back(name);
@@ -217,7 +217,7 @@ void flatten_map(const yaml::Node& n, const std::string& key, int depth, KvPairs
   }
   for (const yaml::Node& m : merged) {
     for (std::size_t i = 0; i < m.size(); ++i) {
-      const std::string& name = m.key(i).scalar();
+      const std::string name(m.key(i).scalar());
       if (name == "<<" || std::any_of(own.begin(), own.end(), [&](const std::string& o) { return iequal(o, name); }))
         continue;
       own.push_back(name);
@@ -233,7 +233,7 @@ void flatten(const yaml::Node& n, const std::string& key, int depth, KvPairs& ou
     case yaml::Kind::list:
       for (std::size_t i = 0; i < n.size(); ++i) flatten(n[i], fmt::format("{}/{}", key, i), depth + 1, out);
       break;
-    case yaml::Kind::scalar: out[key] = n.scalar(); break;
+    case yaml::Kind::scalar: out[key] = std::string(n.scalar()); break;
     default: out[key] = ""; break;
   }
 }
@@ -243,7 +243,7 @@ void flatten(const yaml::Node& n, const std::string& key, int depth, KvPairs& ou
 KvPairs yaml_to_kv(const yaml::Node& doc, std::string_view root_key) {
   KvPairs out;
   for (std::size_t i = 0; i < doc.size(); ++i)
-    if (const std::string& name = doc.key(i).scalar(); iequal(name, "tcp") || iequal(name, "tls"))
+    if (const std::string_view name = doc.key(i).scalar(); iequal(name, "tcp") || iequal(name, "tls"))
       flatten(doc.value(i), fmt::format("{}/{}", root_key, segment(name, 0)), 1, out);
   return out;
 }

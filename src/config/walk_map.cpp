@@ -52,7 +52,7 @@ bool expect_map(Ctx& ctx, const Item& it) {
 
 bool is_merge_key(const yaml::Node& k) { return k.is_scalar() && k.scalar() == "<<"; }
 
-std::string name_of(const yaml::Node& k) { return k.is_scalar() ? k.scalar() : std::string("?"); }
+std::string name_of(const yaml::Node& k) { return k.is_scalar() ? std::string(k.scalar()) : std::string("?"); }
 
 // Aliases are shared nodes, so merge keys could name the same maps over and
 // over (or an anchor could merge itself): a map brings in at most this many.
@@ -172,7 +172,7 @@ struct Seen {
   yaml::Node key;
 };
 
-void report_duplicate(Ctx& ctx, const Item& it, const yaml::Node& key, const std::string& canonical,
+void report_duplicate(Ctx& ctx, const Item& it, const yaml::Node& key, std::string_view canonical,
                       const yaml::Node& first_key) {
   const Loc at = ctx.loc(first_key);
   const std::string where = at.line > 0 ? fmt::format("line {}", at.line) : at.file.str();
@@ -268,7 +268,8 @@ bool for_each_entry(Ctx& ctx, const Item& it,
       report_duplicate(ctx, it, k, k.scalar(), pos->second);
       continue;
     }
-    fn(k.scalar(), it.child(k, e.value, k.scalar()));
+    const std::string name(k.scalar());
+    fn(name, it.child(k, e.value, name));
   }
   return true;
 }

@@ -4,6 +4,7 @@
 #include <yaml.h>
 
 #include <algorithm>
+#include <limits>
 #include <string_view>
 #include <unordered_map>
 
@@ -11,7 +12,6 @@ namespace snigate::config::yaml {
 
 namespace {
 
-const std::string kEmpty;
 
 // YAML 1.2's core schema: these plain scalars are null.
 bool plain_null(std::string_view s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
@@ -66,7 +66,7 @@ class Builder {
     // the copies of growing.
     doc_.nodes_.reserve(text_size / 8);
     doc_.kids_.reserve(text_size / 8);
-    doc_.scalars_.reserve(text_size / 10);
+    doc_.scalars_.reserve(text_size);  // scalars are at most about the text itself
   }
 
   // Nullopt on success.
@@ -118,7 +118,8 @@ class Builder {
     Entry entry{null ? Kind::null : Kind::scalar, false, line, 0, 0};
     if (!null) {
       entry.first = static_cast<std::uint32_t>(doc_.scalars_.size());
-      doc_.scalars_.emplace_back(value);
+      entry.count = static_cast<std::uint32_t>(value.size());
+      doc_.scalars_.append(value);
     }
     add(entry, text_of(s.anchor));
   }
@@ -166,6 +167,9 @@ class Builder {
 };
 
 std::variant<std::shared_ptr<const Document>, SyntaxError> parse(std::string_view text) {
+  // Offsets into the scalars' text are 32-bit.
+  if (text.size() >= std::numeric_limits<std::uint32_t>::max())
+    return SyntaxError{1, 1, "the text is 4 GiB or more, larger than a configuration can be"};
   auto doc = std::make_shared<Document>();
   if (auto err = Builder(*doc, text.size()).run(text)) return *err;
   return doc;
@@ -175,9 +179,10 @@ Kind Node::kind() const { return doc_ ? doc_->nodes_[index_].kind : Kind::undefi
 
 bool Node::is_flow() const { return doc_ && doc_->nodes_[index_].flow; }
 
-const std::string& Node::scalar() const {
-  if (!is_scalar()) return kEmpty;
-  return doc_->scalars_[doc_->nodes_[index_].first];
+std::string_view Node::scalar() const {
+  if (!is_scalar()) return {};
+  const auto& e = doc_->nodes_[index_];
+  return std::string_view(doc_->scalars_).substr(e.first, e.count);
 }
 
 int Node::line() const { return doc_ ? doc_->nodes_[index_].line : -1; }

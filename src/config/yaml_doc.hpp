@@ -41,7 +41,7 @@ class Node {
   bool is_map() const { return kind() == Kind::map; }
   bool is_flow() const;  // written in flow style: `{...}` or `[...]`
 
-  const std::string& scalar() const;  // the text of a scalar; empty for any other node
+  std::string_view scalar() const;  // the text of a scalar; empty for any other node
   int line() const;                   // 0-based line where the node starts; -1 when undefined
 
   std::size_t size() const;                 // list elements or map entries
@@ -73,12 +73,12 @@ class Document {
     Kind kind = Kind::undefined;
     bool flow = false;
     std::int32_t line = -1;
-    std::uint32_t first = 0;  // scalar: index in scalars_; list/map: first child in kids_
-    std::uint32_t count = 0;  // children (a map's are key, value, key, value...)
+    std::uint32_t first = 0;  // scalar: offset in scalars_; list/map: first child in kids_
+    std::uint32_t count = 0;  // scalar: bytes; list/map: children (a map's are key, value, key, value...)
   };
   std::vector<Entry> nodes_;
   std::vector<std::uint32_t> kids_;
-  std::vector<std::string> scalars_;
+  std::string scalars_;  // every scalar's text, one after another: one allocation, not one each
 };
 
 // A configuration file parsed; on a syntax error or an unreadable file,

@@ -103,7 +103,7 @@ bool get_bool(Ctx& ctx, const Item& it, bool& out) {
               fmt::format("expected a boolean (true or false), found {}", describe(it.value)));
     return false;
   }
-  const std::string& s = it.value.scalar();
+  const std::string_view s = it.value.scalar();
   if (s == "true" || s == "True" || s == "TRUE") {
     out = true;
     return true;
@@ -121,7 +121,7 @@ bool get_int(Ctx& ctx, const Item& it, int& out) {
     ctx.error(it.loc(ctx), it.path, fmt::format("expected an integer, found {}", describe(it.value)));
     return false;
   }
-  const std::string& s = it.value.scalar();
+  const std::string_view s = it.value.scalar();
   const char* b = s.data();
   if (!s.empty() && s[0] == '+') ++b;
   int v = 0;

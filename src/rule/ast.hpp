@@ -28,7 +28,7 @@ struct Node {
   std::vector<Node> children;       // kOr, kAnd: two or more; kNot: exactly one
   std::vector<std::string> args;    // kHostSni: lowercase names, "*" or "*.suffix"; kAlpn: protocols
   std::vector<IpRange> ranges;      // kClientIp
-  std::shared_ptr<const re2::RE2> regex;  // kHostSniRegexp
+  std::shared_ptr<const SniRegexp> regex;  // kHostSniRegexp
 };
 
 }  // namespace snigate::rule

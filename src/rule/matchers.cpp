@@ -50,7 +50,7 @@ std::variant<Node, ParseError> host_sni_regexp(std::vector<Arg> args, Node node)
   if (auto* why = std::get_if<std::string>(&compiled)) {
     return ParseError{args[0].offset, "invalid regex `" + args[0].value + "`: " + *why};
   }
-  node.regex = std::move(std::get<std::shared_ptr<const re2::RE2>>(compiled));
+  node.regex = std::move(std::get<std::shared_ptr<const SniRegexp>>(compiled));
   node.args.push_back(std::move(args[0].value));
   return node;
 }

@@ -8,11 +8,9 @@
 
 #include "rule/rule.hpp"
 
-namespace re2 {
-class RE2;
-}
-
 namespace snigate::rule {
+
+class SniRegexp;
 
 // A necessary condition: the rule matches only clients whose name (as
 // sni_lookup_key gives it) is one of `exact`, or is one label followed by a
@@ -23,7 +21,7 @@ namespace snigate::rule {
 struct SniKeys {
   std::vector<std::string_view> exact;
   std::vector<std::string_view> suffixes;
-  std::vector<const re2::RE2*> regexps;
+  std::vector<const SniRegexp*> regexps;
 };
 
 // Nullopt when the rule can match a client without its name being one of a

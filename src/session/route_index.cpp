@@ -125,7 +125,7 @@ RouteIndex build_route_index(std::span<const Route> routes) {
     }
     for (std::string_view name : keys->exact) exact[t].emplace_back(name, p);
     for (std::string_view suffix : keys->suffixes) suffixes[t].emplace_back(suffix, p);
-    for (const re2::RE2* regex : keys->regexps) regexps[t].emplace_back(regex->pattern(), p);
+    for (const rule::SniRegexp* regex : keys->regexps) regexps[t].emplace_back(regex->pattern(), p);
   }
   for (std::size_t t = 0; t < 2; ++t) {
     SniTable& table = index.by_tls[t];

@@ -394,7 +394,6 @@ void run_until_stopped(Gateway& gw, std::uint64_t generation, std::size_t router
       auto guard = asio::make_work_guard(w->io);
       w->io.run();
     });
-  give_back_memory();
   spdlog::info("snigate ready: {} worker(s), config generation {}", gw.workers.size(), generation);
   observe::notify::ready(fmt::format("serving config generation {}, {} router(s)", generation, routers));
   gw.main_io.run();
@@ -409,6 +408,7 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
   Gateway gw;
   gw.cfg = std::move(cfg);
   gw.cfg.dyn = {};  // the snapshot holds what it was compiled from; a reload loads anew
+  give_back_memory();  // before the listeners open: from the first client on, the size it keeps
   gw.config_path = config_path;
   gw.current.store(snap);
   observe::open_access_log(gw.cfg.stat.access_log ? (gw.cfg.stat.access_log_path.empty() ? "-" : gw.cfg.stat.access_log_path) : "");

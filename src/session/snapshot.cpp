@@ -331,9 +331,9 @@ std::optional<Route> compile_route(const std::string& name, const config::Router
 // Adds the route to each entry point the router names, with that entry
 // point's protocol checks; false when it is in none. Without entryPoints: the
 // entry points marked asDefault, or all when none is (Traefik's rule).
-bool add_to_entry_points(const config::Router& r, const Route& route, bool any_default, Snapshot& snap,
+bool add_to_entry_points(const config::Router& r, Route&& route, bool any_default, Snapshot& snap,
                          std::vector<config::Error>& errors) {
-  bool added = false;
+  std::vector<EntryRoutes*> into;
   for (auto& [ep_name, entry] : snap.entries) {
     if (entry.ep.admin) continue;  // HTTP only (validate() refuses a router that names it)
     const bool here = r.entry_points.empty() ? entry.ep.as_default || !any_default
@@ -341,19 +341,30 @@ bool add_to_entry_points(const config::Router& r, const Route& route, bool any_d
     if (!here) continue;
     if (entry.ep.protocol == config::Protocol::mysql) check_mysql_route(r, route, ep_name, errors);
     if (entry.ep.protocol == config::Protocol::postgres) check_postgres_route(r, route, ep_name, errors);
-    entry.routes.push_back(route);
-    added = true;
+    into.push_back(&entry);
   }
-  return added;
+  for (std::size_t i = 0; i + 1 < into.size(); ++i) into[i]->routes.push_back(route);
+  if (into.empty()) return false;
+  into.back()->routes.push_back(std::move(route));
+  return true;
 }
 
 // Orders the entry point's routes for match() and derives what the listener
 // needs to know before any client has spoken.
 void finish_entry(EntryRoutes& entry) {
-  std::ranges::sort(entry.routes, [](const Route& a, const Route& b) {
+  // Positions are sorted, not Routes: each is moved once, into a vector of
+  // exactly its size (grown by push_back, up to half would be spare).
+  std::vector<std::uint32_t> order(entry.routes.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::ranges::sort(order, [&](std::uint32_t x, std::uint32_t y) {
+    const Route& a = entry.routes[x];
+    const Route& b = entry.routes[y];
     return a.priority != b.priority ? a.priority > b.priority : a.name < b.name;
   });
-  entry.routes.shrink_to_fit();  // grown by push_back: up to half of it would be spare
+  std::vector<Route> sorted;
+  sorted.reserve(order.size());
+  for (std::uint32_t i : order) sorted.push_back(std::move(entry.routes[i]));
+  entry.routes = std::move(sorted);
   entry.index = build_route_index(entry.routes);
   entry.has_tls_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return r.tls; });
   entry.has_plain_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return !r.tls; });
@@ -398,7 +409,8 @@ std::shared_ptr<const Snapshot> compile(const config::Static& stat, config::Dyna
   const bool any_default = std::ranges::any_of(stat.entry_points, [](const auto& e) { return e.second.as_default; });
   for (const auto& [name, r] : source->routers)
     if (auto route = compile_route(name, r, *snap, options, errors, warnings))
-      if (!add_to_entry_points(r, *route, any_default, *snap, errors)) snap->unattached.push_back(std::move(*route));
+      if (!add_to_entry_points(r, std::move(*route), any_default, *snap, errors))
+        snap->unattached.push_back(std::move(*route));
   for (auto& [ep_name, entry] : snap->entries) finish_entry(entry);
   snap->router_count = source->routers.size();
   source->routers.clear();  // the Routes hold what is left to know of them

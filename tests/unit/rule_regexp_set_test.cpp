@@ -7,8 +7,11 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <variant>
 #include <vector>
+
+#include <re2/re2.h>
 
 #include "rule/sni_regexp.hpp"
 #include "rule/sni_regexp_set.hpp"
@@ -26,7 +29,7 @@ std::vector<int> one_by_one(const std::vector<std::string>& patterns, std::strin
   std::vector<int> out;
   for (std::size_t i = 0; i < patterns.size(); ++i) {
     auto compiled = compile_sni_regexp(patterns[i]);
-    const auto& regex = std::get<std::shared_ptr<const re2::RE2>>(compiled);
+    const auto& regex = std::get<std::shared_ptr<const SniRegexp>>(compiled);
     if (sni_regexp_matches(*regex, name)) out.push_back(static_cast<int>(i));
   }
   return out;
@@ -74,6 +77,38 @@ TEST(RuleRegexpSet, EmptySetReportsNothing) {
   const SniRegexpSet set = build_sni_regexp_set({});
   EXPECT_TRUE(set.chunks.empty());
   EXPECT_TRUE(by_set(set, "a.example.com").empty());
+}
+
+// A pattern is checked when parsed but compiled on first use; the errors are
+// the same either way, and threads that race to the first use agree.
+TEST(RuleSniRegexp, RefusesWhatRe2RefusesWithoutCompiling) {
+  for (const char* bad : {"(", "a{2,1}", "[z-a]", "(?<name", "((a{100}){100}){100}"}) {
+    auto parsed = compile_sni_regexp(bad);
+    ASSERT_TRUE(std::holds_alternative<std::string>(parsed)) << bad;
+    EXPECT_EQ(std::get<std::string>(parsed), re2::RE2(bad, re2::RE2::Quiet).error()) << bad;
+  }
+  // Long patterns are compiled at once: their errors come from RE2's compiler too.
+  const std::string long_bad(600, '(');
+  EXPECT_TRUE(std::holds_alternative<std::string>(compile_sni_regexp(long_bad)));
+  std::string long_ok = "^(";
+  for (int i = 0; i < 120; ++i) long_ok += "n" + std::to_string(i) + "x|";
+  long_ok += "z)\\.example\\.com$";
+  ASSERT_GE(long_ok.size(), 512u);
+  auto ok = compile_sni_regexp(long_ok);
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const SniRegexp>>(ok));
+  EXPECT_TRUE(sni_regexp_matches(*std::get<std::shared_ptr<const SniRegexp>>(ok), "n42x.example.com"));
+}
+
+TEST(RuleSniRegexp, ThreadsRacingToTheFirstMatchAgree) {
+  auto parsed = compile_sni_regexp("^db-[0-9]+\\.example\\.com$");
+  const auto& regex = *std::get<std::shared_ptr<const SniRegexp>>(parsed);
+  std::vector<int> results(8, -1);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < results.size(); ++i)
+    threads.emplace_back([&, i] { results[i] = sni_regexp_matches(regex, i % 2 ? "db-7.example.com" : "db-x.example.com"); });
+  for (std::thread& t : threads) t.join();
+  for (std::size_t i = 0; i < results.size(); ++i) EXPECT_EQ(results[i], i % 2 ? 1 : 0) << i;
+  EXPECT_EQ(regex.pattern(), "^db-[0-9]+\\.example\\.com$");
 }
 
 }  // namespace
