@@ -1,5 +1,7 @@
 #include "admin/api.hpp"
 
+#include <malloc.h>
+
 #include <functional>
 
 #include "admin/api_items.hpp"
@@ -43,16 +45,28 @@ Response from_collection(const Collection& c, std::string_view path, const Reque
   return item_response(c.items(state, snap), path.substr(c.path.size() + 1), c.what);
 }
 
+Response answer(const Collection* c, std::string_view path, const Request& req, const State& state,
+                const session::Snapshot& snap) {
+  if (c) return from_collection(*c, path, req, state, snap);
+  if (path == "overview") return overview(state, snap);
+  if (path == "rawdata") return rawdata(snap);
+  return explain_answer(req, snap);
+}
+
+// Past this many routers an answer's scratch memory (an item per router) is
+// large enough to hand back to the system at once, or each large answer
+// would leave the process that much bigger.
+constexpr std::size_t kTrimFrom = 10'000;
+
 // The answers read from the Snapshot now serving; path is without "/api/".
 std::optional<Response> from_snapshot(std::string_view path, const Request& req, const State& state) {
   const Collection* c = collection_of(path);
   if (!c && path != "overview" && path != "rawdata" && path != "explain") return std::nullopt;
   const std::shared_ptr<const session::Snapshot> snap = state.snapshot ? state.snapshot() : nullptr;
   if (!snap) return error_response(503, "no configuration is serving yet");
-  if (c) return from_collection(*c, path, req, state, *snap);
-  if (path == "overview") return overview(state, *snap);
-  if (path == "rawdata") return rawdata(*snap);
-  return explain_answer(req, *snap);
+  Response r = answer(c, path, req, state, *snap);
+  if (snap->router_count >= kTrimFrom) malloc_trim(0);
+  return r;
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ json entry_point_json(const config::EntryPoint& ep) {
 std::vector<Item> entry_point_items(const config::Static& stat) {
   std::vector<Item> items;
   for (const auto& [name, ep] : stat.entry_points)
-    items.push_back(Item{name, "enabled", "", "", {}, entry_point_json(ep)});
+    items.push_back(Item{name, "enabled", "", "", {}, entry_point_json(ep), {}});
   return items;
 }
 

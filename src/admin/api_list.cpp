@@ -59,15 +59,15 @@ Response list_response(const Request& req, std::vector<Item> items) {
   const std::size_t start = (*page - 1) * *per_page;  // below n here, so no overflow
   const std::size_t end = start + std::min(*per_page, n - start);
   json body = json::array();
-  for (std::size_t i = start; i < end; ++i) body.push_back(std::move(items[i].body));
+  for (std::size_t i = start; i < end; ++i) body.push_back(items[i].take_body());
   Response r = json_response(body);
   r.headers.emplace_back("X-Next-Page", std::to_string(end < n ? *page + 1 : 1));
   return r;
 }
 
-Response item_response(const std::vector<Item>& items, std::string_view name, std::string_view what) {
-  for (const Item& i : items)
-    if (i.name == name) return json_response(i.body);
+Response item_response(std::vector<Item> items, std::string_view name, std::string_view what) {
+  for (Item& i : items)
+    if (i.name == name) return json_response(i.take_body());
   return error_response(404, fmt::format("{} not found: {}", what, name));
 }
 

@@ -49,7 +49,7 @@ std::vector<Item> middleware_items(const session::Snapshot& snap) {
     j["name"] = api_name(name);
     j["provider"] = explain::api_provider(name);
     j["type"] = type;
-    items.push_back(Item{api_name(name), "enabled", "", "", {}, std::move(j)});
+    items.push_back(Item{api_name(name), "enabled", "", "", {}, std::move(j), {}});
   }
   return items;
 }

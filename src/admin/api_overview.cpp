@@ -19,11 +19,16 @@ json counts(const std::vector<Item>& items) {
 
 json by_name(std::vector<Item> items) {
   json j = json::object();
+  // Names are unique: appending skips the search that j[name] makes of an
+  // ordered object, which at 100,000 routers took seconds.
+  auto& object = j.get_ref<json::object_t&>();
+  object.reserve(items.size());
   for (Item& i : items) {
+    json body = i.take_body();
     // rawdata keys each object by its name instead of carrying it.
-    i.body.erase("name");
-    i.body.erase("provider");
-    j[i.name] = std::move(i.body);
+    body.erase("name");
+    body.erase("provider");
+    object.emplace_back(std::move(i.name), std::move(body));
   }
   return j;
 }

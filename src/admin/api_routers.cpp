@@ -23,12 +23,20 @@ void add_extensions(const session::Route& r, json& j) {
   if (r.idle_timeout) j["idleTimeout"] = std::to_string(r.idle_timeout->count()) + "ms";
 }
 
-Item router_item(const RouterUse& use) {
+// The fields a list filters on.
+Item router_fields(const RouterUse& use) {
+  const session::Route& r = *use.route;
+  Item item{api_name(r.name), use.entry_points.empty() ? "disabled" : "enabled",
+            r.rule_as_written.empty() ? r.rule.text : r.rule_as_written,
+            r.service ? api_name(r.service->name) : std::string(), {}, {}, {}};
+  for (const policy::Middleware* m : r.middlewares) item.middlewares.push_back(api_name(m->name));
+  return item;
+}
+
+json router_json(const RouterUse& use) {
   const session::Route& r = *use.route;
   const std::vector<std::string>& in = use.entry_points;
-  Item item{api_name(r.name), in.empty() ? "disabled" : "enabled", r.rule_as_written.empty() ? r.rule.text : r.rule_as_written,
-            r.service ? api_name(r.service->name) : std::string(), {}, {}};
-  for (const policy::Middleware* m : r.middlewares) item.middlewares.push_back(api_name(m->name));
+  const Item item = router_fields(use);
   json j = {{"entryPoints", in},
             {"service", item.service},
             {"rule", item.rule},
@@ -42,7 +50,12 @@ Item router_item(const RouterUse& use) {
   j["using"] = in;
   j["name"] = item.name;
   j["provider"] = explain::api_provider(item.name);
-  item.body = std::move(j);
+  return j;
+}
+
+Item router_item(RouterUse use) {
+  Item item = router_fields(use);
+  item.build = [use = std::move(use)] { return router_json(use); };
   return item;
 }
 
@@ -65,7 +78,7 @@ std::vector<RouterUse> routers_by_name(const session::Snapshot& snap) {
 
 std::vector<Item> router_items(const session::Snapshot& snap) {
   std::vector<Item> items;
-  for (const RouterUse& use : routers_by_name(snap)) items.push_back(router_item(use));
+  for (RouterUse& use : routers_by_name(snap)) items.push_back(router_item(std::move(use)));
   return items;
 }
 

@@ -75,7 +75,7 @@ UsersOf users_of_services(const session::Snapshot& snap) {
 }
 
 Item service_item(const config::Service& s, const session::Service* compiled, UsersOf& users) {
-  Item item{api_name(s.name), "enabled", "", "", {}, {}};
+  Item item{api_name(s.name), "enabled", "", "", {}, {}, {}};
   json j = json::object();
   if (s.weighted) j["weighted"] = weighted_json(s);
   else j["loadBalancer"] = load_balancer_json(s);
@@ -95,7 +95,7 @@ void add_internal(const session::Snapshot& snap, UsersOf& users_of, std::vector<
   if (it == snap.services.end()) return;
   std::vector<std::string> users = std::move(users_of[it->second.get()]);
   if (users.empty()) return;
-  items.push_back(Item{"whoami@internal", "enabled", "", "", {}, {}});
+  items.push_back(Item{"whoami@internal", "enabled", "", "", {}, {}, {}});
   items.back().body = {{"status", "enabled"}, {"usedBy", users}, {"name", "whoami@internal"}, {"provider", "internal"}};
 }
 
