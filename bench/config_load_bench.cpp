@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "bench_clock.hpp"
+#include "config/load_thread.hpp"
 #include "config/loader.hpp"
 #include "session/snapshot.hpp"
 
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
   }
   using namespace snigate;
   namespace d = config::detail;
+  config::map_large_blocks_apart();  // as snigate does at start
   config::Loaded cfg;
   {
     Phase p{"static"};

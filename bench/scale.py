@@ -655,7 +655,9 @@ def section(rows: list, args, meta: dict) -> str:
         fill(f"""`{meta['command']}` (or `bench/run.sh --scale` with the same options), {meta['date']},
              {meta['elapsed_s']:.0f} s in all, on {meta['machine']}. CPU busy just before the first measurement:
              {meta['busy_start']:.0f}%; load average at the start / end: {meta['load_start']} / {meta['load_end']}.
-             snigate: {meta['snigate']}."""),
+             snigate: {meta['snigate']}. Without `--snigate` the script builds the working tree in Release
+             into `build-bench/`; `--snigate` takes any Release binary instead, such as one built with
+             `cmake -S . -B build-rb -DCMAKE_BUILD_TYPE=Release && cmake --build build-rb --target snigate`."""),
         fill("""Each row is one fresh process with N SNI passthrough routers on one entry point, all to one
              service (the bench backend), plus a target router at `priority: 1` (the lowest) that the client
              names: exact ``HostSNI(`hK.example.com`)`` (target `target.example.com`), wildcard

@@ -186,6 +186,7 @@ int dispatch(CLI::App& cli, const CommandLine& c, const char* argv0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  snigate::config::map_large_blocks_apart();
   CLI::App cli{"snigate: an L4 ingress gateway that routes TLS, MySQL and PostgreSQL by server name"};
   CommandLine c;
   add_run_options(cli, c);

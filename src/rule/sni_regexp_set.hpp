@@ -11,20 +11,30 @@
 
 namespace snigate::rule {
 
-struct SniRegexpChunk;  // one RE2::Set over consecutive patterns (sni_regexp_set.cpp)
+struct SniRegexpChunk;  // one compiled RE2::Set and the patterns in it (sni_regexp_set.cpp)
 
 // Pattern i of the set is the i-th pattern given to build_sni_regexp_set.
+// Patterns go to sets by a hash of their text, so a reload that adds,
+// removes or changes a few patterns builds only the sets they fall in and
+// shares every other one with the set it replaces.
 struct SniRegexpSet {
-  std::vector<std::shared_ptr<const SniRegexpChunk>> chunks;
+  struct Part {
+    std::shared_ptr<const SniRegexpChunk> chunk;
+    std::vector<int> index;  // the chunk's pattern k is the whole set's pattern index[k]
+    std::size_t bucket = 0;
+  };
+  std::vector<Part> chunks;
+  std::size_t buckets = 0;  // how patterns were shared out; a later build reuses chunks only with the same
   std::size_t patterns = 0;
   std::size_t failed_chunks = 0;  // RE2 could not compile them: their patterns are always reported
+  std::size_t reused_chunks = 0;  // taken from `previous` instead of built
 };
 
 struct SniRegexpLimits {
-  // Patterns per RE2::Set. One set matches a name in about the time of one
-  // regex whatever its size, where each further set adds that time again;
-  // the bound only keeps a set's program from growing without end.
-  std::size_t chunk = 100'000;
+  // Patterns per RE2::Set, on average. One set matches a name in about the
+  // time of one regex (200 ns) whatever its size, and each further set adds
+  // that time again; smaller sets make a change cheaper to rebuild.
+  std::size_t chunk = 25'000;
   // RE2's max_mem for a set of n patterns: max(min_mem, n * mem_per_pattern),
   // room for its program and for the DFA, which RE2::Set relies on alone (it
   // has no slower fallback). The DFA takes memory as it meets new names and
@@ -34,8 +44,10 @@ struct SniRegexpLimits {
 };
 
 // `patterns` as written in HostSNIRegexp, each valid on its own (parse() has
-// compiled it), in sets of at most `limits.chunk` patterns.
-SniRegexpSet build_sni_regexp_set(std::span<const std::string_view> patterns, SniRegexpLimits limits = {});
+// checked it), in sets of about `limits.chunk` patterns. A set of `previous`
+// with exactly the same patterns is shared instead of built again.
+SniRegexpSet build_sni_regexp_set(std::span<const std::string_view> patterns, SniRegexpLimits limits = {},
+                                  const SniRegexpSet* previous = nullptr);
 
 // Appends to `hits` the index of every pattern that matches `sni` as
 // sni_regexp_matches would, and of every pattern of a chunk that could not

@@ -40,13 +40,13 @@ void fill_map(std::vector<KeyedRoute>& keyed, std::unordered_map<std::string_vie
 }
 
 // One pattern per distinct regex text, in one RE2::Set (of chunks).
-void fill_regexps(std::vector<KeyedRoute>& keyed, SniTable& table, bool tls) {
+void fill_regexps(std::vector<KeyedRoute>& keyed, SniTable& table, bool tls, const SniTable* previous) {
   std::vector<std::string_view> patterns;
   fill(keyed, table.positions, [&](std::string_view pattern, SniTable::Range range) {
     patterns.push_back(pattern);
     table.regexp_routes.push_back(range);
   });
-  table.regexps = rule::build_sni_regexp_set(patterns);
+  table.regexps = rule::build_sni_regexp_set(patterns, {}, previous ? &previous->regexps : nullptr);
   if (table.regexps.failed_chunks)
     spdlog::warn("route index: RE2 could not compile {} of the {} set(s) of HostSNIRegexp patterns of the {} routers; "
                  "their routers are tried one by one",
@@ -111,7 +111,7 @@ std::uint32_t pop_next(std::span<std::span<const std::uint32_t>> lists) {
 
 }  // namespace
 
-RouteIndex build_route_index(std::span<const Route> routes) {
+RouteIndex build_route_index(std::span<const Route> routes, const RouteIndex* previous) {
   RouteIndex index;
   index.built = true;
   std::array<std::vector<KeyedRoute>, 2> exact, suffixes, regexps;
@@ -132,7 +132,7 @@ RouteIndex build_route_index(std::span<const Route> routes) {
     table.positions.reserve(exact[t].size() + suffixes[t].size() + regexps[t].size());
     fill_map(exact[t], table.exact, table.positions);
     fill_map(suffixes[t], table.suffixes, table.positions);
-    fill_regexps(regexps[t], table, t == 1);
+    fill_regexps(regexps[t], table, t == 1, previous ? &previous->by_tls[t] : nullptr);
     table.rest.shrink_to_fit();
   }
   return index;

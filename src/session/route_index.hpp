@@ -36,8 +36,10 @@ struct RouteIndex {
   std::array<SniTable, 2> by_tls;  // [0] plain routes, [1] TLS routes
 };
 
-// `routes` in priority order, as EntryRoutes keeps them.
-RouteIndex build_route_index(std::span<const Route> routes);
+// `routes` in priority order, as EntryRoutes keeps them. The pattern sets of
+// `previous` (the same entry point's index in the snapshot being replaced)
+// that have the same patterns are shared instead of built again.
+RouteIndex build_route_index(std::span<const Route> routes, const RouteIndex* previous = nullptr);
 
 // The first route in priority order that takes a client with these facts,
 // trying only the candidates the index gives: exactly what trying every

@@ -182,8 +182,10 @@ bool reload(Gateway& gw, std::string_view why) {
     return loaded;
   });
   std::shared_ptr<const Snapshot> snap;
-  if (next.errors.empty())
-    snap = compile(next.stat, std::move(next.dyn), next.errors, &next.warnings);
+  if (next.errors.empty()) {
+    const std::shared_ptr<const Snapshot> serving = gw.current.load(std::memory_order_acquire);
+    snap = compile(next.stat, std::move(next.dyn), next.errors, &next.warnings, serving.get());
+  }
   for (const auto& w : next.warnings) spdlog::warn("{}", w.to_string());
   observe::count_reload(snap != nullptr);
   if (!snap) {

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
+#include <variant>
 
 #include "net/keep_alive.hpp"
 
@@ -297,13 +299,33 @@ void check_resolved(const config::Router& r, const std::string& path, const TlsO
                               "whoami@internal needs TLS terminated by snigate; remove passthrough"));
 }
 
+// The previous snapshot's rules by their text: a rule that has not changed
+// is shared, not parsed again (a parsed rule is immutable, and a pattern
+// compiled on first use stays compiled).
+using KnownRules = std::unordered_map<std::string_view, const rule::Rule*>;
+
+KnownRules rules_of(const Snapshot* previous) {
+  KnownRules known;
+  if (!previous) return known;
+  known.reserve(previous->router_count);
+  for (const auto& [ep, entry] : previous->entries)
+    for (const Route& r : entry.routes) known.emplace(r.rule.text, &r.rule);
+  for (const Route& r : previous->unattached) known.emplace(r.rule.text, &r.rule);
+  return known;
+}
+
+std::variant<rule::Rule, rule::ParseError> parse_rule(const std::string& text, const KnownRules& known) {
+  if (auto it = known.find(text); it != known.end()) return *it->second;
+  return rule::parse(text);
+}
+
 // One router as a Route, every error it has appended; nothing when its rule
 // does not parse (the checks after it would only repeat that).
 std::optional<Route> compile_route(const std::string& name, const config::Router& r, const Snapshot& snap,
-                                   const TlsOptionsByName& options, std::vector<config::Error>& errors,
-                                   std::vector<config::Error>* warnings) {
+                                   const TlsOptionsByName& options, const KnownRules& known,
+                                   std::vector<config::Error>& errors, std::vector<config::Error>* warnings) {
   const std::string path = "tcp.routers." + name;
-  auto parsed = rule::parse(r.rule);
+  auto parsed = parse_rule(r.rule, known);
   if (auto* pe = std::get_if<rule::ParseError>(&parsed)) {
     errors.push_back(error_at(r.rule_loc, path + ".rule", fmt::format("{} (at character {} of `{}`)", pe->message, pe->offset + 1, r.rule)));
     return std::nullopt;
@@ -351,7 +373,7 @@ bool add_to_entry_points(const config::Router& r, Route&& route, bool any_defaul
 
 // Orders the entry point's routes for match() and derives what the listener
 // needs to know before any client has spoken.
-void finish_entry(EntryRoutes& entry) {
+void finish_entry(EntryRoutes& entry, const EntryRoutes* previous) {
   // Positions are sorted, not Routes: each is moved once, into a vector of
   // exactly its size (grown by push_back, up to half would be spare).
   std::vector<std::uint32_t> order(entry.routes.size());
@@ -365,7 +387,7 @@ void finish_entry(EntryRoutes& entry) {
   sorted.reserve(order.size());
   for (std::uint32_t i : order) sorted.push_back(std::move(entry.routes[i]));
   entry.routes = std::move(sorted);
-  entry.index = build_route_index(entry.routes);
+  entry.index = build_route_index(entry.routes, previous ? &previous->index : nullptr);
   entry.has_tls_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return r.tls; });
   entry.has_plain_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return !r.tls; });
   entry.server_first = !entry.routes.empty() && std::ranges::all_of(entry.routes, [](const Route& r) {
@@ -389,7 +411,8 @@ std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<c
 }
 
 std::shared_ptr<const Snapshot> compile(const config::Static& stat, config::Dynamic&& dyn,
-                                        std::vector<config::Error>& errors, std::vector<config::Error>* warnings) {
+                                        std::vector<config::Error>& errors, std::vector<config::Error>* warnings,
+                                        const Snapshot* previous) {
   static std::atomic<std::uint64_t> generations{0};
   const std::size_t before = errors.size();
   auto snap = std::make_shared<Snapshot>();
@@ -407,11 +430,12 @@ std::shared_ptr<const Snapshot> compile(const config::Static& stat, config::Dyna
   }
 
   const bool any_default = std::ranges::any_of(stat.entry_points, [](const auto& e) { return e.second.as_default; });
+  const KnownRules known = rules_of(previous);
   for (const auto& [name, r] : source->routers)
-    if (auto route = compile_route(name, r, *snap, options, errors, warnings))
+    if (auto route = compile_route(name, r, *snap, options, known, errors, warnings))
       if (!add_to_entry_points(r, std::move(*route), any_default, *snap, errors))
         snap->unattached.push_back(std::move(*route));
-  for (auto& [ep_name, entry] : snap->entries) finish_entry(entry);
+  for (auto& [ep_name, entry] : snap->entries) finish_entry(entry, previous ? previous->entry(ep_name) : nullptr);
   snap->router_count = source->routers.size();
   source->routers.clear();  // the Routes hold what is left to know of them
   snap->source = std::move(source);

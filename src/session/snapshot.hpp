@@ -94,11 +94,13 @@ struct Snapshot {
 // syntax, certificates, TLS options) and returns nullptr if there are any.
 std::shared_ptr<const Snapshot> compile(const config::Loaded& cfg, std::vector<config::Error>& errors,
                                         std::vector<config::Error>* warnings = nullptr);
-// The same, taking the dynamic configuration instead of copying it. A reload
-// of 100,000 routers uses this one.
+// The same, taking the dynamic configuration instead of copying it; a reload
+// passes the snapshot it replaces, whose unchanged rules and HostSNIRegexp
+// sets are shared instead of built again.
 std::shared_ptr<const Snapshot> compile(const config::Static& stat, config::Dynamic&& dyn,
                                         std::vector<config::Error>& errors,
-                                        std::vector<config::Error>* warnings = nullptr);
+                                        std::vector<config::Error>* warnings = nullptr,
+                                        const Snapshot* previous = nullptr);
 
 // The first route, in priority order, that takes a client with these facts:
 // its tls flag is the client's and its rule matches. Only the candidates the

@@ -53,7 +53,8 @@ TEST(RuleRegexpSet, ReportsWhatEachPatternMatchesInAnyChunking) {
     for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{4096}}) {
       const SniRegexpSet set = build_sni_regexp_set(views, {.chunk = chunk, .min_mem = 64 << 20, .mem_per_pattern = 0});
       ASSERT_EQ(set.failed_chunks, 0u);
-      EXPECT_EQ(set.chunks.size(), (n + chunk - 1) / chunk);
+      EXPECT_EQ(set.buckets, (n + chunk - 1) / chunk);
+      EXPECT_LE(set.chunks.size(), set.buckets);  // a bucket no pattern hashes to has no set
       for (const std::string& name : kNames) {
         std::size_t failed = 1;
         EXPECT_EQ(by_set(set, name, &failed), one_by_one(patterns, name)) << "name \"" << name << "\", chunk " << chunk;
@@ -67,10 +68,37 @@ TEST(RuleRegexpSet, AChunkRe2CannotBuildReportsAllItsPatterns) {
   const std::vector<std::string_view> patterns{"^a\\.", "^b\\.", "^c\\."};
   // Too little memory for any program: every chunk fails, and answers "maybe" for all its patterns.
   const SniRegexpSet set = build_sni_regexp_set(patterns, {.chunk = 2, .min_mem = 1, .mem_per_pattern = 0});
-  EXPECT_EQ(set.failed_chunks, 2u);
+  EXPECT_EQ(set.failed_chunks, set.chunks.size());
   std::size_t failed = 0;
   EXPECT_EQ(by_set(set, "z.example.com", &failed), (std::vector<int>{0, 1, 2}));
-  EXPECT_EQ(failed, 2u);
+  EXPECT_EQ(failed, set.chunks.size());
+}
+
+// A reload that changes one pattern rebuilds only the set it hashes to; the
+// others are shared, and the answers are those of a set built afresh.
+TEST(RuleRegexpSet, ABuildReusesTheSetsWhosePatternsAreTheSame) {
+  std::vector<std::string> patterns;
+  for (int i = 0; i < 400; ++i) patterns.push_back("^r" + std::to_string(i) + "-[a-z]+\\.test$");
+  std::vector<std::string_view> views(patterns.begin(), patterns.end());
+  const SniRegexpLimits limits{.chunk = 50, .min_mem = 64 << 20, .mem_per_pattern = 0};
+  const SniRegexpSet first = build_sni_regexp_set(views, limits);
+  ASSERT_EQ(first.buckets, 8u);
+  EXPECT_EQ(first.reused_chunks, 0u);
+
+  const SniRegexpSet same = build_sni_regexp_set(views, limits, &first);
+  EXPECT_EQ(same.reused_chunks, first.chunks.size());
+
+  patterns[7] = "^changed-[a-z]+\\.test$";
+  views.assign(patterns.begin(), patterns.end());
+  const SniRegexpSet changed = build_sni_regexp_set(views, limits, &same);
+  EXPECT_GE(changed.reused_chunks, first.chunks.size() - 2);  // the old pattern's set, and the new one's
+  EXPECT_LT(changed.reused_chunks, first.chunks.size());
+  for (const char* name : {"r7-abc.test", "changed-x.test", "r399-z.test", "r400-z.test"})
+    EXPECT_EQ(by_set(changed, name), one_by_one(patterns, name)) << name;
+
+  // Another number of sets shares nothing: patterns would hash elsewhere.
+  views.resize(300);
+  EXPECT_EQ(build_sni_regexp_set(views, limits, &changed).reused_chunks, 0u);
 }
 
 TEST(RuleRegexpSet, EmptySetReportsNothing) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "rule/ast.hpp"
 #include "session/snapshot.hpp"
 #include "session_test_client.hpp"
 
@@ -106,6 +107,38 @@ TEST(SessionSnapshot, RoutesSortedByRuleLengthByDefault) {
   EXPECT_EQ(route_names(*web), (std::vector<std::string>{"long", "middle", "short"}));
   EXPECT_EQ(web->routes[0].priority, static_cast<int>(cfg.loaded.dyn.routers["long"].rule.size()));
   EXPECT_EQ(web->routes[2].priority, 15);
+}
+
+// A reload compiles against the snapshot it replaces: a rule whose text is
+// unchanged shares its parsed tree, a changed one is parsed anew, and the
+// result matches as a fresh compile would.
+TEST(SessionSnapshot, AReloadSharesTheRulesThatDidNotChange) {
+  Cfg cfg;
+  cfg.entry("web").service("svc");
+  cfg.tls_router("same", "HostSNI(`a.example.com`)");
+  cfg.tls_router("moved", "HostSNIRegexp(`^b-[0-9]+\\.example\\.com$`)");
+  const auto first = compile_ok(cfg);
+  ASSERT_NE(first, nullptr);
+  cfg.loaded.dyn.routers["moved"].rule = "HostSNIRegexp(`^c-[0-9]+\\.example\\.com$`)";
+  std::vector<config::Error> errors;
+  config::Dynamic dyn = cfg.loaded.dyn;
+  const auto next = compile(cfg.loaded.stat, std::move(dyn), errors, nullptr, first.get());
+  ASSERT_NE(next, nullptr);
+  auto rule_of = [](const Snapshot& s, const std::string& name) {
+    for (const Route& r : s.entry("web")->routes)
+      if (r.name == name) return r.rule.root.get();
+    return static_cast<const rule::Node*>(nullptr);
+  };
+  EXPECT_EQ(rule_of(*next, "same"), rule_of(*first, "same"));
+  EXPECT_NE(rule_of(*next, "moved"), rule_of(*first, "moved"));
+  Facts f;
+  f.tls = true;
+  f.sni = "c-1.example.com";
+  const Route* m = match(*next->entry("web"), f);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->name, "moved");
+  f.sni = "b-1.example.com";
+  EXPECT_EQ(match(*next->entry("web"), f), nullptr);
 }
 
 TEST(SessionSnapshot, ExplicitPriorityWins) {
