@@ -1,6 +1,8 @@
 // The dynamic part under tcp: routers, services, serversTransports (middlewares: config/middlewares.cpp).
 #include <fmt/core.h>
 
+#include <thread>
+
 #include "config/loader.hpp"
 
 namespace snigate::config::detail {
@@ -220,11 +222,36 @@ void parse_transport(Ctx& ctx, const Item& it, ServersTransport& out) {
   });
 }
 
+// Routers are walked apart from each other, so with thousands a second
+// thread takes the second half, into a context and a map of its own; the
+// result, errors and warnings in order, is that of one walk.
+void parse_routers(Ctx& ctx, const Item& v, Dynamic& out) {
+  const std::optional<std::vector<walk::Named>> entries = walk::named_entries(ctx, v);
+  if (!entries) return;
+  constexpr std::size_t kSplitFrom = 5'000;
+  const std::vector<walk::Named>& all = *entries;
+  if (all.size() < kSplitFrom) {
+    for (const walk::Named& e : all) parse_router(ctx, e.name, e.item, out);
+    return;
+  }
+  const std::size_t half = all.size() / 2;
+  std::vector<Error> errors, warnings;
+  Ctx second = ctx.fork(errors, warnings);
+  Dynamic second_out;
+  std::thread helper([&] {
+    for (std::size_t i = half; i < all.size(); ++i) parse_router(second, all[i].name, all[i].item, second_out);
+  });
+  for (std::size_t i = 0; i < half; ++i) parse_router(ctx, all[i].name, all[i].item, out);
+  helper.join();
+  ctx.join(second);
+  out.routers.merge(second_out.routers);
+  // A name another file has set already is replaced, as the walk in order does.
+  for (auto& [name, r] : second_out.routers) out.routers[name] = std::move(r);
+}
+
 void parse_tcp(Ctx& ctx, const Item& it, Dynamic& out) {
   walk::walk_map(ctx, it, {
-    {"routers", [&](const Item& v) {
-       walk::for_each_entry(ctx, v, [&](const std::string& n, const Item& e) { parse_router(ctx, n, e, out); });
-     }},
+    {"routers", [&](const Item& v) { parse_routers(ctx, v, out); }},
     {"services", [&](const Item& v) {
        walk::for_each_entry(ctx, v, [&](const std::string& n, const Item& e) { parse_service(ctx, n, e, out); });
      }},

@@ -249,13 +249,14 @@ bool walk_top_map(Ctx& ctx, const Item& it, std::initializer_list<Key> keys) {
   return walk_map_impl(ctx, it, std::span<const Key>(keys.begin(), keys.size()), true);
 }
 
-bool for_each_entry(Ctx& ctx, const Item& it,
-                    FnRef<const std::string&, const Item&> fn) {
-  if (!expect_map(ctx, it)) return false;
-  if (it.is_null() || kv_section(ctx, it)) return true;
+std::optional<std::vector<Named>> named_entries(Ctx& ctx, const Item& it) {
+  if (!expect_map(ctx, it)) return std::nullopt;
+  std::vector<Named> out;
+  if (it.is_null() || kv_section(ctx, it)) return out;
   const std::vector<Entry> entries = map_entries(ctx, it, false);
   std::unordered_map<std::string_view, yaml::Node> seen;  // names point into the document
   seen.reserve(entries.size());
+  out.reserve(entries.size());
   for (const Entry& e : entries) {
     const yaml::Node& k = e.key;
     if (!k.is_scalar() || k.scalar().empty()) {
@@ -268,9 +269,17 @@ bool for_each_entry(Ctx& ctx, const Item& it,
       report_duplicate(ctx, it, k, k.scalar(), pos->second);
       continue;
     }
-    const std::string name(k.scalar());
-    fn(name, it.child(k, e.value, name));
+    std::string name(k.scalar());
+    Item child = it.child(k, e.value, name);
+    out.push_back(Named{std::move(name), std::move(child)});
   }
+  return out;
+}
+
+bool for_each_entry(Ctx& ctx, const Item& it, FnRef<const std::string&, const Item&> fn) {
+  const std::optional<std::vector<Named>> entries = named_entries(ctx, it);
+  if (!entries) return false;
+  for (const Named& e : *entries) fn(e.name, e.item);
   return true;
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <system_error>
@@ -41,7 +42,34 @@ void Ctx::warn_once(Loc at, std::string path, std::string message) {
   // file (the static file is read twice) share the list, so they count too.
   for (const Error& w : *warnings_)
     if (w.loc.file == at.file && w.message == message) return;
+  once_.push_back(warnings_->size());
   warn(std::move(at), std::move(path), std::move(message));
+}
+
+Ctx Ctx::fork(std::vector<Error>& errors, std::vector<Error>& warnings) const {
+  Ctx part = *this;
+  warnings = *warnings_;
+  part.errors_ = &errors;
+  part.warnings_ = &warnings;
+  part.forked_warnings_ = warnings.size();
+  part.once_.clear();
+  return part;
+}
+
+void Ctx::join(const Ctx& part) {
+  errors_->insert(errors_->end(), part.errors_->begin(), part.errors_->end());
+  const std::vector<Error>& found = *part.warnings_;
+  auto given_here = [&](const Error& w) {
+    for (std::size_t i = part.forked_warnings_; i < warnings_->size(); ++i)
+      if ((*warnings_)[i].loc.file == w.loc.file && (*warnings_)[i].message == w.message) return true;
+    return false;
+  };
+  for (std::size_t i = part.forked_warnings_; i < found.size(); ++i) {
+    const bool once = std::ranges::find(part.once_, i) != part.once_.end();
+    if (once && given_here(found[i])) continue;
+    if (once) once_.push_back(warnings_->size());
+    warnings_->push_back(found[i]);
+  }
 }
 
 std::string Ctx::resolve(const std::string& path) const {

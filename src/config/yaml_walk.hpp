@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <span>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,13 @@ class Ctx {
   void set_kv_keys(const std::vector<std::string>* line_keys) { line_keys_ = line_keys; }
   bool kv() const { return line_keys_ != nullptr; }
 
+  // A context for another thread walking part of the same file: its own
+  // error and warning lists, the latter starting as a copy of this one's.
+  // join() then appends what it found after this context's own, and drops
+  // a warn_once this context has given since, as one walk in order would.
+  Ctx fork(std::vector<Error>& errors, std::vector<Error>& warnings) const;
+  void join(const Ctx& part);
+
  private:
   const std::vector<std::string>* line_keys_ = nullptr;
   std::string file_;
@@ -57,6 +65,8 @@ class Ctx {
   std::string dir_;
   std::vector<Error>* errors_;
   std::vector<Error>* warnings_;
+  std::size_t forked_warnings_ = 0;   // fork(): the warnings it started with
+  std::vector<std::size_t> once_;     // fork(): indices of its warn_once warnings
 };
 
 // One value in the document: the key that named it (invalid for list
@@ -169,6 +179,14 @@ bool iequal(std::string_view a, std::string_view b);
 // (routers, services...). Null: no entries. Reports duplicates and non-maps.
 bool for_each_entry(Ctx& ctx, const Item& it,
                     FnRef<const std::string&, const Item&> fn);
+
+// The entries for_each_entry would call fn for, in the same order, having
+// reported the same problems; nullopt where it returns false.
+struct Named {
+  std::string name;
+  Item item;
+};
+std::optional<std::vector<Named>> named_entries(Ctx& ctx, const Item& it);
 
 // Calls fn(item) for every element of a list. Null: no elements.
 bool for_each_element(Ctx& ctx, const Item& it, FnRef<const Item&> fn);

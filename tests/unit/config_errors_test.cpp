@@ -204,6 +204,37 @@ TEST(ConfigErrors, DidYouMeanOnlyForMisspellings) {
   EXPECT_EQ(walk::did_you_mean("Site1", services), "site1");
 }
 
+// Thousands of routers are walked by two threads: errors still come in the
+// file's order, and a warning given once per file is given once.
+TEST(ConfigErrors, ManyRoutersReadAsOneWalkWould) {
+  TempDir dir;
+  std::string text = kEntry + "tcp:\n  routers:\n";  // lines 1-5
+  const int n = 6000;
+  for (int k = 0; k < n; ++k) {
+    const bool capital = k == 10 || k == 4000;   // "Rule": read as "rule", said once
+    const bool unknown = k == 20 || k == 5000;   // "prioritty": an error each
+    text += "    r" + std::to_string(k) + ":\n";
+    text += std::string("      ") + (capital ? "Rule" : "rule") + ": \"HostSNI(`r" + std::to_string(k) + ".test`)\"\n";
+    text += std::string("      ") + (unknown ? "prioritty" : "priority") + ": 1\n";
+    text += "      service: whoami@internal\n";
+  }
+  Loaded l = load_text(dir, text);
+  EXPECT_EQ(l.dyn.routers.size(), static_cast<std::size_t>(n));
+  ASSERT_EQ(l.errors.size(), 2u) << dump(l.errors);
+  EXPECT_EQ(l.errors[0].path, "tcp.routers.r20.prioritty");
+  EXPECT_EQ(l.errors[0].loc.line, 6 + 4 * 20 + 2);
+  EXPECT_EQ(l.errors[1].path, "tcp.routers.r5000.prioritty");
+  EXPECT_EQ(l.errors[1].loc.line, 6 + 4 * 5000 + 2);
+  int read_as = 0;
+  for (const Error& w : l.warnings)
+    if (w.message.find("read as \"rule\"") != std::string::npos) {
+      ++read_as;
+      EXPECT_EQ(w.loc.line, 6 + 4 * 10 + 1) << w.to_string();
+    }
+  EXPECT_EQ(read_as, 1) << dump(l.warnings);
+  EXPECT_EQ(l.dyn.routers.at("r5999").rule, "HostSNI(`r5999.test`)");
+}
+
 TEST(ConfigErrors, RouterReferences) {
   TempDir dir;
   Loaded l = load_text(dir, kEntry + kSvc + R"y(  routers:
