@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   }
   using namespace snigate;
   namespace d = config::detail;
-  config::map_large_blocks_apart();  // as snigate does at start
+  const config::LargeBlocksApart apart;  // as snigate loads
   config::Loaded cfg;
   {
     Phase p{"static"};

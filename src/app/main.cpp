@@ -54,6 +54,7 @@ enum class EtcdKeys { skip, if_reachable, required };
 std::shared_ptr<const session::Snapshot> load_checked(const std::string& path, config::Loaded& cfg, bool quiet_ok,
                                                       bool print_warnings = true,
                                                       EtcdKeys etcd = EtcdKeys::if_reachable) {
+  const config::LargeBlocksApart apart;
   bool etcd_missing = false;
   cfg = config::on_load_thread([&] {
     config::Loaded loaded = path.empty() ? config::builtin_default() : config::load(path);
@@ -186,7 +187,6 @@ int dispatch(CLI::App& cli, const CommandLine& c, const char* argv0) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  snigate::config::map_large_blocks_apart();
   CLI::App cli{"snigate: an L4 ingress gateway that routes TLS, MySQL and PostgreSQL by server name"};
   CommandLine c;
   add_run_options(cli, c);

@@ -175,6 +175,7 @@ void give_back_memory() { malloc_trim(0); }
 bool reload(Gateway& gw, std::string_view why) {
   if (gw.config_path.empty() || gw.draining) return false;
   const observe::notify::Reload notify_reload;  // READY=1 again when this returns
+  const config::LargeBlocksApart apart;
   config::Loaded next = config::on_load_thread([&gw] {
     config::Loaded loaded;
     loaded.stat = gw.cfg.stat;
