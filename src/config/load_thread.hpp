@@ -28,7 +28,12 @@ namespace snigate::config {
 // back itself after each load (malloc_trim).
 class LargeBlocksApart {
  public:
-  LargeBlocksApart() { mallopt(M_MMAP_THRESHOLD, 1 << 20); }
+  LargeBlocksApart() {
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    // glibc's default: the loader's arenas give back their top as it frees
+    // (malloc_trim does that only for the main arena's).
+    mallopt(M_TRIM_THRESHOLD, 128 << 10);
+  }
   ~LargeBlocksApart() {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
