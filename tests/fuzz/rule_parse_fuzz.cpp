@@ -42,7 +42,7 @@ bool meets(const snigate::rule::SniKeys& keys, const Facts& f) {
   if (!key.empty() && contains(keys.exact, key)) return true;
   const std::string_view suffix = snigate::rule::wildcard_suffix_of(key);
   if (!suffix.empty() && contains(keys.suffixes, suffix)) return true;
-  for (const re2::RE2* regex : keys.regexps)
+  for (const snigate::rule::SniRegexp* regex : keys.regexps)
     if (!f.sni.empty() && snigate::rule::sni_regexp_matches(*regex, f.sni)) return true;
   return false;
 }
