@@ -69,9 +69,13 @@ std::size_t utf8_char(std::string_view s, std::size_t i, char32_t& cp) {
   return len;
 }
 
-// Characters the YAML reader refuses in a document: C1 controls but NEL, and
-// the two non-characters U+FFFE and U+FFFF.
-bool yaml_refuses(char32_t cp) { return (cp >= 0x80 && cp <= 0x9f && cp != 0x85) || cp == 0xfffe || cp == 0xffff; }
+// Characters a double-quoted scalar cannot hold as they are: C1 controls and
+// the non-characters U+FFFE and U+FFFF, which the YAML reader refuses, and
+// NEL, LS and PS, which YAML 1.1 reads as line breaks (folded into a space,
+// and the next key taken for a line of its own).
+bool needs_escape(char32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 || cp == 0xfffe || cp == 0xffff;
+}
 
 // A YAML double-quoted scalar: every byte the YAML reader could take for
 // syntax, drop or refuse is escaped. A byte that is not UTF-8 (etcd keys and
@@ -90,7 +94,7 @@ std::string quoted(std::string_view s) {
     else if (c < 0x80) out += ch;
     else if (const std::size_t len = utf8_char(s, i, cp); len == 0) out += fmt::format("\\x{:02x}", c);
     else {
-      if (yaml_refuses(cp)) out += fmt::format("\\u{:04x}", static_cast<std::uint32_t>(cp));
+      if (needs_escape(cp)) out += fmt::format("\\u{:04x}", static_cast<std::uint32_t>(cp));
       else out.append(s.substr(i, len));
       i += len - 1;
     }

@@ -86,6 +86,23 @@ TEST(ConfigKv, BytesThatAreNotUtf8StillMakeADocument) {
   EXPECT_NE(doc.yaml.find("rul\\xfa"), std::string::npos) << doc.yaml;
 }
 
+TEST(ConfigKv, LineBreaksOfYaml11InKeysAreEscaped) {
+  // NEL, LS and PS are line breaks to a YAML 1.1 reader: written as they are
+  // inside a quoted key, they fold it and the next key reads as a value.
+  KvPairs p = kRouter;
+  p["traefik/tcp/routers/a\xc2\x85" "b/rule"] = "HostSNI(`a`)";
+  p["traefik/tcp/routers/c\xe2\x80\xa8" "d\xe2\x80\xa9" "e/rule"] = "HostSNI(`c`)";
+  const KvDocument doc = kv_to_yaml(p, "traefik");
+  const auto parsed = yaml::parse(doc.yaml);
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const yaml::Document>>(parsed))
+      << std::get<yaml::SyntaxError>(parsed).message << "\n" << doc.yaml;
+  EXPECT_NE(doc.yaml.find("a\\u0085b"), std::string::npos) << doc.yaml;
+  EXPECT_NE(doc.yaml.find("c\\u2028d\\u2029e"), std::string::npos) << doc.yaml;
+  std::size_t lines = 0;
+  for (const char c : doc.yaml) lines += c == '\n';
+  EXPECT_EQ(lines, doc.line_keys.size());
+}
+
 TEST(ConfigKv, EmptyStoreIsAnEmptyMap) {
   EXPECT_TRUE(YAML::Load(kv_to_yaml({}, "traefik").yaml).IsMap());
 }
