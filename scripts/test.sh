@@ -13,23 +13,27 @@ stages=("$@")
 ((${#stages[@]})) || stages=(unit e2e fuzz)
 
 wants() { local s; for s in "${stages[@]}"; do [[ "$s" == "$1" ]] && return 0; done; return 1; }
+# Each stage says how long it took, so that a slow CI run shows where its minutes went.
+stage_start=$SECONDS
+stage() { echo "   (took $((SECONDS - stage_start)) s)"; stage_start=$SECONDS; echo "== $*"; }
 
+echo "== install dependencies"
 scripts/install-deps.sh --test
 
 if wants unit || wants e2e; then
-  echo "== build (ASan + UBSan, -Werror)"
+  stage "build (ASan + UBSan, -Werror)"
   cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSNIGATE_WERROR=ON -DSNIGATE_SANITIZE=ON >/dev/null
   cmake --build build-test -j"$jobs"
 fi
 
 if wants unit; then
-  echo "== unit tests"
+  stage "unit tests"
   # --no-tests=error: a build that registered no tests is a failure, not a pass.
   (cd build-test && ctest --output-on-failure --no-tests=error -j"$jobs")
 fi
 
 if wants e2e; then
-  echo "== end-to-end tests (CI=${CI:-unset})"
+  stage "end-to-end tests (CI=${CI:-unset})"
   # CI comes from the environment when CI runs; pytest sees it, and under CI=true a skip
   # fails the run. Leak detection is on: every snigate the harness stops with SIGTERM
   # must exit 0 with nothing from LeakSanitizer, ASan or UBSan in its output.
@@ -39,7 +43,7 @@ if wants e2e; then
   SNIGATE_BIN="$PWD/build-test/snigate" \
     ASAN_OPTIONS=detect_leaks=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    /usr/bin/python3 -m pytest -q -ra -p no:cacheprovider tests/e2e || rc=$?
+    /usr/bin/python3 -m pytest -q -ra --durations=20 -p no:cacheprovider tests/e2e || rc=$?
   if ((rc == 5)); then
     echo "FAIL: pytest collected no end-to-end tests" >&2
     exit 1
@@ -85,19 +89,29 @@ run_fuzzer() {
 }
 
 if wants fuzz; then
-  echo "== fuzz targets (${FUZZ_SECONDS:=20} s each)"
+  stage "fuzz targets (${FUZZ_SECONDS:=20} s each)"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DSNIGATE_FUZZ=ON -DSNIGATE_TESTS=OFF >/dev/null
   # Only the fuzz targets: they use the pure modules, which need no Asio.
   fuzzers=$(for f in tests/fuzz/*_fuzz.cpp; do basename "$f" .cpp; done)
   # shellcheck disable=SC2086 # one target name per word
   cmake --build build-fuzz -j"$jobs" --target $fuzzers
+  # One target per core at a time: each still gets FUZZ_SECONDS of a core.
   failed=()
+  declare -A running=()
   for f in $fuzzers; do
-    run_fuzzer "build-fuzz/$f" || failed+=("$f")
+    if ((${#running[@]} >= jobs)); then
+      wait -n -p done_pid || failed+=("${running[$done_pid]}")
+      unset "running[$done_pid]"
+    fi
+    run_fuzzer "build-fuzz/$f" &
+    running[$!]=$f
+  done
+  for pid in "${!running[@]}"; do
+    wait "$pid" || failed+=("${running[$pid]}")
   done
   if ((${#failed[@]})); then
     echo "FAIL: fuzz target(s) crashed: ${failed[*]}" >&2
     exit 1
   fi
 fi
-echo "== all tests passed (${stages[*]})"
+stage "all tests passed (${stages[*]}) in $SECONDS s"
