@@ -673,8 +673,10 @@ def section(rows: list, args, meta: dict) -> str:
                  mean of a process of the same gateway and mix with 1 router, running all along, measured
                  just before and just after{rounds};"""),
             item(f"""reload: router 0's rule changed in the file, SIGHUP, until `config reloaded (SIGHUP)` is in
-                 the log (polled every millisecond), {reloads}: a full reload of the file (the file provider
-                 cannot say what changed); the changed router is probed after each; RSS after the reloads:
+                 the log (polled every millisecond), {reloads}: the file is parsed whole again (the file
+                 provider cannot say what changed), and the routers written as before are taken over
+                 without being walked or compiled again (docs/architecture.md, "Snapshot and reload"); the
+                 changed router is probed after each; RSS after the reloads:
                  the lowest VmRSS in the 2 s after the last (read every 50 ms: the old snapshot is freed
                  just after the log line);"""),
             item("check: wall time of `snigate check -c` on the same files."),

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -203,6 +204,12 @@ struct Router {
   // middlewares: names of tcp.middlewares, run in this order ("name@file" is "name").
   std::vector<std::string> middlewares;
   std::vector<Loc> middleware_locs;  // where each of middlewares was written
+  // Of the router's text (config/fingerprint.hpp); 0: not to be reused.
+  std::uint64_t fingerprint = 0;
+  // Written exactly as in the configuration that serves, among the same
+  // services, middlewares and TLS options: not read again, only its name and
+  // place are here, and compile() takes over the serving Routes.
+  bool reused = false;
 };
 
 struct Server {
@@ -318,6 +325,9 @@ struct Dynamic {
   std::vector<CertFiles> certificates;                         // tls.certificates
   std::map<std::string, TlsOptions> tls_options;               // tls.options
   std::optional<CertFiles> default_certificate;                // tls.stores.default.defaultCertificate
+  // The fingerprint of every source less its routers (config/fingerprint.hpp);
+  // a reload may reuse routers only when it has not changed.
+  std::uint64_t context = 0;
 };
 
 // Everything one load produced. A load with errors is never served.
@@ -337,7 +347,11 @@ Loaded load(const std::string& static_path);
 // Only the dynamic part, from the files the static part names and, with
 // providers.etcd, from etcd's keys (as read by the caller; names "x@etcd").
 // Used on reload.
-void load_dynamic(const Static& stat, Loaded& into, const KvPairs* etcd = nullptr);
+struct Reuse;  // config/fingerprint.hpp
+
+// With `reuse` (the serving configuration's loan), routers written as before
+// come back as placeholders (Router::reused) when nothing else has changed.
+void load_dynamic(const Static& stat, Loaded& into, const KvPairs* etcd = nullptr, const Reuse* reuse = nullptr);
 
 // The built-in default (no --config): entry point "default" on 127.0.0.1:8443,
 // one router HostSNI(`*`) with tls: {} to whoami@internal.

@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "config/fingerprint.hpp"
 #include "config/loader.hpp"
 
 namespace snigate::config::detail {
@@ -67,6 +68,12 @@ void parse_router(Ctx& ctx, const std::string& name, const Item& it, Dynamic& ou
   Router r;
   r.name = name;
   r.loc = it.loc(ctx);
+  r.fingerprint = fingerprint(it.value);
+  if (r.fingerprint != 0 && r.fingerprint == ctx.lent_fingerprint(name)) {
+    r.reused = true;
+    out.routers[name] = std::move(r);
+    return;
+  }
   bool has_rule = false;
   bool has_service = false;
   bool is_map = walk::walk_map(ctx, it, {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/kv_yaml.hpp"
 #include "config/yaml_walk.hpp"
 
 namespace snigate::config::detail {
@@ -60,10 +61,24 @@ std::string normalize_provider(std::string& name);
 // A name with "@" in it is an error: "@" separates a name from its provider.
 void check_names(const Dynamic& d, std::vector<Error>& errors);
 
-// One KV provider's keys (config/providers.cpp): parsed as a file would be,
-// names given the provider's suffix ("db@etcd", references too), then merged.
-void load_kv(const KvPairs& pairs, std::string_view provider, std::string_view root_key, Dynamic& acc,
-             Loaded& into);
+// One source of dynamic configuration, read before any is walked: whether a
+// reload may reuse routers depends on all of them (config/fingerprint.hpp).
+struct Source {
+  std::string name;                            // the file, or the provider ("etcd")
+  std::shared_ptr<const yaml::Document> doc;  // null: not readable (errors say why)
+  std::vector<Error> errors;                   // found reading it, given when it is walked
+  std::vector<Error> warnings;
+  bool only_dynamic = false;       // the static file: its static keys are parse_static's
+  bool in_directory = false;       // providers.file.directory: a name defined again keeps the first
+  bool ends_directory = false;     // the directory's last file
+  std::optional<KvDocument> kv;    // a KV provider's keys, as the document that was parsed
+};
+
+// A KV provider's keys as a Source (config/providers.cpp), and its walk:
+// parsed as a file would be, names given the provider's suffix ("db@etcd",
+// references too).
+Source read_kv(const KvPairs& pairs, std::string_view provider, std::string_view root_key);
+Dynamic walk_kv(const Source& src, Loaded& into, const Reuse* reuse);
 
 // Routers in Traefik v2 rule syntax (ruleSyntax, core.defaultRuleSyntax): each
 // rule is rewritten to v3, with a deprecation warning that shows the v3 spelling.

@@ -77,24 +77,30 @@ void check_names(const Dynamic& d, std::vector<Error>& errors) {
   check_map_names(d.tls_options, "tls.options", errors);
 }
 
-void load_kv(const KvPairs& pairs, std::string_view provider, std::string_view root_key, Dynamic& acc,
-             Loaded& into) {
-  const KvDocument doc = kv_to_yaml(pairs, root_key);
-  auto parsed = yaml::parse(doc.yaml);
+Source read_kv(const KvPairs& pairs, std::string_view provider, std::string_view root_key) {
+  Source src;
+  src.name = std::string(provider);
+  src.kv = kv_to_yaml(pairs, root_key);
+  auto parsed = yaml::parse(src.kv->yaml);
   if (const auto* e = std::get_if<yaml::SyntaxError>(&parsed)) {
     const auto line = static_cast<std::size_t>(e->line - 1);
-    const std::string key = e->line > 0 && line < doc.line_keys.size() ? doc.line_keys[line] : "";
-    into.errors.push_back(Error{Loc{fmt::format("{} key {}", provider, key), 0}, "", e->message});
-    return;
+    const std::string key = e->line > 0 && line < src.kv->line_keys.size() ? src.kv->line_keys[line] : "";
+    src.errors.push_back(Error{Loc{fmt::format("{} key {}", provider, key), 0}, "", e->message});
+    return src;
   }
-  const auto& yaml_doc = std::get<std::shared_ptr<const yaml::Document>>(parsed);
-  walk::Ctx ctx(std::string(provider), into.errors, into.warnings);
-  ctx.set_kv_keys(&doc.line_keys);
+  src.doc = std::get<std::shared_ptr<const yaml::Document>>(std::move(parsed));
+  return src;
+}
+
+Dynamic walk_kv(const Source& src, Loaded& into, const Reuse* reuse) {
+  walk::Ctx ctx(src.name, into.errors, into.warnings);
+  ctx.set_kv_keys(&src.kv->line_keys);
+  ctx.set_reuse(reuse, "@" + src.name);
   Dynamic d;
-  parse_dynamic_root(ctx, yaml_doc->root(), d, false);
+  parse_dynamic_root(ctx, src.doc->root(), d, false);
   check_names(d, into.errors);
-  qualify(d, provider);
-  merge(acc, std::move(d), into.errors);
+  qualify(d, src.name);
+  return d;
 }
 
 }  // namespace snigate::config::detail

@@ -145,6 +145,7 @@ void check_attached(const Static& stat, const std::string& name, const Router& r
 void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std::vector<Error>& warnings) {
   check_shared_addresses(stat, errors);
   for (auto& [name, r] : dyn.routers) {
+    if (r.reused) continue;  // checked when it was read, among the same names
     check_attached(stat, name, r, errors);
     check_service(r, dyn, errors);
     check_middlewares(r, dyn, errors);

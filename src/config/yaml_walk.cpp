@@ -46,6 +46,12 @@ void Ctx::warn_once(Loc at, std::string path, std::string message) {
   warn(std::move(at), std::move(path), std::move(message));
 }
 
+std::uint64_t Ctx::lent_fingerprint(const std::string& name) const {
+  if (!reuse_) return 0;
+  const auto it = reuse_suffix_.empty() ? reuse_->routers.find(name) : reuse_->routers.find(name + reuse_suffix_);
+  return it == reuse_->routers.end() ? 0 : it->second;
+}
+
 Ctx Ctx::fork(std::vector<Error>& errors, std::vector<Error>& warnings) const {
   Ctx part = *this;
   warnings = *warnings_;

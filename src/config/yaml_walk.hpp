@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/fingerprint.hpp"
 
 namespace snigate::config::walk {
 
@@ -58,8 +59,21 @@ class Ctx {
   Ctx fork(std::vector<Error>& errors, std::vector<Error>& warnings) const;
   void join(const Ctx& part);
 
+  // A reload's loan (config/fingerprint.hpp), set only when everything but
+  // the routers is as it was: a router it holds with the same fingerprint is
+  // not read again. `suffix` turns a name read here into the name it is
+  // served by ("@etcd"; empty for files).
+  void set_reuse(const Reuse* reuse, std::string suffix) {
+    reuse_ = reuse;
+    reuse_suffix_ = std::move(suffix);
+  }
+  // The fingerprint the loan holds for the router named `name` here, or 0.
+  std::uint64_t lent_fingerprint(const std::string& name) const;
+
  private:
   const std::vector<std::string>* line_keys_ = nullptr;
+  const Reuse* reuse_ = nullptr;
+  std::string reuse_suffix_;
   std::string file_;
   FileName file_name_;  // file_, shared by every Loc this context makes
   std::string dir_;

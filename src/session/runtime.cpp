@@ -26,6 +26,7 @@
 #include "observe/provider_state.hpp"
 #include "session/live.hpp"
 #include "session/ocsp_stapler.hpp"
+#include "session/route_reuse.hpp"
 #include "session/session.hpp"
 #include "session/snapshot.hpp"
 #include "session/throttle.hpp"
@@ -176,17 +177,17 @@ bool reload(Gateway& gw, std::string_view why) {
   if (gw.config_path.empty() || gw.draining) return false;
   const observe::notify::Reload notify_reload;  // READY=1 again when this returns
   const config::LargeBlocksApart apart;
-  config::Loaded next = config::on_load_thread([&gw] {
+  std::shared_ptr<const Snapshot> serving = gw.current.load(std::memory_order_acquire);
+  config::Loaded next = config::on_load_thread([&gw, &serving] {
+    const config::Reuse reuse = reuse_of(*serving);
     config::Loaded loaded;
     loaded.stat = gw.cfg.stat;
-    config::load_dynamic(loaded.stat, loaded, gw.etcd ? &*gw.etcd : nullptr);
+    config::load_dynamic(loaded.stat, loaded, gw.etcd ? &*gw.etcd : nullptr, &reuse);
     return loaded;
   });
   std::shared_ptr<const Snapshot> snap;
-  if (next.errors.empty()) {
-    const std::shared_ptr<const Snapshot> serving = gw.current.load(std::memory_order_acquire);
-    snap = compile(next.stat, std::move(next.dyn), next.errors, &next.warnings, serving.get());
-  }
+  if (next.errors.empty()) snap = compile(next.stat, std::move(next.dyn), next.errors, &next.warnings, serving.get());
+  serving.reset();  // so that the old snapshot is freed below, before the memory is given back
   for (const auto& w : next.warnings) spdlog::warn("{}", w.to_string());
   observe::count_reload(snap != nullptr);
   if (!snap) {
@@ -199,7 +200,8 @@ bool reload(Gateway& gw, std::string_view why) {
   std::shared_ptr<const Snapshot> old = gw.current.exchange(snap, std::memory_order_acq_rel);
   if (gw.health) gw.health->track(balance::probe_targets(snap->services));
   apply_defer_accept(gw, *old, snap);
-  spdlog::info("config reloaded ({}): generation {}, {} router(s)", why, snap->generation, snap->router_count);
+  spdlog::info("config reloaded ({}): generation {}, {} router(s), {} unchanged", why,
+               snap->generation, snap->router_count, snap->reused_routers);
   observe::notify::status(fmt::format("serving config generation {}, {} router(s)", snap->generation, snap->router_count));
   old.reset();  // the last reference, unless a connection still holds it
   give_back_memory();

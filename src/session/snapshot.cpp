@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "net/keep_alive.hpp"
+#include "session/route_reuse.hpp"
 
 namespace snigate::session {
 namespace {
@@ -345,6 +346,7 @@ std::optional<Route> compile_route(const std::string& name, const config::Router
   route.v2_syntax = (r.rule_syntax.empty() ? snap.stat.default_rule_syntax : r.rule_syntax) == "v2";
   route.mysql_written = written(r.mysql_loc);
   route.postgres_written = written(r.postgres_loc);
+  route.fingerprint = r.fingerprint;
   resolve_names(r, path, snap, options, route, errors);
   check_resolved(r, path, options, route, errors);
   return route;
@@ -430,12 +432,24 @@ std::shared_ptr<const Snapshot> compile(const config::Static& stat, config::Dyna
   }
 
   const bool any_default = std::ranges::any_of(stat.entry_points, [](const auto& e) { return e.second.as_default; });
-  const KnownRules known = rules_of(previous);
-  for (const auto& [name, r] : source->routers)
+  const auto reused = static_cast<std::size_t>(
+      std::ranges::count_if(source->routers, [](const auto& r) { return r.second.reused; }));
+  const LentRoutes lent = reused ? lent_routes(previous) : LentRoutes();
+  // Indexing the serving rules pays when many routers are read again.
+  const KnownRules known = (source->routers.size() - reused) * 8 >= source->routers.size() ? rules_of(previous)
+                                                                                             : KnownRules();
+  for (const auto& [name, r] : source->routers) {
+    if (r.reused) {
+      snap->reused_routers += take_over(name, lent, *snap, errors);
+      continue;
+    }
     if (auto route = compile_route(name, r, *snap, options, known, errors, warnings))
       if (!add_to_entry_points(r, std::move(*route), any_default, *snap, errors))
         snap->unattached.push_back(std::move(*route));
+  }
   for (auto& [ep_name, entry] : snap->entries) finish_entry(entry, previous ? previous->entry(ep_name) : nullptr);
+  if (warnings) untrust_warned(*snap, *source, *warnings);
+  else source->context = 0;  // which routers warned is not known: the next load reads them all
   snap->router_count = source->routers.size();
   source->routers.clear();  // the Routes hold what is left to know of them
   snap->source = std::move(source);

@@ -48,6 +48,9 @@ struct Route {
   bool v2_syntax = false;       // ruleSyntax (or core.defaultRuleSyntax) is v2
   bool mysql_written = false;   // a mysql section was written (the API shows it even when false)
   bool postgres_written = false;
+  // Of the router's text, when the next reload may take this Route over
+  // unread (session/route_reuse.hpp); 0 when it must read the router again.
+  std::uint64_t fingerprint = 0;
 };
 
 struct EntryRoutes {
@@ -75,6 +78,7 @@ struct Snapshot {
   // router, with a position for every key, weighs more than the Route.
   std::shared_ptr<const config::Dynamic> source;
   std::size_t router_count = 0;
+  std::size_t reused_routers = 0;  // taken over unread from the snapshot before
   // Routers in no entry point (there is none that routes TCP): the API lists them as disabled.
   std::vector<Route> unattached;
   std::chrono::system_clock::time_point compiled_at = std::chrono::system_clock::now();
