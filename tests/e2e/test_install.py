@@ -1,7 +1,10 @@
 """The Debian package: built with CPack from this checkout, installed with apt-get, its unit
 verified with systemd-analyze, and /usr/bin/snigate run as the unit runs it (its ExecStart, its
 user, a NOTIFY_SOCKET the test listens on), without systemd running. The package is purged at
-the end. The Release build takes minutes, so it is made once for the module."""
+the end. The Release build takes minutes, so it is made once for the module; scripts/test.sh
+(CI) gives SNIGATE_DEB, a package of its sanitizer build, instead: what this module checks is the
+package, its unit and the binary running as the unit runs it, and a third compile of the tree
+would be the longest part of a CI run."""
 from __future__ import annotations
 
 import gzip
