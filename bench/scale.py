@@ -657,7 +657,11 @@ def section(rows: list, args, meta: dict) -> str:
              {meta['busy_start']:.0f}%; load average at the start / end: {meta['load_start']} / {meta['load_end']}.
              snigate: {meta['snigate']}. Without `--snigate` the script builds the working tree in Release
              into `build-bench/`; `--snigate` takes any Release binary instead, such as one built with
-             `cmake -S . -B build-rb -DCMAKE_BUILD_TYPE=Release && cmake --build build-rb --target snigate`."""),
+             `cmake -S . -B build-rb -DCMAKE_BUILD_TYPE=Release && cmake --build build-rb --target snigate`.
+             Either way the script builds its load generator (`bench/loadgen`) into `build-bench/` when it
+             is missing or older than its source, and keeps its configurations, logs and `results.json`
+             in `build-bench/scale/`; it runs from any directory, and needs the ports
+             127.0.0.1:19501-19520 free."""),
         fill("""Each row is one fresh process with N SNI passthrough routers on one entry point, all to one
              service (the bench backend), plus a target router at `priority: 1` (the lowest) that the client
              names: exact ``HostSNI(`hK.example.com`)`` (target `target.example.com`), wildcard
