@@ -1,0 +1,136 @@
+// The text protocols' lines, SMTP replies and POP3 responses (wire/text_line,
+// wire/smtp, wire/pop3), with what real servers send.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "wire/pop3.hpp"
+#include "wire/smtp.hpp"
+#include "wire/text_line.hpp"
+
+namespace snigate::wire {
+namespace {
+
+TEST(WireTextLine, CrlfBareLfAndLimits) {
+  LineResult r = next_text_line("EHLO a\r\nMAIL", 512);
+  ASSERT_EQ(r.status, LineStatus::line);
+  EXPECT_EQ(r.line.text, "EHLO a");
+  EXPECT_EQ(r.line.size, 8u);
+  EXPECT_FALSE(r.line.bare_lf);
+
+  r = next_text_line("EHLO a\nX", 512);
+  ASSERT_EQ(r.status, LineStatus::line);
+  EXPECT_EQ(r.line.text, "EHLO a");
+  EXPECT_TRUE(r.line.bare_lf);
+
+  EXPECT_EQ(next_text_line("EHLO a\r", 512).status, LineStatus::need_more);
+  // The limit counts the line end: 4 bytes hold "abc\n" but not "abcd\n".
+  EXPECT_EQ(next_text_line("abc\n", 4).status, LineStatus::line);
+  EXPECT_EQ(next_text_line("abcd\n", 4).status, LineStatus::too_long);
+  EXPECT_EQ(next_text_line("abcd", 4).status, LineStatus::too_long);
+  EXPECT_EQ(next_text_line("abc", 4).status, LineStatus::need_more);
+}
+
+TEST(WireTextLine, CommandsInAnyCase) {
+  TextCommand c = parse_text_command("ehlo client.example.org");
+  EXPECT_TRUE(c.error.empty());
+  EXPECT_EQ(c.verb, "EHLO");
+  EXPECT_EQ(c.argument, "client.example.org");
+
+  c = parse_text_command("StartTLS");
+  EXPECT_EQ(c.verb, "STARTTLS");
+  EXPECT_TRUE(c.argument.empty());
+
+  c = parse_text_command("MAIL FROM:<a@example.org> SIZE=10");
+  EXPECT_EQ(c.verb, "MAIL");
+  EXPECT_EQ(c.argument, "FROM:<a@example.org> SIZE=10");
+
+  EXPECT_EQ(parse_text_command("").error, "the command has no verb");
+  EXPECT_EQ(parse_text_command(" x").error, "the command has no verb");
+  EXPECT_EQ(parse_text_command("EH\x16LO").error, "byte 2 of the command is 0x16, not a letter of its verb");
+}
+
+TEST(WireSmtpReply, AGreetingAndAnEhloReply) {
+  SmtpReplyResult r = parse_smtp_reply("220 mx.example.org ESMTP Postfix\r\nrest");
+  ASSERT_EQ(r.status, ReplyStatus::complete) << r.error;
+  EXPECT_EQ(r.reply.code, 220);
+  ASSERT_EQ(r.reply.lines.size(), 1u);
+  EXPECT_EQ(r.reply.lines[0], "mx.example.org ESMTP Postfix");
+  EXPECT_EQ(r.reply.size, 34u);
+
+  const std::string ehlo =
+      "250-mx.example.org\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-starttls\r\n250-ENHANCEDSTATUSCODES\r\n"
+      "250 8BITMIME\r\n";
+  r = parse_smtp_reply(ehlo);
+  ASSERT_EQ(r.status, ReplyStatus::complete) << r.error;
+  EXPECT_EQ(r.reply.code, 250);
+  EXPECT_EQ(r.reply.size, ehlo.size());
+  const std::vector<EhloExtension> ext = ehlo_extensions(r.reply);
+  ASSERT_EQ(ext.size(), 5u);
+  EXPECT_EQ(ext[0].keyword, "PIPELINING");
+  EXPECT_EQ(ext[1].keyword, "SIZE");
+  EXPECT_EQ(ext[1].params, "10240000");
+  EXPECT_EQ(ext[2].keyword, "STARTTLS");  // upper-cased: keywords are case-insensitive
+  EXPECT_EQ(ext[4].keyword, "8BITMIME");
+
+  // Every prefix short of the last line end is not yet a reply.
+  for (std::size_t n = 0; n < ehlo.size(); ++n)
+    EXPECT_EQ(parse_smtp_reply(ehlo.substr(0, n)).status, ReplyStatus::need_more) << n;
+}
+
+TEST(WireSmtpReply, ACodeAloneEndsTheReply) {
+  const SmtpReplyResult r = parse_smtp_reply("354\r\n");
+  ASSERT_EQ(r.status, ReplyStatus::complete) << r.error;
+  EXPECT_EQ(r.reply.code, 354);
+  EXPECT_EQ(r.reply.lines.front(), "");
+}
+
+TEST(WireSmtpReply, WhatIsRefusedSaysWhere) {
+  EXPECT_EQ(parse_smtp_reply("250-a\r\n251 b\r\n").error, "reply line 2 (at byte 7) has code 251, the lines before it 250");
+  EXPECT_EQ(parse_smtp_reply("HTTP/1.1 400\r\n").error,
+            "reply line 1 (at byte 0) does not start with a reply code (2xx to 5xx)");
+  EXPECT_EQ(parse_smtp_reply("199 no\r\n").status, ReplyStatus::bad);
+  EXPECT_EQ(parse_smtp_reply("260 no\r\n").status, ReplyStatus::bad);
+  EXPECT_EQ(parse_smtp_reply("250_x\r\n").error,
+            "reply line 1 (at byte 0): the code is followed by 0x5f, not a space or '-'");
+  EXPECT_EQ(parse_smtp_reply(std::string(600, '2')).error, "reply line 1 (at byte 0) is longer than 512 bytes");
+  std::string many;
+  for (int i = 0; i < 70; ++i) many += "250-x\r\n";
+  EXPECT_EQ(parse_smtp_reply(many).error, "the reply has more than 64 lines");
+}
+
+TEST(WirePop3, StatusLines) {
+  Pop3Response r = parse_pop3_response("+OK Dovecot ready.\r\n", false);
+  ASSERT_EQ(r.status, Pop3Status::complete) << r.error;
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.text, "Dovecot ready.");
+  EXPECT_EQ(r.size, 20u);
+
+  r = parse_pop3_response("-ERR [IN-USE] locked\r\n", false);
+  ASSERT_EQ(r.status, Pop3Status::complete);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.text, "[IN-USE] locked");
+
+  EXPECT_EQ(parse_pop3_response("+OK\r\n", false).text, "");
+  EXPECT_EQ(parse_pop3_response("+OKAY\r\n", false).error, "the response starts with neither \"+OK\" nor \"-ERR\"");
+  EXPECT_EQ(parse_pop3_response("+OK", false).status, Pop3Status::need_more);
+}
+
+TEST(WirePop3, ABodyEndsAtTheDotLine) {
+  const std::string capa = "+OK\r\nCAPA\r\nTOP\r\nSTLS\r\n..hidden\r\nSASL PLAIN\r\n.\r\n";
+  const Pop3Response r = parse_pop3_response(capa, true);
+  ASSERT_EQ(r.status, Pop3Status::complete) << r.error;
+  EXPECT_EQ(r.size, capa.size());
+  ASSERT_EQ(r.lines.size(), 5u);
+  EXPECT_EQ(r.lines[2], "STLS");
+  EXPECT_EQ(r.lines[3], ".hidden");  // dot-stuffed
+  for (std::size_t n = 0; n < capa.size(); ++n)
+    EXPECT_EQ(parse_pop3_response(capa.substr(0, n), true).status, Pop3Status::need_more) << n;
+  // -ERR has no body, even where one was asked for.
+  const Pop3Response err = parse_pop3_response("-ERR no\r\nTOP\r\n", true);
+  ASSERT_EQ(err.status, Pop3Status::complete);
+  EXPECT_EQ(err.size, 9u);
+}
+
+}  // namespace
+}  // namespace snigate::wire
