@@ -1,11 +1,12 @@
 // libFuzzer target for the text protocols' parsers (wire/text_line, wire/smtp,
-// wire/pop3). Besides the whole input it replays every prefix, as a gateway
+// wire/pop3, wire/imap). Besides the whole input it replays every prefix, as a gateway
 // parses again after each read, and checks what a gateway relies on: a
 // verdict does not change when more bytes come, nothing complete claims more
 // bytes than it was given or a line beyond its limit, and every refusal says why.
 #include <cstdlib>
 #include <string_view>
 
+#include "wire/imap.hpp"
 #include "wire/pop3.hpp"
 #include "wire/smtp.hpp"
 #include "wire/text_line.hpp"
@@ -43,6 +44,11 @@ Verdicts run(std::string_view bytes) {
     const wire::TextCommand c = wire::parse_text_command(l.line.text);
     check(!c.error.empty() || !c.verb.empty());
     for (const char ch : c.verb) check(ch >= 'A' && ch <= 'Z');
+    const wire::ImapCommand ic = wire::parse_imap_command(l.line.text, 100);
+    if (ic.error.empty()) check(!ic.tag.empty() && !ic.name.empty() && (!ic.has_literal || ic.literal <= 100));
+    const wire::ImapResponse ir = wire::parse_imap_response(l.line.text);
+    if (ir.error.empty() && ir.kind != wire::ImapResponseKind::continuation) check(!ir.status.empty());
+    for (const std::string& cap : wire::imap_capabilities(ir.code)) check(!cap.empty() && cap.find(' ') == std::string::npos);
   }
   return v;
 }

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "wire/imap.hpp"
 #include "wire/pop3.hpp"
 #include "wire/smtp.hpp"
 #include "wire/text_line.hpp"
@@ -130,6 +131,59 @@ TEST(WirePop3, ABodyEndsAtTheDotLine) {
   const Pop3Response err = parse_pop3_response("-ERR no\r\nTOP\r\n", true);
   ASSERT_EQ(err.status, Pop3Status::complete);
   EXPECT_EQ(err.size, 9u);
+}
+
+TEST(WireImap, CommandsAndTheirLiterals) {
+  ImapCommand c = parse_imap_command("a001 starttls");
+  EXPECT_TRUE(c.error.empty()) << c.error;
+  EXPECT_EQ(c.tag, "a001");
+  EXPECT_EQ(c.name, "STARTTLS");
+  EXPECT_TRUE(c.arguments.empty());
+  EXPECT_FALSE(c.has_literal);
+
+  c = parse_imap_command("A2 LOGIN alice@example.org \"secret\"");
+  EXPECT_EQ(c.name, "LOGIN");
+  EXPECT_EQ(c.arguments, "alice@example.org \"secret\"");
+
+  c = parse_imap_command("A3 LOGIN {17}");
+  EXPECT_TRUE(c.has_literal);
+  EXPECT_EQ(c.literal, 17u);
+  EXPECT_FALSE(c.literal_plus);
+  c = parse_imap_command("A3 LOGIN {5+}");
+  EXPECT_TRUE(c.has_literal && c.literal_plus);
+  EXPECT_EQ(c.literal, 5u);
+  EXPECT_FALSE(parse_imap_command("A3 LOGIN {x}").has_literal);
+
+  EXPECT_EQ(parse_imap_command("A4 APPEND INBOX {99999}").error,
+            "the command announces a literal of 99999 bytes, more than 4096");
+  EXPECT_EQ(parse_imap_command("").error, "the command has no tag");
+  EXPECT_EQ(parse_imap_command("a+1 NOOP").error, "byte 1 of the tag is 0x2b, which a tag cannot hold");
+  EXPECT_EQ(parse_imap_command("a1").error, "the command has a tag but no name");
+  EXPECT_EQ(parse_imap_command("a1 NO(OP").error, "byte 5 of the command is 0x28, which a command name cannot hold");
+}
+
+TEST(WireImap, ResponsesAndCapabilities) {
+  ImapResponse r = parse_imap_response("* OK [CAPABILITY IMAP4rev1 SASL-IR STARTTLS AUTH=PLAIN] Dovecot ready.");
+  EXPECT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.kind, ImapResponseKind::untagged);
+  EXPECT_EQ(r.status, "OK");
+  EXPECT_EQ(r.code, "CAPABILITY IMAP4rev1 SASL-IR STARTTLS AUTH=PLAIN");
+  EXPECT_EQ(r.text, "Dovecot ready.");
+  EXPECT_EQ(imap_capabilities("CAPABILITY IMAP4rev1 starttls  AUTH=PLAIN"),
+            (std::vector<std::string>{"CAPABILITY", "IMAP4REV1", "STARTTLS", "AUTH=PLAIN"}));
+
+  r = parse_imap_response("a001 ok Begin TLS negotiation now.");
+  EXPECT_EQ(r.kind, ImapResponseKind::tagged);
+  EXPECT_EQ(r.tag, "a001");
+  EXPECT_EQ(r.status, "OK");
+  EXPECT_EQ(r.text, "Begin TLS negotiation now.");
+
+  r = parse_imap_response("+ Ready for literal data");
+  EXPECT_EQ(r.kind, ImapResponseKind::continuation);
+  EXPECT_EQ(r.text, "Ready for literal data");
+
+  EXPECT_EQ(parse_imap_response("* BYE [UNAVAILABLE").error, "the response code \"[\" is not closed");
+  EXPECT_FALSE(parse_imap_response("hello").error.empty());
 }
 
 }  // namespace
