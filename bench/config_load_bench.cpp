@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "bench_clock.hpp"
+#include "config/large_blocks.hpp"
 #include "config/load_thread.hpp"
 #include "config/loader.hpp"
 #include "session/route_reuse.hpp"

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "config/large_blocks.hpp"
 #include "config/load_thread.hpp"
 #include "observe/provider_state.hpp"
 
@@ -28,6 +29,7 @@ std::optional<kv::RangeResult> add_etcd_at_start(config::Loaded& cfg, std::share
                  "answers", prefix_of(opts), error);
     return std::nullopt;
   }
+  const config::LargeBlocksApart apart;  // as every load is made (config/large_blocks.hpp)
   config::Loaded with = config::on_load_thread([&] {
     config::Loaded loaded;
     loaded.stat = cfg.stat;

@@ -11,6 +11,7 @@
 #include "app/kv_cli.hpp"
 #include "app/to_v3.hpp"
 #include "config/config.hpp"
+#include "config/large_blocks.hpp"
 #include "config/load_thread.hpp"
 #include "explain/explain.hpp"
 #include "explain/text.hpp"

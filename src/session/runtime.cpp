@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "balance/health_checker.hpp"
+#include "config/large_blocks.hpp"
 #include "config/load_thread.hpp"
 #include "net/asio.hpp"
 #include "net/listener.hpp"
