@@ -13,13 +13,6 @@ bool atom_char(char c) {
   return std::string_view("(){%*\"\\]").find(c) == std::string_view::npos;
 }
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - ('a' - 'A'));
-  return out;
-}
-
 // The word at the start of s, up to a space or the end.
 std::string_view word(std::string_view s) { return s.substr(0, s.find(' ')); }
 
@@ -76,7 +69,7 @@ ImapCommand parse_imap_command(std::string_view line, std::size_t max_literal) {
     c.error = "the command has a tag but no name";
     return c;
   }
-  c.name = upper(name);
+  c.name = ascii_upper(name);
   c.arguments = after_word(rest);
   find_literal(c, max_literal);
   return c;
@@ -101,7 +94,7 @@ ImapResponse parse_imap_response(std::string_view line) {
       return r;
     }
   }
-  r.status = upper(word(rest));
+  r.status = ascii_upper(word(rest));
   if (r.status.empty()) {
     r.error = "the response has no status";
     return r;
@@ -125,7 +118,7 @@ std::vector<std::string> imap_capabilities(std::string_view list) {
   std::vector<std::string> out;
   while (!list.empty()) {
     const std::string_view w = word(list);
-    if (!w.empty()) out.push_back(upper(w));
+    if (!w.empty()) out.push_back(ascii_upper(w));
     list = after_word(list);
   }
   return out;

@@ -61,8 +61,7 @@ std::vector<EhloExtension> ehlo_extensions(const SmtpReply& reply) {
     const std::string_view line = reply.lines[i];
     const std::size_t space = line.find(' ');
     EhloExtension e;
-    for (const char ch : line.substr(0, space))
-      e.keyword.push_back(ch >= 'a' && ch <= 'z' ? static_cast<char>(ch - ('a' - 'A')) : ch);
+    e.keyword = ascii_upper(line.substr(0, space));
     if (space != std::string_view::npos) e.params = line.substr(space + 1);
     if (!e.keyword.empty()) out.push_back(std::move(e));
   }

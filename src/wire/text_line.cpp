@@ -8,6 +8,13 @@ std::string hex_byte(char c) {
   return {'0', 'x', digits[b >> 4], digits[b & 15]};
 }
 
+std::string ascii_upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - ('a' - 'A'));
+  return out;
+}
+
 LineResult next_text_line(std::string_view bytes, std::size_t max_line) {
   LineResult r;
   const std::size_t lf = bytes.substr(0, max_line).find('\n');
@@ -31,8 +38,8 @@ TextCommand parse_text_command(std::string_view line) {
       c.error = "byte " + std::to_string(i) + " of the command is " + hex_byte(ch) + ", not a letter of its verb";
       return c;
     }
-    c.verb.push_back(static_cast<char>(ch >= 'a' ? ch - ('a' - 'A') : ch));
   }
+  c.verb = ascii_upper(line.substr(0, i));
   if (c.verb.empty()) {
     c.error = "the command has no verb";
     return c;

@@ -36,4 +36,8 @@ TextCommand parse_text_command(std::string_view line);
 // "0x0d": a byte in an error message.
 std::string hex_byte(char c);
 
+// ASCII letters upper-cased, other bytes as they are: verbs, keywords and
+// status words of these protocols compare in any case.
+std::string ascii_upper(std::string_view s);
+
 }  // namespace snigate::wire
