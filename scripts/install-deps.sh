@@ -11,7 +11,8 @@ build=(cmake g++ make pkg-config libasio-dev libssl-dev libyaml-cpp-dev libyaml-
 test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-pytest python3-pymysql
       nginx-light libnginx-mod-stream redis-server redis-tools mariadb-server mariadb-client curl
       postgresql python3-psycopg2 python3-openssl iperf3 iproute2 haproxy prometheus chromium
-      chromium-driver python3-selenium systemd man-db python3-yaml adduser etcd-server etcd-client)
+      chromium-driver python3-selenium systemd man-db python3-yaml adduser etcd-server etcd-client
+      dovecot-imapd dovecot-pop3d python3-aiosmtpd swaks libnet-ssleay-perl)
 
 want=("${build[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${test[@]}")

@@ -15,10 +15,7 @@ json entry_point_json(const config::EntryPoint& ep) {
             {"asDefault", ep.as_default}};
   if (ep.proxy_protocol)
     j["proxyProtocol"] = {{"insecure", ep.proxy_protocol->insecure}, {"trustedIPs", ep.proxy_protocol->trusted_ips}};
-  j["protocol"] = ep.protocol == config::Protocol::mysql      ? "mysql"
-                  : ep.protocol == config::Protocol::postgres ? "postgres"
-                  : ep.admin                                   ? "http"
-                                                               : "tcp";
+  j["protocol"] = ep.admin ? "http" : config::protocol_name(ep.protocol);
   j["tcpIdleTimeout"] = duration(ep.tcp_idle_timeout);
   j["firstByteTimeout"] = duration(ep.first_byte_timeout);
   j["reusePort"] = ep.reuse_port;

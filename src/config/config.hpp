@@ -60,7 +60,18 @@ struct Error {
 
 // ---- static part ---------------------------------------------------------
 
-enum class Protocol { tcp, mysql, postgres };  // entryPoints.<n>.protocol (extension)
+enum class Protocol { tcp, mysql, postgres, smtp };  // entryPoints.<n>.protocol (extension)
+
+// As written in entryPoints.<n>.protocol.
+constexpr const char* protocol_name(Protocol p) {
+  switch (p) {
+    case Protocol::mysql: return "mysql";
+    case Protocol::postgres: return "postgres";
+    case Protocol::smtp: return "smtp";
+    case Protocol::tcp: break;
+  }
+  return "tcp";
+}
 
 // entryPoints.<n>.proxyProtocol: who may say, with a PROXY protocol header,
 // which client a connection is for (docs/proxy-protocol.md).
@@ -90,6 +101,8 @@ struct EntryPoint {
                                          // means a server-first client; it goes to the catch-all
   bool reuse_port = false;  // reusePort: a SO_REUSEPORT socket per worker instead of one per pair
   std::optional<ProxyProtocolIn> proxy_protocol;  // proxyProtocol; absent: no header is looked for
+  std::string mail_hostname;  // mail.hostname: the name in snigate's own SMTP greeting and EHLO
+                              // reply; "": the machine's host name
   // Serves the API, /metrics or /ping over HTTP (set by the loader from api,
   // metrics and ping); such an entry point carries no TCP routers.
   bool admin = false;

@@ -23,8 +23,9 @@ void parse_protocol(Ctx& ctx, const Item& it, Protocol& out) {
   if (s == "tcp") out = Protocol::tcp;
   else if (s == "mysql") out = Protocol::mysql;
   else if (s == "postgres") out = Protocol::postgres;
+  else if (s == "smtp") out = Protocol::smtp;
   else
-    ctx.error(it.loc(ctx), it.path, fmt::format("unknown protocol \"{}\": use tcp, mysql or postgres", s));
+    ctx.error(it.loc(ctx), it.path, fmt::format("unknown protocol \"{}\": use tcp, mysql, postgres or smtp", s));
 }
 
 // The transport keys. readTimeout is handed back: what it means depends on
@@ -100,13 +101,26 @@ void parse_proxy_protocol(Ctx& ctx, const Item& it, ProxyProtocolIn& out) {
               "insecure: true to believe every peer's header; without either the section would be ignored");
 }
 
+// mail: what snigate says of itself where it speaks a mail protocol first.
+void parse_mail(Ctx& ctx, const Item& it, EntryPoint& ep) {
+  walk::walk_map(ctx, it, {
+    {"hostname", [&](const Item& v) {
+       if (!walk::get_string(ctx, v, ep.mail_hostname)) return;
+       const bool bad = ep.mail_hostname.empty() || std::ranges::any_of(ep.mail_hostname, [](char ch) {
+         return static_cast<unsigned char>(ch) <= 0x20 || static_cast<unsigned char>(ch) >= 0x7f;
+       });
+       if (bad) ctx.error(v.loc(ctx), v.path, "must be a host name: printable ASCII, no spaces (e.g. mx.example.com)");
+     }},
+  });
+}
+
 void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static& out) {
   EntryPoint ep;
   ep.name = name;
   ep.loc = it.loc(ctx);
   bool has_address = false;
   bool udp = false;
-  Item address_item, read_timeout, client_hello;
+  Item address_item, read_timeout, client_hello, mail;
   walk::walk_map(ctx, it, {
     {"address", [&](const Item& v) {
        has_address = true;
@@ -123,6 +137,10 @@ void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static
     {"firstByteTimeout", [&](const Item& v) { walk::get_duration(ctx, v, ep.first_byte_timeout); }},
     {"reusePort", [&](const Item& v) { walk::get_bool(ctx, v, ep.reuse_port); }},
     {"proxyProtocol", [&](const Item& v) { parse_proxy_protocol(ctx, v, ep.proxy_protocol.emplace()); }},
+    {"mail", [&](const Item& v) {
+       mail = v;
+       parse_mail(ctx, v, ep);
+     }},
     walk::ignored(ctx, "http", "HTTP routing is not part of snigate"),
     walk::ignored(ctx, "http2", "HTTP/2 settings do not apply to TCP"),
     walk::ignored(ctx, "http3", "HTTP/3 is not part of snigate"),
@@ -134,6 +152,8 @@ void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static
   });
   if (!it.is_null() && !it.value.is_map()) return;  // walk_map reported it
   apply_read_timeout(ctx, read_timeout, client_hello, ep);
+  if (mail.value.defined() && ep.protocol != Protocol::smtp)
+    ctx.error(mail.loc(ctx), mail.path, "applies to entry points with protocol smtp only; this one's protocol is not");
   if (!has_address) {
     ctx.error(ep.loc, it.path + ".address", "is required (e.g. \":443\")");
   } else if (!ep.address.empty() || !address_item.is_null()) {

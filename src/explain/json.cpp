@@ -7,10 +7,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-const char* protocol_name(config::Protocol p) {
-  return p == config::Protocol::mysql ? "mysql" : p == config::Protocol::postgres ? "postgres" : "tcp";
-}
-
 const char* mode_name(Mode m) {
   return m == Mode::plain ? "plain" : m == Mode::passthrough ? "passthrough" : "terminate";
 }
@@ -32,7 +28,7 @@ json query_json(const Query& q) {
 }
 
 json client_json(const Client& c) {
-  return {{"entryPoint", c.entry_point}, {"address", c.address},       {"protocol", protocol_name(c.protocol)},
+  return {{"entryPoint", c.entry_point}, {"address", c.address},       {"protocol", config::protocol_name(c.protocol)},
           {"plain", c.plain},            {"tls", c.tls},               {"sni", c.sni},
           {"alpn", c.alpn},              {"clientIP", c.client_ip},   {"nameNote", c.name_note},
           {"serverFirst", c.server_first}};

@@ -29,6 +29,9 @@ std::string_view no_name_hint(config::Protocol protocol, bool tls) {
     case config::Protocol::postgres:
       return "; the client sent no SNI and no user@host: log in as user@NAME (psql \"user=alice@NAME ...\"), or send "
              "SNI (libpq sends the host name when it is a name, not an IP address, and sslsni is not 0)";
+    case config::Protocol::smtp:
+      return "; the client sent no SNI after STARTTLS: make it send one (swaks --tls-sni NAME, openssl s_client "
+             "-starttls smtp -servername NAME; curl and Python's smtplib send the host name they connect to)";
     case config::Protocol::tcp: break;
   }
   if (!tls) return {};
@@ -94,6 +97,25 @@ bool speaks_database(const EntryRoutes& entry) {
   return entry.ep.protocol == config::Protocol::mysql || entry.ep.protocol == config::Protocol::postgres;
 }
 
+// A mail client shows one reply to its user: the name asked for and what to
+// do, not a line per router (the log has those).
+Refusal mail_no_route(const EntryRoutes& entry, const Facts& facts, Refusal r) {
+  if (!facts.tls) {
+    r.message = r.detail;
+    return r;
+  }
+  if (facts.sni.empty()) {
+    r.message = fmt::format("the client sent no SNI after STARTTLS, so entry point {} cannot choose a server",
+                            entry.ep.name);
+    const std::string_view hint = no_name_hint(entry.ep.protocol, true);  // "; why: what to do"
+    r.hint = std::string(hint.substr(hint.find(": ") + 2));
+    return r;
+  }
+  r.message = fmt::format("no route on entry point {} for \"{}\" (from the client's SNI)", entry.ep.name, facts.sni);
+  r.hint = "check the name";
+  return r;
+}
+
 // How this protocol's clients send the name a router wants.
 std::string_view sni_hint(config::Protocol protocol) {
   switch (protocol) {
@@ -102,6 +124,7 @@ std::string_view sni_hint(config::Protocol protocol) {
              "name they connect to)";
     case config::Protocol::postgres:
       return "connect to the server's host name with sslsni=1 (the default of libpq 14+)";
+    case config::Protocol::smtp:
     case config::Protocol::tcp: break;
   }
   return "send the server's name as SNI";
@@ -112,6 +135,7 @@ std::string_view sni_hint(config::Protocol protocol) {
 Refusal no_route_refusal(const EntryRoutes& entry, const Facts& facts, bool from_user) {
   Refusal r(Cause::unknown_name, "no_route", "");
   r.detail = explain_no_route(entry, facts);
+  if (entry.ep.protocol == config::Protocol::smtp) return mail_no_route(entry, facts, std::move(r));
   if (!speaks_database(entry)) {
     r.message = r.detail;
     return r;

@@ -17,6 +17,7 @@
 #include "session/options_check.hpp"
 #include "session/pg_driver.hpp"
 #include "session/proxy_in.hpp"
+#include "session/smtp_driver.hpp"
 #include "session/tls_driver.hpp"
 #include "session/whoami.hpp"
 
@@ -243,6 +244,7 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
         case config::Protocol::tcp: co_await journey<TlsDriver>(c); break;
         case config::Protocol::mysql: co_await journey<MysqlDriver>(c); break;
         case config::Protocol::postgres: co_await journey<PgDriver>(c); break;
+        case config::Protocol::smtp: co_await journey<SmtpDriver>(c); break;
       }
     }
   } catch (const std::exception& e) {

@@ -68,4 +68,32 @@ std::vector<EhloExtension> ehlo_extensions(const SmtpReply& reply) {
   return out;
 }
 
+std::string smtp_reply(int code, std::string_view status, std::string_view text) {
+  const std::string head = std::to_string(code);
+  const std::string lead = status.empty() ? std::string() : std::string(status) + " ";
+  // 512 with CRLF: the code and its separator, the status, and the text.
+  const std::size_t room = 512 - 2 - 4 - lead.size();
+  std::string clean(text);
+  for (char& ch : clean)
+    if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '?';
+  std::string out;
+  std::string_view rest = clean;
+  do {
+    std::size_t take = rest.size();
+    if (take > room) {
+      const std::size_t space = rest.rfind(' ', room);
+      take = space == std::string_view::npos || space == 0 ? room : space;
+    }
+    std::string_view piece = rest.substr(0, take);
+    rest.remove_prefix(take);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    out += head;
+    out += rest.empty() ? ' ' : '-';
+    out += lead;
+    out += piece;
+    out += "\r\n";
+  } while (!rest.empty());
+  return out;
+}
+
 }  // namespace snigate::wire

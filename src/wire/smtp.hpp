@@ -36,4 +36,11 @@ struct EhloExtension {
 
 std::vector<EhloExtension> ehlo_extensions(const SmtpReply& reply);
 
+// A reply to send: code, then the enhanced status code (RFC 3463, e.g.
+// "5.7.0"; "" for none) and the text on every line. The text is cut into
+// lines of at most 512 bytes with their CRLF, at spaces where it can be, and
+// every byte that is not printable ASCII becomes '?': a name the client sent
+// can never end the reply early or start a line of its own.
+std::string smtp_reply(int code, std::string_view status, std::string_view text);
+
 }  // namespace snigate::wire

@@ -94,6 +94,31 @@ TEST(ConfigErrors, WrongTypes) {
   expect_error(l, "tcp.services", 14, "expected a map, found a list");
 }
 
+TEST(ConfigErrors, MailHostnameIsForSmtpEntryPoints) {
+  TempDir dir;
+  Loaded l = load_text(dir, R"y(entryPoints:
+  mx:
+    address: ":25"
+    protocol: smtp
+    mail:
+      hostname: "mx example"
+  web:
+    address: ":443"
+    mail:
+      hostname: web.example
+  ok:
+    address: ":587"
+    protocol: smtp
+    mail:
+      hostname: mx.example
+)y");
+  expect_error(l, "entryPoints.mx.mail.hostname", 6, "must be a host name");
+  expect_error(l, "entryPoints.web.mail", 9, "applies to entry points with protocol smtp only");
+  EXPECT_EQ(l.errors.size(), 2u) << dump(l.errors);
+  EXPECT_EQ(l.stat.entry_points.at("ok").protocol, Protocol::smtp);
+  EXPECT_EQ(l.stat.entry_points.at("ok").mail_hostname, "mx.example");
+}
+
 TEST(ConfigErrors, ReusePortIsABoolean) {
   TempDir dir;
   Loaded l = load_text(dir, R"y(entryPoints:

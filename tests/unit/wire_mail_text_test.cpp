@@ -100,6 +100,32 @@ TEST(WireSmtpReply, WhatIsRefusedSaysWhere) {
   EXPECT_EQ(parse_smtp_reply(many).error, "the reply has more than 64 lines");
 }
 
+TEST(WireSmtpReply, WrittenRepliesAreSafeAndShort) {
+  EXPECT_EQ(smtp_reply(250, "2.0.0", "OK"), "250 2.0.0 OK\r\n");
+  EXPECT_EQ(smtp_reply(220, "", "mx ready"), "220 mx ready\r\n");
+  // A name from the client cannot end the reply or start a line of its own.
+  EXPECT_EQ(smtp_reply(554, "5.7.0", "no route for \"a\r\n250 OK\""), "554 5.7.0 no route for \"a??250 OK\"\r\n");
+  // Long text is cut at spaces into lines of at most 512 bytes, each with the code.
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += (i ? " word" : "word") + std::to_string(i);
+  const std::string reply = smtp_reply(421, "4.4.1", text);
+  const SmtpReplyResult back = parse_smtp_reply(reply);
+  ASSERT_EQ(back.status, ReplyStatus::complete) << back.error;
+  EXPECT_EQ(back.reply.code, 421);
+  EXPECT_GT(back.reply.lines.size(), 1u);
+  std::string joined;
+  for (std::string_view line : back.reply.lines) {
+    EXPECT_TRUE(line.starts_with("4.4.1 ")) << line;
+    joined += (joined.empty() ? "" : " ") + std::string(line.substr(6));
+  }
+  EXPECT_EQ(joined, text);
+  // A word longer than a line is cut where the line ends.
+  const std::string long_word(1200, 'x');
+  const SmtpReplyResult cut = parse_smtp_reply(smtp_reply(554, "", long_word));
+  ASSERT_EQ(cut.status, ReplyStatus::complete) << cut.error;
+  EXPECT_EQ(cut.reply.lines.size(), 3u);
+}
+
 TEST(WirePop3, StatusLines) {
   Pop3Response r = parse_pop3_response("+OK Dovecot ready.\r\n", false);
   ASSERT_EQ(r.status, Pop3Status::complete) << r.error;

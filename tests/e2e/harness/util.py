@@ -129,8 +129,9 @@ class Proc:
 
 def run(argv: list[str], timeout: float = 30.0, check: bool = False, **kw) -> subprocess.CompletedProcess:
     """Run a client program, capture text output. Raises on timeout (tests must not hang)."""
-    cp = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                        stdin=kw.pop("stdin", subprocess.DEVNULL), **kw)
+    if "input" not in kw:
+        kw.setdefault("stdin", subprocess.DEVNULL)
+    cp = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
     if check and cp.returncode != 0:
         raise AssertionError(f"{argv} exited {cp.returncode}\nstdout:\n{cp.stdout}\nstderr:\n{cp.stderr}")
     return cp
