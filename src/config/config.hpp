@@ -60,14 +60,18 @@ struct Error {
 
 // ---- static part ---------------------------------------------------------
 
-enum class Protocol { tcp, mysql, postgres, smtp };  // entryPoints.<n>.protocol (extension)
+enum class Protocol { tcp, mysql, postgres, smtp, imap, pop3 };  // entryPoints.<n>.protocol (extension)
 
 // As written in entryPoints.<n>.protocol.
+constexpr bool is_mail(Protocol p) { return p == Protocol::smtp || p == Protocol::imap || p == Protocol::pop3; }
+
 constexpr const char* protocol_name(Protocol p) {
   switch (p) {
     case Protocol::mysql: return "mysql";
     case Protocol::postgres: return "postgres";
     case Protocol::smtp: return "smtp";
+    case Protocol::imap: return "imap";
+    case Protocol::pop3: return "pop3";
     case Protocol::tcp: break;
   }
   return "tcp";
@@ -101,8 +105,8 @@ struct EntryPoint {
                                          // means a server-first client; it goes to the catch-all
   bool reuse_port = false;  // reusePort: a SO_REUSEPORT socket per worker instead of one per pair
   std::optional<ProxyProtocolIn> proxy_protocol;  // proxyProtocol; absent: no header is looked for
-  std::string mail_hostname;  // mail.hostname: the name in snigate's own SMTP greeting and EHLO
-                              // reply; "": the machine's host name
+  std::string mail_hostname;  // mail.hostname: the name in snigate's own greeting on smtp, imap
+                              // and pop3 entry points; "": the machine's host name
   // Serves the API, /metrics or /ping over HTTP (set by the loader from api,
   // metrics and ping); such an entry point carries no TCP routers.
   bool admin = false;

@@ -24,8 +24,11 @@ void parse_protocol(Ctx& ctx, const Item& it, Protocol& out) {
   else if (s == "mysql") out = Protocol::mysql;
   else if (s == "postgres") out = Protocol::postgres;
   else if (s == "smtp") out = Protocol::smtp;
+  else if (s == "imap") out = Protocol::imap;
+  else if (s == "pop3") out = Protocol::pop3;
   else
-    ctx.error(it.loc(ctx), it.path, fmt::format("unknown protocol \"{}\": use tcp, mysql, postgres or smtp", s));
+    ctx.error(it.loc(ctx), it.path,
+              fmt::format("unknown protocol \"{}\": use tcp, mysql, postgres, smtp, imap or pop3", s));
 }
 
 // The transport keys. readTimeout is handed back: what it means depends on
@@ -152,8 +155,10 @@ void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static
   });
   if (!it.is_null() && !it.value.is_map()) return;  // walk_map reported it
   apply_read_timeout(ctx, read_timeout, client_hello, ep);
-  if (mail.value.defined() && ep.protocol != Protocol::smtp)
-    ctx.error(mail.loc(ctx), mail.path, "applies to entry points with protocol smtp only; this one's protocol is not");
+  if (mail.value.defined() && !is_mail(ep.protocol))
+    ctx.error(mail.loc(ctx), mail.path,
+              fmt::format("applies to entry points with protocol smtp, imap or pop3; this one's is {}",
+                          protocol_name(ep.protocol)));
   if (!has_address) {
     ctx.error(ep.loc, it.path + ".address", "is required (e.g. \":443\")");
   } else if (!ep.address.empty() || !address_item.is_null()) {

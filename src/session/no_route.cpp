@@ -32,6 +32,12 @@ std::string_view no_name_hint(config::Protocol protocol, bool tls) {
     case config::Protocol::smtp:
       return "; the client sent no SNI after STARTTLS: make it send one (swaks --tls-sni NAME, openssl s_client "
              "-starttls smtp -servername NAME; curl and Python's smtplib send the host name they connect to)";
+    case config::Protocol::imap:
+      return "; the client sent no SNI after STARTTLS: make it send one (openssl s_client -starttls imap "
+             "-servername NAME; curl and Python's imaplib send the host name they connect to)";
+    case config::Protocol::pop3:
+      return "; the client sent no SNI after STLS: make it send one (openssl s_client -starttls pop3 "
+             "-servername NAME; curl and Python's poplib send the host name they connect to)";
     case config::Protocol::tcp: break;
   }
   if (!tls) return {};
@@ -105,8 +111,8 @@ Refusal mail_no_route(const EntryRoutes& entry, const Facts& facts, Refusal r) {
     return r;
   }
   if (facts.sni.empty()) {
-    r.message = fmt::format("the client sent no SNI after STARTTLS, so entry point {} cannot choose a server",
-                            entry.ep.name);
+    r.message = fmt::format("the client sent no SNI after {}, so entry point {} cannot choose a server",
+                            entry.ep.protocol == config::Protocol::pop3 ? "STLS" : "STARTTLS", entry.ep.name);
     const std::string_view hint = no_name_hint(entry.ep.protocol, true);  // "; why: what to do"
     r.hint = std::string(hint.substr(hint.find(": ") + 2));
     return r;
@@ -125,6 +131,8 @@ std::string_view sni_hint(config::Protocol protocol) {
     case config::Protocol::postgres:
       return "connect to the server's host name with sslsni=1 (the default of libpq 14+)";
     case config::Protocol::smtp:
+    case config::Protocol::imap:
+    case config::Protocol::pop3:
     case config::Protocol::tcp: break;
   }
   return "send the server's name as SNI";
@@ -135,7 +143,7 @@ std::string_view sni_hint(config::Protocol protocol) {
 Refusal no_route_refusal(const EntryRoutes& entry, const Facts& facts, bool from_user) {
   Refusal r(Cause::unknown_name, "no_route", "");
   r.detail = explain_no_route(entry, facts);
-  if (entry.ep.protocol == config::Protocol::smtp) return mail_no_route(entry, facts, std::move(r));
+  if (config::is_mail(entry.ep.protocol)) return mail_no_route(entry, facts, std::move(r));
   if (!speaks_database(entry)) {
     r.message = r.detail;
     return r;

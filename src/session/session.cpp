@@ -11,13 +11,13 @@
 #include "session/client_tls.hpp"
 #include "session/driver.hpp"
 #include "session/live.hpp"
+#include "session/mail_driver.hpp"
 #include "session/middlewares.hpp"
 #include "session/mysql_driver.hpp"
 #include "session/no_route.hpp"
 #include "session/options_check.hpp"
 #include "session/pg_driver.hpp"
 #include "session/proxy_in.hpp"
-#include "session/smtp_driver.hpp"
 #include "session/tls_driver.hpp"
 #include "session/whoami.hpp"
 
@@ -245,6 +245,8 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
         case config::Protocol::mysql: co_await journey<MysqlDriver>(c); break;
         case config::Protocol::postgres: co_await journey<PgDriver>(c); break;
         case config::Protocol::smtp: co_await journey<SmtpDriver>(c); break;
+        case config::Protocol::imap: co_await journey<ImapDriver>(c); break;
+        case config::Protocol::pop3: co_await journey<Pop3Driver>(c); break;
       }
     }
   } catch (const std::exception& e) {

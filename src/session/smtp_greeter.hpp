@@ -4,37 +4,26 @@
 // everything that needs the server, until the client sends STARTTLS (then
 // the name in its ClientHello routes it) or, where a plain router may take
 // it, starts a transaction without TLS. A pure state machine: one line in,
-// one decision out; session/smtp_driver.cpp does the reading and writing.
-#include <cstdint>
+// one decision out; session/mail_driver does the reading and writing.
+#include <cstddef>
 #include <string>
 #include <string_view>
 
+#include "session/mail_greeter.hpp"
+
 namespace snigate::session::smtp {
+
+using mail::Answer;
+using mail::Next;
 
 // RFC 5321 4.5.3.1.4: a command line is at most 512 bytes with its CRLF.
 constexpr std::size_t kMaxCommandLine = 512;
-// Commands snigate cannot take (500, 501, 503, 530) before it closes with 421.
-constexpr int kMaxErrors = 10;
 
 struct Greeter {
-  std::string host;           // the name snigate's greeting and EHLO reply give
-  bool plain_routes = false;  // a router here takes clients that never start TLS
-  std::string verb;           // "EHLO" or "HELO" as the client last greeted; "" before it did
-  std::string client_name;    // that command's argument, which the server gets too
-  int errors = 0;
-};
-
-enum class Next : std::uint8_t {
-  reply,        // send reply, read the next command
-  starttls,     // send reply (220), then the client's ClientHello follows
-  route_plain,  // no reply: the line is the server's, route the client as plain
-  quit,         // send reply (221), then close
-  close,        // send reply (421): too many errors
-};
-
-struct Answer {
-  Next next = Next::reply;
-  std::string reply;  // whole reply lines, CRLF included
+  mail::Where at;
+  std::string verb;         // "EHLO" or "HELO" as the client last greeted; "" before it did
+  std::string client_name;  // that command's argument, which the server gets too
+  int errors = 0;           // 500, 501, 503, 530 so far: at mail::kMaxErrors, 421 and close
 };
 
 // The greeting snigate sends on accept.

@@ -176,14 +176,15 @@ void check_postgres_route(const config::Router& r, const Route& route, const std
                               fmt::format("whoami@internal does not speak PostgreSQL (entry point {})", ep_name)));
 }
 
-// On an smtp entry point snigate speaks SMTP until the client's STARTTLS:
-// TLS routers pass the client's TLS through or terminate it, and a plain
-// router takes clients that start a transaction without TLS.
-void check_smtp_route(const config::Router& r, const Route& route, const std::string& ep_name,
+// On a mail entry point snigate speaks the protocol until the client's
+// STARTTLS: TLS routers pass the client's TLS through or terminate it, and a
+// plain router takes clients that log in without TLS.
+void check_mail_route(const config::Router& r, const Route& route, const EntryRoutes& entry,
                       std::vector<config::Error>& errors) {
   if (route.service && route.service->whoami)
     errors.push_back(error_at(r.service_loc, "tcp.routers." + r.name + ".service",
-                              fmt::format("whoami@internal does not speak SMTP (entry point {})", ep_name)));
+                              fmt::format("whoami@internal does not speak {} (entry point {})",
+                                          config::protocol_name(entry.ep.protocol), entry.ep.name)));
 }
 
 using TlsOptionsByName = std::map<std::string, config::TlsOptions>;
@@ -375,7 +376,7 @@ bool add_to_entry_points(const config::Router& r, Route&& route, bool any_defaul
     if (!here) continue;
     if (entry.ep.protocol == config::Protocol::mysql) check_mysql_route(r, route, ep_name, errors);
     if (entry.ep.protocol == config::Protocol::postgres) check_postgres_route(r, route, ep_name, errors);
-    if (entry.ep.protocol == config::Protocol::smtp) check_smtp_route(r, route, ep_name, errors);
+    if (config::is_mail(entry.ep.protocol)) check_mail_route(r, route, entry, errors);
     into.push_back(&entry);
   }
   for (std::size_t i = 0; i + 1 < into.size(); ++i) into[i]->routes.push_back(route);

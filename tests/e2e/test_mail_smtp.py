@@ -24,13 +24,12 @@ import time
 import pytest
 
 from harness.configs import addr, lb, router
-from harness.mail import read_greeting, start_mail_site, stop_sites
+from harness.mail import read_greeting
+from harness.mail_gateway import SITES, dialogue, mail_pki, start_sites, tls_section, transports
 from harness.mail_clients import SMTPTo, delivered_by, imap_find, logs_on_failure, unique_subject
-from harness.pki import make_pki
 from harness.snigate import Snigate
 from harness.util import LOCALHOST, free_port, run
 
-SITES = {"a": "a.mail.test", "b": "b.mail.test"}
 
 
 class Gateway:
@@ -67,27 +66,17 @@ def gateway_config(pki, sites, ports, dead_port) -> dict:
                 "sbtls": lb(addr(b.smtp_port), tls=True, transport="tob"),
                 "dead": lb(addr(dead_port)),
             },
-            "serversTransports": {
-                "tob": {"dialTimeout": "2s", "tls": {"serverName": "b.mail.test", "rootCAs": [str(pki.ca_cert)]}},
-            },
+            "serversTransports": transports(pki),
         },
-        "tls": {
-            "certificates": [{"certFile": str(pki[n].cert), "keyFile": str(pki[n].key)} for n in ("mx-a", "mx-b")],
-            "stores": {"default": {"defaultCertificate": {"certFile": str(pki["default"].cert),
-                                                          "keyFile": str(pki["default"].key)}}},
-        },
+        "tls": tls_section(pki),
     }
 
 
 @pytest.fixture(scope="module")
 def gw(request, tmp_path_factory) -> Gateway:
     workdir = tmp_path_factory.mktemp("mail-smtp")
-    pki = make_pki(workdir / "pki", {"a": ["a.mail.test"], "b": ["b.mail.test"], "mx-a": ["mx-a.mail.test"],
-                                     "mx-b": ["mx-b.mail.test"], "default": ["default.mail.test"]})
-    sites: dict = {}
-    request.addfinalizer(lambda: stop_sites(*sites.values()))
-    for k, domain in SITES.items():
-        sites[k] = start_mail_site(workdir / domain, domain, pki[k].cert, pki[k].key)
+    pki = mail_pki(workdir / "pki")
+    sites = start_sites(request, workdir, pki)
     ports = {"smtp": free_port(), "mixed": free_port(), "slow": free_port()}
     sg = Snigate(workdir / "snigate", gateway_config(pki, sites, ports, free_port()), name="snigate-smtp")
     request.addfinalizer(sg.teardown)
@@ -102,27 +91,6 @@ def swaks(gw: Gateway, name: str, subject: str, *extra: str, ep: str = "smtp"):
                 "--to", "alice@example.test", "--from", "bob@x.test", "--ehlo", "client.test",
                 "--header", f"Subject: {subject}", "--timeout", "10", *extra], timeout=30)
 
-
-def dialogue(port: int, lines: list, timeout: float = 5.0) -> str:
-    """Sends each line (CRLF added) after reading what the server says, and returns everything
-    snigate said until it closed or went quiet."""
-    out = b""
-    with socket.create_connection((LOCALHOST, port), timeout=timeout) as s:
-        out += s.recv(4096)
-        for line in lines:
-            s.sendall(line.encode() + b"\r\n")
-            time.sleep(0)  # the reply is read below, whatever its timing
-            chunk = s.recv(4096)
-            out += chunk
-            if not chunk:
-                break
-        s.settimeout(1.0)
-        try:
-            while chunk := s.recv(4096):
-                out += chunk
-        except (socket.timeout, ConnectionResetError):
-            pass
-    return out.decode(errors="replace")
 
 
 def sent_to(gw: Gateway, k: str, subject: str) -> bytes:

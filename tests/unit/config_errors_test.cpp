@@ -94,7 +94,7 @@ TEST(ConfigErrors, WrongTypes) {
   expect_error(l, "tcp.services", 14, "expected a map, found a list");
 }
 
-TEST(ConfigErrors, MailHostnameIsForSmtpEntryPoints) {
+TEST(ConfigErrors, MailHostnameIsForMailEntryPoints) {
   TempDir dir;
   Loaded l = load_text(dir, R"y(entryPoints:
   mx:
@@ -113,7 +113,7 @@ TEST(ConfigErrors, MailHostnameIsForSmtpEntryPoints) {
       hostname: mx.example
 )y");
   expect_error(l, "entryPoints.mx.mail.hostname", 6, "must be a host name");
-  expect_error(l, "entryPoints.web.mail", 9, "applies to entry points with protocol smtp only");
+  expect_error(l, "entryPoints.web.mail", 9, "applies to entry points with protocol smtp, imap or pop3; this one's is tcp");
   EXPECT_EQ(l.errors.size(), 2u) << dump(l.errors);
   EXPECT_EQ(l.stat.entry_points.at("ok").protocol, Protocol::smtp);
   EXPECT_EQ(l.stat.entry_points.at("ok").mail_hostname, "mx.example");

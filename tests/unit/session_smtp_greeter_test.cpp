@@ -8,8 +8,7 @@ namespace {
 
 Greeter greeter(bool plain_routes = false) {
   Greeter g;
-  g.host = "gw.example";
-  g.plain_routes = plain_routes;
+  g.at = {"gw.example", plain_routes};
   return g;
 }
 
@@ -75,7 +74,7 @@ TEST(SmtpGreeter, NoopRsetHelpQuit) {
 
 TEST(SmtpGreeter, TooManyErrorsClose) {
   Greeter g = greeter();
-  for (int i = 1; i < kMaxErrors; ++i) {
+  for (int i = 1; i < mail::kMaxErrors; ++i) {
     const Answer a = answer(g, i % 2 ? "XYZZY" : "RCPT TO:<a@b>");
     EXPECT_EQ(a.next, Next::reply) << i;
   }

@@ -1,0 +1,134 @@
+#include "session/mail_driver.hpp"
+
+#include <fmt/format.h>
+
+#include "net/linger.hpp"
+#include "session/client_tls.hpp"
+#include "session/text_leg.hpp"
+
+namespace snigate::session {
+
+using net::awaitable;
+
+namespace {
+
+// A command that did not arrive.
+Refusal command_failure(const Conn& c, const LineRead& in, const char* upgrade) {
+  if (in.got == Got::closed) return client_gone(fmt::format("the client closed before {}", upgrade));
+  if (in.got == Got::timeout)
+    return {Cause::timeout, "timeout",
+            fmt::format("no {} and ClientHello within clientHelloTimeout ({} ms)", upgrade,
+                        c.entry.ep.client_hello_timeout.count())};
+  return {Cause::bad_request, "bad_request", "a bad command line: " + in.why};
+}
+
+}  // namespace
+
+// GCC 12 reports -Wmismatched-new-delete for some coroutines' frames, a known
+// false positive (GCC bug 109224); scoped to this driver's.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+template <class P>
+awaitable<Refused> MailDriver<P>::preamble(Conn& c) {
+  c.rec.mode = P::mode;
+  proto.start({mail::hostname(c.entry.ep), c.entry.has_plain_routes});
+  const std::string hello = proto.greeting();
+  if (!co_await write_text(c.client, hello, c.hello_deadline)) co_return client_gone("could not send the greeting");
+  for (;;) {
+    LineRead in = co_await read_line(c.client, c.hello_deadline, P::max_line);
+    if (in.got != Got::done) co_return command_failure(c, in, P::upgrade);
+    const mail::Answer a = proto.answer(in.line);
+    if (a.next == mail::Next::route_plain) {
+      // The command and whatever followed it are the server's to read.
+      in.line += "\r\n";
+      c.client.buf.insert(c.client.buf.begin(), in.line.begin(), in.line.end());
+      c.facts.tls = false;
+      co_return std::nullopt;
+    }
+    if (a.next == mail::Next::starttls && !c.client.buf.empty())  // RFC 3207 5, RFC 2595 3.1
+      co_return Refusal{Cause::bad_request, "bad_request",
+                        fmt::format("the client sent more after {} before its answer", P::upgrade)};
+    if (!co_await write_text(c.client, a.reply, c.hello_deadline)) co_return client_gone("could not send an answer");
+    switch (a.next) {
+      case mail::Next::starttls: co_return co_await read_hello(c, true);
+      case mail::Next::quit:
+        co_return Refusal{Cause::finished, "closed", fmt::format("the client quit before {}", P::upgrade), {},
+                          spdlog::level::debug};
+      case mail::Next::close:
+        co_return Refusal{Cause::finished, "bad_request",
+                          fmt::format("{} commands snigate could not take before {}", mail::kMaxErrors, P::upgrade)};
+      default: break;
+    }
+  }
+}
+
+template <class P>
+Refused MailDriver<P>::admit(Conn&, const Route& r) {
+  passthrough = r.passthrough;
+  return std::nullopt;
+}
+
+template <class P>
+awaitable<Refused> MailDriver<P>::open_server(Conn& c, const Route& r, Upstream& up) {
+  const mail::Deadline deadline = net::Clock::now() + up.server->lb->dial_timeout;
+  if (Refused s = co_await proto.server_greeting(r, up, deadline)) {
+    if (passthrough) s->said.clear();  // the client's TLS is pending: snigate's words, in TLS
+    co_return s;
+  }
+  if (passthrough || up.server->tls) {
+    if (Refused s = co_await proto.server_starttls(r, up, deadline)) {
+      s->said.clear();
+      co_return s;
+    }
+    if (!up.leg.buf.empty())  // it would reach the client as if it came through TLS
+      co_return Refusal{Cause::unreachable, "backend_bad_greeting",
+                        fmt::format("router {}: server {} sent more after its answer to {}, before TLS", r.name,
+                                    up.server->address, P::upgrade)};
+    if (passthrough) co_return std::nullopt;
+    if (Refused s = co_await secure_server(r, up, c.open.sni)) co_return s;
+  }
+  // A plain client's server hears what the client told snigate (SMTP's EHLO).
+  if (!c.facts.tls) co_return co_await proto.server_plain(r, up, deadline);
+  co_return std::nullopt;
+}
+
+template <class P>
+awaitable<void> MailDriver<P>::speak(Conn& c, const Refusal& r) {
+  if (r.cause == Cause::silent || r.cause == Cause::finished) co_return;
+  // An unknown name gets the alert that says so; a client that sent no name
+  // at all learns more from snigate's answer, so its TLS is ended to say it.
+  const bool unnamed = r.cause == Cause::unknown_name && c.open.sni.empty();
+  const bool tls_only = r.cause == Cause::bad_hello || r.cause == Cause::no_protocol ||
+                        (r.cause == Cause::unknown_name && !unnamed) || r.cause == Cause::not_allowed ||
+                        r.cause == Cause::too_many;
+  if (c.open.hello_pending && tls_only) {
+    co_await send_alert(c.client.sock, alert_for(r.cause));
+    co_return;
+  }
+  if (c.open.hello_pending) {
+    // A passthrough route whose server failed, or a client without SNI:
+    // snigate ends the client's TLS to say why. The refusal may come after a
+    // dial that used up clientHelloTimeout.
+    c.hello_deadline = std::max(c.hello_deadline, net::Clock::now() + net::Duration(2000));
+    if (Refused failed = co_await secure_client(c, *c.snap.options.at("default"), c.rec.router)) {
+      c.rec.detail += " (the client did not accept snigate's TLS to read this)";
+      co_return;
+    }
+  }
+  // A client with TLS sends a command first: read it, as closing with unread
+  // input resets the connection and can destroy the answer.
+  const auto soon = net::Clock::now() + net::Duration(1000);
+  if (c.client.tls) co_await read_line(c.client, soon, P::max_line);
+  const std::string answer = r.said.empty() ? proto.refusal(r) : std::string(r.said.begin(), r.said.end());
+  co_await write_text(c.client, answer, soon);
+  co_await net::close_after_reply(c.client.sock, c.client.tls.get());
+}
+
+#pragma GCC diagnostic pop
+
+template struct MailDriver<mail::Smtp>;
+template struct MailDriver<mail::Imap>;
+template struct MailDriver<mail::Pop3>;
+
+}  // namespace snigate::session
