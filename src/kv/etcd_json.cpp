@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <charconv>
 
-#include "kv/base64.hpp"
+#include "wire/base64.hpp"
 
 namespace snigate::kv {
 namespace {
 
 using json = nlohmann::json;
+using wire::base64_decode;
+using wire::base64_encode;
 
 // An int64 field: grpc-gateway writes them as strings; a number is taken too.
 // Absent: 0.

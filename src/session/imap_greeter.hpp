@@ -18,6 +18,9 @@ constexpr std::size_t kMaxCommandLine = 8192;
 struct Greeter {
   mail::Where at;
   int errors = 0;  // BAD and NO so far: at mail::kMaxErrors, BYE and close
+  // The client sent no SNI and snigate ended its TLS: its LOGIN's domain
+  // routes it.
+  bool after_tls = false;
 };
 
 std::string greeting(const Greeter& g);

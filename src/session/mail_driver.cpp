@@ -5,6 +5,7 @@
 #include "net/linger.hpp"
 #include "session/client_tls.hpp"
 #include "session/text_leg.hpp"
+#include "wire/mail_login.hpp"
 
 namespace snigate::session {
 
@@ -39,10 +40,12 @@ awaitable<Refused> MailDriver<P>::preamble(Conn& c) {
     LineRead in = co_await read_line(c.client, c.hello_deadline, P::max_line);
     if (in.got != Got::done) co_return command_failure(c, in, P::upgrade);
     const mail::Answer a = proto.answer(in.line);
-    if (a.next == mail::Next::route_plain) {
+    if (a.next == mail::Next::route_plain || a.next == mail::Next::route_login) {
       // The command and whatever followed it are the server's to read.
       in.line += "\r\n";
       c.client.buf.insert(c.client.buf.begin(), in.line.begin(), in.line.end());
+      client_waits = true;
+      if (a.next == mail::Next::route_login) co_return by_login(c, a.login);
       c.facts.tls = false;
       co_return std::nullopt;
     }
@@ -51,7 +54,12 @@ awaitable<Refused> MailDriver<P>::preamble(Conn& c) {
                         fmt::format("the client sent more after {} before its answer", P::upgrade)};
     if (!co_await write_text(c.client, a.reply, c.hello_deadline)) co_return client_gone("could not send an answer");
     switch (a.next) {
-      case mail::Next::starttls: co_return co_await read_hello(c, true);
+      case mail::Next::starttls:
+        if (Refused s = co_await read_hello(c, true)) co_return s;
+        if (!c.open.sni.empty() || match(c.entry, c.facts)) co_return std::nullopt;
+        if (Refused s = co_await take_tls(c)) co_return s;
+        proto.after_tls();
+        break;
       case mail::Next::quit:
         co_return Refusal{Cause::finished, "closed", fmt::format("the client quit before {}", P::upgrade), {},
                           spdlog::level::debug};
@@ -61,6 +69,32 @@ awaitable<Refused> MailDriver<P>::preamble(Conn& c) {
       default: break;
     }
   }
+}
+
+// The client sent no SNI, and no router takes a client without one: snigate
+// ends its TLS, with the default tls.options, to read the login that names
+// the server. The router found must accept those options.
+template <class P>
+awaitable<Refused> MailDriver<P>::take_tls(Conn& c) {
+  c.open.handshake_options = c.snap.options.at("default").get();
+  co_return co_await secure_client(c, *c.open.handshake_options, "");
+}
+
+// user@domain: the domain routes the client, as the SNI would have; the
+// server gets the login as the client sent it.
+template <class P>
+Refused MailDriver<P>::by_login(Conn& c, const std::string& user) {
+  const std::string_view domain = wire::login_domain(user);
+  if (domain.empty())
+    return Refusal{Cause::unknown_name, "no_route",
+                   fmt::format("the client sent no SNI, and its login \"{}\" names no domain, so entry point {} "
+                               "cannot choose a server",
+                               user, c.entry.ep.name),
+                   "log in as user@domain, or send the server's name as SNI"};
+  c.open.user = user;
+  c.open.name_from_user = true;
+  set_routing_name(c, lower_ascii(domain));
+  return std::nullopt;
 }
 
 template <class P>
@@ -88,8 +122,9 @@ awaitable<Refused> MailDriver<P>::open_server(Conn& c, const Route& r, Upstream&
     if (passthrough) co_return std::nullopt;
     if (Refused s = co_await secure_server(r, up, c.open.sni)) co_return s;
   }
-  // A plain client's server hears what the client told snigate (SMTP's EHLO).
-  if (!c.facts.tls) co_return co_await proto.server_plain(r, up, deadline);
+  // The server hears what the client told snigate before the command snigate
+  // read (SMTP's EHLO), where that command goes to the server.
+  if (!c.facts.tls || c.open.name_from_user) co_return co_await proto.server_replay(r, up, deadline);
   co_return std::nullopt;
 }
 
@@ -117,9 +152,10 @@ awaitable<void> MailDriver<P>::speak(Conn& c, const Refusal& r) {
     }
   }
   // A client with TLS sends a command first: read it, as closing with unread
-  // input resets the connection and can destroy the answer.
+  // input resets the connection and can destroy the answer. One whose
+  // command snigate read already waits for this answer.
   const auto soon = net::Clock::now() + net::Duration(1000);
-  if (c.client.tls) co_await read_line(c.client, soon, P::max_line);
+  if (c.client.tls && !client_waits) co_await read_line(c.client, soon, P::max_line);
   const std::string answer = r.said.empty() ? proto.refusal(r) : std::string(r.said.begin(), r.said.end());
   co_await write_text(c.client, answer, soon);
   co_await net::close_after_reply(c.client.sock, c.client.tls.get());

@@ -10,7 +10,10 @@
 //     (and upgrades to it when its server is marked tls), and the client's
 //     first command after TLS is the server's first;
 //   plain: a client that logs in (or, in SMTP, starts a transaction) without
-//     TLS goes to a plain router where there is one.
+//     TLS goes to a plain router where there is one;
+//   by login: a client that sent no SNI, where no router takes one without,
+//     has its TLS ended by snigate, which reads its login (IMAP LOGIN, POP3
+//     USER, SMTP AUTH) and routes by the login's domain.
 // Refusals are the protocol's own (SMTP 421/554, IMAP BYE, POP3 -ERR), said
 // inside TLS where the client's handshake is pending and an alert would say
 // less. P is what differs by protocol (mail_protocols.hpp). See docs/mail.md.
@@ -32,7 +35,12 @@ struct MailDriver {
   net::awaitable<void> speak(Conn& c, const Refusal& r);
 
   P proto;
-  bool passthrough = false;  // the route passes the client's TLS to the server
+  bool passthrough = false;   // the route passes the client's TLS to the server
+  bool client_waits = false;  // snigate read a command the server is to answer
+
+ private:
+  net::awaitable<Refused> take_tls(Conn& c);
+  Refused by_login(Conn& c, const std::string& user);
 };
 
 using SmtpDriver = MailDriver<mail::Smtp>;

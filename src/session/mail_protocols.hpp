@@ -1,8 +1,10 @@
 #pragma once
 // What differs between the mail protocols for MailDriver<P> (mail_driver.hpp):
-// the greeter that answers the client before TLS, the server's side (its
-// greeting, the upgrade to TLS, what a plain client's server must hear
-// first), and a refusal in the protocol's words. One struct per protocol;
+// the greeter that answers the client before TLS (and after, when snigate
+// ended the client's TLS to read its login), the server's side (its greeting,
+// the upgrade to TLS, what the server must hear before the client's command
+// that snigate read: SMTP's EHLO and AUTH), and a refusal in the protocol's
+// words. One struct per protocol;
 // their server sides are in smtp_server.cpp, imap_server.cpp, pop3_server.cpp.
 #include <cstddef>
 #include <string>
@@ -38,9 +40,10 @@ struct Smtp {
   std::string greeting() const { return smtp::greeting(greeter); }
   Answer answer(std::string_view line) { return smtp::answer(greeter, line); }
   net::awaitable<Refused> server_greeting(const Route& r, Upstream& up, Deadline deadline);
-  net::awaitable<Refused> server_plain(const Route& r, Upstream& up, Deadline deadline);
+  net::awaitable<Refused> server_replay(const Route& r, Upstream& up, Deadline deadline);
   net::awaitable<Refused> server_starttls(const Route& r, Upstream& up, Deadline deadline);
   std::string refusal(const Refusal& r) const;
+  void after_tls() { smtp::start_after_tls(greeter); }
 };
 
 struct Imap {
@@ -53,9 +56,10 @@ struct Imap {
   std::string greeting() const { return imap::greeting(greeter); }
   Answer answer(std::string_view line) { return imap::answer(greeter, line); }
   net::awaitable<Refused> server_greeting(const Route& r, Upstream& up, Deadline deadline);
-  net::awaitable<Refused> server_plain(const Route&, Upstream&, Deadline) { co_return std::nullopt; }
+  net::awaitable<Refused> server_replay(const Route&, Upstream&, Deadline) { co_return std::nullopt; }
   net::awaitable<Refused> server_starttls(const Route& r, Upstream& up, Deadline deadline);
   std::string refusal(const Refusal& r) const;
+  void after_tls() { greeter.after_tls = true; }
 };
 
 struct Pop3 {
@@ -68,9 +72,10 @@ struct Pop3 {
   std::string greeting() const { return pop3::greeting(greeter); }
   Answer answer(std::string_view line) { return pop3::answer(greeter, line); }
   net::awaitable<Refused> server_greeting(const Route& r, Upstream& up, Deadline deadline);
-  net::awaitable<Refused> server_plain(const Route&, Upstream&, Deadline) { co_return std::nullopt; }
+  net::awaitable<Refused> server_replay(const Route&, Upstream&, Deadline) { co_return std::nullopt; }
   net::awaitable<Refused> server_starttls(const Route& r, Upstream& up, Deadline deadline);
   std::string refusal(const Refusal& r) const;
+  void after_tls() { greeter.after_tls = true; }
 };
 
 }  // namespace snigate::session::mail

@@ -105,7 +105,7 @@ bool speaks_database(const EntryRoutes& entry) {
 
 // A mail client shows one reply to its user: the name asked for and what to
 // do, not a line per router (the log has those).
-Refusal mail_no_route(const EntryRoutes& entry, const Facts& facts, Refusal r) {
+Refusal mail_no_route(const EntryRoutes& entry, const Facts& facts, bool from_user, Refusal r) {
   if (!facts.tls) {
     r.message = r.detail;
     return r;
@@ -117,7 +117,8 @@ Refusal mail_no_route(const EntryRoutes& entry, const Facts& facts, Refusal r) {
     r.hint = std::string(hint.substr(hint.find(": ") + 2));
     return r;
   }
-  r.message = fmt::format("no route on entry point {} for \"{}\" (from the client's SNI)", entry.ep.name, facts.sni);
+  r.message = fmt::format("no route on entry point {} for \"{}\" (from the {})", entry.ep.name, facts.sni,
+                          from_user ? "domain of the client's login" : "client's SNI");
   r.hint = "check the name";
   return r;
 }
@@ -143,7 +144,7 @@ std::string_view sni_hint(config::Protocol protocol) {
 Refusal no_route_refusal(const EntryRoutes& entry, const Facts& facts, bool from_user) {
   Refusal r(Cause::unknown_name, "no_route", "");
   r.detail = explain_no_route(entry, facts);
-  if (config::is_mail(entry.ep.protocol)) return mail_no_route(entry, facts, std::move(r));
+  if (config::is_mail(entry.ep.protocol)) return mail_no_route(entry, facts, from_user, std::move(r));
   if (!speaks_database(entry)) {
     r.message = r.detail;
     return r;

@@ -19,6 +19,9 @@ constexpr std::size_t kMaxCommandLine = 512;
 struct Greeter {
   mail::Where at;
   int errors = 0;  // -ERR so far: at mail::kMaxErrors, close
+  // The client sent no SNI and snigate ended its TLS: its USER's domain
+  // routes it.
+  bool after_tls = false;
 };
 
 std::string greeting(const Greeter& g);

@@ -24,7 +24,19 @@ struct Greeter {
   std::string verb;         // "EHLO" or "HELO" as the client last greeted; "" before it did
   std::string client_name;  // that command's argument, which the server gets too
   int errors = 0;           // 500, 501, 503, 530 so far: at mail::kMaxErrors, 421 and close
+  // The client sent no SNI and snigate ended its TLS: it offers AUTH, and
+  // the login's domain routes the client.
+  bool after_tls = false;
+  // AUTH PLAIN or AUTH LOGIN without an initial response: snigate sent 334
+  // and the next line is the answer. The server must hear the same command
+  // (and answer 334) before that line: server_auth says which.
+  std::string awaiting;
+  std::string server_auth;
 };
+
+// snigate ended the client's TLS (the client sent no SNI): the client
+// greets again (RFC 3207 4.2) and logs in.
+void start_after_tls(Greeter& g);
 
 // The greeting snigate sends on accept.
 std::string greeting(const Greeter& g);

@@ -39,12 +39,14 @@ awaitable<Refused> Smtp::server_greeting(const Route& r, Upstream& up, Deadline 
   co_return s;
 }
 
-// The client greeted snigate; its server gets the same greeting before the
-// command the client is waiting on.
-awaitable<Refused> Smtp::server_plain(const Route& r, Upstream& up, Deadline deadline) {
+// The client greeted snigate (and began AUTH); its server hears the same
+// before the command snigate read, which the client waits to see answered.
+awaitable<Refused> Smtp::server_replay(const Route& r, Upstream& up, Deadline deadline) {
   ReplyRead got;
   const std::string greet = greeter.verb + " " + greeter.client_name;
-  co_return co_await exchange(r, up, greet, 250, deadline, got);
+  if (Refused s = co_await exchange(r, up, greet, 250, deadline, got)) co_return s;
+  if (greeter.server_auth.empty()) co_return std::nullopt;
+  co_return co_await exchange(r, up, greeter.server_auth, 334, deadline, got);
 }
 
 // Brings the server to where the client is: EHLO, STARTTLS offered and taken.

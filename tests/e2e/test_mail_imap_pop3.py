@@ -10,6 +10,8 @@ follows. Two mail sites (harness/mail.py), each a Dovecot with its own certifica
     down.mail.test  passthrough to a port where nothing listens
   entry points imapmixed and pop3mixed: b.mail.test, and a plain HostSNI(`*`) router to site a
   entry points imapslow and pop3slow: clientHelloTimeout 1s
+  entry points imaplogin and pop3login: a.mail.test and b.mail.test terminated (b re-encrypted), for
+    clients without SNI, routed by the domain of their login
 
 Messages are sent to each site's own SMTP server, then read through snigate with imaplib,
 poplib, curl and openssl s_client."""
@@ -26,8 +28,8 @@ import pytest
 from harness.configs import addr, lb, router
 from harness.mail import read_greeting
 from harness.mail_gateway import SITES, dialogue, mail_pki, start_sites, tls_section, transports
-from harness.mail_clients import (IMAPTo, POP3To, SMTPTo, delivered_by, imap_find, logs_on_failure, pop3_find,
-                                  unique_subject)
+from harness.mail_clients import (IMAPTo, POP3To, SMTPTo, delivered_by, imap_find, logs_on_failure,
+                                  no_sni_context, pop3_find, unique_subject)
 from harness.snigate import Snigate
 from harness.util import LOCALHOST, free_port, run
 
@@ -53,6 +55,8 @@ def routers_for(proto: str) -> dict:
         f"{proto}-down": router("HostSNI(`down.mail.test`)", "dead", eps=[proto, f"{proto}slow"],
                                 tls={"passthrough": True}),
         f"{proto}-plain": router("HostSNI(`*`)", f"{proto}-sa", eps=[f"{proto}mixed"]),
+        f"{proto}-login-a": router("HostSNI(`a.mail.test`)", f"{proto}-sa", eps=[f"{proto}login"], tls={}),
+        f"{proto}-login-b": router("HostSNI(`b.mail.test`)", f"{proto}-sbtls", eps=[f"{proto}login"], tls={}),
     }
 
 
@@ -71,6 +75,7 @@ def gateway_config(pki, sites, ports, dead_port) -> dict:
         eps[proto] = {"address": addr(ports[proto]), "protocol": proto, "mail": {"hostname": "gw.mail.test"}}
         eps[f"{proto}mixed"] = {"address": addr(ports[f"{proto}mixed"]), "protocol": proto}
         eps[f"{proto}slow"] = {"address": addr(ports[f"{proto}slow"]), "protocol": proto, "clientHelloTimeout": "1s"}
+        eps[f"{proto}login"] = {"address": addr(ports[f"{proto}login"]), "protocol": proto}
     return {
         "entryPoints": eps,
         "tcp": {
@@ -94,7 +99,7 @@ def gw(request, tmp_path_factory) -> Gateway:
         subjects[k] = unique_subject(f"for {site.domain}")
         with SMTPTo(site.domain, site.smtp_port, local_hostname="client.test", timeout=10) as smtp:
             smtp.sendmail("bob@x.test", [f"alice@{site.domain}"], f"Subject: {subjects[k]}\r\n\r\nhello\r\n")
-    ports = {name: free_port() for proto in PROTOCOLS for name in (proto, f"{proto}mixed", f"{proto}slow")}
+    ports = {name: free_port() for proto in PROTOCOLS for name in (proto, f"{proto}mixed", f"{proto}slow", f"{proto}login")}
     sg = Snigate(workdir / "snigate", gateway_config(pki, sites, ports, free_port()), name="snigate-mail")
     request.addfinalizer(sg.teardown)
     sg.start()
@@ -231,16 +236,67 @@ def test_pop3_dead_server_is_said_inside_tls(gw):
 
 
 @pytest.mark.parametrize("proto", PROTOCOLS)
-def test_client_without_sni_is_told_in_its_protocol(gw, proto):
-    ctx = gw.ctx()
-    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+def test_client_without_sni_is_asked_for_its_login(gw, proto):
+    """No SNI, and no router takes a client without one: snigate ends the client's TLS (its default
+    certificate) and offers the login that names the server."""
+    ctx = no_sni_context(gw.pki.ca_cert)
     with socket.create_connection((LOCALHOST, gw.sg.ports[proto]), timeout=5) as raw:
         raw.recv(4096)
         raw.sendall(b"a STARTTLS\r\n" if proto == "imap" else b"STLS\r\n")
         assert raw.recv(4096).startswith(b"a OK" if proto == "imap" else b"+OK")
-        with ctx.wrap_socket(raw) as tls:  # no server_hostname: no SNI
+        with ctx.wrap_socket(raw) as tls:
+            assert tls.getpeercert()["subject"] == ((("commonName", "default.mail.test"),),)
             tls.sendall(b"b CAPABILITY\r\n" if proto == "imap" else b"CAPA\r\n")
             said = tls.recv(4096).decode()
-    upgrade = "STARTTLS" if proto == "imap" else "STLS"
-    assert f"snigate: the client sent no SNI after {upgrade}, so entry point {proto} cannot choose a server" in said
-    assert said.startswith("* BYE " if proto == "imap" else "-ERR "), said
+            tls.sendall(b"c LOGIN alice secret\r\n" if proto == "imap" else b"USER alice\r\n")
+            said += tls.recv(4096).decode()
+    if proto == "imap":
+        assert said.startswith("* CAPABILITY IMAP4rev1\r\nb OK CAPABILITY completed\r\n"), said
+        assert "* BYE snigate: the client sent no SNI, and its login \"alice\" names no domain" in said, said
+    else:
+        assert said.startswith("+OK Capability list follows\r\nUSER\r\n.\r\n"), said
+        assert "-ERR snigate: the client sent no SNI, and its login \"alice\" names no domain" in said, said
+
+
+@pytest.mark.parametrize("k", sorted(SITES))
+def test_imap_without_sni_is_routed_by_its_login(gw, k):
+    """imaplib with no SNI: LOGIN alice@a.mail.test reaches site a (plain link), alice@b.mail.test
+    site b (STARTTLS to it); the server sees the login as the client sent it."""
+    imap = IMAPTo("ignored.test", gw.sg.ports["imaplogin"], timeout=10)
+    try:
+        imap.starttls(ssl_context=no_sni_context(gw.pki.ca_cert))
+        imap.login(f"alice@{SITES[k]}", "secret")
+        assert imap.select("INBOX", readonly=True)[0] == "OK"
+        typ, data = imap.search(None, "SUBJECT", f'"{gw.subjects[k]}"')
+        assert typ == "OK" and len(data[0].split()) == 1, data
+        other = gw.subjects["b" if k == "a" else "a"]
+        assert imap.search(None, "SUBJECT", f'"{other}"')[1] == [b""]
+    finally:
+        imap.logout()
+    entry = gw.sg.wait_access(lambda e: e.get("entry_point") == "imaplogin" and e.get("sni") == SITES[k])
+    assert entry["router"] == f"imap-login-{k}", entry
+
+
+def test_pop3_without_sni_is_routed_by_its_login(gw):
+    found = pop3_find(no_sni_context(gw.pki.ca_cert), gw.sites["b"], gw.subjects["b"], login="alice@b.mail.test",
+                      port=gw.sg.ports["pop3login"], name="ignored.test")
+    assert len(found) == 1 and delivered_by(found[0]) == "b.mail.test", found
+
+
+def test_login_with_an_unknown_domain_is_told(gw):
+    imap = IMAPTo("ignored.test", gw.sg.ports["imaplogin"], timeout=10)
+    imap.starttls(ssl_context=no_sni_context(gw.pki.ca_cert))
+    with pytest.raises(imaplib.IMAP4.abort, match=r'no route on entry point imaplogin for "nope.test" \(from the '
+                                                  r"domain of the client's login\)"):
+        imap.login("alice@nope.test", "secret")
+    imap.shutdown()
+
+
+def test_login_naming_a_passthrough_router_is_told(gw):
+    """A passthrough router cannot take a client whose TLS snigate ended to read the login."""
+    pop = POP3To("ignored.test", gw.sg.ports["pop3"], timeout=10)
+    pop.stls(no_sni_context(gw.pki.ca_cert))
+    with pytest.raises(poplib.error_proto, match=r"router pop3-a passes TLS through to its server, but this client "
+                                                 r"sent no SNI"):
+        pop.user("alice@a.mail.test")
+    pop.close()

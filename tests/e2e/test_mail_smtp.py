@@ -11,6 +11,8 @@ snigate port:
     down  down.mail.test  passthrough to a port where nothing listens
   entry point mixed: pb, and plain  HostSNI(`*`) to site a for clients that never start TLS
   entry point slow: clientHelloTimeout 1s, pa only
+  entry point login: a.mail.test and b.mail.test terminated (b re-encrypted), for clients without SNI,
+    routed by the domain of their AUTH login
 
 Real clients: swaks, openssl s_client -starttls smtp, curl smtp:// --ssl-reqd, Python's smtplib.
 Each message is read back from the site the name selects (IMAP, directly)."""
@@ -26,7 +28,7 @@ import pytest
 from harness.configs import addr, lb, router
 from harness.mail import read_greeting
 from harness.mail_gateway import SITES, dialogue, mail_pki, start_sites, tls_section, transports
-from harness.mail_clients import SMTPTo, delivered_by, imap_find, logs_on_failure, unique_subject
+from harness.mail_clients import SMTPTo, delivered_by, imap_find, logs_on_failure, no_sni_context, unique_subject
 from harness.snigate import Snigate
 from harness.util import LOCALHOST, free_port, run
 
@@ -50,6 +52,7 @@ def gateway_config(pki, sites, ports, dead_port) -> dict:
             "smtp": {"address": addr(ports["smtp"]), "protocol": "smtp", "mail": {"hostname": "gw.mail.test"}},
             "mixed": {"address": addr(ports["mixed"]), "protocol": "smtp"},
             "slow": {"address": addr(ports["slow"]), "protocol": "smtp", "clientHelloTimeout": "1s"},
+            "login": {"address": addr(ports["login"]), "protocol": "smtp"},
         },
         "tcp": {
             "routers": {
@@ -59,6 +62,8 @@ def gateway_config(pki, sites, ports, dead_port) -> dict:
                 "tb": router("HostSNI(`mx-b.mail.test`)", "sbtls", eps=["smtp"], tls={}),
                 "down": router("HostSNI(`down.mail.test`)", "dead", eps=["smtp"], tls={"passthrough": True}),
                 "plain": router("HostSNI(`*`)", "sa", eps=["mixed"]),
+                "login-a": router("HostSNI(`a.mail.test`)", "sa", eps=["login"], tls={}),
+                "login-b": router("HostSNI(`b.mail.test`)", "sbtls", eps=["login"], tls={}),
             },
             "services": {
                 "sa": lb(addr(a.smtp_port)),
@@ -77,7 +82,7 @@ def gw(request, tmp_path_factory) -> Gateway:
     workdir = tmp_path_factory.mktemp("mail-smtp")
     pki = mail_pki(workdir / "pki")
     sites = start_sites(request, workdir, pki)
-    ports = {"smtp": free_port(), "mixed": free_port(), "slow": free_port()}
+    ports = {"smtp": free_port(), "mixed": free_port(), "slow": free_port(), "login": free_port()}
     sg = Snigate(workdir / "snigate", gateway_config(pki, sites, ports, free_port()), name="snigate-smtp")
     request.addfinalizer(sg.teardown)
     sg.start()
@@ -257,12 +262,49 @@ def test_dead_server_is_said_in_smtp_inside_tls(gw):
     assert "router down" in cp.stdout, cp.stdout
 
 
-def test_client_without_sni_is_told_in_smtp(gw):
-    """No name at all: snigate ends the client's TLS (its default certificate) to say what the
-    client must send, where an alert could only say 'unrecognized name'."""
+def test_client_without_sni_must_authenticate(gw):
+    """No SNI, and no router takes a client without one: snigate ends the client's TLS (its default
+    certificate), offers AUTH, and refuses a transaction without it."""
     cp = run(["swaks", "--server", LOCALHOST, "--port", str(gw.port()), "--tls", "--to", "alice@a.mail.test",
               "--from", "bob@x.test", "--ehlo", "client.test", "--timeout", "10"], timeout=30)
     assert cp.returncode != 0, cp.stdout
     assert 'TLS peer DN="/CN=default.mail.test"' in cp.stdout, cp.stdout
-    assert ("<~* 554 5.7.0 snigate: the client sent no SNI after STARTTLS, so entry point smtp cannot choose a "
-            "server; make it send one (swaks --tls-sni NAME") in cp.stdout, cp.stdout
+    assert "<~  250-AUTH PLAIN LOGIN" in cp.stdout, cp.stdout
+    assert ("<~* 530 5.7.0 Authentication required: the client sent no SNI, so gw.mail.test chooses the server by "
+            "the domain of the login (AUTH as user@domain)") in cp.stdout, cp.stdout
+
+
+@pytest.mark.parametrize("mech,k", [("LOGIN", "a"), ("PLAIN", "b")])
+def test_swaks_without_sni_is_routed_by_its_auth(gw, mech, k):
+    """AUTH LOGIN (the user name answers snigate's 334, so the server gets AUTH LOGIN and its 334
+    first) and AUTH PLAIN: the login's domain picks the site, which checks the password itself."""
+    subject = unique_subject(f"auth {mech}")
+    cp = run(["swaks", "--server", LOCALHOST, "--port", str(gw.port("login")), "--tls", "--to",
+              f"alice@{SITES[k]}", "--from", "bob@x.test", "--ehlo", "client.test", "--auth", mech,
+              "--auth-user", f"alice@{SITES[k]}", "--auth-password", "secret", "--header", f"Subject: {subject}",
+              "--timeout", "10"], timeout=30)
+    assert cp.returncode == 0, cp.stdout + cp.stderr + gw.sg.logs()
+    assert "<~  235 " in cp.stdout, cp.stdout
+    raw = sent_to(gw, k, subject)
+    assert b"with ESMTPA" in raw or b"with ESMTPSA" in raw, raw[:600]
+
+
+def test_smtplib_without_sni_wrong_password_gets_the_servers_answer(gw):
+    with SMTPTo("ignored.test", gw.port("login"), local_hostname="client.test", timeout=10) as smtp:
+        smtp.starttls(context=no_sni_context(gw.pki.ca_cert))
+        with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+            smtp.login("alice@b.mail.test", "wrong")
+        assert e.value.smtp_code == 535, e.value
+
+
+def test_auth_with_an_unknown_domain_is_told(gw):
+    with SMTPTo("ignored.test", gw.port("login"), local_hostname="client.test", timeout=10) as smtp:
+        smtp.starttls(context=no_sni_context(gw.pki.ca_cert))
+        smtp.ehlo()
+        smtp.user, smtp.password = "alice@nope.test", "secret"
+        # One mechanism: login() would try the next on a closed connection and lose the answer.
+        with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+            smtp.auth("PLAIN", smtp.auth_plain)
+    assert e.value.smtp_code == 554, e.value
+    assert b'no route on entry point login for "nope.test" (from the domain of the client\'s login)' in \
+        e.value.smtp_error

@@ -7,12 +7,13 @@
 #include <string>
 #include <string_view>
 
-#include "kv/base64.hpp"
+#include "wire/base64.hpp"
 #include "kv/etcd_json.hpp"
 
 namespace {
 
 namespace kv = snigate::kv;
+namespace wire = snigate::wire;
 
 void check(bool ok) {
   if (!ok) std::abort();
@@ -41,8 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!kv::decode_range(text, range, error)) check(!error.empty());
   watch_line(text);
   (void)kv::classify_error(kv::error_message(text));
-  if (const auto decoded = kv::base64_decode(text)) check(kv::base64_encode(*decoded) == text);
-  check(kv::base64_decode(kv::base64_encode(text)) == std::string(text));
+  if (const auto decoded = wire::base64_decode(text)) check(wire::base64_encode(*decoded) == text);
+  check(wire::base64_decode(wire::base64_encode(text)) == std::string(text));
   const std::string end = kv::prefix_range_end(text);
   check(end == std::string(1, '\0') || (end > std::string(text) && end.size() <= text.size()));
   return 0;

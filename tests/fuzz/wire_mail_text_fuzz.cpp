@@ -1,5 +1,5 @@
 // libFuzzer target for the text protocols' parsers (wire/text_line, wire/smtp,
-// wire/pop3, wire/imap). Besides the whole input it replays every prefix, as a gateway
+// wire/pop3, wire/imap, and the login names of wire/mail_login). Besides the whole input it replays every prefix, as a gateway
 // parses again after each read, and checks what a gateway relies on: a
 // verdict does not change when more bytes come, nothing complete claims more
 // bytes than it was given or a line beyond its limit, and every refusal says why.
@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "wire/imap.hpp"
+#include "wire/mail_login.hpp"
 #include "wire/pop3.hpp"
 #include "wire/smtp.hpp"
 #include "wire/text_line.hpp"
@@ -17,6 +18,16 @@ namespace wire = snigate::wire;
 
 void check(bool ok) {
   if (!ok) std::abort();
+}
+
+// A login name is given or refused with a reason; given, it is what routing
+// may log and match: bounded, no control bytes, its domain a suffix of it.
+void check_login(const wire::LoginUser& u) {
+  check(u.error.empty() != u.user.empty());
+  if (u.user.empty()) return;
+  check(u.user.size() <= 320);
+  for (const char ch : u.user) check(static_cast<unsigned char>(ch) >= 0x20 && ch != 0x7f);
+  check(u.user.ends_with(wire::login_domain(u.user)));
 }
 
 struct Verdicts {
@@ -49,6 +60,9 @@ Verdicts run(std::string_view bytes) {
     const wire::ImapResponse ir = wire::parse_imap_response(l.line.text);
     if (ir.error.empty() && ir.kind != wire::ImapResponseKind::continuation) check(!ir.status.empty());
     for (const std::string& cap : wire::imap_capabilities(ir.code)) check(!cap.empty() && cap.find(' ') == std::string::npos);
+    check_login(wire::imap_login_user(l.line.text));
+    check_login(wire::sasl_plain_user(l.line.text));
+    check_login(wire::sasl_login_user(l.line.text));
   }
   return v;
 }

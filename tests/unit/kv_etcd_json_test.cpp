@@ -6,13 +6,15 @@
 #include <nlohmann/json.hpp>
 
 #include "kv/backoff.hpp"
-#include "kv/base64.hpp"
+#include "wire/base64.hpp"
 #include "kv/etcd_json.hpp"
 
 namespace snigate::kv {
 namespace {
 
 using json = nlohmann::json;
+using wire::base64_decode;
+using wire::base64_encode;
 
 TEST(KvBase64, KnownVectors) {
   EXPECT_EQ(base64_encode(""), "");

@@ -92,6 +92,30 @@ TEST(Pop3Greeter, UnknownCommandsAndTooManyErrors) {
   EXPECT_EQ(last.reply, "-ERR gw.example too many errors\r\n");
 }
 
+TEST(ImapGreeter, AfterTlsLoginNamesTheServer) {
+  imap::Greeter g{{"gw.example", false}};
+  g.after_tls = true;
+  EXPECT_EQ(imap::answer(g, "a CAPABILITY").reply, "* CAPABILITY IMAP4rev1\r\na OK CAPABILITY completed\r\n");
+  EXPECT_EQ(imap::answer(g, "b STARTTLS").reply, "b BAD TLS is already active\r\n");
+  const mail::Answer a = imap::answer(g, "c LOGIN \"alice@example.com\" secret");
+  EXPECT_EQ(a.next, Next::route_login);
+  EXPECT_EQ(a.login, "alice@example.com");
+  EXPECT_TRUE(imap::answer(g, "d LOGIN {5}").reply.starts_with("d NO Cannot read the user name (the user name is a "
+                                                               "literal)"));
+  EXPECT_TRUE(imap::answer(g, "e AUTHENTICATE PLAIN").reply.starts_with("e NO The client sent no SNI"));
+}
+
+TEST(Pop3Greeter, AfterTlsUserNamesTheServer) {
+  pop3::Greeter g{{"gw.example", false}};
+  g.after_tls = true;
+  EXPECT_EQ(pop3::answer(g, "CAPA").reply, "+OK Capability list follows\r\nUSER\r\n.\r\n");
+  EXPECT_EQ(pop3::answer(g, "STLS").reply, "-ERR TLS is already active\r\n");
+  EXPECT_TRUE(pop3::answer(g, "PASS x").reply.starts_with("-ERR The client sent no SNI")) << "PASS before USER";
+  const mail::Answer a = pop3::answer(g, "USER alice@example.com");
+  EXPECT_EQ(a.next, Next::route_login);
+  EXPECT_EQ(a.login, "alice@example.com");
+}
+
 TEST(MailGreeter, PrintableLine) {
   EXPECT_EQ(mail::printable_line("a\r\nb\x7f\xff", 100), "a??b??");
   EXPECT_EQ(mail::printable_line("abcdef", 3), "abc");

@@ -83,6 +83,39 @@ TEST(SmtpGreeter, TooManyErrorsClose) {
   EXPECT_EQ(last.reply, "421 4.7.0 gw.example too many errors, closing the connection\r\n");
 }
 
+TEST(SmtpGreeter, AfterTlsAuthNamesTheServer) {
+  Greeter g = greeter();
+  answer(g, "EHLO before.example");
+  start_after_tls(g);
+  EXPECT_EQ(answer(g, "AUTH PLAIN AGFAYgBj").reply, "503 5.5.1 Send EHLO first\r\n");
+  EXPECT_EQ(answer(g, "EHLO c.example").reply, "250-gw.example\r\n250-AUTH PLAIN LOGIN\r\n250 ENHANCEDSTATUSCODES\r\n");
+  EXPECT_TRUE(answer(g, "MAIL FROM:<a@b>").reply.starts_with("530 5.7.0 Authentication required: the client sent no "
+                                                             "SNI"));
+  EXPECT_EQ(answer(g, "STARTTLS").reply, "503 5.5.1 TLS is already active\r\n");
+  EXPECT_EQ(answer(g, "AUTH CRAM-MD5").reply,
+            "504 5.5.4 Unrecognized authentication type: CRAM-MD5 (offered: PLAIN LOGIN)\r\n");
+  // PLAIN with its initial response: the line goes to the server as it is.
+  const Answer plain = answer(g, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHNlY3JldA==");
+  EXPECT_EQ(plain.next, Next::route_login);
+  EXPECT_EQ(plain.login, "alice@example.com");
+  EXPECT_TRUE(g.server_auth.empty());
+}
+
+TEST(SmtpGreeter, AfterTlsAuthLoginAsksForTheUser) {
+  Greeter g = greeter();
+  start_after_tls(g);
+  answer(g, "EHLO c.example");
+  EXPECT_EQ(answer(g, "AUTH LOGIN").reply, "334 VXNlcm5hbWU6\r\n");
+  const Answer user = answer(g, "YWxpY2VAZXhhbXBsZS5jb20=");
+  EXPECT_EQ(user.next, Next::route_login);
+  EXPECT_EQ(user.login, "alice@example.com");
+  EXPECT_EQ(g.server_auth, "AUTH LOGIN");  // the server must ask for the user name too
+  // "*" cancels (RFC 4954 4).
+  EXPECT_EQ(answer(g, "AUTH PLAIN").reply, "334 \r\n");
+  EXPECT_EQ(answer(g, "*").reply, "501 5.7.0 Authentication cancelled\r\n");
+  EXPECT_TRUE(g.server_auth.empty());
+}
+
 TEST(SmtpGreeter, NotACommandSaysWhy) {
   Greeter g = greeter();
   const Answer a = answer(g, "1234");

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "wire/imap.hpp"
+#include "wire/mail_login.hpp"
 #include "wire/pop3.hpp"
 #include "wire/smtp.hpp"
 #include "wire/text_line.hpp"
@@ -124,6 +125,27 @@ TEST(WireSmtpReply, WrittenRepliesAreSafeAndShort) {
   const SmtpReplyResult cut = parse_smtp_reply(smtp_reply(554, "", long_word));
   ASSERT_EQ(cut.status, ReplyStatus::complete) << cut.error;
   EXPECT_EQ(cut.reply.lines.size(), 3u);
+}
+
+TEST(WireMailLogin, ImapLoginUser) {
+  EXPECT_EQ(imap_login_user("alice@example.com secret").user, "alice@example.com");
+  EXPECT_EQ(imap_login_user("\"al\\\"ice@example.com\" \"se cret\"").user, "al\"ice@example.com");
+  EXPECT_EQ(imap_login_user("{17}").error, "the user name is a literal");
+  EXPECT_EQ(imap_login_user("\"alice").error, "the user name's quoted string does not end");
+  EXPECT_EQ(imap_login_user("").error, "LOGIN has no arguments");
+  EXPECT_EQ(imap_login_user("\"\" x").error, "the user name is empty");
+}
+
+TEST(WireMailLogin, SaslPlainAndLogin) {
+  // "\0alice@example.com\0secret" and "authz\0bob@b.example\0pw"
+  EXPECT_EQ(sasl_plain_user("AGFsaWNlQGV4YW1wbGUuY29tAHNlY3JldA==").user, "alice@example.com");
+  EXPECT_EQ(sasl_plain_user("YXV0aHoAYm9iQGIuZXhhbXBsZQBwdw==").user, "bob@b.example");
+  EXPECT_EQ(sasl_plain_user("not base64!").error, "the PLAIN response is not base64");
+  EXPECT_EQ(sasl_plain_user("YWxpY2U=").error, "the PLAIN response is not authzid NUL authcid NUL password");
+  EXPECT_EQ(sasl_login_user("YWxpY2VAZXhhbXBsZS5jb20=").user, "alice@example.com");
+  EXPECT_EQ(sasl_login_user("YQph").error, "the LOGIN user name holds a control byte");  // "a\na"
+  EXPECT_EQ(login_domain("a@b@example.com"), "example.com");
+  EXPECT_EQ(login_domain("alice"), "");
 }
 
 TEST(WirePop3, StatusLines) {

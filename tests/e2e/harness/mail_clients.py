@@ -101,3 +101,15 @@ def delivered_by(raw: bytes) -> str:
         if line.lower().startswith(b"x-delivered-by:"):
             return line.split(b":", 1)[1].strip().decode()
     return ""
+
+
+def no_sni_context(ca) -> ssl.SSLContext:
+    """A client context that sends no SNI (and so checks no name), verifying the chain against
+    the test CA: what a script that connects to an address does."""
+    class NoSni(ssl.SSLContext):
+        def wrap_socket(self, sock, server_hostname=None, **kw):
+            return super().wrap_socket(sock, server_hostname=None, **kw)
+    ctx = NoSni(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.load_verify_locations(str(ca))
+    return ctx

@@ -1,9 +1,9 @@
-#include "kv/base64.hpp"
+#include "wire/base64.hpp"
 
 #include <array>
 #include <cstdint>
 
-namespace snigate::kv {
+namespace snigate::wire {
 namespace {
 
 constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -62,4 +62,4 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace snigate::kv
+}  // namespace snigate::wire
