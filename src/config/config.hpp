@@ -60,7 +60,7 @@ struct Error {
 
 // ---- static part ---------------------------------------------------------
 
-enum class Protocol { tcp, mysql, postgres, smtp, imap, pop3 };  // entryPoints.<n>.protocol (extension)
+enum class Protocol { tcp, mysql, postgres, smtp, imap, pop3, xmpp };  // entryPoints.<n>.protocol (extension)
 
 // As written in entryPoints.<n>.protocol.
 constexpr bool is_mail(Protocol p) { return p == Protocol::smtp || p == Protocol::imap || p == Protocol::pop3; }
@@ -72,6 +72,7 @@ constexpr const char* protocol_name(Protocol p) {
     case Protocol::smtp: return "smtp";
     case Protocol::imap: return "imap";
     case Protocol::pop3: return "pop3";
+    case Protocol::xmpp: return "xmpp";
     case Protocol::tcp: break;
   }
   return "tcp";

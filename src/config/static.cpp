@@ -26,9 +26,10 @@ void parse_protocol(Ctx& ctx, const Item& it, Protocol& out) {
   else if (s == "smtp") out = Protocol::smtp;
   else if (s == "imap") out = Protocol::imap;
   else if (s == "pop3") out = Protocol::pop3;
+  else if (s == "xmpp") out = Protocol::xmpp;
   else
     ctx.error(it.loc(ctx), it.path,
-              fmt::format("unknown protocol \"{}\": use tcp, mysql, postgres, smtp, imap or pop3", s));
+              fmt::format("unknown protocol \"{}\": use tcp, mysql, postgres, smtp, imap, pop3 or xmpp", s));
 }
 
 // The transport keys. readTimeout is handed back: what it means depends on

@@ -66,7 +66,8 @@ Answer answer(Greeter& g, std::string_view line) {
   if (name == "NOOP") return {Next::reply, tag + " OK NOOP completed\r\n"};
   if (name == "LOGOUT") return {Next::quit, "* BYE " + g.at.host + " logging out\r\n" + tag + " OK LOGOUT completed\r\n"};
   if (name == "LOGIN" || name == "AUTHENTICATE") return needs_tls(g, cmd);
-  return error(g, tag, "BAD", "Command not recognized before STARTTLS: " + name);
+  return error(g, tag, "BAD", "Command not recognized before " + std::string(g.after_tls ? "LOGIN: " : "STARTTLS: ") +
+                                  name);
 }
 
 }  // namespace snigate::session::imap

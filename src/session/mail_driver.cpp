@@ -55,6 +55,7 @@ awaitable<Refused> MailDriver<P>::preamble(Conn& c) {
     if (!co_await write_text(c.client, a.reply, c.hello_deadline)) co_return client_gone("could not send an answer");
     switch (a.next) {
       case mail::Next::starttls:
+        upgrading = true;
         if (Refused s = co_await read_hello(c, true)) co_return s;
         if (!c.open.sni.empty() || match(c.entry, c.facts)) co_return std::nullopt;
         if (Refused s = co_await take_tls(c)) co_return s;
@@ -137,8 +138,10 @@ awaitable<void> MailDriver<P>::speak(Conn& c, const Refusal& r) {
   const bool tls_only = r.cause == Cause::bad_hello || r.cause == Cause::no_protocol ||
                         (r.cause == Cause::unknown_name && !unnamed) || r.cause == Cause::not_allowed ||
                         r.cause == Cause::too_many;
-  if (c.open.hello_pending && tls_only) {
-    co_await send_alert(c.client.sock, alert_for(r.cause));
+  if ((c.open.hello_pending && tls_only) || (upgrading && !c.open.hello_pending && !c.client.tls)) {
+    // A client that was told to start TLS and sent no whole ClientHello
+    // reads nothing but TLS: an alert for a bad one, else the close.
+    if (c.open.hello_pending || r.cause == Cause::bad_hello) co_await send_alert(c.client.sock, alert_for(r.cause));
     co_return;
   }
   if (c.open.hello_pending) {

@@ -37,6 +37,7 @@ struct MailDriver {
   P proto;
   bool passthrough = false;   // the route passes the client's TLS to the server
   bool client_waits = false;  // snigate read a command the server is to answer
+  bool upgrading = false;     // the client has the go-ahead for TLS: it reads nothing but TLS now
 
  private:
   net::awaitable<Refused> take_tls(Conn& c);

@@ -22,6 +22,8 @@ namespace {
 
 // What a client of this protocol can do to name the server it wants.
 std::string_view no_name_hint(config::Protocol protocol, bool tls) {
+  // A mail client that never started TLS sent no name to give.
+  if (!tls && (config::is_mail(protocol) || protocol == config::Protocol::xmpp)) return {};
   switch (protocol) {
     case config::Protocol::mysql:
       return "; the client sent no SNI and no user@host: log in as user@NAME (mariadb -u alice@NAME), or send SNI "
@@ -38,6 +40,9 @@ std::string_view no_name_hint(config::Protocol protocol, bool tls) {
     case config::Protocol::pop3:
       return "; the client sent no SNI after STLS: make it send one (openssl s_client -starttls pop3 "
              "-servername NAME; curl and Python's poplib send the host name they connect to)";
+    case config::Protocol::xmpp:
+      return "; the client sent no SNI and its stream header no to=: make it name its domain (openssl s_client "
+             "-starttls xmpp -xmpphost NAME -servername NAME)";
     case config::Protocol::tcp: break;
   }
   if (!tls) return {};
@@ -111,8 +116,11 @@ Refusal mail_no_route(const EntryRoutes& entry, const Facts& facts, bool from_us
     return r;
   }
   if (facts.sni.empty()) {
-    r.message = fmt::format("the client sent no SNI after {}, so entry point {} cannot choose a server",
-                            entry.ep.protocol == config::Protocol::pop3 ? "STLS" : "STARTTLS", entry.ep.name);
+    r.message = entry.ep.protocol == config::Protocol::xmpp
+                    ? fmt::format("the client sent no SNI and no stream to=, so entry point {} cannot choose a server",
+                                  entry.ep.name)
+                    : fmt::format("the client sent no SNI after {}, so entry point {} cannot choose a server",
+                                  entry.ep.protocol == config::Protocol::pop3 ? "STLS" : "STARTTLS", entry.ep.name);
     const std::string_view hint = no_name_hint(entry.ep.protocol, true);  // "; why: what to do"
     r.hint = std::string(hint.substr(hint.find(": ") + 2));
     return r;
@@ -134,6 +142,7 @@ std::string_view sni_hint(config::Protocol protocol) {
     case config::Protocol::smtp:
     case config::Protocol::imap:
     case config::Protocol::pop3:
+    case config::Protocol::xmpp:
     case config::Protocol::tcp: break;
   }
   return "send the server's name as SNI";
@@ -144,7 +153,8 @@ std::string_view sni_hint(config::Protocol protocol) {
 Refusal no_route_refusal(const EntryRoutes& entry, const Facts& facts, bool from_user) {
   Refusal r(Cause::unknown_name, "no_route", "");
   r.detail = explain_no_route(entry, facts);
-  if (config::is_mail(entry.ep.protocol)) return mail_no_route(entry, facts, from_user, std::move(r));
+  if (config::is_mail(entry.ep.protocol) || entry.ep.protocol == config::Protocol::xmpp)
+    return mail_no_route(entry, facts, from_user, std::move(r));
   if (!speaks_database(entry)) {
     r.message = r.detail;
     return r;
@@ -170,8 +180,8 @@ Refusal no_route_refusal(const EntryRoutes& entry, const Facts& facts, bool from
 Refusal passthrough_refusal(const EntryRoutes& entry, const Route& r) {
   return {Cause::unknown_name, "no_route",
           fmt::format("router {} passes TLS through to its server, but this client sent no SNI, so snigate "
-                      "had to end TLS itself to read user@host",
-                      r.name),
+                      "had to end TLS itself to read {}",
+                      r.name, config::is_mail(entry.ep.protocol) ? "the login" : "user@host"),
           std::string(sni_hint(entry.ep.protocol))};
 }
 

@@ -33,6 +33,7 @@ Answer answer(Greeter& g, std::string_view line) {
     return {Next::reply, std::string("+OK Capability list follows\r\nSTLS\r\n") +
                              (g.at.plain_routes ? "USER\r\n" : "") + ".\r\n"};
   if (verb == "STLS" && g.after_tls) return error(g, "TLS is already active");
+  if (verb == "STLS" && !cmd.argument.empty()) return error(g, "STLS takes no argument");
   if (verb == "STLS") return {Next::starttls, "+OK Begin TLS negotiation\r\n"};
   if (verb == "NOOP") return {Next::reply, "+OK\r\n"};
   if (verb == "QUIT") return {Next::quit, "+OK " + g.at.host + " closing the connection\r\n"};
@@ -45,7 +46,7 @@ Answer answer(Greeter& g, std::string_view line) {
     return error(g, "STLS first: " + g.at.host + " chooses the server by the name the client's TLS sends (SNI), " +
                         "and takes no " + verb + " without TLS");
   }
-  return error(g, "Command not recognized before STLS: " + verb);
+  return error(g, "Command not recognized before " + std::string(g.after_tls ? "USER: " : "STLS: ") + verb);
 }
 
 }  // namespace snigate::session::pop3

@@ -20,6 +20,7 @@
 #include "session/proxy_in.hpp"
 #include "session/tls_driver.hpp"
 #include "session/whoami.hpp"
+#include "session/xmpp_driver.hpp"
 
 namespace snigate::session {
 
@@ -247,6 +248,7 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
         case config::Protocol::smtp: co_await journey<SmtpDriver>(c); break;
         case config::Protocol::imap: co_await journey<ImapDriver>(c); break;
         case config::Protocol::pop3: co_await journey<Pop3Driver>(c); break;
+        case config::Protocol::xmpp: co_await journey<XmppDriver>(c); break;
       }
     }
   } catch (const std::exception& e) {

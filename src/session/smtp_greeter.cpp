@@ -101,7 +101,10 @@ Answer answer(Greeter& g, std::string_view line) {
     g.client_name = std::string(cmd.argument);
     return {Next::reply, verb == "EHLO" ? ehlo_reply(g) : wire::smtp_reply(250, "", g.at.host)};
   }
-  if (g.after_tls && verb != "NOOP" && verb != "RSET" && verb != "QUIT" && verb != "HELP")
+  if (g.after_tls && verb == "HELP")
+    return {Next::reply, wire::smtp_reply(214, "2.0.0", g.at.host + " routes by the login: send EHLO, then AUTH as "
+                                                                        "user@domain")};
+  if (g.after_tls && verb != "NOOP" && verb != "RSET" && verb != "QUIT")
     return after_tls(g, verb, cmd.argument);
   if (verb == "STARTTLS") {
     if (!cmd.argument.empty()) return error(g, 501, "5.5.4", "Syntax: STARTTLS takes no argument");

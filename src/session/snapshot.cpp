@@ -376,7 +376,8 @@ bool add_to_entry_points(const config::Router& r, Route&& route, bool any_defaul
     if (!here) continue;
     if (entry.ep.protocol == config::Protocol::mysql) check_mysql_route(r, route, ep_name, errors);
     if (entry.ep.protocol == config::Protocol::postgres) check_postgres_route(r, route, ep_name, errors);
-    if (config::is_mail(entry.ep.protocol)) check_mail_route(r, route, entry, errors);
+    if (config::is_mail(entry.ep.protocol) || entry.ep.protocol == config::Protocol::xmpp)
+      check_mail_route(r, route, entry, errors);
     into.push_back(&entry);
   }
   for (std::size_t i = 0; i + 1 < into.size(); ++i) into[i]->routes.push_back(route);
@@ -412,7 +413,7 @@ void finish_entry(EntryRoutes& entry, const EntryRoutes* previous) {
       auto parsed = rule::parse_ip_range(text);  // load() has refused a range that does not parse
       if (auto* range = std::get_if<rule::IpRange>(&parsed)) entry.proxy_trusted.push_back(*range);
     }
-  entry.client_first = entry.ep.protocol == config::Protocol::postgres ||
+  entry.client_first = entry.ep.protocol == config::Protocol::postgres || entry.ep.protocol == config::Protocol::xmpp ||
                        (entry.ep.protocol == config::Protocol::tcp && entry.has_tls_routes && !entry.has_plain_routes);
 }
 

@@ -308,3 +308,17 @@ def test_auth_with_an_unknown_domain_is_told(gw):
     assert e.value.smtp_code == 554, e.value
     assert b'no route on entry point login for "nope.test" (from the domain of the client\'s login)' in \
         e.value.smtp_error
+
+
+def test_no_client_hello_after_the_go_ahead_gets_no_plaintext(gw):
+    """After 220 the client reads nothing but TLS: a client that then sends no ClientHello gets
+    the close at the deadline, not an SMTP reply its TLS stack would take for a bad record."""
+    with socket.create_connection((LOCALHOST, gw.port("slow")), timeout=5) as s:
+        s.recv(4096)
+        s.sendall(b"EHLO client.test\r\n")
+        s.recv(4096)
+        s.sendall(b"STARTTLS\r\n")
+        assert s.recv(4096).startswith(b"220 2.0.0")
+        start = time.monotonic()
+        assert s.recv(4096) == b""
+        assert time.monotonic() - start < 3
