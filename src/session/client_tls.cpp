@@ -111,4 +111,24 @@ awaitable<Refused> secure_client(Conn& c, const tls::ServerOptions& options, std
   co_return std::nullopt;
 }
 
+awaitable<bool> ready_to_answer(Conn& c, const Refusal& r, bool upgrading) {
+  if (r.cause == Cause::silent || r.cause == Cause::finished) co_return false;
+  const bool unnamed = r.cause == Cause::unknown_name && c.open.sni.empty();
+  const bool tls_only = r.cause == Cause::bad_hello || r.cause == Cause::no_protocol ||
+                        (r.cause == Cause::unknown_name && !unnamed) || r.cause == Cause::not_allowed ||
+                        r.cause == Cause::too_many;
+  if ((c.open.hello_pending && tls_only) || (upgrading && !c.open.hello_pending && !c.client.tls)) {
+    if (c.open.hello_pending || r.cause == Cause::bad_hello) co_await send_alert(c.client.sock, alert_for(r.cause));
+    co_return false;
+  }
+  if (!c.open.hello_pending) co_return true;
+  // The refusal may come after a dial that used up clientHelloTimeout.
+  c.hello_deadline = std::max(c.hello_deadline, net::Clock::now() + net::Duration(2000));
+  if (Refused failed = co_await secure_client(c, *c.snap.options.at("default"), c.rec.router)) {
+    c.rec.detail += " (the client did not accept snigate's TLS to read this)";
+    co_return false;
+  }
+  co_return true;
+}
+
 }  // namespace snigate::session

@@ -41,4 +41,14 @@ tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& opti
 // the version and ALPN chosen in the access record.
 net::awaitable<Refused> secure_client(Conn& c, const tls::ServerOptions& options, std::string_view router);
 
+// For a driver that took the client's STARTTLS (mail, XMPP): whether a
+// refusal can be said in the protocol, and the TLS to say it in. false: it
+// was said with an alert, or cannot be said (nothing to tell, the client's
+// TLS failed, or the client has the go-ahead for TLS and sent no whole
+// ClientHello, so it reads nothing but TLS). An unknown name gets the alert
+// that says so; a client with no name at all, or a passthrough route's
+// failed server, gets snigate's TLS (default tls.options) to say more.
+// upgrading: the client was told to start TLS.
+net::awaitable<bool> ready_to_answer(Conn& c, const Refusal& r, bool upgrading);
+
 }  // namespace snigate::session

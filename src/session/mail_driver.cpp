@@ -131,29 +131,7 @@ awaitable<Refused> MailDriver<P>::open_server(Conn& c, const Route& r, Upstream&
 
 template <class P>
 awaitable<void> MailDriver<P>::speak(Conn& c, const Refusal& r) {
-  if (r.cause == Cause::silent || r.cause == Cause::finished) co_return;
-  // An unknown name gets the alert that says so; a client that sent no name
-  // at all learns more from snigate's answer, so its TLS is ended to say it.
-  const bool unnamed = r.cause == Cause::unknown_name && c.open.sni.empty();
-  const bool tls_only = r.cause == Cause::bad_hello || r.cause == Cause::no_protocol ||
-                        (r.cause == Cause::unknown_name && !unnamed) || r.cause == Cause::not_allowed ||
-                        r.cause == Cause::too_many;
-  if ((c.open.hello_pending && tls_only) || (upgrading && !c.open.hello_pending && !c.client.tls)) {
-    // A client that was told to start TLS and sent no whole ClientHello
-    // reads nothing but TLS: an alert for a bad one, else the close.
-    if (c.open.hello_pending || r.cause == Cause::bad_hello) co_await send_alert(c.client.sock, alert_for(r.cause));
-    co_return;
-  }
-  if (c.open.hello_pending) {
-    // A passthrough route whose server failed, or a client without SNI:
-    // snigate ends the client's TLS to say why. The refusal may come after a
-    // dial that used up clientHelloTimeout.
-    c.hello_deadline = std::max(c.hello_deadline, net::Clock::now() + net::Duration(2000));
-    if (Refused failed = co_await secure_client(c, *c.snap.options.at("default"), c.rec.router)) {
-      c.rec.detail += " (the client did not accept snigate's TLS to read this)";
-      co_return;
-    }
-  }
+  if (!co_await ready_to_answer(c, r, upgrading)) co_return;
   // A client with TLS sends a command first: read it, as closing with unread
   // input resets the connection and can destroy the answer. One whose
   // command snigate read already waits for this answer.

@@ -190,24 +190,7 @@ awaitable<Refused> XmppDriver::server_starttls(const Route& r, Upstream& up) {
 }
 
 awaitable<void> XmppDriver::speak(Conn& c, const Refusal& r) {
-  if (r.cause == Cause::silent || r.cause == Cause::finished) co_return;
-  const bool unnamed = r.cause == Cause::unknown_name && c.open.sni.empty();
-  const bool tls_only = r.cause == Cause::bad_hello || r.cause == Cause::no_protocol ||
-                        (r.cause == Cause::unknown_name && !unnamed) || r.cause == Cause::not_allowed ||
-                        r.cause == Cause::too_many;
-  if ((c.open.hello_pending && tls_only) || (upgrading && !c.open.hello_pending && !c.client.tls)) {
-    // A client that has <proceed/> and sent no whole ClientHello reads
-    // nothing but TLS: an alert for a bad one, else the close.
-    if (c.open.hello_pending || r.cause == Cause::bad_hello) co_await send_alert(c.client.sock, alert_for(r.cause));
-    co_return;
-  }
-  if (c.open.hello_pending) {  // say it inside TLS: a passthrough route's server failed, or no name at all
-    c.hello_deadline = std::max(c.hello_deadline, net::Clock::now() + net::Duration(2000));
-    if (Refused failed = co_await secure_client(c, *c.snap.options.at("default"), c.rec.router)) {
-      c.rec.detail += " (the client did not accept snigate's TLS to read this)";
-      co_return;
-    }
-  }
+  if (!co_await ready_to_answer(c, r, upgrading)) co_return;
   // After TLS the client opens a new stream first: read its header, as
   // closing with unread input resets the connection and can destroy the
   // error.
