@@ -76,7 +76,7 @@ def test_quickstart_passthrough_block_is_valid_when_uncommented(snigate_bin, tmp
     assert "2 router(s), 1 service(s)" in cp.stdout, cp.stdout
 
 
-@pytest.mark.parametrize("name", ["termination", "postgres"])
+@pytest.mark.parametrize("name", ["termination", "postgres", "mail"])
 def test_example_certificates_are_not_committed(name):
     cp = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "--error-unmatch", f"examples/{name}"],
                         capture_output=True, text=True, timeout=30)
