@@ -12,6 +12,7 @@ follows. Two mail sites (harness/mail.py), each a Dovecot with its own certifica
   entry points imapslow and pop3slow: clientHelloTimeout 1s
   entry points imaplogin and pop3login: a.mail.test and b.mail.test terminated (b re-encrypted), for
     clients without SNI, routed by the domain of their login
+  entry point smtp: a.mail.test passthrough, for the whole journey of a message through snigate
 
 Messages are sent to each site's own SMTP server, then read through snigate with imaplib,
 poplib, curl and openssl s_client."""
@@ -76,12 +77,14 @@ def gateway_config(pki, sites, ports, dead_port) -> dict:
         eps[f"{proto}mixed"] = {"address": addr(ports[f"{proto}mixed"]), "protocol": proto}
         eps[f"{proto}slow"] = {"address": addr(ports[f"{proto}slow"]), "protocol": proto, "clientHelloTimeout": "1s"}
         eps[f"{proto}login"] = {"address": addr(ports[f"{proto}login"]), "protocol": proto}
+    eps["smtp"] = {"address": addr(ports["smtp"]), "protocol": "smtp"}
     return {
         "entryPoints": eps,
         "tcp": {
-            "routers": {**routers_for("imap"), **routers_for("pop3")},
+            "routers": {**routers_for("imap"), **routers_for("pop3"),
+                        "smtp-a": router("HostSNI(`a.mail.test`)", "smtp-sa", eps=["smtp"], tls={"passthrough": True})},
             "services": {**services_for("imap", sites), **services_for("pop3", sites),
-                         "dead": lb(addr(dead_port))},
+                         "smtp-sa": lb(addr(sites["a"].smtp_port)), "dead": lb(addr(dead_port))},
             "serversTransports": transports(pki),
         },
         "tls": tls_section(pki),
@@ -100,6 +103,7 @@ def gw(request, tmp_path_factory) -> Gateway:
         with SMTPTo(site.domain, site.smtp_port, local_hostname="client.test", timeout=10) as smtp:
             smtp.sendmail("bob@x.test", [f"alice@{site.domain}"], f"Subject: {subjects[k]}\r\n\r\nhello\r\n")
     ports = {name: free_port() for proto in PROTOCOLS for name in (proto, f"{proto}mixed", f"{proto}slow", f"{proto}login")}
+    ports["smtp"] = free_port()
     sg = Snigate(workdir / "snigate", gateway_config(pki, sites, ports, free_port()), name="snigate-mail")
     request.addfinalizer(sg.teardown)
     sg.start()
@@ -193,6 +197,23 @@ def test_curl_ssl_reqd(gw, proto):
     else:
         listing = [line.split() for line in cp.stdout.splitlines() if line.strip()]
         assert listing and all(len(e) == 2 and e[0].isdigit() for e in listing), cp.stdout
+
+
+def test_a_message_sent_and_read_back_through_snigate(gw):
+    """The whole journey through snigate: sent with smtplib over the smtp entry point
+    (passthrough), read back with imaplib (termination, mx-a) and poplib (no SNI, routed by the
+    login's domain)."""
+    subject = unique_subject("journey")
+    with logs_on_failure(*gw.sites.values()):
+        with SMTPTo("a.mail.test", gw.sg.ports["smtp"], local_hostname="client.test", timeout=10) as smtp:
+            smtp.starttls(context=gw.ctx())
+            smtp.login("alice@a.mail.test", "secret")
+            smtp.sendmail("bob@x.test", ["alice@a.mail.test"], f"Subject: {subject}\r\n\r\nround trip\r\n")
+        found = imap_find(gw.ctx(), gw.sites["a"], subject, port=gw.sg.ports["imap"], name="mx-a.mail.test")
+        assert len(found) == 1 and b"with ESMTPSA;" in found[0], found
+        found = pop3_find(no_sni_context(gw.pki.ca_cert), gw.sites["a"], subject, login="alice@a.mail.test",
+                          port=gw.sg.ports["pop3login"], name="ignored.test")
+        assert len(found) == 1 and b"round trip" in found[0], found
 
 
 # ---------------------------------------------------------------- plain, unknown, down
