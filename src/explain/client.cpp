@@ -15,23 +15,29 @@ bool is_database(const session::EntryRoutes& entry) {
 }
 
 // On a MySQL or PostgreSQL entry point the name is the SNI or the @host part
-// of the user name. Sets sni to the name routed by and note to where it came
-// from; false after setting error to why --user does not apply.
+// of the user name; on a mail entry point, for a client without SNI, the
+// domain of its login. Sets sni to the name routed by and note to where it
+// came from; false after setting error to why --user does not apply.
 bool name_from_user(const session::EntryRoutes& entry, const Query& q, std::string& sni, std::string& note,
                     std::string& error) {
   if (q.user.empty()) return true;
-  if (!is_database(entry)) {
-    error = fmt::format("--user: entry point {} has protocol tcp; user@host routing is for protocol mysql or postgres",
-                        entry.ep.name);
+  const bool mail = config::is_mail(entry.ep.protocol);
+  if (!is_database(entry) && !mail) {
+    error = fmt::format("--user: entry point {} has protocol {}; routing by the user name is for protocol mysql, "
+                        "postgres, smtp, imap or pop3",
+                        entry.ep.name, config::protocol_name(entry.ep.protocol));
     return false;
   }
   const wire::postgres::UserHost uh = wire::postgres::user_at_host(q.user);
-  if (uh.host.empty()) note = fmt::format("user \"{}\" has no @host part", q.user);
+  if (uh.host.empty()) note = fmt::format("user \"{}\" has no @{} part", q.user, mail ? "domain" : "host");
   else if (!session::routes_by_user_host(sni, uh.host))
-    note = fmt::format("the SNI names the route; the @host of \"{}\" is not used", q.user);
+    note = fmt::format("the SNI names the route; the @{} of \"{}\" is not used", mail ? "domain" : "host", q.user);
   else {
-    note = fmt::format("the name comes from user \"{}\": \"{}\"; the server sees user \"{}\"", q.user, lower_ascii(uh.host),
-                       uh.user);
+    note = mail ? fmt::format("the client sent no SNI: the name comes from its login \"{}\": \"{}\"; the server "
+                              "sees the login as sent",
+                              q.user, lower_ascii(uh.host))
+                : fmt::format("the name comes from user \"{}\": \"{}\"; the server sees user \"{}\"", q.user,
+                              lower_ascii(uh.host), uh.user);
     sni = lower_ascii(uh.host);
   }
   return true;

@@ -18,8 +18,10 @@ void client_lines(const Client& c, std::string& out) {
                        mysql ? "MySQL" : "PostgreSQL", c.name_note.empty() ? "" : " (" + c.name_note + ")");
   if (config::is_mail(c.protocol))
     out += fmt::format("{} entry point: snigate greets the client and takes its {}; the name is the SNI of the TLS "
-                       "that follows, and a plain client is one that logs in without TLS\n",
-                       config::protocol_name(c.protocol), c.protocol == config::Protocol::pop3 ? "STLS" : "STARTTLS");
+                       "that follows (or, without SNI, the domain of the login), and a plain client is one that logs "
+                       "in without TLS{}\n",
+                       config::protocol_name(c.protocol), c.protocol == config::Protocol::pop3 ? "STLS" : "STARTTLS",
+                       c.name_note.empty() ? "" : " (" + c.name_note + ")");
   if (c.server_first)
     out += "every router here is a plain HostSNI(`*`): nothing is read, so every client (a TLS one too) "
            "goes to the first of them and its backend is connected as soon as the client arrives\n";

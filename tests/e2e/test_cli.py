@@ -173,7 +173,23 @@ def test_explain_user_at_host_on_a_mysql_entry_point(snigate_bin, pki, tmp_path)
     assert cp.returncode == 1 and "mysql.allowPlaintext is not set" in cp.stdout, cp.stdout + cp.stderr
     tcp = write(tmp_path, "tcp.yaml", to_yaml(small_config(pki)) + "\n")
     cp = run_cli(["explain", "--config", tcp, "--user", "alice@a.test"], timeout=10)
-    assert cp.returncode == 2 and "protocol mysql or postgres" in cp.stdout, cp.stdout + cp.stderr
+    assert cp.returncode == 2 and "protocol mysql, postgres, smtp, imap or pop3" in cp.stdout, cp.stdout + cp.stderr
+
+
+def test_explain_login_domain_on_a_mail_entry_point(snigate_bin, pki, tmp_path):
+    """--user on an imap entry point: a client without SNI is routed by its login's domain, and the
+    server sees the login as sent."""
+    cfg = {
+        "entryPoints": {"imap": {"address": addr(18446), "protocol": "imap"}},
+        "tcp": {"routers": {"acme": router("HostSNI(`acme.test`)", "mail", eps=("imap",), tls={})},
+                "services": {"mail": lb("127.0.0.1:9")}},
+        "tls": {"certificates": [{"certFile": str(pki["a"].cert), "keyFile": str(pki["a"].key)}]},
+    }
+    path = write(tmp_path, "imap.yaml", to_yaml(cfg) + "\n")
+    cp = run_cli(["explain", "--config", path, "--user", "alice@acme.test"], timeout=10)
+    assert cp.returncode == 0 and re.search(r"(?<!no )match:\s*acme\b", cp.stdout), cp.stdout + cp.stderr
+    assert 'its login "alice@acme.test": "acme.test"; the server sees the login as sent' in cp.stdout, cp.stdout
+    assert "imap entry point: snigate greets the client and takes its STARTTLS" in cp.stdout, cp.stdout
 
 
 def test_explain_plain_with_sni_is_a_bad_query(snigate_bin, pki, tmp_path):
