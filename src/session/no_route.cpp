@@ -125,8 +125,9 @@ Refusal mail_no_route(const EntryRoutes& entry, const Facts& facts, bool from_us
     r.hint = std::string(hint.substr(hint.find(": ") + 2));
     return r;
   }
+  const bool xmpp = entry.ep.protocol == config::Protocol::xmpp;
   r.message = fmt::format("no route on entry point {} for \"{}\" (from the {})", entry.ep.name, facts.sni,
-                          from_user ? "domain of the client's login" : "client's SNI");
+                          !from_user ? "client's SNI" : xmpp ? "to= of the client's stream" : "domain of the client's login");
   r.hint = "check the name";
   return r;
 }

@@ -108,6 +108,11 @@ std::string_view condition(Cause cause) {
 
 Refusal header_failure(const Conn& c, const HeaderRead& h) {
   if (h.got == Got::closed) return client_gone("the client closed before its stream header");
+  if (h.got == Got::bad && !c.client.buf.empty() && c.client.buf[0] == 0x16)  // a TLS handshake record
+    return {Cause::bad_request, "bad_request",
+            fmt::format("direct TLS on entry point {}, which speaks XMPP (a stream header, then STARTTLS): direct "
+                        "TLS (port 5223) belongs on a tcp entry point",
+                        c.entry.ep.name)};
   if (h.got == Got::timeout)
     return {Cause::timeout, "timeout",
             fmt::format("no stream header, STARTTLS and ClientHello within clientHelloTimeout ({} ms)",
@@ -145,7 +150,13 @@ awaitable<Refused> XmppDriver::preamble(Conn& c) {
   said_header = false;  // TLS starts a new stream
   upgrading = true;
   if (Refused s = co_await read_hello(c, true)) co_return s;
-  if (c.open.sni.empty() && !stream.to.empty()) set_routing_name(c, lower_ascii(stream.to));
+  if (c.open.sni.empty() && !stream.to.empty()) {
+    // No SNI: the stream's to= names the server, and the certificate snigate
+    // terminates with, as the SNI would have.
+    c.open.sni = lower_ascii(stream.to);
+    c.open.name_from_user = true;
+    set_routing_name(c, c.open.sni);
+  }
   co_return std::nullopt;
 }
 
@@ -170,8 +181,10 @@ awaitable<Refused> XmppDriver::server_starttls(const Route& r, Upstream& up) {
   if (h.got != Got::done) co_return mail::server_silent(r, up, "the stream header", h.why);
   ElementRead e = co_await read_element(up.leg, deadline);
   if (e.got != Got::done) co_return mail::server_silent(r, up, "the stream header", e.why);
-  if (e.element.name != "features")
-    co_return mail::server_refused(r, up, "the stream header", "<" + e.element.name + ">");
+  if (e.element.name != "features")  // a stream error names its condition in its first child
+    co_return mail::server_refused(r, up, "the stream header",
+                                   "<" + e.element.name + ">" +
+                                       (e.element.children.empty() ? "" : " " + e.element.children.front()));
   if (std::ranges::find(e.element.children, "starttls") == e.element.children.end())
     co_return Refusal{Cause::not_supported, "backend_no_starttls",
                       fmt::format("router {}: server {} does not offer STARTTLS in its stream features", r.name,

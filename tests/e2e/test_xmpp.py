@@ -226,3 +226,36 @@ def test_pipelined_bytes_after_starttls_are_refused(gw):
         with pytest.raises(XmppError):
             s.read_until("<proceed")
         assert "not-well-formed" in s.transcript() and "sent more after &lt;starttls/&gt;" in s.transcript()
+
+
+def test_without_sni_to_also_chooses_the_certificate(gw):
+    """A terminating router reached by to= (no SNI) ends TLS with the certificate for that name,
+    as XMPP clients check it against their domain."""
+    mark = gw.sg.access_mark()
+    ctx = gw.ctx()
+    ctx.check_hostname = False
+    with XmppStream(gw.port("xmppterm")) as s:
+        s.open("a.xmpp.test")
+        s.starttls(ctx, server_hostname=None)
+        assert subject_cn(s) == "a.xmpp.test"
+        s.open("a.xmpp.test", until="</message>")
+    entry = gw.sg.wait_access(lambda e: e.get("entry_point") == "xmppterm", after=mark)
+    assert entry["router"] == "xterm" and entry["sni"] == "a.xmpp.test", entry
+
+
+def test_without_sni_an_unknown_to_gets_unrecognized_name(gw):
+    mark = gw.sg.access_mark()
+    with XmppStream(gw.port()) as s:
+        s.open("nope.xmpp.test")
+        with pytest.raises(XmppError, match="UNRECOGNIZED_NAME|unrecognized name"):
+            s.starttls(None, server_hostname=None)
+    entry = gw.sg.wait_access(lambda e: e.get("sni") == "nope.xmpp.test", after=mark)
+    assert entry["end"] == "no_route", entry
+
+
+def test_direct_tls_on_the_xmpp_port_is_told_where_it_belongs(gw):
+    cp = run(["openssl", "s_client", "-connect", f"{LOCALHOST}:{gw.port()}", "-servername", "a.xmpp.test",
+              "-brief"], input="", timeout=15)
+    assert cp.returncode != 0
+    entry = gw.sg.wait_access(lambda e: "direct TLS" in e.get("detail", ""))
+    assert "direct TLS (port 5223) belongs on a tcp entry point" in entry["detail"], entry
