@@ -62,8 +62,10 @@ awaitable<Refused> MailDriver<P>::preamble(Conn& c) {
         proto.after_tls();
         break;
       case mail::Next::quit:
-        co_return Refusal{Cause::finished, "closed", fmt::format("the client quit before {}", P::upgrade), {},
-                          spdlog::level::debug};
+        co_return Refusal{Cause::finished, "closed",
+                          c.client.tls ? std::string("the client quit before its login (it sent no SNI)")
+                                       : fmt::format("the client quit before {}", P::upgrade),
+                          {}, spdlog::level::debug};
       case mail::Next::close:
         co_return Refusal{Cause::finished, "bad_request",
                           fmt::format("{} commands snigate could not take before {}", mail::kMaxErrors, P::upgrade)};
@@ -121,7 +123,7 @@ awaitable<Refused> MailDriver<P>::open_server(Conn& c, const Route& r, Upstream&
                         fmt::format("router {}: server {} sent more after its answer to {}, before TLS", r.name,
                                     up.server->address, P::upgrade)};
     if (passthrough) co_return std::nullopt;
-    if (Refused s = co_await secure_server(r, up, c.open.sni)) co_return s;
+    if (Refused s = co_await secure_server(r, up, c.facts.sni)) co_return s;  // the SNI, or the login's domain
   }
   // The server hears what the client told snigate before the command snigate
   // read (SMTP's EHLO), where that command goes to the server.
