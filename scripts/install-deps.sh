@@ -12,7 +12,8 @@ test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-pytest 
       nginx-light libnginx-mod-stream redis-server redis-tools mariadb-server mariadb-client curl
       postgresql python3-psycopg2 python3-openssl iperf3 iproute2 haproxy prometheus chromium
       chromium-driver python3-selenium systemd man-db python3-yaml adduser etcd-server etcd-client
-      dovecot-imapd dovecot-pop3d python3-aiosmtpd swaks libnet-ssleay-perl)
+      dovecot-imapd dovecot-pop3d python3-aiosmtpd swaks libnet-ssleay-perl libmail-java
+      openjdk-17-jdk-headless)
 
 want=("${build[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${test[@]}")
@@ -30,7 +31,7 @@ if ((${#missing[@]})); then
 fi
 
 if [[ "${1:-}" == "--test" ]]; then
-  # Node's MySQL driver for the e2e tests, pinned by package-lock.json.
+  # Node's drivers for the e2e tests (mysql2, pg, nodemailer, imapflow), pinned by package-lock.json.
   command -v npm >/dev/null || { apt-get update -qq; apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
   (cd "$(dirname "$0")/../tests/e2e/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
