@@ -13,6 +13,21 @@ using net::awaitable;
 
 namespace {
 
+// A TLS handshake record where a command should be: a client of implicit
+// TLS (ports 465, 993, 995) sent to an entry point that speaks the protocol.
+bool implicit_tls(const Conn& c, const LineRead& in) {
+  const auto tls_record = [](std::string_view b) { return b.size() >= 2 && b[0] == 0x16 && b[1] == 0x03; };
+  const std::string_view buf(reinterpret_cast<const char*>(c.client.buf.data()), c.client.buf.size());
+  return tls_record(in.got == Got::done ? std::string_view(in.line) : buf);
+}
+
+Refusal implicit_tls_refusal(const Conn& c) {
+  return {Cause::bad_hello, "bad_request",
+          fmt::format("a TLS ClientHello on entry point {}, which speaks {} and expects STARTTLS first: a client of "
+                      "implicit TLS (ports 465, 993, 995) belongs on a tcp entry point",
+                      c.entry.ep.name, config::protocol_name(c.entry.ep.protocol))};
+}
+
 // A command that did not arrive.
 Refusal command_failure(const Conn& c, const LineRead& in, const char* upgrade) {
   if (in.got == Got::closed) return client_gone(fmt::format("the client closed before {}", upgrade));
@@ -36,8 +51,12 @@ awaitable<Refused> MailDriver<P>::preamble(Conn& c) {
   proto.start({mail::hostname(c.entry.ep), c.entry.has_plain_routes});
   const std::string hello = proto.greeting();
   if (!co_await write_text(c.client, hello, c.hello_deadline)) co_return client_gone("could not send the greeting");
-  for (;;) {
+  for (bool first = true;; first = false) {
     LineRead in = co_await read_line(c.client, c.hello_deadline, P::max_line);
+    if (first && implicit_tls(c, in)) {
+      upgrading = true;  // it reads nothing but TLS: the alert, not a reply
+      co_return implicit_tls_refusal(c);
+    }
     if (in.got != Got::done) co_return command_failure(c, in, P::upgrade);
     const mail::Answer a = proto.answer(in.line);
     if (a.next == mail::Next::route_plain || a.next == mail::Next::route_login) {

@@ -137,7 +137,11 @@ awaitable<Refused> XmppDriver::preamble(Conn& c) {
   if (e.got == Got::closed) co_return client_gone("the client closed before STARTTLS");
   if (e.got == Got::timeout) co_return header_failure(c, {Got::timeout, {}, {}, {}});
   if (e.got == Got::bad) co_return Refusal{Cause::bad_request, "bad_request", "a bad element: " + e.why};
-  if (e.element.name == "/stream") co_return Refusal{Cause::finished, "closed", "the client closed its stream"};
+  if (e.element.name == "/stream") {
+    const std::string close = "</stream:stream>";  // RFC 6120 4.4: answer the close with a close
+    co_await write_text(c.client, close, c.hello_deadline);
+    co_return Refusal{Cause::finished, "closed", "the client closed its stream"};
+  }
   if (e.element.name != "starttls" || e.element.xmlns != kTlsNs)
     co_return Refusal{Cause::denied, "plaintext_refused",
                       fmt::format("<{}> before STARTTLS: entry point {} chooses the server by the name the client's "

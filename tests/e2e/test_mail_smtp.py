@@ -322,3 +322,15 @@ def test_no_client_hello_after_the_go_ahead_gets_no_plaintext(gw):
         start = time.monotonic()
         assert s.recv(4096) == b""
         assert time.monotonic() - start < 3
+
+
+def test_implicit_tls_client_is_told_where_it_belongs(gw):
+    """A client of implicit TLS (as on 465) sent to an smtp entry point: the log says where it
+    belongs, and the client gets a TLS alert, not an SMTP reply in plaintext."""
+    mark = gw.sg.access_mark()
+    cp = run(["openssl", "s_client", "-connect", f"{LOCALHOST}:{gw.port('slow')}", "-servername", "a.mail.test",
+              "-brief"], input="", timeout=15)
+    assert cp.returncode != 0
+    entry = gw.sg.wait_access(lambda e: e.get("entry_point") == "slow", after=mark)
+    assert "a TLS ClientHello on entry point slow, which speaks smtp and expects STARTTLS first" in entry["detail"], \
+        entry

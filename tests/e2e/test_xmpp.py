@@ -259,3 +259,10 @@ def test_direct_tls_on_the_xmpp_port_is_told_where_it_belongs(gw):
     assert cp.returncode != 0
     entry = gw.sg.wait_access(lambda e: "direct TLS" in e.get("detail", ""))
     assert "direct TLS (port 5223) belongs on a tcp entry point" in entry["detail"], entry
+
+
+def test_a_stream_closed_before_tls_is_closed_in_turn(gw):
+    with XmppStream(gw.port()) as s:
+        s.open("a.xmpp.test")
+        s.send("</stream:stream>")
+        assert s.read_to_eof().endswith("</stream:stream>")
