@@ -176,11 +176,18 @@ void check_postgres_route(const config::Router& r, const Route& route, const std
                               fmt::format("whoami@internal does not speak PostgreSQL (entry point {})", ep_name)));
 }
 
-// On a mail entry point snigate speaks the protocol until the client's
-// STARTTLS: TLS routers pass the client's TLS through or terminate it, and a
-// plain router takes clients that log in without TLS.
+// On a mail or XMPP entry point snigate speaks the protocol until the
+// client's STARTTLS: TLS routers pass the client's TLS through or terminate
+// it, and (mail only) a plain router takes clients that log in without TLS.
 void check_mail_route(const config::Router& r, const Route& route, const EntryRoutes& entry,
                       std::vector<config::Error>& errors) {
+  // XMPP clients are refused before TLS: a plain router there would never
+  // take one.
+  if (entry.ep.protocol == config::Protocol::xmpp && !route.tls)
+    errors.push_back(error_at(r.loc, "tcp.routers." + r.name + ".tls",
+                              fmt::format("a router of an xmpp entry point ({}) needs tls: {{}} or tls: {{passthrough: "
+                                          "true}}; snigate takes no XMPP stream without STARTTLS",
+                                          entry.ep.name)));
   if (route.service && route.service->whoami)
     errors.push_back(error_at(r.service_loc, "tcp.routers." + r.name + ".service",
                               fmt::format("whoami@internal does not speak {} (entry point {})",

@@ -9,22 +9,15 @@ namespace snigate::session {
 
 using net::awaitable;
 
-namespace {
-
 std::string_view as_text(const std::vector<std::uint8_t>& buf) {
   return {reinterpret_cast<const char*>(buf.data()), buf.size()};
 }
 
-// The bytes one read may take: on a plain leg no more than the line's limit,
-// so a read never takes much past what the protocol allows; a TLS leg reads
-// whole records.
 std::size_t read_size(const Leg& leg, std::size_t max) { return leg.tls ? 16 * 1024 : max; }
 
 void drop_front(std::vector<std::uint8_t>& buf, std::size_t n) {
   buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
 }
-
-}  // namespace
 
 awaitable<LineRead> read_line(Leg& leg, net::Clock::time_point deadline, std::size_t max) {
   LineRead out;

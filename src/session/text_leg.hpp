@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "net/asio.hpp"
 #include "session/leg.hpp"
@@ -32,5 +33,13 @@ struct ReplyRead {
 net::awaitable<ReplyRead> read_smtp_reply(Leg& leg, net::Clock::time_point deadline);
 
 net::awaitable<bool> write_text(Leg& leg, std::string_view text, net::Clock::time_point deadline);
+
+// For a Framing over text: the buffer as text, taking a message off its
+// front, and how much one read may take (on a plain leg no more than the
+// protocol's limit, so a read never takes much past what it allows; a TLS
+// leg reads whole records).
+std::string_view as_text(const std::vector<std::uint8_t>& buf);
+void drop_front(std::vector<std::uint8_t>& buf, std::size_t n);
+std::size_t read_size(const Leg& leg, std::size_t max);
 
 }  // namespace snigate::session

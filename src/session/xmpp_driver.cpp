@@ -19,14 +19,6 @@ namespace {
 constexpr std::string_view kTlsNs = "urn:ietf:params:xml:ns:xmpp-tls";
 constexpr std::size_t kMaxHeader = 4096;
 
-std::string_view as_text(const std::vector<std::uint8_t>& buf) {
-  return {reinterpret_cast<const char*>(buf.data()), buf.size()};
-}
-
-void drop_front(std::vector<std::uint8_t>& buf, std::size_t n) {
-  buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-}
-
 struct HeaderRead {
   Got got = Got::done;
   wx::StreamHeader header;
@@ -42,7 +34,7 @@ awaitable<HeaderRead> read_header(Leg& leg, net::Clock::time_point deadline) {
       why = h.error;
       return {Framed::bad};
     }
-    if (h.status == wx::XmlStatus::need_more) return {Framed::more, leg.tls ? std::size_t{16 * 1024} : std::size_t{512}};
+    if (h.status == wx::XmlStatus::need_more) return {Framed::more, read_size(leg, 512)};
     out.header = h.header;
     out.raw = std::string(as_text(buf).substr(0, h.header.size));
     drop_front(buf, h.header.size);
@@ -66,7 +58,7 @@ awaitable<ElementRead> read_element(Leg& leg, net::Clock::time_point deadline) {
       why = e.error;
       return {Framed::bad};
     }
-    if (e.status == wx::XmlStatus::need_more) return {Framed::more, leg.tls ? std::size_t{16 * 1024} : std::size_t{512}};
+    if (e.status == wx::XmlStatus::need_more) return {Framed::more, read_size(leg, 512)};
     out.element = e.element;
     drop_front(buf, e.element.size);
     return {Framed::whole};

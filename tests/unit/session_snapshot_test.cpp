@@ -94,6 +94,29 @@ std::string matched(const EntryRoutes& entry, const Client& c) {
 
 // ---- ordering --------------------------------------------------------------
 
+TEST(SessionSnapshot, XmppAndMailRouters) {
+  Cfg xmpp;
+  xmpp.entry("x", config::Protocol::xmpp).service("svc");
+  xmpp.router("plain", "HostSNI(`*`)");
+  const auto errors = compile_errors(xmpp);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "tcp.routers.plain.tls");
+  EXPECT_NE(errors[0].message.find("a router of an xmpp entry point (x) needs tls"), std::string::npos);
+
+  Cfg smtp;  // a plain router takes SMTP clients that never start TLS
+  smtp.entry("m", config::Protocol::smtp).service("svc");
+  smtp.router("plain", "HostSNI(`*`)");
+  smtp.tls_router("a", "HostSNI(`a.example`)");
+  EXPECT_EQ(compile_ok(smtp)->entry("m")->routes.size(), 2u);
+
+  Cfg whoami;
+  whoami.entry("i", config::Protocol::imap);
+  whoami.tls_router("w", "HostSNI(`a.example`)", "whoami@internal");
+  const auto w = compile_errors(whoami);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].message.find("whoami@internal does not speak imap (entry point i)"), std::string::npos);
+}
+
 TEST(SessionSnapshot, RoutesSortedByRuleLengthByDefault) {
   Cfg cfg;
   cfg.entry("web").service("svc");
