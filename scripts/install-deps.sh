@@ -13,7 +13,7 @@ test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-pytest 
       postgresql python3-psycopg2 python3-openssl iperf3 iproute2 haproxy prometheus chromium
       chromium-driver python3-selenium systemd man-db python3-yaml adduser etcd-server etcd-client
       dovecot-imapd dovecot-pop3d python3-aiosmtpd swaks libnet-ssleay-perl libmail-java
-      openjdk-17-jdk-headless)
+      openjdk-17-jdk-headless pebble)
 
 want=("${build[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${test[@]}")

@@ -155,6 +155,27 @@ struct EtcdProvider {
   Loc loc;
 };
 
+// certificatesResolvers.<name>.acme: certificates from an ACME CA (docs/acme.md).
+struct AcmeResolver {
+  std::string name;
+  Loc loc;
+  std::string email;
+  std::string ca_server = "https://acme-v02.api.letsencrypt.org/directory";
+  std::string storage;  // absolute after load; default acme.json beside the static file
+  std::string key_type = "RSA4096";  // EC256, EC384, RSA2048, RSA4096, RSA8192
+  int certificates_duration = 2160;  // hours a certificate is expected to last
+  std::string preferred_chain;       // the issuer CN of the chain's root to prefer
+  std::string eab_kid;               // eab.kid and eab.hmacEncoded (base64url)
+  std::string eab_hmac;
+  std::vector<std::string> ca_certificates;  // PEM files added to the system CAs for caServer
+  bool ca_system_cert_pool = true;   // with caCertificates: also trust the system CAs
+  std::string ca_server_name;        // the name to verify caServer's certificate against
+  Duration client_timeout{120'000};  // one HTTP exchange with the CA
+  bool tls_challenge = false;        // tlsChallenge present
+  std::string http_entry_point;      // httpChallenge.entryPoint; empty: no HTTP-01
+  Loc http_entry_point_loc;
+};
+
 // Keys and values read from a KV store: the full key ("traefik/tcp/routers/r/rule") -> value.
 using KvPairs = std::map<std::string, std::string>;
 
@@ -176,6 +197,7 @@ struct Static {
   int workers = 0;                 // snigate.workers (extension); 0: one per core
   std::string default_rule_syntax = "v3";  // core.defaultRuleSyntax: v2 or v3
   Loc default_rule_syntax_loc;
+  std::map<std::string, AcmeResolver> acme;  // certificatesResolvers
   bool ocsp = false;               // ocsp present: staple OCSP responses (docs/configuration.md)
   std::map<std::string, std::string> ocsp_responder_overrides;  // ocsp.responderOverrides: URL -> URL
   std::string static_file;         // the file load() read (absolute): its tcp/tls parts are
@@ -185,10 +207,20 @@ struct Static {
 
 // ---- dynamic part --------------------------------------------------------
 
+// tls.domains[i]: the names one ACME certificate is ordered for.
+struct CertDomain {
+  std::string main;
+  std::vector<std::string> sans;
+  Loc loc;
+};
+
 struct RouterTls {
   bool passthrough = false;
   std::string options;  // tls.options name; empty: "default"
   Loc options_loc;
+  std::string cert_resolver;  // certificatesResolvers name; empty: none
+  Loc cert_resolver_loc;
+  std::vector<CertDomain> domains;  // empty: the rule's HostSNI names
 };
 
 struct Router {

@@ -14,6 +14,42 @@ using walk::Key;
 
 namespace {
 
+// Each name must be one a CA can issue for over TLS-ALPN-01 or HTTP-01.
+void check_domain_name(Ctx& ctx, const Item& v, const std::string& name) {
+  if (name.starts_with("*."))
+    ctx.error(v.loc(ctx), v.path,
+              fmt::format("\"{}\": a wildcard name needs the DNS-01 challenge, which snigate does not do; give "
+                          "its certificate in tls.certificates",
+                          name));
+  else if (name.empty() || name.find_first_of(" /:@*`") != std::string::npos)
+    ctx.error(v.loc(ctx), v.path, fmt::format("\"{}\" is not a host name", name));
+}
+
+void parse_cert_domains(Ctx& ctx, const Item& it, RouterTls& out) {
+  if (!it.value.is_list()) {
+    ctx.error(it.loc(ctx), it.path, "must be a list: domains: [{main: example.com, sans: [www.example.com]}]");
+    return;
+  }
+  for (std::size_t i = 0; i < it.value.size(); ++i) {
+    Item d = it.element(it.value[i], i);
+    CertDomain dom;
+    dom.loc = d.loc(ctx);
+    walk::walk_map(ctx, d, {
+      {"main", [&](const Item& v) {
+         if (walk::get_string(ctx, v, dom.main)) check_domain_name(ctx, v, dom.main);
+       }},
+      {"sans", [&](const Item& v) {
+         if (!walk::get_string_list(ctx, v, dom.sans)) return;
+         for (std::size_t k = 0; k < dom.sans.size(); ++k)
+           check_domain_name(ctx, v.element(v.value[k], k), dom.sans[k]);
+       }},
+    });
+    if (dom.main.empty() && d.value.is_map())
+      ctx.error(dom.loc, d.path, "needs main: the certificate's first name");
+    out.domains.push_back(std::move(dom));
+  }
+}
+
 void parse_router_tls(Ctx& ctx, const Item& it, RouterTls& out) {
   walk::walk_map(ctx, it, {
     {"passthrough", [&](const Item& v) { walk::get_bool(ctx, v, out.passthrough); }},
@@ -21,8 +57,11 @@ void parse_router_tls(Ctx& ctx, const Item& it, RouterTls& out) {
        out.options_loc = v.loc(ctx);
        walk::get_string(ctx, v, out.options);
      }},
-    walk::ignored(ctx, "certResolver", "ACME is not supported; give certificates in tls.certificates"),
-    walk::ignored(ctx, "domains", "ACME is not supported; give certificates in tls.certificates"),
+    {"certResolver", [&](const Item& v) {
+       out.cert_resolver_loc = v.loc(ctx);
+       walk::get_string(ctx, v, out.cert_resolver);
+     }},
+    {"domains", [&](const Item& v) { parse_cert_domains(ctx, v, out); }},
   });
 }
 

@@ -71,7 +71,7 @@ void parse_store(Ctx& ctx, const std::string& name, const Item& it, Dynamic& out
        parse_cert_files(ctx, v, c);
        out.default_certificate = std::move(c);
      }},
-    walk::ignored(ctx, "defaultGeneratedCert", "ACME is not supported; give defaultCertificate"),
+    walk::ignored(ctx, "defaultGeneratedCert", "the default certificate does not come from ACME; give defaultCertificate"),
   });
 }
 

@@ -24,6 +24,10 @@ void parse_ping(walk::Ctx& ctx, const walk::Item& it, Static& out);
 void resolve_admin_entry_points(walk::Ctx& ctx, Static& out);
 // providers.etcd (config/etcd_static.cpp).
 void parse_etcd_provider(walk::Ctx& ctx, const walk::Item& it, Static& out);
+// certificatesResolvers (config/acme_static.cpp); then, with the entry points
+// known, check the ones httpChallenge names.
+void parse_acme_resolvers(walk::Ctx& ctx, const walk::Item& it, Static& out);
+void check_acme_entry_points(walk::Ctx& ctx, const Static& out);
 
 // The dynamic keys of one file. only_dynamic: the file is the static file, so
 // skip its static keys without a word (parse_static has checked them).

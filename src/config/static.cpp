@@ -152,7 +152,7 @@ void parse_entry_point(Ctx& ctx, const std::string& name, const Item& it, Static
     walk::ignored(ctx, "forwardedHeaders", "an HTTP setting"),
     {"asDefault", [&](const Item& v) { walk::get_bool(ctx, v, ep.as_default); }},
     walk::ignored(ctx, "observability", "an HTTP setting"),
-    walk::ignored(ctx, "allowACMEByPass", "ACME is not supported"),
+    walk::ignored(ctx, "allowACMEByPass", "snigate answers only the ACME challenges it ordered; every other client goes to the routers"),
   });
   if (!it.is_null() && !it.value.is_map()) return;  // walk_map reported it
   apply_read_timeout(ctx, read_timeout, client_hello, ep);
@@ -333,7 +333,7 @@ void parse_static(Ctx& ctx, const yaml::Node& root, Static& out) {
     walk::ignored(ctx, "hub", "Traefik Hub is not part of snigate"),
     walk::ignored(ctx, "tracing", not_tcp),
     walk::ignored(ctx, "serversTransport", "the HTTP servers transport; TCP uses tcp.serversTransports"),
-    walk::ignored(ctx, "certificatesResolvers", "ACME is not supported"),
+    {"certificatesResolvers", [&](const Item& v) { parse_acme_resolvers(ctx, v, out); }},
     walk::ignored(ctx, "global", not_tcp), walk::ignored(ctx, "experimental", not_tcp),
     walk::ignored(ctx, "hostResolver", not_tcp), walk::ignored(ctx, "spiffe", "SPIFFE is not supported"),
     walk::ignored(ctx, "pilot", not_tcp),
@@ -351,6 +351,7 @@ void parse_static(Ctx& ctx, const yaml::Node& root, Static& out) {
      }},
   });
   resolve_admin_entry_points(ctx, out);
+  check_acme_entry_points(ctx, out);
   if (out.entry_points.empty() && (root.is_null() || root.is_map()))
     ctx.warn(entry_points_at, "entryPoints",
              "no entry point defined, nothing will be served: add one, e.g. entryPoints: {websecure: {address: \":443\"}}");

@@ -140,6 +140,23 @@ void check_attached(const Static& stat, const std::string& name, const Router& r
                          "HTTP, which carries no TCP routers; add an entry point for it"});
 }
 
+void check_cert_resolver(const Static& stat, Router& r, std::vector<Error>& errors, std::vector<Error>& warnings) {
+  RouterTls& t = *r.tls;
+  const std::string path = fmt::format("tcp.routers.{}.tls.certResolver", r.name);
+  if (t.cert_resolver.empty()) {
+    if (!t.domains.empty())
+      warnings.push_back(Error{t.domains.front().loc, fmt::format("tcp.routers.{}.tls.domains", r.name),
+                               "unused without certResolver: the names are ordered from the resolver it names"});
+    return;
+  }
+  if (!stat.acme.count(t.cert_resolver))
+    errors.push_back(Error{t.cert_resolver_loc, path,
+                           unknown("certificate resolver", t.cert_resolver, stat.acme, "certificatesResolvers")});
+  else if (t.passthrough)
+    warnings.push_back(Error{t.cert_resolver_loc, path,
+                             "unused: with passthrough the server presents its own certificate, so none is ordered"});
+}
+
 }  // namespace
 
 void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std::vector<Error>& warnings) {
@@ -164,6 +181,7 @@ void validate(const Static& stat, Dynamic& dyn, std::vector<Error>& errors, std:
                              unknown("entry point", r.entry_points[i], stat.entry_points, "entryPoints")});
     }
     if (!r.tls) continue;
+    check_cert_resolver(stat, r, errors, warnings);
     std::string& opts = r.tls->options;
     std::string path = fmt::format("tcp.routers.{}.tls.options", name);
     if (std::string wrong = normalize_provider(opts); !wrong.empty()) {

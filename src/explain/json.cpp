@@ -47,6 +47,7 @@ json router_json(const RouterVerdict& v) {
     j["certificate"] = {{"origin", v.certificate->origin},
                         {"match", v.certificate->how},
                         {"refusedBySniStrict", v.certificate->refused_by_sni_strict}};
+  if (v.certificate && !v.certificate->acme.empty()) j["certificate"]["acme"] = v.certificate->acme;
   return j;
 }
 

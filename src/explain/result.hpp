@@ -47,6 +47,7 @@ struct Certificate {
   std::string origin;  // the file (or "default") it came from
   std::string how;     // exact, wildcard or default
   bool refused_by_sni_strict = false;  // sniStrict and no certificate names the SNI
+  std::string acme;  // the router's certResolver: what it holds or does for the name
 };
 
 struct RouterVerdict {

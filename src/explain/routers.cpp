@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include "acme/explain.hpp"
+#include "acme/issued.hpp"
 #include "explain/steps.hpp"
 
 namespace snigate::explain {
@@ -26,8 +28,12 @@ RouterVerdict verdict_of(const session::Route& r) {
 }
 
 Certificate certificate_for(const session::Snapshot& snap, const session::Route& r, const std::string& sni) {
-  const auto choice = snap.certs.select(sni);
+  auto choice = snap.certs.select(sni);
   Certificate c;
+  std::shared_ptr<const tls::Cert> issued;
+  if (choice.how == tls::CertMatch::fallback && (issued = acme::issued().find(sni)))
+    choice = {issued.get(), tls::CertMatch::exact};
+  if (!r.cert_resolver.empty()) c.acme = acme::explain_name(snap.stat.acme.at(r.cert_resolver), sni);
   c.origin = choice.cert->origin;
   c.how = choice.how == tls::CertMatch::exact      ? "exact"
           : choice.how == tls::CertMatch::wildcard ? "wildcard"

@@ -43,6 +43,7 @@ void router_line(const RouterVerdict& v, std::string& out) {
                : fmt::format("; certificate {} ({} match)", v.certificate->origin, v.certificate->how);
   out += fmt::format("match: {}  rule {}  priority {}  -> service {} ({}{})\n", v.name, v.rule, priority, v.service,
                      mode, cert);
+  if (v.certificate && !v.certificate->acme.empty()) out += fmt::format("acme: {}\n", v.certificate->acme);
 }
 
 void middleware_lines(const Result& r, std::string& out) {

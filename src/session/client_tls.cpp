@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "acme/issued.hpp"
 #include "net/deadline.hpp"
 #include "net/linger.hpp"
 #include "session/no_route.hpp"
@@ -53,7 +54,11 @@ awaitable<void> send_alert(net::tcp::socket& sock, std::uint8_t description) {
 
 tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& options, std::string_view sni,
                             std::string& why) {
-  const tls::CertChoice choice = snap.certs.select(sni);
+  tls::CertChoice choice = snap.certs.select(sni);
+  // A name without a certificate of its own in the configuration may have one from ACME.
+  std::shared_ptr<const tls::Cert> issued;
+  if (choice.how == tls::CertMatch::fallback && (issued = acme::issued().find(sni)))
+    choice = {issued.get(), tls::CertMatch::exact};
   if (options.sni_strict && choice.how == tls::CertMatch::fallback) {
     why = fmt::format("sniStrict is set and no certificate names {}",
                       sni.empty() ? "(no SNI sent)" : "\"" + std::string(sni) + "\"");
@@ -72,7 +77,7 @@ namespace {
 // one: say so, since the client's own message rarely reaches the operator.
 std::string default_cert_note(const Snapshot& snap, std::string_view sni) {
   const tls::CertChoice choice = snap.certs.select(sni);
-  if (choice.how != tls::CertMatch::fallback || !choice.cert) return {};
+  if (choice.how != tls::CertMatch::fallback || !choice.cert || acme::issued().find(sni)) return {};
   return sni.empty()
              ? fmt::format("; the client sent no SNI, so it got the default certificate ({})", choice.cert->origin)
              : fmt::format("; no certificate names \"{}\", so the client got the default certificate ({})", sni,

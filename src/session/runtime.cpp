@@ -73,6 +73,7 @@ struct Gateway {
   asio::io_context main_io{1};
   std::string watched_signature;
   std::atomic<bool> draining{false};
+  acme::Manager* acme = nullptr;  // certificatesResolvers configured: told what each new snapshot wants
   OcspStapler* ocsp = nullptr;  // ocsp configured: told about each new snapshot's certificates
   balance::HealthChecker* health = nullptr;  // told about each new snapshot's checked servers
   // providers.etcd: its keys as last reported (every reload reads them with
@@ -198,6 +199,7 @@ bool reload(Gateway& gw, std::string_view why) {
     return false;
   }
   if (gw.ocsp) gw.ocsp->track(snap->certs);
+  if (gw.acme) gw.acme->want(snap->acme_wants);
   std::shared_ptr<const Snapshot> old = gw.current.exchange(snap, std::memory_order_acq_rel);
   if (gw.health) gw.health->track(balance::probe_targets(snap->services));
   apply_defer_accept(gw, *old, snap);
@@ -432,9 +434,17 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
     observe::enable_metrics(stat.prometheus ? stat.prometheus->buckets : config::Prometheus{}.buckets);
   if (stat.api && stat.api->insecure) enable_live_connections();
   observe::count_reload(true);  // the first configuration counts, as in Traefik
+  // Stored certificates are served from the first client on; orders start
+  // once the listeners can answer their challenges.
+  std::unique_ptr<acme::Manager> acme;
+  if (!stat.acme.empty()) {
+    acme = std::make_unique<acme::Manager>(stat.acme);
+    gw.acme = acme.get();
+  }
   for (const auto& [name, ep] : stat.entry_points)
     if (!ep.admin)
       if (const int code = listen_on(gw, name, ep, *snap->entry(name)); code != 0) return code;
+  if (acme) acme->want(snap->acme_wants);
   std::shared_ptr<void> admin;
   if (start_admin) {
     std::string error;

@@ -259,7 +259,7 @@ awaitable<void> serve(tcp::socket client, tcp::endpoint peer, std::shared_ptr<co
     spdlog::error("{}: {}", c.rec.client, observe::printable(e.what()));
   }
   if (c.relayed) co_return;
-  if (c.rec.end != "closed" && !c.rec.end.empty()) observe::remember_refusal(c.rec);
+  if (c.rec.end != "closed" && c.rec.end != "acme_challenge" && !c.rec.end.empty()) observe::remember_refusal(c.rec);
   finish(c.rec, *entry.open);
 }
 

@@ -367,6 +367,7 @@ std::optional<Route> compile_route(const std::string& name, const config::Router
   route.fingerprint = r.fingerprint;
   resolve_names(r, path, snap, options, route, errors);
   check_resolved(r, path, options, route, errors);
+  resolve_cert_names(r, path, route, errors);
   return route;
 }
 
@@ -412,7 +413,7 @@ void finish_entry(EntryRoutes& entry, const EntryRoutes* previous) {
   entry.index = build_route_index(entry.routes, previous ? &previous->index : nullptr);
   entry.has_tls_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return r.tls; });
   entry.has_plain_routes = std::ranges::any_of(entry.routes, [](const Route& r) { return !r.tls; });
-  entry.server_first = !entry.routes.empty() && std::ranges::all_of(entry.routes, [](const Route& r) {
+  entry.server_first = !entry.acme_http && !entry.routes.empty() && std::ranges::all_of(entry.routes, [](const Route& r) {
     return !r.tls && rule::is_catch_all(r.rule);
   });
   if (entry.ep.proxy_protocol)
@@ -421,7 +422,8 @@ void finish_entry(EntryRoutes& entry, const EntryRoutes* previous) {
       if (auto* range = std::get_if<rule::IpRange>(&parsed)) entry.proxy_trusted.push_back(*range);
     }
   entry.client_first = entry.ep.protocol == config::Protocol::postgres || entry.ep.protocol == config::Protocol::xmpp ||
-                       (entry.ep.protocol == config::Protocol::tcp && entry.has_tls_routes && !entry.has_plain_routes);
+                       (entry.ep.protocol == config::Protocol::tcp && (entry.has_tls_routes || entry.acme_http) &&
+                        !entry.has_plain_routes);
 }
 
 }  // namespace
@@ -450,6 +452,8 @@ std::shared_ptr<const Snapshot> compile(const config::Static& stat, config::Dyna
     snap->entries[ep_name].ep = ep;
     snap->entries[ep_name].open = &observe::open_connections_of(ep_name);
   }
+  for (const auto& [name, res] : stat.acme)
+    if (auto e = snap->entries.find(res.http_entry_point); e != snap->entries.end()) e->second.acme_http = true;
 
   const bool any_default = std::ranges::any_of(stat.entry_points, [](const auto& e) { return e.second.as_default; });
   const auto reused = static_cast<std::size_t>(
@@ -470,6 +474,7 @@ std::shared_ptr<const Snapshot> compile(const config::Static& stat, config::Dyna
   for (auto& [ep_name, entry] : snap->entries) finish_entry(entry, previous ? previous->entry(ep_name) : nullptr);
   if (warnings) untrust_warned(*snap, *source, *warnings);
   else source->context = 0;  // which routers warned is not known: the next load reads them all
+  snap->acme_wants = acme_wants(*snap);
   snap->router_count = source->routers.size();
   source->routers.clear();  // the Routes hold what is left to know of them
   snap->source = std::move(source);

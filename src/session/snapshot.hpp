@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "acme/manager.hpp"
 #include "balance/service.hpp"
 #include "config/config.hpp"
 #include "net/dial.hpp"
@@ -51,6 +52,10 @@ struct Route {
   // Of the router's text, when the next reload may take this Route over
   // unread (session/route_reuse.hpp); 0 when it must read the router again.
   std::uint64_t fingerprint = 0;
+  // tls.certResolver, and the names of each certificate it orders for this
+  // router: tls.domains, or the rule's HostSNI names (session/acme_wants.cpp).
+  std::string cert_resolver;
+  std::vector<std::vector<std::string>> cert_names;
 };
 
 struct EntryRoutes {
@@ -65,6 +70,9 @@ struct EntryRoutes {
   // Every client must speak before anything is decided: PostgreSQL, or TLS
   // routers only. Listeners then defer accept until the first bytes arrive.
   bool client_first = false;
+  // An ACME resolver's httpChallenge.entryPoint: plain first bytes are read
+  // for a challenge request before any router (session/acme_answer.hpp).
+  bool acme_http = false;
   std::atomic<long>* open = nullptr;  // its open connections (observe::open_connections_of)
   // ep.proxy_protocol's trustedIPs, parsed: the peers whose PROXY header is believed.
   std::vector<rule::IpRange> proxy_trusted;
@@ -87,12 +95,22 @@ struct Snapshot {
   std::map<std::string, std::unique_ptr<const policy::Middleware>> middlewares;  // tcp.middlewares
   tls::CertStore certs;
   std::map<std::string, std::shared_ptr<const tls::ServerOptions>> options;
+  // The certificates routers want from ACME resolvers, less those whose names
+  // tls.certificates already covers (as Traefik does).
+  std::vector<acme::Wanted> acme_wants;
 
   const EntryRoutes* entry(const std::string& name) const {
     auto it = entries.find(name);
     return it == entries.end() ? nullptr : &it->second;
   }
 };
+
+// A router's certResolver names (from tls.domains or its HostSNI matchers)
+// into route; an error when a rule names no host a certificate can be ordered for.
+void resolve_cert_names(const config::Router& r, const std::string& path, Route& route,
+                        std::vector<config::Error>& errors);
+// What the routers of snap want ordered (Snapshot::acme_wants).
+std::vector<acme::Wanted> acme_wants(const Snapshot& snap);
 
 // Compiles a load without errors into a Snapshot; appends to errors (rule
 // syntax, certificates, TLS options) and returns nullptr if there are any.

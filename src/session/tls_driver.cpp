@@ -1,6 +1,7 @@
 #include "session/tls_driver.hpp"
 
 #include "net/linger.hpp"
+#include "session/acme_answer.hpp"
 #include "session/client_tls.hpp"
 #include "session/pg_driver.hpp"
 #include "session/sniff.hpp"
@@ -41,12 +42,15 @@ awaitable<Refused> TlsDriver::preamble(Conn& c) {
     co_return hello_refusal(s, ep.client_hello_timeout, false);
   }
   if (s.status == wire::HelloStatus::not_tls) {
+    if (c.entry.acme_http)
+      if (Refused r = co_await answer_http01(c)) co_return r;
     // Every PostgreSQL startup packet starts with a zero byte (its length is
     // below 2^24); no TLS record and no text protocol does.
     c.open.hand_to_postgres = c.client.buf[0] == 0;
     co_return plain(c);
   }
   note_hello(c, s.hello);
+  if (Refused r = co_await answer_tls_alpn(c)) co_return r;
   c.open.hand_to_postgres = offers_postgresql(s.hello);
   co_return std::nullopt;
 }

@@ -507,15 +507,13 @@ tcp:
       rule: "HostSNI(`a`)"
       service: whoami@internal
       middlewares: []
-      tls:
-        certResolver: le
+      tls: {}
 )y"));
   ASSERT_TRUE(l.errors.empty()) << dump(l.errors);
   for (const char* p :
        {"global", "entryPoints.web.http", "entryPoints.web.transport.keepAliveMaxRequests",
         "entryPoints.web.transport.respondingTimeouts.writeTimeout", "providers.docker",
-        "log.format", "accessLog.bufferingSize", "http",
-        "tcp.routers.r.tls.certResolver"}) {
+        "log.format", "accessLog.bufferingSize", "http"}) {
     Error w = one(l.warnings, p);
     EXPECT_EQ(w.message.rfind("ignored: ", 0), 0u) << w.to_string();
     EXPECT_GT(w.loc.line, 0) << p;
