@@ -230,9 +230,14 @@ void Manager::process(Job& job) {
   }
   ++job.failures;
   job.last_error = error;
-  auto backoff = std::min<Clock::duration>(kFirstBackoff * (1 << std::min(job.failures - 1, 12)), kMaxBackoff);
+  // A certificate that lives minutes (a test CA's) is retried in seconds.
+  auto held = issued().info(job.names.front());
+  const Clock::duration first =
+      held ? std::clamp<Clock::duration>((held->not_after - held->not_before) / 6, seconds(1), kFirstBackoff)
+           : Clock::duration(kFirstBackoff);
+  auto backoff = std::min<Clock::duration>(first * (1 << std::min(job.failures - 1, 12)), kMaxBackoff);
   std::string served = "the name gets the default certificate";
-  if (auto held = issued().info(job.names.front())) {
+  if (held) {
     if (held->not_after <= now) {
       backoff = std::min<Clock::duration>(backoff, kExpiredBackoff);
       served = fmt::format("its certificate EXPIRED at {} and is still served", utc(held->not_after));
