@@ -17,6 +17,19 @@ namespace {
 
 using nlohmann::json;
 
+bool parse_doc(std::string_view text, const std::string& source, json& doc, std::string& error) {
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    doc = json::object();
+    return true;
+  }
+  doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    error = source + ": not a JSON object (an acme.json file holds one key per resolver)";
+    return false;
+  }
+  return true;
+}
+
 bool read_doc(const std::string& path, json& doc, std::string& error) {
   std::ifstream in(path);
   if (!in) {
@@ -29,16 +42,7 @@ bool read_doc(const std::string& path, json& doc, std::string& error) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  if (text.str().find_first_not_of(" \t\r\n") == std::string::npos) {
-    doc = json::object();
-    return true;
-  }
-  doc = json::parse(text.str(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    error = path + ": not a JSON object (an acme.json file holds one key per resolver)";
-    return false;
-  }
-  return true;
+  return parse_doc(text.str(), path, doc, error);
 }
 
 std::string b64_field(const json& j, const char* key, bool& ok) {
@@ -102,11 +106,8 @@ json cert_json(const StoredCert& c) {
               {"key", wire::base64_encode(c.key_pem)}, {"Store", c.store}};
 }
 
-}  // namespace
-
-bool read_storage(const std::string& path, const std::string& resolver, ResolverState& out, std::string& error) {
-  json doc;
-  if (!read_doc(path, doc, error)) return false;
+bool entry_of(const json& doc, const std::string& path, const std::string& resolver, ResolverState& out,
+              std::string& error) {
   out = ResolverState{};
   if (!doc.contains(resolver) || doc[resolver].is_null()) return true;
   const json& entry = doc[resolver];
@@ -136,6 +137,19 @@ bool read_storage(const std::string& path, const std::string& resolver, Resolver
     }
   }
   return true;
+}
+
+}  // namespace
+
+bool parse_storage(std::string_view text, const std::string& source, const std::string& resolver, ResolverState& out,
+                   std::string& error) {
+  json doc;
+  return parse_doc(text, source, doc, error) && entry_of(doc, source, resolver, out, error);
+}
+
+bool read_storage(const std::string& path, const std::string& resolver, ResolverState& out, std::string& error) {
+  json doc;
+  return read_doc(path, doc, error) && entry_of(doc, path, resolver, out, error);
 }
 
 bool write_storage(const std::string& path, const std::string& resolver, const ResolverState& state,

@@ -6,6 +6,7 @@
 // resolvers' entries, and keys snigate does not know, are written back as read.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace snigate::acme {
@@ -30,6 +31,11 @@ struct ResolverState {
   std::optional<StoredAccount> account;
   std::vector<StoredCert> certs;
 };
+
+// The resolver's entry from the text of a storage file (empty text: none);
+// error names where in it the layout breaks, after `source`.
+bool parse_storage(std::string_view text, const std::string& source, const std::string& resolver, ResolverState& out,
+                   std::string& error);
 
 // A missing file is an empty state, not an error. A file that is not JSON, or
 // whose resolver entry is not in the layout above, is an error naming the file.
