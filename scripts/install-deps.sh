@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 build=(cmake g++ make pkg-config libasio-dev libssl-dev libyaml-cpp-dev libyaml-dev libspdlog-dev libfmt-dev
        libcli11-dev libre2-dev nlohmann-json3-dev prometheus-cpp-dev libsystemd-dev libcurl4-openssl-dev openssl ca-certificates
        dpkg-dev)
-test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-pytest python3-pymysql
+test=(libgtest-dev libgmock-dev clang libclang-rt-14-dev python3 python3-pytest python3-pymysql python3-cryptography
       nginx-light libnginx-mod-stream redis-server redis-tools mariadb-server mariadb-client curl
       postgresql python3-psycopg2 python3-openssl iperf3 iproute2 haproxy prometheus chromium
       chromium-driver python3-selenium systemd man-db python3-yaml adduser etcd-server etcd-client

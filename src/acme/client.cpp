@@ -52,6 +52,14 @@ bool pause(std::chrono::milliseconds d, const std::atomic<bool>* stop) {
   return !(stop && stop->load());
 }
 
+// "https://host:port" of a URL, for telling one CA from another.
+std::string origin_of(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const auto path = url.find('/', scheme + 3);
+  return url.substr(0, path);
+}
+
 // The issuer CN of a chain's last certificate: what preferredChain names.
 std::string top_issuer_cn(const std::string& pem) {
   std::string error;
@@ -138,6 +146,14 @@ bool Client::ensure_account(ResolverState& state, std::string& error) {
       return false;
     }
     kid_ = state.account->registration_uri;
+    // An account of another CA (caServer changed since it was stored) means
+    // nothing to this one: start a new account, as Traefik does.
+    if (!kid_.empty() && origin_of(kid_) != origin_of(res_.ca_server)) {
+      spdlog::info("ACME {}: the stored account {} belongs to another CA than {}; registering a new one", res_.name,
+                   kid_, res_.ca_server);
+      account_key_.reset();
+      kid_.clear();
+    }
   }
   if (account_key_ && !kid_.empty()) return true;
   if (!account_key_) account_key_ = generate_key("RSA4096");  // Traefik's account keys are RSA 4096

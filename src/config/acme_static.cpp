@@ -30,7 +30,16 @@ void parse_key_type(Ctx& ctx, const Item& v, AcmeResolver& out) {
   }
   std::vector<std::string_view> known(std::begin(kKeyTypes), std::end(kKeyTypes));
   std::string msg = fmt::format("unknown key type \"{}\": use EC256, EC384, RSA2048, RSA4096 or RSA8192", s);
-  if (std::string hint = walk::did_you_mean(s, known); !hint.empty()) msg += fmt::format(" (did you mean \"{}\"?)", hint);
+  std::string hint = walk::did_you_mean(s, known);
+  // Digits typed in the wrong order ("RSA4069") are the likeliest slip here.
+  std::string sorted = s;
+  std::ranges::sort(sorted);
+  for (std::string_view k : known) {
+    std::string ks(k);
+    std::ranges::sort(ks);
+    if (hint.empty() && ks == sorted) hint = k;
+  }
+  if (!hint.empty()) msg += fmt::format(" (did you mean \"{}\"?)", hint);
   ctx.error(v.loc(ctx), v.path, msg);
 }
 
@@ -71,7 +80,8 @@ void parse_acme(Ctx& ctx, const Item& it, AcmeResolver& out) {
     {"eab", [&](const Item& v) { parse_eab(ctx, v, out); }},
     {"caCertificates", [&](const Item& v) { walk::get_file_list(ctx, v, out.ca_certificates); }},
     {"caSystemCertPool", [&](const Item& v) { walk::get_bool(ctx, v, out.ca_system_cert_pool); }},
-    {"caServerName", [&](const Item& v) { walk::get_string(ctx, v, out.ca_server_name); }},
+    walk::rejected(ctx, "caServerName",
+                   "not supported: write caServer with a host name its certificate carries (it is verified)"),
     {"clientTimeout", [&](const Item& v) { walk::get_duration(ctx, v, out.client_timeout); }},
     walk::ignored(ctx, "clientResponseHeaderTimeout", "clientTimeout bounds each whole exchange with the CA"),
     {"tlsChallenge", [&](const Item& v) {

@@ -169,7 +169,6 @@ struct AcmeResolver {
   std::string eab_hmac;
   std::vector<std::string> ca_certificates;  // PEM files added to the system CAs for caServer
   bool ca_system_cert_pool = true;   // with caCertificates: also trust the system CAs
-  std::string ca_server_name;        // the name to verify caServer's certificate against
   Duration client_timeout{120'000};  // one HTTP exchange with the CA
   bool tls_challenge = false;        // tlsChallenge present
   std::string http_entry_point;      // httpChallenge.entryPoint; empty: no HTTP-01

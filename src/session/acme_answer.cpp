@@ -77,6 +77,7 @@ awaitable<Refused> answer_tls_alpn(Conn& c) {
   net::SocketDeadline deadline(c.client.sock, left(c.hello_deadline));
   const bool done = co_await c.client.tls->handshake(c.client.sock);
   co_await deadline.disarm();
+  if (done) c.rec.alpn_chosen = "acme-tls/1";
   co_await net::close_after_reply(c.client.sock, c.client.tls.get());
   co_return answered_challenge(
       done ? fmt::format("answered the ACME TLS-ALPN-01 challenge for {}", c.open.sni)
