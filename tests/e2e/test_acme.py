@@ -329,11 +329,43 @@ def traefik(request, snigate_bin, tmp_path_factory, acme_pki) -> Site:
                   written=doc, unknown_uri=unknown_uri, le_der=le_der)
 
 
+EAB_KID = "kid-snigate"
+EAB_HMAC = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"  # base64url, as a CA gives it
+
+
+def root_cn(pem: str) -> str:
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    return cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+
+
+@pytest.fixture(scope="module")
+def bound(request, snigate_bin, tmp_path_factory) -> Site:
+    """A Pebble that wants external account binding and offers an alternate chain per
+    certificate: resolver `le` with eab and preferredChain naming the alternate root."""
+    _skip_unless_runnable(snigate_bin)
+    dir = tmp_path_factory.mktemp("acme-bound")
+    ports = {"websecure": free_port()}
+    pb = start_pebble(dir / "pebble", http_port=free_port(), tls_port=ports["websecure"],
+                      eab={EAB_KID: EAB_HMAC}, alternate_roots=1)
+    request.addfinalizer(pb.stop)
+    storage = dir / "acme.json"
+    alternate = root_cn(pb.root_pem(1))
+    cfg = {
+        "entryPoints": {n: {"address": addr(p)} for n, p in ports.items()},
+        "certificatesResolvers": {"le": resolver(pb, storage, tlsChallenge={}, preferredChain=alternate,
+                                                 eab={"kid": EAB_KID, "hmacEncoded": EAB_HMAC})},
+        "tcp": {"routers": {
+            "g": router("HostSNI(`g.acme.test`)", "whoami@internal", eps=["websecure"], tls={"certResolver": "le"}),
+        }},
+    }
+    return _start(request, "snigate-acme-bound", dir, pb, cfg, storage, alternate=alternate)
+
+
 @pytest.fixture(scope="module", autouse=True)
-def _all_started(main, short, traefik):
+def _all_started(main, short, traefik, bound):
     """Every instance starts with the module's first test: their orders run in the background
     while the tests that need none (check, explain before storage) run."""
-    return main, short, traefik
+    return main, short, traefik, bound
 
 
 # ---------------------------------------------------------------- 7: configuration errors
@@ -802,3 +834,17 @@ def test_unknown_account_is_registered_again_and_orders(traefik, acme_pki):
     assert set(certs) == {"d.acme.test", "e.acme.test"}, certs.keys()
     assert certs["d.acme.test"] == written["le"]["Certificates"][0]
     assert doc["moved"]["Account"]["Registration"]["uri"] != OTHER_CA_ACCOUNT
+
+
+def test_external_account_binding_and_preferred_chain(bound):
+    """Pebble refuses an account without a binding; snigate's binding gets one, and of the two
+    chains Pebble offers, the one preferredChain names is served."""
+    sg, pb = bound.sg, bound.pebble
+    log = sg.wait_log("ACME le: g.acme.test: certificate issued", timeout=ISSUE_TIMEOUT)
+    assert "externalAccountRequired" not in log, log
+    alternate_roots = bound.dir / "alternate-root.pem"
+    alternate_roots.write_text(pb.root_pem(1))
+    leaf = served_leaf(sg.ports["websecure"], "g.acme.test", alternate_roots)  # verifies only on that chain
+    assert dns_names(leaf) == ["g.acme.test"]
+    with pytest.raises(ssl.SSLCertVerificationError):
+        served_leaf(sg.ports["websecure"], "g.acme.test", bound.roots)  # the default chain's root

@@ -195,9 +195,10 @@ class Pebble:
             raise AssertionError(f"GET {self.management_url}{path}: HTTP {status}\n{body}")
         return body
 
-    def root_pem(self) -> str:
-        """The root this run of Pebble issues under (GET /roots/0 on the management port)."""
-        return self._management_get("/roots/0")
+    def root_pem(self, index: int = 0) -> str:
+        """The root this run of Pebble issues under (GET /roots/0 on the management port);
+        with alternate_roots, /roots/1... are the alternate chains' roots."""
+        return self._management_get(f"/roots/{index}")
 
     def intermediate_pem(self) -> str:
         """The intermediate that signs the leaves (GET /intermediates/0)."""
@@ -361,7 +362,7 @@ def _wait_pebble(pb: Pebble) -> None:
 def start_pebble(workdir: Path, http_port: int, tls_port: int, *,
                  validity_seconds: int | None = None, blocklist: list[str] = (),
                  eab: dict[str, str] | None = None, nonce_reject: int | None = None,
-                 authz_reuse: int | None = None) -> Pebble:
+                 authz_reuse: int | None = None, alternate_roots: int | None = None) -> Pebble:
     """Start challtestsrv (DNS) and Pebble; return once Pebble's directory and management
     interface answer over verified HTTPS. Pebble validates HTTP-01 on http_port and TLS-ALPN-01
     on tls_port (127.0.0.1, nothing needs to listen there yet).
@@ -372,6 +373,8 @@ def start_pebble(workdir: Path, http_port: int, tls_port: int, *,
     eab: externalAccountMACKeys, kid -> base64url HMAC key; when given (even {}),
         externalAccountBindingRequired is true and the directory's meta says so.
     nonce_reject, authz_reuse: PEBBLE_WFE_NONCEREJECT and PEBBLE_AUTHZREUSE (percent).
+    alternate_roots: PEBBLE_ALTERNATE_ROOTS: that many more roots, each offering an alternate
+        chain for every certificate (Link rel="alternate"), their roots at /roots/1...
 
     Raises FileNotFoundError when Pebble is not installed, RuntimeError (a process exited) or
     TimeoutError (not ready within START_TIMEOUT) with the end of both logs; nothing is left
@@ -408,6 +411,8 @@ def start_pebble(workdir: Path, http_port: int, tls_port: int, *,
         pebble_env["PEBBLE_WFE_NONCEREJECT"] = str(int(nonce_reject))
     if authz_reuse is not None:
         pebble_env["PEBBLE_AUTHZREUSE"] = str(int(authz_reuse))
+    if alternate_roots is not None:
+        pebble_env["PEBBLE_ALTERNATE_ROOTS"] = str(int(alternate_roots))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEBBLE_")}
     env.update(pebble_env)
 
