@@ -21,6 +21,7 @@ namespace {
 
 constexpr int kNonceRetries = 5;
 constexpr std::chrono::seconds kPollLimit{120};
+constexpr std::chrono::milliseconds kFleetGrace{1000};
 constexpr std::string_view kErrorPrefix = "urn:ietf:params:acme:error:";
 
 std::string short_type(std::string type) {
@@ -230,12 +231,17 @@ bool Client::authorize(const std::string& authz_url, std::string& error) {
   const std::string token = chosen->value("token", std::string());
   if (thumbprint_.empty()) thumbprint_ = jwk_thumbprint(account_key_.get());
   const std::string key_auth = token + "." + thumbprint_;
+  const std::string id = type == "tls-alpn-01" ? name : token;
   if (type == "tls-alpn-01") board().post_tls_alpn(name, tls_alpn_cert(name, key_auth));
   else board().post_http(token, key_auth);
+  // The other instances learn of it through a watch: give that a moment
+  // before the CA, which may reach any of them, is told to look.
+  if (publish && publish(type, id, key_auth)) pause(kFleetGrace, http_.stop);
   spdlog::info("ACME {}: {}: answering the {} challenge", res_.name, name, type);
   Reply go = post(chosen->value("url", std::string()), "{}", false);
   Reply done = go.ok() ? poll(authz_url) : go;
   board().withdraw(name, token);
+  if (unpublish) unpublish(type, id);
   if (!done.ok()) {
     error = fmt::format("{}: {} challenge: {}", name, type, done.problem);
     return false;

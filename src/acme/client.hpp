@@ -5,6 +5,7 @@
 // its chain. Every request is a JWS with a fresh nonce; badNonce is retried.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,12 @@ class Client {
 
   // One certificate for names (the first is the CN and domain.main).
   Outcome obtain(const std::vector<std::string>& names);
+
+  // A fleet's instances answer each other's challenges: publish posts a
+  // challenge where the others see it (type, name or token, key
+  // authorization), unpublish takes it back.
+  std::function<bool(const std::string&, const std::string&, const std::string&)> publish;
+  std::function<void(const std::string&, const std::string&)> unpublish;
 
   // The CA no longer knows the account (a test CA restarted): register the
   // same key again on the next ensure_account.

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "acme/client.hpp"
+#include "acme/fleet.hpp"
 #include "acme/issued.hpp"
 #include "acme/storage.hpp"
 
@@ -21,10 +22,12 @@ using std::chrono::seconds;
 
 struct ResolverRun {
   config::AcmeResolver cfg;
+  std::mutex state_mutex;  // the ACME thread and, with etcdKey, the etcd watch
   ResolverState state;
   bool storage_ok = true;  // false: the file could not be read, so it is never written
   std::string bundle_error;
   std::unique_ptr<Client> client;
+  std::unique_ptr<FleetStore> fleet;  // etcdKey: the state lives in etcd
 };
 
 struct Job {
@@ -40,9 +43,10 @@ struct Job {
 
 namespace {
 
-constexpr minutes kFirstBackoff{1};
+constexpr seconds kFirstBackoff{10};  // doubling: 10 s, 20 s, 40 s ... at most kMaxBackoff
 constexpr hours kMaxBackoff{24};
-constexpr hours kExpiredBackoff{1};  // an expired certificate's error is logged at least this often
+constexpr hours kExpiredBackoff{1};
+constexpr seconds kFleetWait{15};  // another instance orders: look again after this  // an expired certificate's error is logged at least this often
 
 std::string key_of(const std::string& resolver, const std::vector<std::string>& names) {
   return fmt::format("{}|{}", resolver, fmt::join(names, ","));
@@ -90,27 +94,61 @@ std::string running_status(const std::string& name, bool& running) {
   return m ? m->status(name) : std::string();
 }
 
-Manager::Manager(const std::map<std::string, config::AcmeResolver>& resolvers) {
-  for (const auto& [name, cfg] : resolvers) {
+namespace {
+
+// Serves every certificate of state (from storage at start, or from etcd
+// when another instance has saved one).
+void serve_all(const std::string& resolver, const ResolverState& state, bool at_start) {
+  for (const auto& c : state.certs) {
+    std::string error;
+    auto cert = to_cert(resolver, c, error);
+    if (!cert) {
+      spdlog::error("ACME {}: stored certificate for {} skipped: {}", resolver, c.main, error);
+      continue;
+    }
+    auto held = issued().info(cert->names.front());
+    if (!at_start && held && held->not_after >= not_after(cert->leaf.get())) continue;  // nothing newer
+    issued().put(resolver, cert);
+    spdlog::info("ACME {}: serving the {} certificate for {} (valid until {})", resolver, at_start ? "stored" : "fleet's",
+                 names_text(cert->names), utc(not_after(cert->leaf.get())));
+  }
+}
+
+}  // namespace
+
+Manager::Manager(const config::Static& stat) {
+  for (const auto& [name, cfg] : stat.acme) {
     auto run = std::make_unique<ResolverRun>();
     run->cfg = cfg;
     std::string error;
-    if (!read_storage(cfg.storage, name, run->state, error)) {
+    if (!cfg.etcd_key.empty() && stat.etcd) {
+      run->fleet = std::make_unique<FleetStore>(*stat.etcd, cfg.etcd_key, name);
+      if (!run->fleet->read(run->state, error))
+        spdlog::error("ACME {}: reading etcd key {}/state: {}; its certificates come once etcd answers", name,
+                      cfg.etcd_key, error);
+    } else if (!read_storage(cfg.storage, name, run->state, error)) {
       spdlog::error("ACME {}: storage unreadable, so it will not be written either: {}", name, error);
       run->storage_ok = false;
     }
-    for (const auto& c : run->state.certs) {
-      auto cert = to_cert(name, c, error);
-      if (!cert) {
-        spdlog::error("ACME {}: stored certificate for {} skipped: {}", name, c.main, error);
-        continue;
-      }
-      issued().put(name, cert);
-      spdlog::info("ACME {}: serving the stored certificate for {} (valid until {})", name,
-                   names_text(cert->names), utc(not_after(cert->leaf.get())));
-    }
+    serve_all(name, run->state, true);
     const std::string bundle = ca_bundle(cfg.ca_certificates, cfg.ca_system_cert_pool, run->bundle_error);
     run->client = std::make_unique<Client>(run->cfg, HttpClient{bundle, cfg.client_timeout, &stop_flag_});
+    if (FleetStore* fleet = run->fleet.get()) {
+      run->client->publish = [fleet](const std::string& type, const std::string& id, const std::string& key_auth) {
+        return fleet->post_challenge(type, id, key_auth);
+      };
+      run->client->unpublish = [fleet](const std::string& type, const std::string& id) {
+        fleet->withdraw_challenge(type, id);
+      };
+      ResolverRun* r = run.get();
+      fleet->watch([r, name](const ResolverState& state) {
+        {
+          std::lock_guard lock(r->state_mutex);
+          r->state = state;
+        }
+        serve_all(name, state, false);
+      });
+    }
     resolvers_[name] = std::move(run);
   }
   thread_ = std::thread([this] { run(); });
@@ -126,6 +164,7 @@ Manager::~Manager() {
   stop_flag_ = true;
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  for (auto& [name, r] : resolvers_) r->fleet.reset();  // its watch thread uses r
 }
 
 void Manager::want(const std::vector<Wanted>& wanted) {
@@ -192,42 +231,118 @@ void Manager::run() {
   }
 }
 
+namespace {
+
+// When renewal of what this resolver serves for job's names is due, if it is
+// not yet: nothing to order (a restart, or another instance of the fleet).
+std::optional<Clock::time_point> not_yet_due(const ResolverRun& r, const Job& job) {
+  auto held = issued().info(job.names.front());
+  if (!held || held->resolver != job.resolver) return std::nullopt;
+  for (const std::string& n : job.names)
+    if (std::ranges::find(held->cert->names, n) == held->cert->names.end()) return std::nullopt;
+  const auto due = renew_at(r.cfg, *held->cert);
+  if (due <= Clock::now()) return std::nullopt;
+  return due;
+}
+
+// The account, then the certificate: a CA that forgot the account gets it again.
+Outcome order(ResolverRun& r, ResolverState& state, const Job& job, std::string& error) {
+  Outcome o;
+  if (!r.client->ensure_account(state, error)) return o;
+  o = r.client->obtain(job.names);
+  if (!o.cert && o.error.find("accountDoesNotExist") != std::string::npos) {
+    r.client->forget_account();
+    if (!r.client->ensure_account(state, error)) return o;
+    o = r.client->obtain(job.names);
+  }
+  if (!o.cert) error = o.error;
+  return o;
+}
+
+void save(ResolverRun& r, const std::string& resolver, const ResolverState& state) {
+  std::string why;
+  if (r.fleet ? !r.fleet->save(state, why) : (r.storage_ok && !write_storage(r.cfg.storage, resolver, state, why)))
+    spdlog::error("ACME {}: could not save {}: {}; what is served now will be ordered again after a restart", resolver,
+                  r.fleet ? "to etcd" : "to storage", why);
+}
+
+}  // namespace
+
+// With etcdKey: the fleet's lock, and the fleet's state read again under it.
+// False when there is nothing to do now (another instance orders, or already
+// has); error set when etcd failed.
+bool Manager::fleet_turn(ResolverRun& r, Job& job, std::string& error) {
+  std::string holder;
+  if (!r.fleet->try_lock(holder, error)) {
+    if (!error.empty()) return false;
+    job.due = Clock::now() + kFleetWait;
+    spdlog::info("ACME {}: {}: instance {} is ordering for the fleet; waiting for its certificate", job.resolver,
+                 names_text(job.names), holder);
+    return false;
+  }
+  ResolverState fresh;
+  if (!r.fleet->read(fresh, error)) {
+    r.fleet->unlock();
+    return false;
+  }
+  {
+    std::lock_guard lock(r.state_mutex);
+    r.state = fresh;
+  }
+  serve_all(job.resolver, fresh, false);
+  if (auto due = not_yet_due(r, job)) {
+    r.fleet->unlock();
+    job.due = *due;
+    return false;
+  }
+  return true;
+}
+
 // One attempt for job; sets its next due time, failures and error.
 void Manager::process(Job& job) {
   ResolverRun& r = *resolvers_.at(job.resolver);
-  const std::string what = names_text(job.names);
-  const std::string before = r.state.account ? r.state.account->registration_uri : "";
-  std::string error = r.bundle_error.empty() ? "" : "caCertificates: " + r.bundle_error;
-  Outcome o;
-  if (error.empty() && r.client->ensure_account(r.state, error)) {
-    o = r.client->obtain(job.names);
-    if (!o.cert && o.error.find("accountDoesNotExist") != std::string::npos) {
-      r.client->forget_account();
-      if (r.client->ensure_account(r.state, error)) o = r.client->obtain(job.names);
-    }
-    if (!o.cert && error.empty()) error = o.error;
+  if (auto due = not_yet_due(r, job)) {
+    job.due = *due;
+    job.failures = 0;
+    return;
   }
-  const bool account_changed = r.state.account && r.state.account->registration_uri != before;
+  std::string error = r.bundle_error.empty() ? "" : "caCertificates: " + r.bundle_error;
+  if (error.empty() && r.fleet && !fleet_turn(r, job, error) && error.empty()) return;
+  ResolverState state;
+  {
+    std::lock_guard lock(r.state_mutex);
+    state = r.state;
+  }
+  const std::string before = state.account ? state.account->registration_uri : "";
+  Outcome o = error.empty() ? order(r, state, job, error) : Outcome{};
   std::shared_ptr<const tls::Cert> cert = o.cert ? to_cert(job.resolver, *o.cert, error) : nullptr;
   if (cert) {
-    if (StoredCert* old = stored_for(r.state, job.names)) *old = *o.cert;
-    else r.state.certs.push_back(*o.cert);
+    if (StoredCert* old = stored_for(state, job.names)) *old = *o.cert;
+    else state.certs.push_back(*o.cert);
   }
-  if ((cert || account_changed) && r.storage_ok) {
-    std::string why;
-    if (!write_storage(r.cfg.storage, job.resolver, r.state, why))
-      spdlog::error("ACME {}: could not save to storage: {}", job.resolver, why);
+  if (cert || (state.account && state.account->registration_uri != before)) {
+    {
+      std::lock_guard lock(r.state_mutex);
+      r.state = state;
+    }
+    save(r, job.resolver, state);
   }
-  const auto now = Clock::now();
+  if (r.fleet) r.fleet->unlock();
   if (cert) {
     issued().put(job.resolver, cert);
     job.failures = 0;
     job.last_error.clear();
     job.due = renew_at(r.cfg, *cert);
     spdlog::info("ACME {}: {}: certificate issued, valid until {}; served from now on; renewal from {}", job.resolver,
-                 what, utc(not_after(cert->leaf.get())), utc(job.due));
+                 names_text(job.names), utc(not_after(cert->leaf.get())), utc(job.due));
     return;
   }
+  failed(job, error, o.retry_after);
+}
+
+// Logs the failure with what is served meanwhile, and backs off.
+void Manager::failed(Job& job, const std::string& error, std::chrono::seconds retry_after) {
+  const auto now = Clock::now();
   ++job.failures;
   job.last_error = error;
   // A certificate that lives minutes (a test CA's) is retried in seconds.
@@ -245,8 +360,9 @@ void Manager::process(Job& job) {
       served = fmt::format("its certificate (valid until {}) is still served", utc(held->not_after));
     }
   }
-  job.due = now + std::max<Clock::duration>(backoff, o.retry_after);
-  spdlog::error("ACME {}: {}: {}; {}; next try at {}", job.resolver, what, error, served, utc(job.due));
+  job.due = now + std::max<Clock::duration>(backoff, retry_after);
+  spdlog::error("ACME {}: {}: {}; {}; next try at {}", job.resolver, names_text(job.names), error, served,
+                utc(job.due));
 }
 
 std::string Manager::status(const std::string& name) const {

@@ -30,8 +30,9 @@ class Manager {
  public:
   // Reads each resolver's storage and serves its certificates before the
   // first client is accepted. A storage file that cannot be read is logged
-  // and treated as empty, and never overwritten.
-  explicit Manager(const std::map<std::string, config::AcmeResolver>& resolvers);
+  // and treated as empty, and never overwritten. With etcdKey the state is
+  // read from etcd and watched there.
+  explicit Manager(const config::Static& stat);
   ~Manager();  // stops; an exchange in progress ends within about a second
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
@@ -47,6 +48,8 @@ class Manager {
  private:
   void run();
   void process(Job& job);
+  bool fleet_turn(ResolverRun& r, Job& job, std::string& error);
+  void failed(Job& job, const std::string& error, std::chrono::seconds retry_after);
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

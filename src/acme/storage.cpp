@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -141,6 +142,12 @@ bool entry_of(const json& doc, const std::string& path, const std::string& resol
 
 }  // namespace
 
+std::string storage_entry_json(const ResolverState& state) {
+  json certs = json::array();
+  for (const auto& c : state.certs) certs.push_back(cert_json(c));
+  return json{{"Account", state.account ? account_json(*state.account) : json(nullptr)}, {"Certificates", certs}}.dump();
+}
+
 bool parse_storage(std::string_view text, const std::string& source, const std::string& resolver, ResolverState& out,
                    std::string& error) {
   json doc;
@@ -163,6 +170,13 @@ bool write_storage(const std::string& path, const std::string& resolver, const R
   entry["Certificates"] = certs;
   doc[resolver] = entry;
   const std::string text = doc.dump(2) + "\n";
+  // Its directory, when missing, is made private to snigate's user.
+  std::error_code ec;
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (!ec) std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+  }
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {

@@ -37,6 +37,9 @@ struct ResolverState {
 bool parse_storage(std::string_view text, const std::string& source, const std::string& resolver, ResolverState& out,
                    std::string& error);
 
+// The resolver's entry as JSON text, as write_storage writes it.
+std::string storage_entry_json(const ResolverState& state);
+
 // A missing file is an empty state, not an error. A file that is not JSON, or
 // whose resolver entry is not in the layout above, is an error naming the file.
 bool read_storage(const std::string& path, const std::string& resolver, ResolverState& out, std::string& error);

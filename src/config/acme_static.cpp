@@ -1,5 +1,6 @@
 // certificatesResolvers.<name>.acme: Traefik's ACME resolver keys.
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -69,6 +70,12 @@ void parse_acme(Ctx& ctx, const Item& it, AcmeResolver& out) {
                                "https://acme-staging-v02.api.letsencrypt.org/directory)", out.ca_server));
      }},
     {"storage", [&](const Item& v) { storage = v; }},
+    {"etcdKey", [&](const Item& v) {
+       out.etcd_key_loc = v.loc(ctx);
+       if (walk::get_string(ctx, v, out.etcd_key) &&
+           (out.etcd_key.empty() || out.etcd_key.ends_with('/') || out.etcd_key.find(' ') != std::string::npos))
+         ctx.error(out.etcd_key_loc, v.path, "must be an etcd key without a trailing /, e.g. snigate/acme/le");
+     }},
     {"keyType", [&](const Item& v) { parse_key_type(ctx, v, out); }},
     {"certificatesDuration", [&](const Item& v) {
        int h = 0;
@@ -107,12 +114,19 @@ void parse_acme(Ctx& ctx, const Item& it, AcmeResolver& out) {
   });
   if (!out.tls_challenge && out.http_entry_point.empty())
     ctx.error(it.loc(ctx), it.path, "no challenge: add tlsChallenge: {} or httpChallenge: {entryPoint: web}");
+  if (storage.value.defined() && !out.etcd_key.empty())
+    ctx.error(storage.loc(ctx), storage.path, "storage and etcdKey exclude each other: the state lives in one place");
   std::string s = "acme.json";
   if (storage.value.defined() && walk::get_string(ctx, storage, s) && s.empty())
     ctx.error(storage.loc(ctx), storage.path, "must not be empty: a JSON file, e.g. acme.json");
   std::error_code ec;
   auto p = std::filesystem::absolute(ctx.resolve(s.empty() ? "acme.json" : s), ec);
   out.storage = ec ? ctx.resolve(s) : p.lexically_normal().string();
+  const auto dir = std::filesystem::path(out.storage).parent_path();
+  if (out.etcd_key.empty() && !std::filesystem::is_directory(dir, ec))
+    ctx.warn(storage.value.defined() ? storage.loc(ctx) : it.loc(ctx), it.path + ".storage",
+             fmt::format("directory {} does not exist here: snigate creates it (mode 0700) when it first saves",
+                         dir.string()));
 }
 
 }  // namespace
@@ -136,9 +150,13 @@ void parse_acme_resolvers(Ctx& ctx, const Item& it, Static& out) {
   });
 }
 
-// HTTP-01 requests come to an entry point as plain TCP: it must exist and route TCP.
+// HTTP-01 requests come to an entry point as plain TCP: it must exist and route
+// TCP. etcdKey needs the etcd provider's endpoints.
 void check_acme_entry_points(Ctx& ctx, const Static& out) {
   for (const auto& [name, r] : out.acme) {
+    if (!r.etcd_key.empty() && !out.etcd)
+      ctx.error(r.etcd_key_loc, fmt::format("certificatesResolvers.{}.acme.etcdKey", name),
+                "needs providers.etcd: its endpoints, user and TLS are how snigate reaches etcd");
     if (r.http_entry_point.empty()) continue;
     const std::string path = fmt::format("certificatesResolvers.{}.acme.httpChallenge.entryPoint", name);
     auto ep = out.entry_points.find(r.http_entry_point);
@@ -148,6 +166,8 @@ void check_acme_entry_points(Ctx& ctx, const Static& out) {
       std::string msg = fmt::format("unknown entry point \"{}\"", r.http_entry_point);
       if (std::string hint = walk::did_you_mean(r.http_entry_point, names); !hint.empty())
         msg += fmt::format(" (did you mean \"{}\"?)", hint);
+      else if (!names.empty())
+        msg += fmt::format(": the entry points are {}", fmt::join(names, ", "));
       ctx.error(r.http_entry_point_loc, path, msg);
     } else if (ep->second.admin || ep->second.protocol != Protocol::tcp) {
       ctx.error(r.http_entry_point_loc, path,

@@ -173,6 +173,10 @@ struct AcmeResolver {
   bool tls_challenge = false;        // tlsChallenge present
   std::string http_entry_point;      // httpChallenge.entryPoint; empty: no HTTP-01
   Loc http_entry_point_loc;
+  // etcdKey (extension): the state lives under this etcd key, shared by a fleet,
+  // instead of in storage; needs providers.etcd.
+  std::string etcd_key;
+  Loc etcd_key_loc;
 };
 
 // Keys and values read from a KV store: the full key ("traefik/tcp/routers/r/rule") -> value.

@@ -33,7 +33,15 @@ Certificate certificate_for(const session::Snapshot& snap, const session::Route&
   std::shared_ptr<const tls::Cert> issued;
   if (choice.how == tls::CertMatch::fallback && (issued = acme::issued().find(sni)))
     choice = {issued.get(), tls::CertMatch::exact};
-  if (!r.cert_resolver.empty()) c.acme = acme::explain_name(snap.stat.acme.at(r.cert_resolver), sni);
+  if (!r.cert_resolver.empty()) {
+    // The running gateway's, or from the command line what storage holds.
+    acme::NameReport report = acme::explain_name(snap.stat.acme.at(r.cert_resolver), sni);
+    c.acme = std::move(report.text);
+    if (choice.how == tls::CertMatch::fallback && report.cert) {
+      issued = std::move(report.cert);
+      choice = {issued.get(), tls::CertMatch::exact};
+    }
+  }
   c.origin = choice.cert->origin;
   c.how = choice.how == tls::CertMatch::exact      ? "exact"
           : choice.how == tls::CertMatch::wildcard ? "wildcard"

@@ -31,15 +31,16 @@ void resolve_cert_names(const config::Router& r, const std::string& path, Route&
   }
   if (!route.cert_names.empty()) return;
   const auto keys = rule::sni_keys(route.rule);
-  const char* why = !keys                        ? "it matches clients whatever name they send"
-                    : !keys->suffixes.empty()    ? "a wildcard name needs the DNS-01 challenge, which snigate does not do"
-                    : !keys->regexps.empty()     ? "HostSNIRegexp names no host to order for"
-                    : keys->exact.empty()        ? "it names no host"
-                                                 : nullptr;
+  const char* why = !keys                     ? "it matches clients whatever name they send"
+                    : !keys->suffixes.empty() ? "a wildcard name needs the DNS-01 challenge, which snigate does not do"
+                    : !keys->regexps.empty()  ? "HostSNIRegexp names no host to order for"
+                    : keys->exact.empty()     ? "it names no host"
+                                              : nullptr;
   if (why) {
     errors.push_back(config::Error{r.tls->cert_resolver_loc, path + ".tls.certResolver",
-                                   fmt::format("no names to order a certificate for from the rule `{}`: {}; give them "
-                                               "in tls.domains, or the certificate in tls.certificates",
+                                   fmt::format("no names to order a certificate for from the rule `{}`: {}; list the "
+                                               "exact host names in tls.domains, or give the certificate in "
+                                               "tls.certificates",
                                                r.rule, why)});
     return;
   }

@@ -438,7 +438,7 @@ int run(config::Loaded cfg, std::shared_ptr<const Snapshot> snap, const std::str
   // once the listeners can answer their challenges.
   std::unique_ptr<acme::Manager> acme;
   if (!stat.acme.empty()) {
-    acme = std::make_unique<acme::Manager>(stat.acme);
+    acme = std::make_unique<acme::Manager>(stat);
     gw.acme = acme.get();
   }
   for (const auto& [name, ep] : stat.entry_points)
