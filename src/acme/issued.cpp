@@ -2,6 +2,8 @@
 
 #include <openssl/asn1.h>
 
+#include <algorithm>
+
 namespace snigate::acme {
 namespace {
 
@@ -35,6 +37,14 @@ std::optional<IssuedCert> IssuedCerts::info(std::string_view name) const {
   auto it = by_name_.find(name);
   if (it == by_name_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<IssuedCert> IssuedCerts::all() const {
+  std::vector<IssuedCert> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [name, e] : by_name_)
+    if (std::ranges::none_of(out, [&](const IssuedCert& o) { return o.cert == e.cert; })) out.push_back(e);
+  return out;
 }
 
 IssuedCerts& issued() {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tls/cert_store.hpp"
 
@@ -29,6 +30,7 @@ class IssuedCerts {
   // Nothing when no resolver has issued anything: one relaxed load.
   std::shared_ptr<const tls::Cert> find(std::string_view name) const;
   std::optional<IssuedCert> info(std::string_view name) const;
+  std::vector<IssuedCert> all() const;  // each certificate once
 
  private:
   mutable std::mutex mutex_;

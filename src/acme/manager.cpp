@@ -88,6 +88,11 @@ std::atomic<Manager*> running_manager{nullptr};
 
 }  // namespace
 
+std::vector<JobState> running_jobs() {
+  Manager* m = running_manager.load();
+  return m ? m->jobs() : std::vector<JobState>{};
+}
+
 std::string running_status(const std::string& name, bool& running) {
   Manager* m = running_manager.load();
   running = m != nullptr;
@@ -363,6 +368,13 @@ void Manager::failed(Job& job, const std::string& error, std::chrono::seconds re
   job.due = now + std::max<Clock::duration>(backoff, retry_after);
   spdlog::error("ACME {}: {}: {}; {}; next try at {}", job.resolver, names_text(job.names), error, served,
                 utc(job.due));
+}
+
+std::vector<JobState> Manager::jobs() const {
+  std::lock_guard lock(mutex_);
+  std::vector<JobState> out;
+  for (const auto& [k, job] : jobs_) out.push_back(JobState{job->resolver, job->names.front(), job->failures});
+  return out;
 }
 
 std::string Manager::status(const std::string& name) const {

@@ -23,6 +23,13 @@ struct Wanted {
   std::string router;  // the first router that asked, for the log
 };
 
+// What the running Manager does about each wanted certificate, for /metrics.
+struct JobState {
+  std::string resolver;
+  std::string main;
+  int failures = 0;  // in a row; 0 after a success
+};
+
 struct ResolverRun;
 struct Job;
 
@@ -44,6 +51,7 @@ class Manager {
 
   // For explain and the log: what the resolvers are doing about name.
   std::string status(const std::string& name) const;
+  std::vector<JobState> jobs() const;
 
  private:
   void run();
@@ -59,6 +67,8 @@ class Manager {
   std::map<std::string, std::shared_ptr<Job>> jobs_;  // by resolver and names
   std::thread thread_;
 };
+
+std::vector<JobState> running_jobs();
 
 // The running Manager's status(name); running false when none runs (the
 // command line's explain).

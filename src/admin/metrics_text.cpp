@@ -5,6 +5,8 @@
 
 #include <map>
 
+#include "acme/issued.hpp"
+#include "acme/manager.hpp"
 #include "observe/metrics.hpp"
 #include "observe/provider_state.hpp"
 #include "tls/cert_facts.hpp"
@@ -148,6 +150,15 @@ void add_providers(std::vector<MetricFamily>& out) {
   }
 }
 
+void add_acme(std::vector<MetricFamily>& out) {
+  auto& failures = out.emplace_back(family("snigate_acme_order_failures",
+                                           "Failed attempts in a row to order or renew a certificate (0: the last "
+                                           "one worked, or none was needed yet).",
+                                           MetricType::Gauge));
+  for (const acme::JobState& j : acme::running_jobs())
+    failures.metric.push_back(value({{"resolver", j.resolver}, {"domain", j.main}}, j.failures, MetricType::Gauge));
+}
+
 void add_snapshot(std::vector<MetricFamily>& out, const observe::MetricsTotals& t, const session::Snapshot& snap) {
   auto& open = out.emplace_back(family("traefik_open_connections", "Open connections, by entry point.", MetricType::Gauge));
   for (const auto& [name, entry] : snap.entries) {
@@ -159,6 +170,10 @@ void add_snapshot(std::vector<MetricFamily>& out, const observe::MetricsTotals& 
   auto& certs = out.emplace_back(family("traefik_tls_certs_not_after", "Certificates' expiry, Unix time.", MetricType::Gauge));
   for (const auto& c : snap.certs.certs) {
     const tls::CertFacts f = tls::cert_facts(*c);
+    certs.metric.push_back(value({{"cn", f.cn}, {"sans", f.sans}, {"serial", f.serial}}, f.not_after, MetricType::Gauge));
+  }
+  for (const acme::IssuedCert& c : acme::issued().all()) {  // as Traefik counts its ACME certificates here too
+    const tls::CertFacts f = tls::cert_facts(*c.cert);
     certs.metric.push_back(value({{"cn", f.cn}, {"sans", f.sans}, {"serial", f.serial}}, f.not_after, MetricType::Gauge));
   }
   auto& up = out.emplace_back(family("traefik_service_server_up", "1 when a health-checked server is up, else 0.",
@@ -183,6 +198,7 @@ std::string prometheus_text(const State& state) {
   add_config(families, t);
   add_providers(families);
   add_snapshot(families, t, *snap);
+  add_acme(families);
   add_connections(families, t, on);
   add_histograms(families, t, on);
   add_counts(families, t);

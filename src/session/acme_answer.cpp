@@ -4,6 +4,7 @@
 
 #include "acme/challenges.hpp"
 #include "net/deadline.hpp"
+#include "session/client_tls.hpp"
 #include "net/linger.hpp"
 #include "wire/http_request.hpp"
 
@@ -71,12 +72,8 @@ awaitable<Refused> answer_tls_alpn(Conn& c) {
   tls::SslPtr ssl(SSL_new(acme_tls_ctx()));
   tls::use_cert(ssl.get(), *cert);
   SSL_set_accept_state(ssl.get());
-  c.open.hello_pending = false;
-  c.client.tls = std::make_unique<net::TlsStream>(c.client.sock, std::move(ssl), std::move(c.client.buf));
-  c.client.buf.clear();
-  net::SocketDeadline deadline(c.client.sock, left(c.hello_deadline));
-  const bool done = co_await c.client.tls->handshake(c.client.sock);
-  co_await deadline.disarm();
+  bool timed_out = false;
+  const bool done = co_await client_handshake(c, std::move(ssl), timed_out);
   if (done) c.rec.alpn_chosen = "acme-tls/1";
   co_await net::close_after_reply(c.client.sock, c.client.tls.get());
   co_return answered_challenge(

@@ -96,17 +96,24 @@ Refusal handshake_refusal(const Conn& c, std::string_view router, bool late) {
 
 }  // namespace
 
-awaitable<Refused> secure_client(Conn& c, const tls::ServerOptions& options, std::string_view router) {
-  std::string why;
-  tls::SslPtr ssl = terminating_ssl(c.snap, options, c.open.sni, why);
-  if (!ssl) co_return Refusal{Cause::unknown_name, "no_certificate", why};
+awaitable<bool> client_handshake(Conn& c, tls::SslPtr ssl, bool& timed_out) {
   c.open.hello_pending = false;
   c.client.tls = std::make_unique<net::TlsStream>(c.client.sock, std::move(ssl), std::move(c.client.buf));
   c.client.buf.clear();
   net::SocketDeadline deadline(c.client.sock, left(c.hello_deadline));
   const bool done = co_await c.client.tls->handshake(c.client.sock);
   co_await deadline.disarm();
-  if (!done) co_return handshake_refusal(c, router, deadline.fired());
+  timed_out = deadline.fired();
+  co_return done;
+}
+
+awaitable<Refused> secure_client(Conn& c, const tls::ServerOptions& options, std::string_view router) {
+  std::string why;
+  tls::SslPtr ssl = terminating_ssl(c.snap, options, c.open.sni, why);
+  if (!ssl) co_return Refusal{Cause::unknown_name, "no_certificate", why};
+  bool timed_out = false;
+  const bool done = co_await client_handshake(c, std::move(ssl), timed_out);
+  if (!done) co_return handshake_refusal(c, router, timed_out);
   SSL* ssl_now = c.client.tls->ssl();
   c.rec.tls_version = SSL_get_version(ssl_now);
   const unsigned char* proto = nullptr;

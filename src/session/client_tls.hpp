@@ -35,6 +35,10 @@ net::awaitable<void> send_alert(net::tcp::socket& sock, std::uint8_t description
 tls::SslPtr terminating_ssl(const Snapshot& snap, const tls::ServerOptions& options, std::string_view sni,
                             std::string& why);
 
+// The server side of the client's handshake on ssl, the ClientHello already
+// read going first, within clientHelloTimeout. timed_out: the deadline ended it.
+net::awaitable<bool> client_handshake(Conn& c, tls::SslPtr ssl, bool& timed_out);
+
 // Terminates the client's TLS with options: the ClientHello in client.buf
 // goes to OpenSSL first, and the handshake must be done within what is left
 // of clientHelloTimeout. router: for the log ("" when not known yet). Notes

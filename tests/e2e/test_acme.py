@@ -40,6 +40,7 @@ from typing import Optional
 
 import pytest
 
+from harness import admin
 from harness.acme import Pebble, pebble_missing, start_pebble
 from harness.clients import s_client
 from harness.configs import addr, lb, router
@@ -230,6 +231,7 @@ def main(request, snigate_bin, tmp_path_factory, acme_pki) -> Site:
     cfg = {
         "entryPoints": {n: {"address": addr(p)} for n, p in ports.items()},
         "api": {"insecure": True},
+        "metrics": {"prometheus": {}},
         "certificatesResolvers": {
             "le": resolver(pb, storage, certificatesDuration=1, tlsChallenge={}),
             "web": resolver(pb, storage, httpChallenge={"entryPoint": "web"}),
@@ -623,6 +625,19 @@ def test_api_explain_shows_the_acme_certificate(main):
     cert = j["router"]["certificate"]
     assert cert["origin"] == "ACME resolver le", cert
     assert cert["acme"].startswith(f"resolver le issued it, valid until {until}"), cert
+
+
+def test_metrics_show_acme_certificates_and_failures(main):
+    """/metrics: the ACME certificate's expiry beside the file certificates' (as Traefik), and
+    the failures in a row per wanted certificate (0 once it was issued)."""
+    sg = main.sg
+    log = sg.wait_log("ACME le: a.acme.test: certificate issued", timeout=ISSUE_TIMEOUT)
+    until = utc(issued_line(log, "le", "a.acme.test").group(1)).timestamp()
+    ms = admin.metrics(sg.ports["traefik"])
+    expiry = {dict(labels).get("sans"): v for (name, labels), v in ms.items() if name == "traefik_tls_certs_not_after"}
+    assert expiry.get("a.acme.test") == until, expiry
+    assert "covered.acme.test" in expiry, expiry  # the file certificate is still there
+    assert admin.sample(ms, "snigate_acme_order_failures", resolver="le", domain="a.acme.test") == 0, ms
 
 
 # ---------------------------------------------------------------- 3: storage and restart
