@@ -36,7 +36,7 @@ NameReport explain_name(const config::AcmeResolver& resolver, const std::string&
   if (!resolver.etcd_key.empty())
     return {fmt::format("resolver {} keeps its certificates in {}, which only the running gateway reads", resolver.name,
                         where),
-            nullptr};
+            nullptr, true};
   ResolverState state;
   std::string error;
   if (!read_storage(resolver.storage, resolver.name, state, error))

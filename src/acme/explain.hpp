@@ -13,6 +13,7 @@ namespace snigate::acme {
 struct NameReport {
   std::string text;
   std::shared_ptr<const tls::Cert> cert;  // what the resolver serves for the name (or will, from storage)
+  bool unknown = false;  // the state is in etcd and this process cannot read it (the command line)
 };
 
 NameReport explain_name(const config::AcmeResolver& resolver, const std::string& name);

@@ -106,7 +106,8 @@ void FleetStore::watch(std::function<void(const ResolverState&)> on_state) {
           on_state(state);
         else
           spdlog::error("ACME {}: {}", resolver_, error);
-      });
+      },
+      std::nullopt, "");
 }
 
 bool FleetStore::try_lock(std::string& holder, std::string& error) {

@@ -199,8 +199,7 @@ void Manager::want(const std::vector<Wanted>& wanted) {
       job->due = std::max(now, renew_at(res->second->cfg, *held->cert));
       if (job->due > now) spdlog::info("ACME {}: {}: renewal due at {}", w.resolver, names_text(w.names), utc(job->due));
     } else {
-      spdlog::info("ACME {}: {} (router {}): no certificate yet, ordering one; until it comes the default certificate "
-                   "is served",
+      spdlog::info("ACME {}: {} (router {}): no certificate yet; the default certificate is served until one comes",
                    w.resolver, names_text(w.names), w.router);
     }
     it->second = std::move(job);
@@ -325,6 +324,9 @@ void Manager::process(Job& job) {
     if (StoredCert* old = stored_for(state, job.names)) *old = *o.cert;
     else state.certs.push_back(*o.cert);
   }
+  // Served before it is saved, so that this instance's own watch of the
+  // fleet's state finds nothing newer in it.
+  if (cert) issued().put(job.resolver, cert);
   if (cert || (state.account && state.account->registration_uri != before)) {
     {
       std::lock_guard lock(r.state_mutex);
@@ -334,7 +336,6 @@ void Manager::process(Job& job) {
   }
   if (r.fleet) r.fleet->unlock();
   if (cert) {
-    issued().put(job.resolver, cert);
     job.failures = 0;
     job.last_error.clear();
     job.due = renew_at(r.cfg, *cert);

@@ -45,7 +45,7 @@ enum class Mode { plain, passthrough, terminate };
 // The certificate a terminating router would present for the SNI.
 struct Certificate {
   std::string origin;  // the file (or "default") it came from
-  std::string how;     // exact, wildcard or default
+  std::string how;     // exact, wildcard, default, or unknown (in etcd, read only by the gateway)
   bool refused_by_sni_strict = false;  // sniStrict and no certificate names the SNI
   std::string acme;  // the router's certResolver: what it holds or does for the name
 };

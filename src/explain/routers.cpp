@@ -41,6 +41,12 @@ Certificate certificate_for(const session::Snapshot& snap, const session::Route&
       issued = std::move(report.cert);
       choice = {issued.get(), tls::CertMatch::exact};
     }
+    if (choice.how == tls::CertMatch::fallback && report.unknown) {
+      c.origin = fmt::format("ACME resolver {} if the fleet holds one in etcd, else the default ({})", r.cert_resolver,
+                             choice.cert->origin);
+      c.how = "unknown";
+      return c;
+    }
   }
   c.origin = choice.cert->origin;
   c.how = choice.how == tls::CertMatch::exact      ? "exact"

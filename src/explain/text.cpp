@@ -40,7 +40,9 @@ void router_line(const RouterVerdict& v, std::string& out) {
   if (v.certificate)
     cert = v.certificate->refused_by_sni_strict
                ? "; REFUSED by sniStrict: no certificate names this SNI"
-               : fmt::format("; certificate {} ({} match)", v.certificate->origin, v.certificate->how);
+               : v.certificate->how == "unknown"
+                   ? fmt::format("; certificate {}", v.certificate->origin)
+                   : fmt::format("; certificate {} ({} match)", v.certificate->origin, v.certificate->how);
   out += fmt::format("match: {}  rule {}  priority {}  -> service {} ({}{})\n", v.name, v.rule, priority, v.service,
                      mode, cert);
   if (v.certificate && !v.certificate->acme.empty()) out += fmt::format("acme: {}\n", v.certificate->acme);

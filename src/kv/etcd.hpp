@@ -49,8 +49,10 @@ struct WatchLoop;
 
 class EtcdWatcher {
  public:
+  // initial: watch from its revision + 1. provider: whose watch /metrics
+  // shows it as (snigate_provider_*); empty for a watch that is no provider's.
   EtcdWatcher(config::EtcdProvider opts, std::string prefix, OnUpdate on_update,
-              std::optional<RangeResult> initial = std::nullopt);  // initial: watch from its revision + 1
+              std::optional<RangeResult> initial = std::nullopt, std::string provider = "etcd");
   ~EtcdWatcher();
   EtcdWatcher(const EtcdWatcher&) = delete;
   EtcdWatcher& operator=(const EtcdWatcher&) = delete;

@@ -26,6 +26,7 @@ struct StreamEnd {
 struct WatchLoop {
   Session session;
   std::string prefix;
+  std::string provider;  // the provider whose state /metrics shows; empty: none
   OnUpdate on_update;
   config::KvPairs pairs;
   std::int64_t revision = 0;
@@ -54,7 +55,7 @@ struct WatchLoop {
 // The state stays and the watch goes on when the handler throws: the next
 // change hands it the whole state again.
 void WatchLoop::notify(const std::vector<std::string>& changed) {
-  observe::set_provider_seen("etcd", revision);
+  if (!provider.empty()) observe::set_provider_seen(provider, revision);
   try {
     on_update(pairs, revision, changed);
   } catch (const std::exception& e) {
@@ -100,7 +101,7 @@ bool WatchLoop::on_line(std::string_view line, StreamEnd& end) {
     spdlog::info("etcd: watching {} from revision {} through {}", prefix, revision + 1, session.endpoint_name());
     backoff.reset();
     failures = 0;
-    observe::set_provider_watching("etcd", true);
+    if (!provider.empty()) observe::set_provider_watching(provider, true);
   }
   if (msg.events.empty()) return true;
   notify(apply_events(pairs, msg.events, revision));
@@ -124,7 +125,7 @@ StreamEnd WatchLoop::watch() {
 }
 
 void WatchLoop::report_failure(bool moved, const std::string& why, std::chrono::milliseconds delay) {
-  observe::set_provider_watching("etcd", false);
+  if (!provider.empty()) observe::set_provider_watching(provider, false);
   const auto now = std::chrono::steady_clock::now();
   const bool loud = failures == 0 || now - last_warned >= std::chrono::minutes(1);
   ++failures;
@@ -160,9 +161,10 @@ void WatchLoop::run() {
 }
 
 EtcdWatcher::EtcdWatcher(config::EtcdProvider opts, std::string prefix, OnUpdate on_update,
-                         std::optional<RangeResult> initial)
+                         std::optional<RangeResult> initial, std::string provider)
     : loop_(std::make_unique<WatchLoop>()) {
   WatchLoop& w = *loop_;
+  w.provider = std::move(provider);
   w.session.opts = std::move(opts);
   w.session.stop = &w.stop;
   w.prefix = std::move(prefix);
