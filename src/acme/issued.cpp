@@ -42,8 +42,10 @@ std::optional<IssuedCert> IssuedCerts::info(std::string_view name) const {
 std::vector<IssuedCert> IssuedCerts::all() const {
   std::vector<IssuedCert> out;
   std::lock_guard lock(mutex_);
-  for (const auto& [name, e] : by_name_)
+  for (const auto& entry : by_name_) {
+    const IssuedCert& e = entry.second;
     if (std::ranges::none_of(out, [&](const IssuedCert& o) { return o.cert == e.cert; })) out.push_back(e);
+  }
   return out;
 }
 

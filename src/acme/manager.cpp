@@ -146,12 +146,12 @@ Manager::Manager(const config::Static& stat) {
         fleet->withdraw_challenge(type, id);
       };
       ResolverRun* r = run.get();
-      fleet->watch([r, name](const ResolverState& state) {
+      fleet->watch([r, resolver = name](const ResolverState& state) {
         {
           std::lock_guard lock(r->state_mutex);
           r->state = state;
         }
-        serve_all(name, state, false);
+        serve_all(resolver, state, false);
       });
     }
     resolvers_[name] = std::move(run);
