@@ -44,9 +44,9 @@ def other_site(sites: dict, k: str) -> MailSite:
     return sites["b" if k == "a" else "a"]
 
 
-def dialogue(port: int, lines: list, timeout: float = 5.0) -> str:
+def dialogue(port: int, lines: list, timeout: float = 5.0, quiet: float = 1.0) -> str:
     """Reads the greeting, then sends each line (CRLF added) and reads its answer; returns all
-    snigate said until it closed or went quiet."""
+    snigate said until it closed or went quiet for `quiet` seconds."""
     out = b""
     with socket.create_connection((LOCALHOST, port), timeout=timeout) as s:
         out += s.recv(4096)
@@ -56,7 +56,7 @@ def dialogue(port: int, lines: list, timeout: float = 5.0) -> str:
             out += chunk
             if not chunk:
                 break
-        s.settimeout(1.0)
+        s.settimeout(quiet)
         try:
             while chunk := s.recv(4096):
                 out += chunk
