@@ -4,8 +4,9 @@
 
 #include "acme/challenges.hpp"
 #include "net/deadline.hpp"
-#include "session/client_tls.hpp"
 #include "net/linger.hpp"
+#include "session/client_tls.hpp"
+#include "session/text_leg.hpp"
 #include "wire/http_request.hpp"
 
 namespace snigate::session {
@@ -48,10 +49,6 @@ bool may_be_http(std::string_view bytes) {
   for (std::string_view m : {"GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "OPTIONS ", "PATCH "})
     if (m.starts_with(bytes.substr(0, m.size())) || bytes.starts_with(m)) return true;
   return false;
-}
-
-std::string_view as_text(const std::vector<std::uint8_t>& b) {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
 awaitable<void> reply_http(Conn& c, std::string_view status, std::string_view body) {
