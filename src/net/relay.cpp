@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "net/buffer_pool.hpp"
+#include "net/drain_sweep.hpp"
 #include "net/pipe_pool.hpp"
 
 namespace snigate::net {
@@ -22,6 +23,7 @@ constexpr std::size_t kPlainRead = 16 * 1024;    // a plain read this long: a bu
 constexpr std::size_t kTlsRecord = 16 * 1024;    // a TLS record's largest plaintext
 constexpr std::size_t kTlsReadAhead = 4 * (kTlsRecord + 512);  // four records and their overhead
 constexpr std::size_t kBulkEnds = 4 * 1024;      // a splice this short: the stream has gone quiet, copy again
+constexpr std::uint8_t kEndOfStream = 255;       // RelayFlow::end_read: the read ahead found the FIN
 // Bytes moved at once to or from a TLS side: four records' worth, less 1 KiB,
 // so that one send stays within one TCP segment on loopback (65,483 bytes of
 // payload there). Four full records and their overhead, 65,624 bytes, went
@@ -48,6 +50,7 @@ struct RelayFlow {
   bool bulk = false;      // splicing: since a read filled a buffer, no read was short
   Stage stage = Stage::moving;
   std::uint8_t close_tries = 0;
+  std::uint8_t end_read = 0;  // errno of a read made ahead of the send (kEndOfStream: the FIN), not yet acted on
   std::size_t held = 0;    // bytes read, not yet written
   std::size_t offset = 0;  // copy: where the unwritten bytes start in buf
   Pipe pipe;
@@ -72,13 +75,17 @@ struct Relay {
         limits(l),
         done(std::move(d)) {}
 
+  ~Relay() {
+    if (drain.registered()) DrainSweep::of(timer.get_executor()).remove(drain);
+  }
+
   RelayLeg legs[2];  // client, server
   RelayFlow flows[2];     // client to server, server to client
-  Timer timer;       // idleTimeout and terminationDelay
+  Timer timer;       // idleTimeout
+  DrainSweep::Slot drain;  // terminationDelay, from the first EOF
   RelayLimits limits;
   RelayDone done;
   Clock::time_point last_activity = Clock::now();
-  Clock::time_point first_eof{};
   int eofs = 0;
   bool finished[2] = {false, false};  // [leg]: that side's EOF was read
   int flows_done = 0;
@@ -196,9 +203,29 @@ Io read_tls(Relay& r, Flow& f, TlsStream& tls) {
   return Io::failed;
 }
 
+// After a short read towards a plain socket, a second read before the send.
+// When it finds the FIN (a server that answers and closes), the answer is sent
+// with MSG_MORE and the half-close that follows puts the FIN on the same
+// segment: one packet fewer to send, deliver and acknowledge. Otherwise it
+// is the read that says EAGAIN, which came after the send before; the end
+// or error it meets is kept for the next read_some.
+std::size_t read_ahead(Flow& f, int in, std::size_t at, std::size_t room) {
+  const ssize_t m = ::recv(in, f.buf.get() + at, room - at, 0);
+  if (m > 0) return static_cast<std::size_t>(m);
+  const int err = errno;
+  if (m == 0 || err == ESHUTDOWN) f.end_read = kEndOfStream;
+  else if (err != EAGAIN && err != EINTR) f.end_read = static_cast<std::uint8_t>(err);
+  return 0;
+}
+
 Io read_some(Relay& r, Flow& f) {
   RelayLeg& from = r.legs[f.from];
   const int in = from.sock.native_handle();
+  if (f.end_read == kEndOfStream) return Io::eof;
+  if (f.end_read != 0) {
+    read_failed(r, f.from, std::string(side_name(f.from)) + " read: " + std::strerror(f.end_read));
+    return Io::failed;
+  }
   if (!f.copy && f.bulk) {
     PipePool& pool = PipePool::this_thread();
     f.pipe = pool.take();
@@ -225,9 +252,14 @@ Io read_some(Relay& r, Flow& f) {
   // Towards TLS a batch, which SSL_write_ex turns into up to four records in
   // one call; towards a plain socket 16 KiB, a full read of which is the
   // switch to splice.
-  const std::size_t room = r.legs[1 - f.from].tls ? kTlsBatch : kPlainRead;
+  const bool to_tls = r.legs[1 - f.from].tls != nullptr;
+  const std::size_t room = to_tls ? kTlsBatch : kPlainRead;
   const ssize_t n = ::recv(in, f.buf.get(), room, 0);
-  if (n > 0) return got(r, f, static_cast<std::size_t>(n));
+  if (n > 0) {
+    const auto have = static_cast<std::size_t>(n);
+    const bool filtered = f.from == 0 && r.filter;
+    return got(r, f, have < room && !to_tls && !filtered ? have + read_ahead(f, in, have, room) : have);
+  }
   const int err = errno;
   pool.give(std::move(f.buf));
   if (n == 0 || err == ESHUTDOWN) return Io::eof;
@@ -282,7 +314,9 @@ Io write_tls(Relay& r, Flow& f, TlsStream& tls, std::size_t& sent) {
 }
 
 Io write_plain(Relay& r, Flow& f, int out, std::size_t& sent) {
-  const ssize_t m = ::send(out, held_at(r, f), f.held, MSG_NOSIGNAL);
+  // Only the half-close or close, at once, follows a send made with MSG_MORE.
+  const int more = f.end_read == kEndOfStream ? MSG_MORE : 0;
+  const ssize_t m = ::send(out, held_at(r, f), f.held, MSG_NOSIGNAL | more);
   if (m >= 0) {
     sent = static_cast<std::size_t>(m);
     return Io::ok;
@@ -312,6 +346,7 @@ void arm_timer(const RelayPtr& r);
 // the client side closed (the order the coroutine relay's callers had).
 void finish(Relay& r) {
   if (r.timer_armed) r.timer.cancel();
+  if (r.drain.registered()) DrainSweep::of(r.timer.get_executor()).remove(r.drain);
   RelayResult result{r.flows[0].bytes, r.flows[1].bytes, r.end, std::move(r.detail),
                      r.flows[0].spliced + r.flows[1].spliced};
   std::error_code ignored;
@@ -369,14 +404,19 @@ void close_step(const RelayPtr& r, int fi) {
   end_flow(*r, f);
 }
 
+// After the first EOF the other side has terminationDelay to finish. The
+// relay is closed on a timer shared by the io_context's relays (DrainSweep):
+// nearly always the other side's EOF comes first, and arming a timer of its
+// own here would make it the reactor's earliest, at a syscall per connection.
 void note_eof(const RelayPtr& r) {
-  if (r->eofs++ == 0) {
-    r->first_eof = Clock::now();
-    // The timer now counts terminationDelay too: a cancelled wait re-arms it;
-    // without an idle limit it was not running.
-    if (r->timer_armed) r->timer.cancel();
-    else arm_timer(r);
-  }
+  if (r->eofs++ != 0) return;
+  const Duration delay = r->limits.termination_delay;
+  if (delay.count() == 0) return shut_both(*r, RelayEnd::termination_delay, "");
+  if (delay.count() < 0) return;
+  DrainSweep::of(r->timer.get_executor()).add(r->drain, Clock::now() + delay, [](void* owner) {
+    Relay& relay = *static_cast<Relay*>(owner);
+    if (relay.eofs == 1) shut_both(relay, RelayEnd::termination_delay, "");
+  }, r.get());
 }
 
 // Moves bytes until the source or the destination would block, then waits
@@ -407,22 +447,14 @@ void run(const RelayPtr& r, int fi) {
   }
 }
 
-// No byte for the idle timeout, or terminationDelay after the first EOF: shut
-// both sockets, which ends both directions. Activity does not touch the timer;
-// it checks last_activity when it fires and sleeps again if there was some.
-// With neither limit in force (idle 0, no EOF yet) no timer runs.
+// No byte for the idle timeout: shut both sockets, which ends both
+// directions. Activity does not touch the timer; it checks last_activity when
+// it fires and sleeps again if there was some. Without an idle limit no timer
+// runs.
 void arm_timer(const RelayPtr& r) {
-  const auto now = Clock::now();
-  const bool draining = r->eofs == 1 && r->limits.termination_delay.count() >= 0;
-  const bool idle_limit = r->limits.idle.count() > 0;
-  if (!idle_limit && !draining) return;
-  auto deadline = idle_limit ? r->last_activity + r->limits.idle : Clock::time_point::max();
-  if (draining) deadline = std::min(deadline, r->first_eof + r->limits.termination_delay);
-  if (now >= deadline) {
-    if (draining && now >= r->first_eof + r->limits.termination_delay) shut_both(*r, RelayEnd::termination_delay, "");
-    else shut_both(*r, RelayEnd::idle_timeout, "");
-    return;
-  }
+  if (r->limits.idle.count() <= 0) return;
+  const auto deadline = r->last_activity + r->limits.idle;
+  if (Clock::now() >= deadline) return shut_both(*r, RelayEnd::idle_timeout, "");
   r->timer.expires_at(deadline);
   r->timer_armed = true;
   r->timer.async_wait([r](std::error_code) {

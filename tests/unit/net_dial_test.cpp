@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <span>
@@ -609,6 +610,60 @@ TEST_F(NetRelay, ResetByServerEndsTheRelayAsReset) {
   EXPECT_NE(result->detail.find("server"), std::string::npos) << result->detail;
   EXPECT_EQ(result->up, 2u);
   EXPECT_LT(elapsed(), Duration(1000));
+}
+
+// Segments a socket has received so far: TCP_INFO's tcpi_segs_in (Linux
+// 4.2), which glibc's struct tcp_info stops short of; the kernel's layout
+// goes on with four 64-bit counters and tcpi_segs_out after glibc's last field.
+std::uint32_t segments_in(tcp::socket& s) {
+  struct {
+    tcp_info glibc;
+    std::uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+    std::uint32_t segs_out, segs_in;
+  } info{};
+  static_assert(offsetof(decltype(info), pacing_rate) == sizeof(tcp_info));
+  socklen_t len = sizeof info;
+  EXPECT_EQ(::getsockopt(s.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len), 0);
+  EXPECT_EQ(len, sizeof info) << "no tcpi_segs_in from this kernel";
+  return info.segs_in;
+}
+
+// A server that answers and closes: the answer and the FIN reach the client
+// in one segment, not two (the relay reads the FIN before it sends, sends
+// with MSG_MORE, and the half-close puts the FIN on that segment).
+TEST_F(NetRelay, AnAnswerAndTheEndThatFollowsItLeaveInOneSegment) {
+  asio::write(server_app, asio::buffer(std::string_view("HTTP/1.0 200 OK\r\n")));
+  server_app.shutdown(tcp::socket::shutdown_send);
+  const std::uint32_t before = segments_in(client_app);
+  std::uint32_t answer_segments = 0;
+  auto result = run(RelayLimits{Duration(5000), Duration(-1)}, [&]() -> awaitable<void> {
+    EXPECT_EQ(co_await read_n(client_app, 17), "HTTP/1.0 200 OK\r\n");
+    EXPECT_TRUE(co_await at_eof(client_app));
+    answer_segments = segments_in(client_app) - before;
+    client_app.shutdown(tcp::socket::shutdown_send);
+  });
+  ASSERT_TRUE(result) << "relay did not end";
+  EXPECT_EQ(result->end, RelayEnd::closed) << to_string(result->end) << " " << result->detail;
+  EXPECT_EQ(result->down, 17u);
+  EXPECT_EQ(answer_segments, 1u) << "the answer and the FIN came apart";
+}
+
+// The read ahead of the send meets the reset: the answer still reaches the
+// client, and the relay still ends as a reset, not as a clean close.
+TEST_F(NetRelay, AResetRightAfterAnAnswerIsStillAReset) {
+  asio::write(server_app, asio::buffer(std::string_view("bye")));
+  server_app.set_option(asio::socket_base::linger(true, 0));
+  server_app.close();  // RST, after the bytes
+  auto result = run(RelayLimits{Duration(5000), Duration(-1)}, [&]() -> awaitable<void> {
+    EXPECT_EQ(co_await read_n(client_app, 3), "bye");
+    std::array<char, 16> buf;
+    auto [ec, n] = co_await client_app.async_read_some(asio::buffer(buf), nothrow);
+    EXPECT_EQ(n, 0u);
+  });
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->end, RelayEnd::reset) << to_string(result->end) << " " << result->detail;
+  EXPECT_NE(result->detail.find("server read"), std::string::npos) << result->detail;
+  EXPECT_EQ(result->down, 3u);
 }
 
 TEST(NetRelayNames, ToString) {
