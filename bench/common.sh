@@ -44,3 +44,35 @@ machine_ticks() {
 
 # The value of key $2 in a line of key=value words ($1).
 kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+
+# For the scripts that reuse what bench/run.sh left in build-bench/
+# (rate_split.sh, rate_profile.sh): starts the backend and each of $TARGETS
+# on the configurations in $WORK, recording each pid in PID[name] and in
+# `started` (for the caller's EXIT trap); direct needs no process. The caller
+# declares PID (associative), PORT (associative, target to port) and started.
+start_target() {  # start_target NAME command...
+  local name=$1; shift
+  "$@" >"$WORK/$name.out" 2>&1 &
+  PID[$name]=$!
+  started+=("$!")
+}
+start_rate_targets() {
+  local p t
+  for p in 19001 19002 19004; do port_free "$p" || { echo "port $p is in use (a bench run still alive?)" >&2; return 1; }; done
+  for t in $TARGETS; do
+    [[ $t == direct ]] || port_free "${PORT[$t]}" || { echo "port ${PORT[$t]} is in use" >&2; return 1; }
+  done
+  start_target backend "$LG" serve --rate-port 19001 --sink-port 19002 --source-port 19004
+  wait_port 19001 || return 1
+  for t in $TARGETS; do
+    case $t in
+      direct) continue ;;
+      snigate) start_target snigate "$BUILD_DIR/snigate" --config "$WORK/snigate.yaml" --log-level ERROR ;;
+      haproxy) start_target haproxy haproxy -db -f "$WORK/haproxy.cfg" ;;
+      nginx) start_target nginx nginx -e /dev/null -p "$WORK" -c "$WORK/nginx.conf" ;;
+      sniproxy) start_target sniproxy sniproxy -f -c "$WORK/sniproxy.conf" ;;
+      *) echo "unknown target $t" >&2; return 2 ;;
+    esac
+    wait_port "${PORT[$t]}" || return 1
+  done
+}

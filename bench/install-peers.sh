@@ -3,7 +3,8 @@
 # running as a service: the benchmark starts each one itself with bench/configs.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(haproxy nginx-light libnginx-mod-stream sniproxy iperf3 openssl g++ libssl-dev)
+pkgs=(haproxy nginx-light libnginx-mod-stream sniproxy iperf3 openssl g++ libssl-dev
+      clang libbpf-dev valgrind linux-perf)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -32,31 +32,7 @@ done
 declare -A PID PORT=([direct]=19001 [snigate]=19101 [haproxy]=19201 [nginx]=19301 [sniproxy]=19401)
 started=()
 trap 'kill "${started[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-start() {  # start NAME command...
-  local name=$1; shift
-  "$@" >"$WORK/$name.out" 2>&1 &
-  PID[$name]=$!
-  started+=("$!")
-}
-
-for p in 19001 19002 19004; do port_free "$p" || { echo "port $p is in use (a bench run still alive?)" >&2; exit 1; }; done
-for t in $TARGETS; do
-  [[ $t == direct ]] || port_free "${PORT[$t]}" || { echo "port ${PORT[$t]} is in use" >&2; exit 1; }
-done
-start backend "$LG" serve --rate-port 19001 --sink-port 19002 --source-port 19004
-wait_port 19001 || exit 1
-for t in $TARGETS; do
-  case $t in
-    direct) ;;
-    snigate) start snigate "$BUILD_DIR/snigate" --config "$WORK/snigate.yaml" --log-level ERROR ;;
-    haproxy) start haproxy haproxy -db -f "$WORK/haproxy.cfg" ;;
-    nginx) start nginx nginx -e /dev/null -p "$WORK" -c "$WORK/nginx.conf" ;;
-    sniproxy) start sniproxy sniproxy -f -c "$WORK/sniproxy.conf" ;;
-    *) echo "unknown target $t" >&2; exit 2 ;;
-  esac
-  wait_port "${PORT[$t]}" || exit 1
-done
-
+start_rate_targets
 
 # CPU per connection in µs: the whole machine (busy time, softirq included),
 # the proxy's processes (and of that, in the kernel), the backend, the load

@@ -1,0 +1,136 @@
+"""Charges `perf script -F comm,pid,ip,sym,dso` samples (with call chains) to a
+process role and a system call, for bench/rate_profile.sh.
+
+  perf script -F comm,pid,ip,sym,dso | rate_profile.py --target T --freq HZ --conns N --backend PID --proxy "PIDS"
+  rate_profile.py --table T1.json T2.json ...
+"""
+import argparse
+import collections
+import json
+import sys
+
+KERNEL = "[kernel.kallsyms]"
+
+
+# Names a system call's body goes by, outermost first; the kernel may inline
+# __x64_sys_X into its dispatcher, leaving __sys_X or ksys_X as the first
+# frame that names it.
+SYSCALL_PREFIXES = ("__x64_sys_", "__do_sys_", "__se_sys_", "__sys_", "ksys_")
+SAME_CALL = {"accept": "accept4", "recvfrom": "recv", "recvmsg": "recv", "read": "recv",
+             "sendto": "send", "sendmsg": "send", "write": "send", "writev": "send", "readv": "recv"}
+
+
+def syscall_of(frames):
+    """The system call a kernel sample was in (outermost entry), or None."""
+    in_entry = False
+    for sym, _ in reversed(frames):
+        for prefix in SYSCALL_PREFIXES:
+            if sym.startswith(prefix):
+                name = sym[len(prefix):]
+                return SAME_CALL.get(name, name)
+        in_entry = in_entry or sym in ("do_syscall_64", "entry_SYSCALL_64_after_hwframe")
+    return "(entry and exit)" if in_entry else None
+
+
+def place_of(frames):
+    """Where a sample was: user space, a system call, or kernel work outside one."""
+    if not frames:
+        return "unknown"
+    leaf_sym, leaf_dso = frames[0]
+    if leaf_dso != KERNEL:
+        return "user space"
+    call = syscall_of(frames)
+    if call:
+        return "sys " + call
+    syms = {s for s, _ in frames}
+    if syms & {"handle_softirqs", "__do_softirq", "net_rx_action", "run_ksoftirqd"}:
+        return "softirq"
+    if syms & {"schedule", "__schedule", "schedule_idle", "finish_task_switch.isra.0"}:
+        return "scheduler"
+    return "kernel, other"
+
+
+def parse(stream):
+    """(comm, pid, frames leaf first) per sample."""
+    head, frames = None, []
+    for line in stream:
+        if not line.strip():
+            if head is not None:
+                yield head[0], head[1], frames
+            head, frames = None, []
+        elif head is None:
+            comm, _, pid = line.strip().rpartition(" ")
+            head, frames = (comm.strip(), int(pid)), []
+        else:
+            parts = line.strip().split(None, 1)
+            rest = parts[1] if len(parts) > 1 else ""
+            sym, _, dso = rest.rpartition(" (")
+            frames.append((sym.split("+")[0], dso.rstrip(")")))
+    if head is not None:
+        yield head[0], head[1], frames
+
+
+def collect(args):
+    proxy = {int(p) for p in args.proxy.split()}
+    us_per_sample = 1e6 / args.freq / args.conns
+    by = collections.Counter()
+    for comm, pid, frames in parse(sys.stdin):
+        if pid == 0:
+            continue  # idle
+        if pid in proxy:
+            role = "proxy"
+        elif pid == args.backend:
+            role = "backend"
+        elif comm == "loadgen":
+            role = "load generator"
+        elif comm.startswith(("kworker", "ksoftirqd", "rcu")):
+            role = "kernel threads"
+        else:
+            role = "other"
+        by[(role, place_of(frames))] += 1
+    out = {"target": args.target, "conns": args.conns,
+           "us": {f"{r}|{p}": round(n * us_per_sample, 2) for (r, p), n in by.items()}}
+    json.dump(out, sys.stdout)
+
+
+def table(paths):
+    runs = [json.load(open(p)) for p in paths]
+    names = [r["target"] for r in runs]
+    def total(run, role):
+        return sum(v for k, v in run["us"].items() if k.startswith(role + "|"))
+    print("| µs per connection | " + " | ".join(names) + " |")
+    print("| --- |" + " ---: |" * len(names))
+    for role in ("proxy", "backend", "load generator", "kernel threads", "other"):
+        print(f"| {role}, all | " + " | ".join(f"{total(r, role):.1f}" for r in runs) + " |")
+    print(f"| machine | " + " | ".join(f"{sum(r['us'].values()):.1f}" for r in runs) + " |")
+    print()
+    places = collections.Counter()
+    for r in runs:
+        for k, v in r["us"].items():
+            role, place = k.split("|")
+            if role == "proxy":
+                places[place] += v
+    print("| the proxy's µs per connection, by place | " + " | ".join(n for n in names if n != "direct") + " |")
+    print("| --- |" + " ---: |" * sum(1 for n in names if n != "direct"))
+    for place, _ in places.most_common():
+        cells = [f"{r['us'].get('proxy|' + place, 0):.1f}" for r in runs if r["target"] != "direct"]
+        print(f"| {place} | " + " | ".join(cells) + " |")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--table", nargs="*")
+    ap.add_argument("--target")
+    ap.add_argument("--freq", type=float)
+    ap.add_argument("--conns", type=float)
+    ap.add_argument("--backend", type=int)
+    ap.add_argument("--proxy", default="")
+    args = ap.parse_args()
+    if args.table is not None:
+        table(args.table)
+    else:
+        collect(args)
+
+
+if __name__ == "__main__":
+    main()
