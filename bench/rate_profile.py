@@ -13,21 +13,26 @@ KERNEL = "[kernel.kallsyms]"
 
 
 # Names a system call's body goes by, outermost first; the kernel may inline
-# __x64_sys_X into its dispatcher, leaving __sys_X or ksys_X as the first
-# frame that names it.
+# __x64_sys_X into its dispatcher, leaving __sys_X, ksys_X or do_X as the
+# first frame that names it.
 SYSCALL_PREFIXES = ("__x64_sys_", "__do_sys_", "__se_sys_", "__sys_", "ksys_")
-SAME_CALL = {"accept": "accept4", "recvfrom": "recv", "recvmsg": "recv", "read": "recv",
-             "sendto": "send", "sendmsg": "send", "write": "send", "writev": "send", "readv": "recv"}
+INLINED_BODIES = {"do_writev": "writev", "do_readv": "readv", "do_epoll_wait": "epoll_wait",
+                  "do_epoll_ctl": "epoll_ctl", "do_sendfile": "sendfile"}
+SAME_CALL = {"accept": "accept4", "recvfrom": "recv", "recvmsg": "recv", "read": "recv", "readv": "recv",
+             "sendto": "send", "sendmsg": "send", "write": "send", "writev": "send"}
 
 
 def syscall_of(frames):
     """The system call a kernel sample was in (outermost entry), or None."""
     in_entry = False
     for sym, _ in reversed(frames):
-        for prefix in SYSCALL_PREFIXES:
+        name = INLINED_BODIES.get(sym)
+        for prefix in SYSCALL_PREFIXES if name is None else ():
             if sym.startswith(prefix):
                 name = sym[len(prefix):]
-                return SAME_CALL.get(name, name)
+                break
+        if name is not None:
+            return SAME_CALL.get(name, name)
         in_entry = in_entry or sym in ("do_syscall_64", "entry_SYSCALL_64_after_hwframe")
     return "(entry and exit)" if in_entry else None
 
