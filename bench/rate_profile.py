@@ -1,6 +1,11 @@
 """Charges `perf script -F comm,pid,ip,sym,dso` samples (with call chains) to a
 process role and a system call, for bench/rate_profile.sh.
 
+Places: "sys X", inside system call X (its loopback delivery included);
+"sys (entry and exit)", the kernel's way in and out of any call; "user space";
+"softirq", interrupt work that did not come from a call; "scheduler",
+switching in and out; "kernel, other", the rest (page faults, timers).
+
   perf script -F comm,pid,ip,sym,dso | rate_profile.py --target T --freq HZ --conns N --backend PID --proxy "PIDS"
   rate_profile.py --table T1.json T2.json ...
 """
@@ -101,25 +106,40 @@ def collect(args):
 def table(paths):
     runs = [json.load(open(p)) for p in paths]
     names = [r["target"] for r in runs]
-    def total(run, role):
-        return sum(v for k, v in run["us"].items() if k.startswith(role + "|"))
+    proxies = [r for r in runs if r["target"] != "direct"]
+
+    def total(run, role, place=None):
+        return sum(v for k, v in run["us"].items()
+                   if k.startswith(role + "|") and (place is None or k.endswith("|" + place)))
+
+    def cell(run, value):
+        return "–" if run["target"] == "direct" else f"{value:.1f}"
+
+    print("µs of CPU per connection: samples × the sampling period ÷ connections made")
+    print()
     print("| µs per connection | " + " | ".join(names) + " |")
     print("| --- |" + " ---: |" * len(names))
-    for role in ("proxy", "backend", "load generator", "kernel threads", "other"):
-        print(f"| {role}, all | " + " | ".join(f"{total(r, role):.1f}" for r in runs) + " |")
-    print(f"| machine | " + " | ".join(f"{sum(r['us'].values()):.1f}" for r in runs) + " |")
+    print("| proxy | " + " | ".join(cell(r, total(r, "proxy")) for r in runs) + " |")
+    print("| proxy, in the kernel | " + " | ".join(
+        cell(r, total(r, "proxy") - total(r, "proxy", "user space")) for r in runs) + " |")
+    print("| proxy, in user space | " + " | ".join(cell(r, total(r, "proxy", "user space")) for r in runs) + " |")
+    for role in ("backend", "load generator", "kernel threads", "other"):
+        print(f"| {role} | " + " | ".join(f"{total(r, role):.1f}" for r in runs) + " |")
+    print("| machine | " + " | ".join(f"{sum(r['us'].values()):.1f}" for r in runs) + " |")
     print()
     places = collections.Counter()
-    for r in runs:
+    for r in proxies:
         for k, v in r["us"].items():
             role, place = k.split("|")
             if role == "proxy":
                 places[place] += v
-    print("| the proxy's µs per connection, by place | " + " | ".join(n for n in names if n != "direct") + " |")
-    print("| --- |" + " ---: |" * sum(1 for n in names if n != "direct"))
+    print("| the proxy's µs per connection, by place | " + " | ".join(r["target"] for r in proxies) + " |")
+    print("| --- |" + " ---: |" * len(proxies))
     for place, _ in places.most_common():
-        cells = [f"{r['us'].get('proxy|' + place, 0):.1f}" for r in runs if r["target"] != "direct"]
-        print(f"| {place} | " + " | ".join(cells) + " |")
+        cells = [r["us"].get("proxy|" + place, 0) for r in proxies]
+        if all(c < 0.05 for c in cells):
+            continue  # rounds to 0.0 everywhere
+        print(f"| {place} | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
 
 
 def main():

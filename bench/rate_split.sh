@@ -4,7 +4,10 @@
 # processes, the backend and the load generator, for each target in turn.
 # It explains the rate row of docs/benchmarks.md: on two shared cores the
 # rate follows the machine's total work per connection, of which the proxy
-# is one part.
+# is one part. Every column after busy% is CPU time in µs per connection;
+# `kernel` is the proxy's system time, a part of `proxy`. The CPU times come
+# from /proc, without perf's sampling, so they run lower than
+# bench/rate_profile.sh's, whose sampling costs every process some time.
 #
 # Uses what bench/run.sh left in build-bench/ (binaries, configs,
 # certificate), so run that first.
@@ -37,6 +40,7 @@ start_rate_targets
 # CPU per connection in µs: the whole machine (busy time, softirq included),
 # the proxy's processes (and of that, in the kernel), the backend, the load
 # generator.
+echo "CPU per connection in µs; busy%: the CPUs' busy share; kernel: the proxy's system time, a part of proxy"
 printf "%-8s %5s %8s %6s %10s %8s %8s %10s %10s\n" target round conn/s busy% machine proxy kernel backend loadgen
 for r in $(seq "$ROUNDS"); do
   for t in $TARGETS; do

@@ -233,9 +233,8 @@ certificate, starts the backends and every proxy, runs each workload against
 each target in turn (direct, snigate, HAProxy, nginx, sniproxy; then again, for
 each round), prints the medians and writes this page. This run spent
 {meta['elapsed']} s measuring, plus the build. `--quick` is a smoke test of
-about 2.5 minutes; the default run about 7 minutes (measured on a busy
-machine, where the memory rounds alone took 4 minutes before they were cut to
-one). `--rounds`,
+about 2.5 minutes; the default run about 10 minutes of measuring on this
+machine (the memory rounds, one by default, take the longest). `--rounds`,
 `--time`, `--idle`, `--targets` and `--workloads` narrow it down; `--head`
 benchmarks the last commit instead of the working tree; `--base REV` also
 builds revision REV and runs it as one more target, `snigate@REV`.

@@ -74,7 +74,6 @@ RESULTS=$WORK/results.tsv
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 # ---------------------------------------------------------------- set-up
-T0=$(date +%s)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 bench/install-peers.sh
 
@@ -367,6 +366,7 @@ run_one() {  # workload target round
   if [[ -n $scraper ]]; then kill "$scraper" 2>/dev/null; wait "$scraper" 2>/dev/null || true; fi
 }
 
+T0=$(date +%s)  # the measuring time, without the build and the set-up
 for w in $WORKLOADS; do
   tl=$(targets_for "$w")
   nr=$ROUNDS; [[ $w == idle ]] && nr=$IDLE_ROUNDS

@@ -26,6 +26,7 @@ done
 [[ $(id -u) == 0 ]] || { echo "loading a BPF program needs root" >&2; exit 1; }
 "$ROOT/bench/install-peers.sh"
 OUT=$ROOT/build-bench/relay_probe
+echo "building the probe and the load generator into build-bench/relay_probe/" >&2
 mkdir -p "$OUT"
 clang -O2 -g -target bpf -I/usr/include/"$(gcc -print-multiarch)" \
   -c "$ROOT/bench/relay_probe/relay_probe.bpf.c" -o "$OUT/relay_probe.bpf.o"
@@ -50,8 +51,15 @@ declare -A SINK=([direct]=19602 [splice]=19611 [sockmap]=19612) ECHO=([direct]=1
 
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
+# A warm-up of each, then each round starts one relay later (direct splice
+# sockmap, splice sockmap direct, ...), so that none always runs first.
+for relay in direct splice sockmap; do
+  "$LG" stream --connect "127.0.0.1:${SINK[$relay]}" --sni stream.bench.test --streams 1 --time 1 >/dev/null
+done
+RELAYS=(direct splice sockmap)
 for r in $(seq "$ROUNDS"); do
-  for relay in direct splice sockmap; do
+  for i in 0 1 2; do
+    relay=${RELAYS[$(( (i + r - 1) % 3 ))]}
     for streams in 1 16; do
       read -r b0 a0 < <(machine_ticks)
       out=$(timeout $((TIME + 20)) "$LG" stream --connect "127.0.0.1:${SINK[$relay]}" --sni stream.bench.test \
@@ -69,9 +77,9 @@ for r in $(seq "$ROUNDS"); do
     echo "latency $relay rtt_p99_us $(kv "$out" rtt_p99_us)" >>"$RESULTS"
   done
   out=$("$P" join-cost --count 5000 --bpf "$BPF")
-  for k in join_us_per_conn close_us_per_conn_joined close_us_per_conn_plain; do
-    echo "join sockmap $k $(kv "$out" $k)" >>"$RESULTS"
-  done
+  echo "join-cost sockmap join_us_per_conn $(kv "$out" join_us_per_conn)" >>"$RESULTS"
+  echo "join-cost sockmap close_joined_pair_us $(kv "$out" close_us_per_conn_joined)" >>"$RESULTS"
+  echo "join-cost sockmap close_plain_pair_us $(kv "$out" close_us_per_conn_plain)" >>"$RESULTS"
   echo "round $r of $ROUNDS done" >&2
 done
 
@@ -81,6 +89,13 @@ rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     w, relay, metric, value = line.split()
     rows[(w, metric, relay)].append(float(value))
+print("every round:")
+for k, v in rows.items():
+    print(" ".join(k), ", ".join(f"{x:g}" for x in v))
+print()
+print("Medians. machine_ms_per_gb and machine_busy_pct: the whole machine's CPU (/proc/stat).")
+print("join-cost: on loopback pairs, no relay; the plain pair's close is the baseline for the joined one's.")
+print()
 print("| workload | metric | direct | splice | sockmap |")
 print("| --- | --- | ---: | ---: | ---: |")
 seen = []
@@ -93,8 +108,4 @@ for w, metric in seen:
         v = rows.get((w, metric, relay))
         cells.append(f"{statistics.median(v):.2f}" if v else "–")
     print(f"| {w} | {metric} | " + " | ".join(cells) + " |")
-print()
-print("every round:", file=sys.stderr)
-for k, v in rows.items():
-    print(" ".join(k), ", ".join(f"{x:g}" for x in v), file=sys.stderr)
 ENDOFPY
