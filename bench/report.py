@@ -73,6 +73,8 @@ def tables(raw, targets):
     rsep = "| --- | " + " | ".join("---:" for t in targets if t != "direct") + " |"
     rat = [ratio_head, rsep]
     for w, m, label, unit, _ in rows:
+        if not any((w, x, m) in med for x in ("direct", "haproxy")):
+            continue  # snigate alone (its middlewares, its metrics): said in a sentence below
         cells = []
         for t in targets:
             if t == "direct":
