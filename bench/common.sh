@@ -76,3 +76,12 @@ start_rate_targets() {
     wait_port "${PORT[$t]}" || return 1
   done
 }
+
+# What bench/run.sh leaves in build-bench/, for the scripts that reuse it
+# (rate_split.sh, rate_profile.sh, instructions.sh). Needs ROOT.
+BUILD_DIR=${ROOT:-.}/build-bench
+WORK=$BUILD_DIR/work
+LG=$BUILD_DIR/loadgen
+need_bench_run() {
+  [[ -x $LG && -x $BUILD_DIR/snigate && -f $WORK/snigate.yaml ]] || { echo "run bench/run.sh first" >&2; exit 1; }
+}

@@ -15,9 +15,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/common.sh"
-BUILD_DIR=$ROOT/build-bench
-WORK=$BUILD_DIR/work
-LG=$BUILD_DIR/loadgen
 TIME=8 TARGETS="snigate haproxy nginx sniproxy"
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -27,7 +24,7 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
-[[ -x $LG && -x $BUILD_DIR/snigate && -f $WORK/snigate.yaml ]] || { echo "run bench/run.sh first" >&2; exit 1; }
+need_bench_run
 command -v valgrind >/dev/null || { echo "valgrind is missing (bench/install-peers.sh installs it)" >&2; exit 1; }
 
 declare -A PORT=([snigate]=19101 [haproxy]=19201 [nginx]=19301 [sniproxy]=19401)

@@ -18,9 +18,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/common.sh"
-BUILD_DIR=$ROOT/build-bench
-WORK=$BUILD_DIR/work
-LG=$BUILD_DIR/loadgen
 TIME=4 FREQ=2999 TARGETS="direct snigate haproxy nginx sniproxy"
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -31,7 +28,7 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
-[[ -x $LG && -x $BUILD_DIR/snigate && -f $WORK/snigate.yaml ]] || { echo "run bench/run.sh first" >&2; exit 1; }
+need_bench_run
 command -v perf >/dev/null || { echo "perf is missing (bench/install-peers.sh installs linux-perf)" >&2; exit 1; }
 
 declare -A PID PORT=([direct]=19001 [snigate]=19101 [haproxy]=19201 [nginx]=19301 [sniproxy]=19401)

@@ -17,9 +17,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/common.sh"
-BUILD_DIR=$ROOT/build-bench
-WORK=$BUILD_DIR/work
-LG=$BUILD_DIR/loadgen
 ROUNDS=2 TIME=3 TARGETS="direct snigate haproxy nginx sniproxy"
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -30,7 +27,7 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
-[[ -x $LG && -x $BUILD_DIR/snigate && -f $WORK/snigate.yaml ]] || { echo "run bench/run.sh first" >&2; exit 1; }
+need_bench_run
 
 declare -A PID PORT=([direct]=19001 [snigate]=19101 [haproxy]=19201 [nginx]=19301 [sniproxy]=19401)
 started=()
