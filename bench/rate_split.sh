@@ -57,7 +57,9 @@ for r in $(seq "$ROUNDS"); do
         -v t="$t" -v r="$r" -v px=$((pu1 + ps1 - pu0 - ps0)) -v pk=$((ps1 - ps0)) -v bk=$((bu1 + bs1 - bu0 - bs0)) -v lg=$((c1 - c0)) \
         -v hz="$(getconf CLK_TCK)" 'BEGIN {
       us = 1e6 / hz / ok
-      printf "%-8s %5d %8d %5.0f%% %10.1f %8.1f %8.1f %10.1f %10.1f\n", t, r, cps, 100 * busy / all,
-             busy * us, px * us, pk * us, bk * us, lg * us }'
+      proxy = sprintf("%8.1f %8.1f", px * us, pk * us)
+      if (t == "direct") proxy = sprintf("%8s %8s", "–", "–")
+      printf "%-8s %5d %8d %5.0f%% %10.1f %s %10.1f %10.1f\n", t, r, cps, 100 * busy / all,
+             busy * us, proxy, bk * us, lg * us }'
   done
 done
